@@ -1,0 +1,103 @@
+"""Application factory: wires extensions, security, i18n, views and CLI."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, g, request, session
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from config import BaseConfig, ConfigError, get_config
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flask:
+    """Build the Flask app. ``config`` is a config object or an APP_ENV name."""
+    if config is None or isinstance(config, str):
+        config = get_config(config)
+    app = Flask(__name__, instance_path=str(config.INSTANCE_DIR), instance_relative_config=False)
+    app.config.from_object(config)
+    app.config.update(overrides)
+
+    from app import models  # noqa: F401  (register every table before anything reflects on them)
+    from flask_appbuilder import AppBuilder
+
+    from app.extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+
+    with app.app_context():
+        appbuilder = AppBuilder(update_perms=False)
+        appbuilder.init_app(app, db.session)
+        _install_locale_selector(app)
+        from app.views import register_views
+
+        register_views(appbuilder)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    _register_request_hooks(app)
+    return app
+
+
+def _migrations_dir() -> Any:
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def select_locale() -> str:
+    """The console language: switcher choice, then account setting, then browser, then English."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("locale")
+    if chosen in languages:
+        return chosen
+    user = getattr(g, "user", None)
+    account_locale = getattr(user, "locale", None) if user is not None and not user.is_anonymous else None
+    if account_locale in languages:
+        return account_locale
+    return request.accept_languages.best_match(list(languages)) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _install_locale_selector(app: Flask) -> None:
+    # FAB's BabelManager initialises Flask-Babel with a selector that ignores the
+    # browser; swap in ours on the configuration object Flask-Babel keeps.
+    app.extensions["babel"].locale_selector = select_locale
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _idle_timeout() -> None:
+        # A permanent session makes PERMANENT_SESSION_LIFETIME an idle timeout,
+        # refreshed on every request.
+        session.permanent = True
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def check_database(app: Flask) -> None:
+    """Fail with one line, not a traceback, when the database cannot be reached."""
+    from app.extensions import db
+
+    with app.app_context():
+        try:
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except (OperationalError, ArgumentError) as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise ConfigError(f"cannot reach the database: {reason}") from None
+
+
+__all__ = ["create_app", "check_database", "ConfigError"]

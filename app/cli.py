@@ -1,0 +1,82 @@
+"""``flask`` sub-commands: roles, accounts, demo data. Thin: each calls a service."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(roles_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)
+
+
+roles_cli = AppGroup("roles", help="Console roles and permissions.")
+users_cli = AppGroup("users", help="Console accounts.")
+demo_cli = AppGroup("demo", help="Demo data.")
+
+
+@roles_cli.command("sync")
+def roles_sync() -> None:
+    """Make the database's roles and permissions match app/security/roles.py."""
+    from app.extensions import appbuilder
+    from app.security.sync import sync_roles
+
+    report = sync_roles(appbuilder)
+    click.echo(
+        f"roles synced: {len(report.created_roles)} created, {report.granted} permissions granted, "
+        f"{report.revoked} revoked"
+    )
+
+
+@users_cli.command("create-admin")
+@click.option("--username", default="admin", show_default=True)
+@click.option("--email", default="admin@coachdesk.local", show_default=True)
+@click.option("--name", "full_name", default="Coachdesk Admin", show_default=True)
+@click.option("--password", default=None, help="Default: a random password, printed once.")
+def create_admin(username: str, email: str, full_name: str, password: str | None) -> None:
+    """Create an Admin console account linked to a platform user."""
+    create_account(username, email, full_name, "Admin", password)
+
+
+@users_cli.command("create")
+@click.option("--username", required=True)
+@click.option("--email", required=True)
+@click.option("--name", "full_name", required=True)
+@click.option("--role", required=True, type=click.Choice(["Admin", "Support", "Coach", "Manager", "Compliance"]))
+@click.option("--password", default=None, help="Default: a random password, printed once.")
+def create_user(username: str, email: str, full_name: str, role: str, password: str | None) -> None:
+    """Create a console account with one role."""
+    create_account(username, email, full_name, role, password)
+
+
+def create_account(username: str, email: str, full_name: str, role: str, password: str | None) -> None:
+    from app.extensions import appbuilder
+    from app.services.accounts import AccountError, create_console_account
+
+    try:
+        account = create_console_account(
+            appbuilder.sm, username=username, email=email, full_name=full_name, role=role, password=password
+        )
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {role} account: username={account.username} password={account.password}")
+
+
+@demo_cli.command("seed")
+@click.option("--customers", default=200, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def demo_seed(customers: int, seed: int, quiet: bool) -> None:
+    """Fill every table with coherent demo data and print one login per role."""
+    from app.extensions import appbuilder
+    from app.services.demo_data import DemoDataError, seed_demo_data
+
+    try:
+        result = seed_demo_data(appbuilder.sm, customers=customers, seed=seed, progress=not quiet)
+    except DemoDataError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in result.summary_lines():
+        click.echo(line)

@@ -1,0 +1,55 @@
+"""All models, imported here so the mapper registry and Alembic see every table.
+
+One module per seed area; see ``seed-data-model.md``.
+"""
+
+from app.models.analytics import CohortSnapshot, EngagementEvent, ProgressMetric, RecommendationLog
+from app.models.automation import (
+    APIAccessLog,
+    APIClient,
+    AutomationExecution,
+    AutomationRule,
+    WearableAuthorization,
+)
+from app.models.base import Model
+from app.models.commerce import Invoice, Payment, Product, Promotion, Subscription
+from app.models.compliance import AuditLog, DataRetentionPolicy
+from app.models.customers import Assessment, CoachAssignment, CustomerProfile
+from app.models.engagement import (
+    Announcement,
+    Challenge,
+    ChallengeResult,
+    CommunityPost,
+    CommunityReaction,
+    Message,
+    SupportTicket,
+    Thread,
+)
+from app.models.identity import AuthSession, Consent, ConsoleUser, PlatformRole, PlatformUser, UserRole
+from app.models.scheduling import CoachAvailability, ScheduledSession, SessionParticipant, WaitlistEntry
+from app.models.training import (
+    Badge,
+    CustomerBadge,
+    CustomerPlan,
+    Exercise,
+    Habit,
+    Meal,
+    PlanItem,
+    Program,
+    ProgramItem,
+)
+
+SEED_MODELS = (
+    PlatformUser, PlatformRole, UserRole, AuthSession, Consent,
+    CustomerProfile, Assessment, CoachAssignment,
+    Product, Subscription, Invoice, Payment, Promotion,
+    Exercise, Meal, Habit, Program, ProgramItem, CustomerPlan, PlanItem, Badge, CustomerBadge,
+    ScheduledSession, SessionParticipant, CoachAvailability, WaitlistEntry,
+    Message, Thread, Announcement, CommunityPost, CommunityReaction, Challenge, ChallengeResult, SupportTicket,
+    ProgressMetric, EngagementEvent, CohortSnapshot, RecommendationLog,
+    AutomationRule, AutomationExecution, APIClient, APIAccessLog, WearableAuthorization,
+    AuditLog, DataRetentionPolicy,
+)  # fmt: skip
+"""The 45 entities of the seed data model, in the seed's order."""
+
+__all__ = [m.__name__ for m in SEED_MODELS] + ["ConsoleUser", "Model", "SEED_MODELS"]

@@ -1,0 +1,135 @@
+"""Core identity and access: platform users, seed roles, auth sessions, consents, console accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+import sqlalchemy as sa
+from flask_appbuilder.security.sqla.models import User as FabUser
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models import json_schemas as js
+from app.models.base import Model, TimestampMixin, fk, json_column, new_uuid, utcnow
+from app.models.types import UTCDateTime, enum_column_type
+
+
+class RoleCode(enum.StrEnum):
+    ADMIN = "ADMIN"
+    COACH = "COACH"
+    CUSTOMER = "CUSTOMER"
+    SUPPORT = "SUPPORT"
+
+
+class UserStatus(enum.StrEnum):
+    ACTIVE = "ACTIVE"
+    INVITED = "INVITED"
+    SUSPENDED = "SUSPENDED"
+    DELETED = "DELETED"
+
+
+class PlatformUser(TimestampMixin, Model):
+    """A person on the platform: customer, coach or staff. Console accounts link here."""
+
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True, default=new_uuid)
+    email: Mapped[str] = mapped_column(sa.String(320), nullable=False, unique=True)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(256), info={"secret": True})
+    full_name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    locale: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="en")
+    status: Mapped[UserStatus] = mapped_column(
+        enum_column_type(UserStatus, "user_status"), nullable=False, default=UserStatus.ACTIVE, index=True
+    )
+    # Compliance: a user under legal hold is skipped by retention and erasure.
+    legal_hold: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+
+    roles: Mapped[list[PlatformRole]] = relationship(secondary="user_roles", lazy="selectin", viewonly=True)
+
+    __table_args__ = (sa.CheckConstraint("email LIKE '%_@_%'", name="email_format"),)
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def role_codes(self) -> set[str]:
+        return {r.code.value for r in self.roles}
+
+
+class PlatformRole(Model):
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[RoleCode] = mapped_column(enum_column_type(RoleCode, "role_code"), nullable=False, unique=True)
+    description: Mapped[str | None] = mapped_column(sa.String(500))
+
+    def __str__(self) -> str:
+        return self.code.value
+
+
+class UserRole(Model):
+    __tablename__ = "user_roles"
+
+    # A surrogate key so the generated console views can address a row by one id.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
+    role_id: Mapped[int] = fk("roles.id", "CASCADE")
+
+    user: Mapped[PlatformUser] = relationship(lazy="joined")
+    role: Mapped[PlatformRole] = relationship(lazy="joined")
+
+    __table_args__ = (sa.UniqueConstraint("user_id", "role_id"),)
+
+
+class AuthSession(Model):
+    """The seed's identity ``Sessions`` table (renamed: scheduling has a Sessions table too)."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    device_fingerprint: Mapped[str | None] = mapped_column(sa.String(128))
+    mfa_verified: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+
+    user: Mapped[PlatformUser] = relationship(lazy="joined")
+
+    __table_args__ = (sa.CheckConstraint("expires_at > issued_at", name="expires_after_issued"),)
+
+
+class Consent(Model):
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
+    consent_type: Mapped[str] = mapped_column(sa.String(50), nullable=False, index=True)
+    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    metadata_json = json_column(js.CONSENT_METADATA)
+
+    user: Mapped[PlatformUser] = relationship(lazy="joined")
+
+    __table_args__ = (
+        sa.CheckConstraint("revoked_at IS NULL OR revoked_at >= granted_at", name="revoked_after_granted"),
+    )
+
+
+class ConsoleUser(FabUser):
+    """FAB's console account (``ab_user``), linked one-to-one to a platform user."""
+
+    __tablename__ = "ab_user"
+    __table_args__ = {"extend_existing": True}
+
+    platform_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.Uuid(),
+        sa.ForeignKey("users.id", ondelete="SET NULL", name="fk_ab_user_platform_user_id_users"),
+        unique=True,
+        nullable=True,
+    )
+    # Preferred console language; empty means "follow the browser".
+    locale: Mapped[str | None] = mapped_column(sa.String(10), nullable=True)
+
+    platform_user: Mapped[PlatformUser | None] = relationship(foreign_keys=[platform_user_id], lazy="joined")

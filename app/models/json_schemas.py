@@ -1,0 +1,203 @@
+"""JSON Schemas for every ``*_json`` column, one constant per column.
+
+They are the contract the forms, the API, the plan builder and the automation
+editor all validate against, so they live beside the models.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_OPEN_OBJECT: dict[str, Any] = {"type": "object", "maxProperties": 200}
+
+CONSENT_METADATA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "source": {"type": "string", "maxLength": 100},
+        "document_version": {"type": "string", "maxLength": 50},
+        "ip_address": {"type": "string", "maxLength": 64},
+        "channel": {"type": "string", "enum": ["WEB", "APP", "PAPER", "PHONE", "EMAIL"]},
+    },
+    "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+}
+
+GOALS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "primary": {
+            "type": "string",
+            "enum": ["LOSE_WEIGHT", "BUILD_MUSCLE", "ENDURANCE", "MOBILITY", "WELLBEING", "NUTRITION"],
+        },
+        "secondary": {"type": "array", "items": {"type": "string", "maxLength": 50}, "maxItems": 10},
+        "target_weight_kg": {"type": "number", "minimum": 20, "maximum": 400},
+        "weekly_sessions": {"type": "integer", "minimum": 0, "maximum": 21},
+        "notes": {"type": "string", "maxLength": 2000},
+    },
+    "additionalProperties": False,
+}
+
+ASSESSMENT_RESPONSES: dict[str, Any] = {
+    "type": "object",
+    "propertyNames": {"pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+    "additionalProperties": {
+        "type": ["string", "number", "boolean", "array", "null"],
+        "items": {"type": ["string", "number"]},
+    },
+    "maxProperties": 500,
+}
+
+PRODUCT_METADATA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "features": {"type": "array", "items": {"type": "string", "maxLength": 200}, "maxItems": 50},
+        "sessions_per_month": {"type": "integer", "minimum": 0, "maximum": 100},
+        "trial_days": {"type": "integer", "minimum": 0, "maximum": 365},
+        "sku": {"type": "string", "maxLength": 64},
+    },
+    "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+}
+
+MACROS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "kcal": {"type": "number", "minimum": 0, "maximum": 10000},
+        "protein_g": {"type": "number", "minimum": 0, "maximum": 1000},
+        "carbs_g": {"type": "number", "minimum": 0, "maximum": 1000},
+        "fat_g": {"type": "number", "minimum": 0, "maximum": 1000},
+        "fiber_g": {"type": "number", "minimum": 0, "maximum": 500},
+    },
+    "required": ["kcal"],
+    "additionalProperties": False,
+}
+
+PRESCRIPTION: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        # exercises
+        "sets": {"type": "integer", "minimum": 1, "maximum": 50},
+        "reps": {"type": ["integer", "string"], "minimum": 1, "maximum": 500, "maxLength": 20},
+        "load_kg": {"type": "number", "minimum": 0, "maximum": 1000},
+        "tempo": {"type": "string", "pattern": "^[0-9X]{4}$"},
+        "rest_seconds": {"type": "integer", "minimum": 0, "maximum": 3600},
+        "duration_seconds": {"type": "integer", "minimum": 0, "maximum": 86400},
+        "superset": {"type": ["string", "null"], "maxLength": 8},
+        # meals
+        "servings": {"type": "number", "minimum": 0.25, "maximum": 20},
+        "time_of_day": {
+            "type": "string",
+            "enum": ["BREAKFAST", "LUNCH", "DINNER", "SNACK", "PRE_WORKOUT", "POST_WORKOUT"],
+        },
+        # habits
+        "target": {"type": ["number", "string"], "maxLength": 100},
+        "frequency": {"type": "string", "enum": ["DAILY", "WEEKDAYS", "WEEKLY", "TWICE_WEEKLY"]},
+        # any
+        "notes": {"type": "string", "maxLength": 2000},
+    },
+    "additionalProperties": False,
+}
+
+BADGE_CRITERIA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "kind": {"type": "string", "enum": ["STREAK", "COMPLETIONS", "ATTENDANCE", "CHALLENGE_RANK", "METRIC_DELTA"]},
+        "threshold": {"type": "number", "minimum": 0},
+        "window_days": {"type": "integer", "minimum": 1, "maximum": 3650},
+        "metric": {"type": "string", "maxLength": 50},
+    },
+    "required": ["kind", "threshold"],
+    "additionalProperties": False,
+}
+
+ATTACHMENTS: dict[str, Any] = {
+    "type": "array",
+    "maxItems": 20,
+    "items": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 255},
+            "url": {"type": "string", "maxLength": 2000},
+            "content_type": {"type": "string", "maxLength": 100},
+            "size_bytes": {"type": "integer", "minimum": 0, "maximum": 104857600},
+        },
+        "required": ["name", "url"],
+        "additionalProperties": False,
+    },
+}
+
+CHALLENGE_RULES: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "metric": {"type": "string", "enum": ["WORKOUTS", "STEPS", "MINUTES", "HABIT_DAYS", "DISTANCE_KM"]},
+        "aggregation": {"type": "string", "enum": ["SUM", "MAX", "COUNT"]},
+        "target": {"type": "number", "minimum": 0},
+        "team_size": {"type": "integer", "minimum": 1, "maximum": 100},
+    },
+    "required": ["metric", "aggregation"],
+    "additionalProperties": False,
+}
+
+EVENT_PAYLOAD: dict[str, Any] = _OPEN_OBJECT
+RECOMMENDATION_PAYLOAD: dict[str, Any] = _OPEN_OBJECT
+AUDIT_METADATA: dict[str, Any] = _OPEN_OBJECT
+
+# A rule condition is a tree: groups ("all"/"any"/"not") of leaf comparisons.
+RULE_CONDITION: dict[str, Any] = {
+    "$defs": {
+        "node": {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "properties": {"all": {"type": "array", "items": {"$ref": "#/$defs/node"}, "maxItems": 50}},
+                    "required": ["all"],
+                    "additionalProperties": False,
+                },
+                {
+                    "type": "object",
+                    "properties": {"any": {"type": "array", "items": {"$ref": "#/$defs/node"}, "maxItems": 50}},
+                    "required": ["any"],
+                    "additionalProperties": False,
+                },
+                {
+                    "type": "object",
+                    "properties": {"not": {"$ref": "#/$defs/node"}},
+                    "required": ["not"],
+                    "additionalProperties": False,
+                },
+                {
+                    "type": "object",
+                    "properties": {
+                        "field": {"type": "string", "pattern": "^[a-z_][a-z0-9_.]{0,99}$"},
+                        "op": {
+                            "type": "string",
+                            "enum": ["eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "exists"],
+                        },
+                        "value": {},
+                    },
+                    "required": ["field", "op"],
+                    "additionalProperties": False,
+                },
+            ]
+        }
+    },
+    "$ref": "#/$defs/node",
+}
+
+RULE_ACTION: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {
+            "type": "string",
+            "enum": [
+                "SEND_MESSAGE",
+                "SEND_ANNOUNCEMENT",
+                "AWARD_BADGE",
+                "CREATE_TICKET",
+                "ASSIGN_COACH",
+                "NOTIFY_COACH",
+            ],
+        },
+        "params": {"type": "object", "maxProperties": 50},
+    },
+    "required": ["type"],
+    "additionalProperties": False,
+}

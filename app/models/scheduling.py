@@ -1,0 +1,135 @@
+"""Scheduling and attendance: scheduled sessions, rosters, coach availability, waitlists."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Model, fk, utcnow
+from app.models.identity import PlatformUser
+from app.models.types import UTCDateTime, enum_column_type
+
+
+class SessionType(enum.StrEnum):
+    CLASS = "CLASS"
+    ONE_ON_ONE = "ONE_ON_ONE"
+    VIRTUAL = "VIRTUAL"
+    HYBRID = "HYBRID"
+
+
+class SessionStatus(enum.StrEnum):
+    SCHEDULED = "SCHEDULED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+class ParticipantRole(enum.StrEnum):
+    PRIMARY = "PRIMARY"
+    WAITLIST = "WAITLIST"
+
+
+class AttendanceStatus(enum.StrEnum):
+    REGISTERED = "REGISTERED"
+    ATTENDED = "ATTENDED"
+    NO_SHOW = "NO_SHOW"
+    CANCELLED = "CANCELLED"
+    LATE_CANCEL = "LATE_CANCEL"
+
+
+class ScheduledSession(Model):
+    """The seed's scheduling ``Sessions`` table."""
+
+    __tablename__ = "scheduled_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_type: Mapped[SessionType] = mapped_column(
+        enum_column_type(SessionType, "session_type"), nullable=False, index=True
+    )
+    start_time: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+    end_time: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    timezone: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="UTC")
+    location: Mapped[str | None] = mapped_column(sa.String(200))
+    join_link: Mapped[str | None] = mapped_column(sa.String(2000))
+    capacity: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    status: Mapped[SessionStatus] = mapped_column(
+        enum_column_type(SessionStatus, "session_status"), nullable=False, default=SessionStatus.SCHEDULED, index=True
+    )
+    # Additions: who runs it (coach row scope) and a human title for the calendar.
+    coach_id: Mapped[uuid.UUID | None] = fk("users.id", "SET NULL", type_=sa.Uuid(), nullable=True)
+    title: Mapped[str | None] = mapped_column(sa.String(200))
+
+    coach: Mapped[PlatformUser | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        sa.CheckConstraint("end_time > start_time", name="end_after_start"),
+        sa.CheckConstraint("capacity > 0", name="capacity_positive"),
+    )
+
+    def __str__(self) -> str:
+        return self.title or f"{self.session_type.value} {self.start_time:%Y-%m-%d %H:%M}"
+
+
+class SessionParticipant(Model):
+    __tablename__ = "session_participants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = fk("scheduled_sessions.id", "CASCADE")
+    customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
+    role: Mapped[ParticipantRole] = mapped_column(
+        enum_column_type(ParticipantRole, "participant_role"), nullable=False, default=ParticipantRole.PRIMARY
+    )
+    attendance_status: Mapped[AttendanceStatus] = mapped_column(
+        enum_column_type(AttendanceStatus, "attendance_status"), nullable=False, default=AttendanceStatus.REGISTERED
+    )
+    feedback_score: Mapped[int | None] = mapped_column(sa.SmallInteger)
+
+    session: Mapped[ScheduledSession] = relationship(lazy="joined")
+    customer: Mapped[PlatformUser] = relationship(lazy="joined")
+
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "customer_id"),
+        sa.CheckConstraint(
+            "feedback_score IS NULL OR (feedback_score >= 1 AND feedback_score <= 5)", name="feedback_range"
+        ),
+    )
+
+
+class CoachAvailability(Model):
+    __tablename__ = "coach_availability"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coach_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
+    day_of_week: Mapped[int] = mapped_column(sa.SmallInteger, nullable=False)
+    start_time: Mapped[dt.time] = mapped_column(sa.Time, nullable=False)
+    end_time: Mapped[dt.time] = mapped_column(sa.Time, nullable=False)
+    capacity: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
+
+    coach: Mapped[PlatformUser] = relationship(lazy="joined")
+
+    __table_args__ = (
+        sa.CheckConstraint("day_of_week >= 0 AND day_of_week <= 6", name="day_range"),
+        sa.CheckConstraint("end_time > start_time", name="end_after_start"),
+        sa.CheckConstraint("capacity > 0", name="capacity_positive"),
+    )
+
+
+class WaitlistEntry(Model):
+    __tablename__ = "waitlist_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = fk("scheduled_sessions.id", "CASCADE")
+    customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
+    joined_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
+    promoted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    session: Mapped[ScheduledSession] = relationship(lazy="joined")
+    customer: Mapped[PlatformUser] = relationship(lazy="joined")
+
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "customer_id"),
+        sa.CheckConstraint("promoted_at IS NULL OR promoted_at >= joined_at", name="promoted_after_joined"),
+    )

@@ -1,0 +1,141 @@
+"""The console's roles and what each may do, as data.
+
+Permissions are collapsed to ``can_read`` / ``can_write`` per resource (the
+Superset pattern): every view maps FAB's method permissions onto these two
+through ``READ_WRITE_METHOD_MAP``. ``flask roles sync`` makes the database
+match this module exactly; nothing is synced on process start.
+"""
+
+from __future__ import annotations
+
+READ = "can_read"
+WRITE = "can_write"
+RW = frozenset({READ, WRITE})
+RO = frozenset({READ})
+
+# FAB method permission -> our collapsed action.
+READ_WRITE_METHOD_MAP: dict[str, str] = {
+    "list": READ,
+    "show": READ,
+    "get": READ,
+    "get_list": READ,
+    "info": READ,
+    "download": READ,
+    "export": READ,
+    "chart": READ,
+    "autocomplete": READ,
+    "related": READ,
+    "add": WRITE,
+    "edit": WRITE,
+    "delete": WRITE,
+    "post": WRITE,
+    "put": WRITE,
+    "action": WRITE,
+    "action_post": WRITE,
+    "bulk": WRITE,
+}
+
+# One resource per seed entity, named as in the seed data model.
+ENTITY_RESOURCES = (
+    "Users", "Roles", "UserRoles", "AuthSessions", "Consents",
+    "CustomerProfiles", "Assessments", "CoachAssignments",
+    "Products", "Subscriptions", "Invoices", "Payments", "Promotions",
+    "Exercises", "Meals", "Habits", "Programs", "ProgramItems", "CustomerPlans", "PlanItems",
+    "Badges", "CustomerBadges",
+    "ScheduledSessions", "SessionParticipants", "CoachAvailability", "WaitlistEntries",
+    "Messages", "Threads", "Announcements", "CommunityPosts", "CommunityReactions",
+    "Challenges", "ChallengeResults", "SupportTickets",
+    "ProgressMetrics", "EngagementEvents", "CohortSnapshots", "RecommendationLogs",
+    "AutomationRules", "AutomationExecutions", "APIClients", "APIAccessLogs", "WearableAuthorizations",
+    "AuditLogs", "DataRetentionPolicies",
+)  # fmt: skip
+
+# Custom pages and tools beyond the generated CRUD views.
+FEATURE_RESOURCES = (
+    "PlanBuilder",
+    "Calendar",
+    "Dashboards",
+    "AuditExports",
+    "DataSubjectRequests",
+    "Jobs",
+    "CatalogueGrids",
+)
+
+ALL_RESOURCES = ENTITY_RESOURCES + FEATURE_RESOURCES
+
+ADMIN = "Admin"
+SUPPORT = "Support"
+COACH = "Coach"
+MANAGER = "Manager"
+COMPLIANCE = "Compliance"
+CONSOLE_ROLES = (ADMIN, SUPPORT, COACH, MANAGER, COMPLIANCE)
+
+
+def _grants(rw: tuple[str, ...] = (), ro: tuple[str, ...] = ()) -> dict[str, frozenset[str]]:
+    overlap = set(rw) & set(ro)
+    assert not overlap, f"listed as both read-write and read-only: {overlap}"
+    unknown = (set(rw) | set(ro)) - set(ALL_RESOURCES)
+    assert not unknown, f"unknown resources: {unknown}"
+    return {**{r: RW for r in rw}, **{r: RO for r in ro}}
+
+
+ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
+    ADMIN: {r: RW for r in ALL_RESOURCES},
+    SUPPORT: _grants(
+        rw=(
+            "Users", "CustomerProfiles", "Consents", "Subscriptions", "Invoices", "Payments", "Promotions",
+            "SupportTickets", "Threads", "Messages", "WaitlistEntries", "CommunityPosts", "CommunityReactions",
+            "WearableAuthorizations",
+        ),
+        ro=(
+            "Roles", "UserRoles", "AuthSessions", "Assessments", "CoachAssignments", "Products",
+            "Exercises", "Meals", "Habits", "Programs", "ProgramItems", "CustomerPlans", "PlanItems",
+            "Badges", "CustomerBadges", "ScheduledSessions", "SessionParticipants", "Announcements",
+            "Challenges", "ChallengeResults", "ProgressMetrics",
+        ),
+    ),
+    COACH: _grants(
+        rw=(
+            "Programs", "ProgramItems", "CustomerPlans", "PlanItems", "ScheduledSessions", "SessionParticipants",
+            "CoachAvailability", "WaitlistEntries", "Threads", "Messages", "ProgressMetrics", "PlanBuilder",
+            "Calendar",
+        ),
+        ro=(
+            "Users", "CustomerProfiles", "Assessments", "CoachAssignments", "Exercises", "Meals", "Habits",
+            "Badges", "CustomerBadges", "Challenges", "ChallengeResults", "EngagementEvents", "Dashboards",
+        ),
+    ),
+    MANAGER: _grants(
+        rw=(
+            "Products", "Promotions", "Challenges", "ChallengeResults", "Announcements", "CoachAssignments",
+            "Badges", "CatalogueGrids",
+        ),
+        ro=(
+            "Users", "CustomerProfiles", "Subscriptions", "Invoices", "Payments", "Exercises", "Meals", "Habits",
+            "Programs", "ProgramItems", "CustomerPlans", "PlanItems", "CustomerBadges", "ScheduledSessions",
+            "SessionParticipants", "CoachAvailability", "WaitlistEntries", "CommunityPosts", "SupportTickets",
+            "ProgressMetrics", "EngagementEvents", "CohortSnapshots", "RecommendationLogs", "Dashboards",
+            "Calendar",
+        ),
+    ),
+    COMPLIANCE: _grants(
+        rw=("DataRetentionPolicies", "Consents", "AuditExports", "DataSubjectRequests", "Jobs"),
+        ro=(
+            "AuditLogs", "APIAccessLogs", "APIClients", "Users", "UserRoles", "Roles", "AuthSessions",
+            "WearableAuthorizations",
+        ),
+    ),
+}  # fmt: skip
+
+# Which seed role a console role's platform user carries.
+PLATFORM_ROLE_FOR_CONSOLE_ROLE = {
+    ADMIN: "ADMIN",
+    SUPPORT: "SUPPORT",
+    COACH: "COACH",
+    MANAGER: "ADMIN",
+    COMPLIANCE: "ADMIN",
+}
+
+
+def allowed(role: str, resource: str, action: str) -> bool:
+    return action in ROLE_GRANTS.get(role, {}).get(resource, frozenset())

@@ -1,0 +1,12 @@
+"""Console views. Only ``create_app`` imports this package."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def register_views(appbuilder: Any) -> None:
+    """Register every view with FAB; each area module adds its own."""
+    from app.views import home
+
+    home.register(appbuilder)

@@ -1,0 +1,186 @@
+"""Settings from environment variables, one class per environment.
+
+``APP_ENV`` picks the class: ``embedded`` (default: SQLite, embedded Redis, all
+under ``instance/``), ``production`` (everything from the environment, no
+guessing) or ``test``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("COACHDESK_INSTANCE", BASE_DIR / "instance")).resolve()
+
+LANGUAGES = {
+    "en": {"flag": "gb", "name": "English"},
+    "es": {"flag": "es", "name": "Español"},
+    "de": {"flag": "de", "name": "Deutsch"},
+}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message is meant for the operator, one line."""
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+class BaseConfig:
+    APP_NAME = "Coachdesk"
+    APP_ENV = "base"
+    INSTANCE_DIR = INSTANCE_DIR
+    EXPORTS_DIR = INSTANCE_DIR / "exports"
+    ARCHIVE_DIR = INSTANCE_DIR / "archive"
+
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    # Flask-AppBuilder
+    FAB_UPDATE_PERMS = False  # permissions are synced by `flask roles sync`, never at start-up
+    FAB_CREATE_DB = False  # the schema belongs to Alembic
+    FAB_ADD_SECURITY_API = False
+    FAB_API_SWAGGER_UI = False
+    FAB_INDEX_VIEW = "app.views.home.HomeView"
+    FAB_SECURITY_MANAGER_CLASS = "app.security.manager.CoachdeskSecurityManager"
+    FAB_BASE_TEMPLATE = "coachdesk/base.html"
+    FAB_API_MAX_PAGE_SIZE = 100
+    AUTH_TYPE = 1  # AUTH_DB
+    AUTH_USER_REGISTRATION = False
+    AUTH_ROLE_ADMIN = "Admin"
+    AUTH_ROLE_PUBLIC = "Public"
+    # OWASP ASVS 5 / 11.4.2: scrypt N >= 2^17.
+    FAB_PASSWORD_HASH_METHOD = "scrypt:131072:8:1"  # noqa: S105 (a method name, not a secret)
+    FAB_SAFE_REDIRECT_HOSTS: list[str] = []
+
+    # CSRF everywhere (Flask-WTF); FAB would otherwise delete on GET.
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead
+
+    # Session cookie
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)  # idle timeout
+    SESSION_REFRESH_EACH_REQUEST = True
+
+    # i18n
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+    LANGUAGES = LANGUAGES
+
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+    REDIS_URL: str | None = None
+    RQ_QUEUES = ("default", "exports", "retention")
+
+    def __init__(self) -> None:
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(self.database_url())
+
+    def database_url(self) -> str:
+        raise NotImplementedError
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual spellings and pin the driver we ship (psycopg 3)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError("DATABASE_URL is not a database URL (expected postgresql://... or sqlite:///...)") from None
+    if parsed.drivername in ("postgresql", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("postgresql", "sqlite"):
+        backend = parsed.get_backend_name()
+        raise ConfigError(f"DATABASE_URL: unsupported database {backend!r} (use PostgreSQL or SQLite)")
+    return parsed.render_as_string(hide_password=False)
+
+
+class EmbeddedConfig(BaseConfig):
+    """`make run`: one machine, nothing to install, state under instance/."""
+
+    APP_ENV = "embedded"
+
+    def __init__(self) -> None:
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or _instance_secret_key()
+        self.REDIS_URL = os.environ.get("REDIS_URL") or None
+        super().__init__()
+
+    def database_url(self) -> str:
+        return os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'coachdesk.db'}"
+
+
+class ProductionConfig(BaseConfig):
+    APP_ENV = "production"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-session"
+
+    def __init__(self) -> None:
+        key = os.environ.get("SECRET_KEY")
+        if not key:
+            raise ConfigError("SECRET_KEY is not set: production needs a long random secret (see README)")
+        if len(key) < 32:
+            raise ConfigError("SECRET_KEY is too short: use at least 32 random characters")
+        self.SECRET_KEY = key
+        self.REDIS_URL = os.environ.get("REDIS_URL") or None
+        if not self.REDIS_URL:
+            raise ConfigError("REDIS_URL is not set: production needs a Redis server for jobs and rate limits")
+        hosts = os.environ.get("SAFE_REDIRECT_HOSTS", "")
+        self.FAB_SAFE_REDIRECT_HOSTS = [h.strip() for h in hosts.split(",") if h.strip()]
+        super().__init__()
+
+    def database_url(self) -> str:
+        url = os.environ.get("DATABASE_URL")
+        if not url:
+            raise ConfigError("DATABASE_URL is not set: production needs PostgreSQL (postgresql://user:pass@host/db)")
+        return url
+
+
+class TestConfig(BaseConfig):
+    APP_ENV = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production-use-0123456789"  # noqa: S105
+    # Cheap hashes keep the suite fast; production strength is asserted in its own test.
+    FAB_PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # noqa: S105 (a method name, not a secret)
+
+    def __init__(self) -> None:
+        self.REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
+        super().__init__()
+
+    def database_url(self) -> str:
+        return os.environ.get("COACHDESK_TEST_DB_URL") or "sqlite://"
+
+
+CONFIGS = {"embedded": EmbeddedConfig, "production": ProductionConfig, "test": TestConfig}
+
+
+def get_config(name: str | None = None) -> BaseConfig:
+    name = name or os.environ.get("APP_ENV", "embedded")
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(CONFIGS)}, got {name!r}") from None
+
+
+def _instance_secret_key() -> str:
+    """Generate the embedded default's secret key once and keep it under instance/."""
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
