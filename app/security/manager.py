@@ -9,9 +9,10 @@ from __future__ import annotations
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
 from app.models.identity import ConsoleUser
+from app.security.permission_cache import PermissionCacheMixin
 
 
-class CoachdeskSecurityManager(SecurityManager):
+class CoachdeskSecurityManager(PermissionCacheMixin, SecurityManager):
     user_model = ConsoleUser
     # FAB's user-statistics chart loads Google's CDN and aggregates in Python.
     userstatschartview = None

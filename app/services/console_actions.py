@@ -1,0 +1,99 @@
+"""Bulk changes staff make from console lists; callable from views, jobs and the API alike.
+
+Each function changes the given rows in the caller's session and returns how many
+it changed; the caller commits (one transaction per bulk action).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.models.automation import APIClient, ClientStatus, WearableAuthorization
+from app.models.commerce import Subscription, SubscriptionStatus
+from app.models.engagement import CommunityPost, PostStatus, SupportTicket, TicketStatus
+
+PAUSE_DAYS = 30
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def close_tickets(session: Session, tickets: Sequence[SupportTicket], actor: Any = None) -> int:
+    changed = 0
+    for ticket in tickets:
+        if ticket.status != TicketStatus.CLOSED:
+            ticket.status = TicketStatus.CLOSED
+            ticket.closed_at = ticket.closed_at or _now()
+            changed += 1
+    session.flush()
+    return changed
+
+
+def assign_tickets(session: Session, tickets: Sequence[SupportTicket], actor: Any) -> int:
+    """Assign to the acting console user's platform user (refused when the account has none)."""
+    assignee = getattr(actor, "platform_user_id", None)
+    if assignee is None:
+        raise ValueError("Your console account is not linked to a platform user, so tickets cannot be assigned to you.")
+    for ticket in tickets:
+        ticket.assigned_to = assignee
+    session.flush()
+    return len(tickets)
+
+
+def pause_subscriptions(
+    session: Session, subscriptions: Sequence[Subscription], actor: Any = None, days: int = PAUSE_DAYS
+) -> int:
+    until = dt.date.today() + dt.timedelta(days=days)
+    changed = 0
+    for sub in subscriptions:
+        if sub.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIAL, SubscriptionStatus.PAST_DUE):
+            sub.status = SubscriptionStatus.PAUSED
+            sub.pause_until = until
+            changed += 1
+    session.flush()
+    return changed
+
+
+def hide_posts(session: Session, posts: Sequence[CommunityPost], actor: Any = None) -> int:
+    changed = 0
+    for post in posts:
+        if post.status != PostStatus.HIDDEN:
+            post.status = PostStatus.HIDDEN
+            changed += 1
+    session.flush()
+    return changed
+
+
+def revoke_api_clients(session: Session, clients: Sequence[APIClient], actor: Any = None) -> int:
+    changed = 0
+    for client in clients:
+        if client.status != ClientStatus.REVOKED:
+            client.status = ClientStatus.REVOKED
+            changed += 1
+    session.flush()
+    return changed
+
+
+def revoke_wearables(session: Session, authorizations: Sequence[WearableAuthorization], actor: Any = None) -> int:
+    changed = 0
+    for auth in authorizations:
+        if auth.revoked_at is None:
+            auth.revoked_at = _now()
+            auth.access_token_hash = None
+            auth.refresh_token_hash = None
+            changed += 1
+    session.flush()
+    return changed
+
+
+def new_api_key() -> tuple[str, str]:
+    """A fresh API key and the hash stored for it; the key itself is shown once and never stored."""
+    key = "cdk_" + secrets.token_urlsafe(32)
+    return key, hashlib.sha256(key.encode()).hexdigest()
