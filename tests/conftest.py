@@ -153,7 +153,7 @@ def login(client: FlaskClient, username: str, password: str) -> None:
     resp = client.post("/login/", data={"username": username, "password": password, "csrf_token": token})
     assert resp.status_code == 302, f"login as {username} failed: {resp.status_code}"
     home = client.get("/")
-    assert home.status_code == 200 and "Welcome" in home.get_data(as_text=True), f"{username} not logged in"
+    assert home.status_code == 200 and "/logout/" in home.get_data(as_text=True), f"{username} not logged in"
 
 
 @pytest.fixture
