@@ -82,6 +82,12 @@ def _register_request_hooks(app: Flask) -> None:
         # refreshed on every request.
         session.permanent = True
 
+    @app.context_processor
+    def _console_locale() -> dict[str, str]:
+        from flask_babel import get_locale
+
+        return {"console_locale": str(get_locale() or "en")}
+
     @app.after_request
     def _security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
