@@ -107,25 +107,51 @@ def make_world(coach_email: str | None, tag: str = "a", text: str | None = None)
     add(Product, product)
     db.session.add_all(list(rows.values())[2:])
     db.session.flush()
-    sub = Subscription(customer_id=customer.id, product_id=product.id, status=SubscriptionStatus.ACTIVE,
-                       start_date=TODAY)  # fmt: skip
+    sub = Subscription(
+        customer_id=customer.id, product_id=product.id, status=SubscriptionStatus.ACTIVE, start_date=TODAY
+    )
     db.session.add(sub)
     db.session.flush()
-    invoice = Invoice(subscription_id=sub.id, amount=decimal.Decimal("49.90"), currency="EUR", due_date=TODAY,
-                      status=InvoiceStatus.OPEN, external_reference=f"INV-{tag}-{uuid.uuid4().hex[:6]}")  # fmt: skip
+    invoice = Invoice(
+        subscription_id=sub.id,
+        amount=decimal.Decimal("49.90"),
+        currency="EUR",
+        due_date=TODAY,
+        status=InvoiceStatus.OPEN,
+        external_reference=f"INV-{tag}-{uuid.uuid4().hex[:6]}",
+    )
     db.session.add(invoice)
     db.session.flush()
-    program = Program(title=f"Strength {tag}", level=ProgramLevel.BEGINNER,
-                      created_by=coach.id if coach else None, visibility=Visibility.PRIVATE)  # fmt: skip
+    program = Program(
+        title=f"Strength {tag}",
+        level=ProgramLevel.BEGINNER,
+        created_by=coach.id if coach else None,
+        visibility=Visibility.PRIVATE,
+    )
     exercise = Exercise(name=f"Squat {tag}", category="legs", difficulty=Difficulty.BEGINNER)
-    badge = Badge(code=f"B-{tag}-{uuid.uuid4().hex[:6]}", name=f"Badge {tag}",
-                  criteria_json={"kind": "STREAK", "threshold": 3})  # fmt: skip
-    challenge = Challenge(name=f"Challenge {tag}", start_date=TODAY, end_date=TODAY + dt.timedelta(days=30),
-                          rules_json={"metric": "STEPS", "aggregation": "SUM"})  # fmt: skip
-    session_ = ScheduledSession(session_type=SessionType.CLASS, start_time=NOW, end_time=NOW + dt.timedelta(hours=1),
-                                capacity=10, coach_id=coach.id if coach else None, title=f"Class {tag}")  # fmt: skip
-    thread = Thread(subject=f"Thread {tag}", context_type=ThreadContext.CUSTOMER_COACH, customer_id=customer.id,
-                    coach_id=coach.id if coach else None)  # fmt: skip
+    badge = Badge(
+        code=f"B-{tag}-{uuid.uuid4().hex[:6]}", name=f"Badge {tag}", criteria_json={"kind": "STREAK", "threshold": 3}
+    )
+    challenge = Challenge(
+        name=f"Challenge {tag}",
+        start_date=TODAY,
+        end_date=TODAY + dt.timedelta(days=30),
+        rules_json={"metric": "STEPS", "aggregation": "SUM"},
+    )
+    session_ = ScheduledSession(
+        session_type=SessionType.CLASS,
+        start_time=NOW,
+        end_time=NOW + dt.timedelta(hours=1),
+        capacity=10,
+        coach_id=coach.id if coach else None,
+        title=f"Class {tag}",
+    )
+    thread = Thread(
+        subject=f"Thread {tag}",
+        context_type=ThreadContext.CUSTOMER_COACH,
+        customer_id=customer.id,
+        coach_id=coach.id if coach else None,
+    )
     rule = AutomationRule(name=f"Rule {tag}", trigger_type=TriggerType.EVENT, action_json={"type": "NOTIFY_COACH"})
     client = APIClient(name=f"client-{tag}-{uuid.uuid4().hex[:6]}", api_key_hash="secret-key-hash-" + tag)
     post = CommunityPost(author_id=customer.id, community_id=1, content=text)
@@ -148,42 +174,69 @@ def make_world(coach_email: str | None, tag: str = "a", text: str | None = None)
         APIClient: client,
         CommunityPost: post,
         CustomerPlan: plan,
-        Payment: Payment(invoice_id=invoice.id, provider="stripe", method=PaymentMethod.CARD,
-                         amount=decimal.Decimal("49.90"), status=PaymentStatus.SUCCEEDED),  # fmt: skip
-        Promotion: Promotion(code=f"P-{tag}-{uuid.uuid4().hex[:6]}", discount_type=DiscountType.PERCENT,
-                             value=decimal.Decimal("10"), start_date=TODAY),  # fmt: skip
+        Payment: Payment(
+            invoice_id=invoice.id,
+            provider="stripe",
+            method=PaymentMethod.CARD,
+            amount=decimal.Decimal("49.90"),
+            status=PaymentStatus.SUCCEEDED,
+        ),
+        Promotion: Promotion(
+            code=f"P-{tag}-{uuid.uuid4().hex[:6]}",
+            discount_type=DiscountType.PERCENT,
+            value=decimal.Decimal("10"),
+            start_date=TODAY,
+        ),
         Meal: Meal(name=f"Oats {tag}", macros_json={"kcal": 300}),
         Habit: Habit(name=f"Water {tag}", frequency=HabitFrequency.DAILY),
         ProgramItem: ProgramItem(program_id=program.id, item_type=ItemType.EXERCISE, item_id=exercise.id),
-        PlanItem: PlanItem(plan_id=plan.id, scheduled_date=TODAY, item_type=ItemType.EXERCISE, item_id=exercise.id,
-                           feedback_text=text),  # fmt: skip
+        PlanItem: PlanItem(
+            plan_id=plan.id, scheduled_date=TODAY, item_type=ItemType.EXERCISE, item_id=exercise.id, feedback_text=text
+        ),
         CustomerBadge: CustomerBadge(customer_id=customer.id, badge_id=badge.id),
         SessionParticipant: SessionParticipant(session_id=session_.id, customer_id=customer.id),
-        CoachAvailability: CoachAvailability(coach_id=coach.id if coach else customer.id, day_of_week=1,
-                                             start_time=dt.time(9), end_time=dt.time(12)),  # fmt: skip
+        CoachAvailability: CoachAvailability(
+            coach_id=coach.id if coach else customer.id, day_of_week=1, start_time=dt.time(9), end_time=dt.time(12)
+        ),
         WaitlistEntry: WaitlistEntry(session_id=session_.id, customer_id=customer.id),
         Message: Message(thread_id=thread.id, sender_id=customer.id, body=text),
         Announcement: Announcement(title=f"News {tag}", body=text, channel=Channel.EMAIL),
         CommunityReaction: CommunityReaction(post_id=post.id, user_id=customer.id, type=ReactionType.LIKE),
         ChallengeResult: ChallengeResult(challenge_id=challenge.id, customer_id=customer.id, score=5),
         SupportTicket: SupportTicket(requester_id=customer.id, subject=f"Help {tag}", resolution_notes=text),
-        ProgressMetric: ProgressMetric(customer_id=customer.id, metric_type="weight", value=80, unit="kg",
-                                       source=MetricSource.MANUAL),  # fmt: skip
+        ProgressMetric: ProgressMetric(
+            customer_id=customer.id, metric_type="weight", value=80, unit="kg", source=MetricSource.MANUAL
+        ),
         EngagementEvent: EngagementEvent(customer_id=customer.id, event_type="login", payload_json={"tag": tag}),
         CohortSnapshot: CohortSnapshot(cohort_key=f"2025-W{tag}", metric_name="retention", value=1),
         RecommendationLog: RecommendationLog(customer_id=customer.id, recommendation_type="program"),
         AutomationExecution: AutomationExecution(rule_id=rule.id, status=ExecutionStatus.SUCCEEDED),
         APIAccessLog: APIAccessLog(client_id=client.id, endpoint="/api/v1/x", status_code=200, latency_ms=5),
-        WearableAuthorization: WearableAuthorization(customer_id=customer.id, provider=f"garmin-{tag}",
-                                                     access_token_hash="secret-token-hash-" + tag),  # fmt: skip
+        WearableAuthorization: WearableAuthorization(
+            customer_id=customer.id, provider=f"garmin-{tag}", access_token_hash="secret-token-hash-" + tag
+        ),
         AuditLog: AuditLog(actor_id=customer.id, action="update", resource_type="users", resource_id=str(customer.id)),
-        DataRetentionPolicy: DataRetentionPolicy(entity=f"events-{tag}-{uuid.uuid4().hex[:6]}",
-                                                 retention_period_days=30,
-                                                 deletion_strategy=DeletionStrategy.HARD_DELETE),  # fmt: skip
+        DataRetentionPolicy: DataRetentionPolicy(
+            entity=f"events-{tag}-{uuid.uuid4().hex[:6]}",
+            retention_period_days=30,
+            deletion_strategy=DeletionStrategy.HARD_DELETE,
+        ),
     }
     for model, obj in more.items():
-        if model not in (Subscription, Invoice, Program, Exercise, Badge, Challenge, ScheduledSession, Thread,
-                         AutomationRule, APIClient, CommunityPost, CustomerPlan):  # fmt: skip
+        if model not in (
+            Subscription,
+            Invoice,
+            Program,
+            Exercise,
+            Badge,
+            Challenge,
+            ScheduledSession,
+            Thread,
+            AutomationRule,
+            APIClient,
+            CommunityPost,
+            CustomerPlan,
+        ):
             db.session.add(obj)
     rows.update(more)
     db.session.commit()

@@ -31,10 +31,11 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from types import FunctionType
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, g, jsonify, redirect, request, stream_with_context, url_for
+from flask import Response, abort, current_app, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.hooks import before_request
 from flask_appbuilder.models.filters import Filters
@@ -211,12 +212,13 @@ class ScopedSQLAInterface(SQLAInterface):
             order.append(column.asc() if order_direction == "asc" else column.desc())
         order.append(pk.asc() if order_direction == "asc" else pk.desc())
         stmt = stmt.order_by(*order).options(*self.eager_options(eager)).execution_options(yield_per=500)
-        return self._stream(stmt)
+        return self._stream(stmt, self.session.get_bind())
 
-    def _stream(self, stmt: Any) -> Iterable[Any]:
+    @staticmethod
+    def _stream(stmt: Any, bind: Any) -> Iterable[Any]:
         # Its own session: the response body is produced after the view returned and
-        # the request's session may be gone; the scope is already in the statement.
-        with orm.Session(bind=self.session.get_bind()) as session:
+        # the request (and its session) may be gone; the scope is already in the statement.
+        with orm.Session(bind=bind) as session:
             yield from session.execute(stmt).scalars()
 
 
@@ -383,8 +385,12 @@ class CoachdeskModelView(ModelView):
 
     @classmethod
     def _action_permissions(cls) -> dict[str, str]:
-        names = [n for n in dir(cls) if not n.startswith("__")]
-        return {n: "write" for n in names if hasattr(getattr(cls, n, None), "_action")}
+        found: dict[str, str] = {}
+        for klass in cls.__mro__:
+            for name, value in vars(klass).items():
+                if isinstance(value, FunctionType) and hasattr(value, "_action"):
+                    found.setdefault(name, "write")
+        return found
 
     def _configured_columns(self) -> dict[str, Iterable[str]]:
         return {
@@ -937,13 +943,21 @@ class CoachdeskModelView(ModelView):
 
     # ---- bulk actions: one scoped query for all selected rows
 
+    def _require_action_permission(self, name: str) -> None:
+        """Anonymous -> login, no permission -> 403; checked before anything about the action is revealed."""
+        permission = self.get_action_permission_name(name) if name in self.actions else "can_write"
+        if self.appbuilder.sm.has_access(permission, self.class_permission_name):
+            return
+        if not (g.user is not None and g.user.is_authenticated):
+            abort(redirect(url_for(self.appbuilder.sm.auth_view.endpoint + ".login", next=request.url)))
+        abort(403)
+
     @expose("/action/<string:name>/<pk>", methods=["POST"])
     def action(self, name: str, pk: str) -> Any:
+        self._require_action_permission(name)
         action = self.actions.get(name)
         if action is None:
             abort(404)
-        if not self.appbuilder.sm.has_access(self.get_action_permission_name(name), self.class_permission_name):
-            abort(403)
         item = self.datamodel.get(pk)
         if item is None:
             abort(404)
@@ -952,11 +966,10 @@ class CoachdeskModelView(ModelView):
     @expose("/action_post", methods=["POST"])
     def action_post(self) -> Any:
         name = request.form.get("action", "")
+        self._require_action_permission(name)
         action = self.actions.get(name)
         if action is None:
             abort(400)
-        if not self.appbuilder.sm.has_access(self.get_action_permission_name(name), self.class_permission_name):
-            abort(403)
         items = get_many_scoped(
             self.datamodel.session, self.datamodel.obj, g.user, request.form.getlist("rowid")[:MAX_PAGE_SIZE],
             for_write=True,
@@ -1041,7 +1054,7 @@ class CoachdeskModelView(ModelView):
         body = csv_export.stream_csv(header, rows, lambda row: [export_value(row, c) for c in columns])
         filename = f"{self.class_permission_name.lower()}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}.csv"
         return Response(
-            stream_with_context(body),
+            body,
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
         )

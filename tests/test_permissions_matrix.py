@@ -1,0 +1,257 @@
+"""Every URL rule of the application, for every role, against the matrix declared in roles.py.
+
+Each endpoint must either be on the short public allow-list below or map to a resource
+declared in ``app/security/roles.py`` (FAB's own security views: Admin only). A view
+added without a declared resource, or a route without a permission check, fails here.
+Read routes need ``can_read`` on the resource, write routes ``can_write``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+import pytest
+from flask import Flask
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import orm
+
+from app.extensions import db
+from app.models.identity import ConsoleUser, PlatformUser
+from app.security.roles import ALL_RESOURCES, ROLE_GRANTS
+from app.services.data_access import pk_column
+from app.views.base import CoachdeskModelView
+from tests.conftest import csrf_token, login, make_accounts
+from tests.test_views_data import make_world, pk_of
+
+# Reachable without any permission (anonymous included).
+PUBLIC_ENDPOINTS = {
+    "static",
+    "appbuilder.static",
+    "AuthDBView.login",
+    "AuthDBView.logout",
+    "LocaleView.index",
+    "UtilView.back",
+    "HomeView.index",
+    "SecurityApi.login",
+    "SecurityApi.refresh",
+}
+# FAB's own account/role/permission views: resources FAB names after the class; Admin only.
+FAB_SECURITY_VIEWS = {
+    "UserDBModelView",
+    "RoleModelView",
+    "UserGroupModelView",
+    "PermissionModelView",
+    "ViewMenuModelView",
+    "PermissionViewModelView",
+    "UserInfoEditView",
+    "ResetPasswordView",
+    "ResetMyPasswordView",
+    "MenuApi",
+}
+ROLES = ("Admin", "Support", "Coach", "Manager", "Compliance")
+NO_SUCH_INT = "987654321"
+
+
+def session_csrf(app: Flask, client: Any) -> str:
+    """A valid CSRF token for this client's session, minted the way Flask-WTF does (works with no form page)."""
+    raw = secrets.token_hex(20)
+    with client.session_transaction() as sess:
+        sess["csrf_token"] = raw
+    return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
+def required_permission(view: Any, method: str) -> str | None:
+    """The FAB permission a route checks, or None when it checks none."""
+    func = getattr(view, method, None)
+    if func is None:
+        return None
+    if hasattr(func, "_permission_name"):
+        mapped = (view.method_permission_name or {}).get(method)
+        name = mapped or func._permission_name
+        return name if name.startswith("can_") else "can_" + name
+    if method in ("action", "action_post") and isinstance(view, CoachdeskModelView):
+        return "can_write"  # checked inside the route, per action
+    if type(view).__name__ in FAB_SECURITY_VIEWS and method in ("action", "action_post"):
+        return "per-action"  # FAB checks the action's own permission inside the route
+    return None
+
+
+def expected_allowed(role: str | None, resource: str, permission: str, view_name: str) -> bool:
+    if role is None:
+        return False
+    if view_name in FAB_SECURITY_VIEWS:
+        return role == "Admin"
+    return permission in ROLE_GRANTS.get(role, {}).get(resource, frozenset())
+
+
+def build_url(rule: Any, view: Any, ids: dict[type, str], write_only: bool) -> str:
+    values: dict[str, str] = {}
+    for arg in rule.arguments:
+        if arg == "pk":
+            model = getattr(getattr(view, "datamodel", None), "obj", None)
+            if isinstance(view, CoachdeskModelView) and (write_only or model not in ids):
+                is_uuid = "Uuid" in type(pk_column(model).type).__name__
+                values[arg] = str(uuid.uuid4()) if is_uuid else NO_SUCH_INT
+            elif isinstance(view, CoachdeskModelView):
+                values[arg] = ids[model]
+            else:
+                values[arg] = NO_SUCH_INT if write_only else "1"
+        elif arg == "column":
+            mapper = orm.class_mapper(view.datamodel.obj) if isinstance(view, CoachdeskModelView) else None
+            relations = [
+                c
+                for c in (*getattr(view, "filter_columns", ()), *(getattr(view, "add_columns", None) or []))
+                if mapper is not None and isinstance(mapper.attrs.get(c), orm.RelationshipProperty)
+            ]
+            values[arg] = relations[0] if relations else "none"
+        elif arg == "name":
+            values[arg] = next(iter(getattr(view, "actions", {}) or {}), "none")
+        elif arg == "filename":
+            values[arg] = "coachdesk/coachdesk.css" if rule.endpoint == "static" else "no-such-file.txt"
+        else:
+            values[arg] = "x"
+    url = rule.rule
+    for key, value in values.items():
+        url = url.replace(f"<{key}>", value)
+        for conv in ("string", "int", "path"):
+            url = url.replace(f"<{conv}:{key}>", value)
+    return url
+
+
+@pytest.fixture
+def clients(sqlite_app: Flask) -> dict[str | None, Any]:
+    app = sqlite_app
+    make_accounts(app)
+    with app.app_context():
+        sm = app.appbuilder.sm
+        public = sm.find_role("Public") or sm.add_role("Public")
+        customer = PlatformUser(email="shopper@example.test", full_name="Shopper", locale="en")
+        db.session.add(customer)
+        db.session.commit()
+        user = sm.add_user("shopper", "Shop", "Per", "shopper@example.test", public, password="shopper-Passw0rd!")
+        db.session.get(ConsoleUser, user.id).platform_user_id = customer.id
+        db.session.commit()
+    result: dict[str | None, Any] = {None: app.test_client()}
+    for role in ROLES:
+        client = app.test_client()
+        login(client, role.lower(), f"{role.lower()}-Passw0rd!")
+        result[role] = client
+    shopper = app.test_client()
+    token = csrf_token(shopper)
+    shopper.post("/login/", data={"username": "shopper", "password": "shopper-Passw0rd!", "csrf_token": token})
+    result["Customer"] = shopper
+    return result
+
+
+def classify_routes(app: Flask) -> tuple[list[tuple], list[str]]:
+    """(rule, view, method, permission, resource, public) per rule, and every rule outside the matrix."""
+    views = {type(v).__name__: v for v in app.appbuilder.baseviews}
+    table: list[tuple] = []
+    undeclared: list[str] = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        endpoint = rule.endpoint
+        view_name, _, method = endpoint.partition(".")
+        view = views.get(view_name)
+        if endpoint in PUBLIC_ENDPOINTS:
+            table.append((rule, view, method, None, None, True))
+            continue
+        if view is None:
+            undeclared.append(f"{endpoint}: no view and not on the public allow-list")
+            continue
+        permission = required_permission(view, method)
+        resource = view.class_permission_name
+        if permission is None:
+            undeclared.append(f"{endpoint}: no permission check and not on the public allow-list")
+        elif resource not in ALL_RESOURCES and view_name not in FAB_SECURITY_VIEWS:
+            undeclared.append(f"{endpoint}: resource {resource!r} is not declared in roles.py")
+        elif permission not in view.base_permissions and view_name not in FAB_SECURITY_VIEWS:
+            undeclared.append(f"{endpoint}: {permission} is not among the view's permissions")
+        else:
+            table.append((rule, view, method, permission, resource, False))
+    return table, undeclared
+
+
+def test_every_route_for_every_role_matches_the_declared_matrix(sqlite_app: Flask, clients: dict) -> None:
+    app = sqlite_app
+    with app.app_context():
+        ids = {model: pk_of(obj) for model, obj in make_world("coach@coachdesk.test").items()}
+    tokens = {role: session_csrf(app, c) for role, c in clients.items()}
+    table, undeclared = classify_routes(app)
+    assert not undeclared, "routes outside the declared matrix:\n" + "\n".join(undeclared)
+    mismatches: list[str] = []
+    checked = 0
+    for rule, view, method, permission, resource, public in table:
+        endpoint = rule.endpoint
+        view_name = endpoint.partition(".")[0]
+        methods = set(rule.methods or ()) - {"HEAD", "OPTIONS"}
+        if endpoint == "AuthDBView.logout":
+            continue  # would sign every client out half-way through the walk
+        if view_name in FAB_SECURITY_VIEWS and method == "download":
+            continue  # FAB's file download (KeyError without UPLOAD_FOLDER); no uploads here, see the report
+        if view_name in FAB_SECURITY_VIEWS and method in ("action", "action_post"):
+            continue  # FAB's own action routes 500 on unknown/single actions (FAB code, not ours; see the report)
+        write_only = "GET" not in methods or method in ("action", "delete")
+        url = build_url(rule, view, ids, write_only)
+        for role, client in clients.items():
+            if write_only:
+                data = {"csrf_token": tokens[role]}
+                if method == "action_post":
+                    data["action"] = next(iter(view.actions), "none")
+                resp = client.post(url, data=data)
+            else:
+                resp = client.get(url)
+            checked += 1
+            status = resp.status_code
+            resp.close()
+            where = f"{role or 'anonymous'} {('POST' if write_only else 'GET')} {url} -> {status}"
+            if status >= 500:
+                mismatches.append(f"server error: {where}")
+                continue
+            if public:
+                continue
+            grant_role = role if role in ROLES else None
+            allowed = expected_allowed(grant_role, resource, permission, view_name)
+            allowed = allowed and permission in view.base_permissions
+            if allowed and method == "autocomplete" and isinstance(view, CoachdeskModelView):
+                column = url.rstrip("/").rsplit("/", 1)[-1]
+                prop = orm.class_mapper(view.datamodel.obj).attrs.get(column)
+                if prop is not None:
+                    target_resource = CoachdeskModelView.resource_for_model[prop.mapper.class_]
+                    allowed = "can_read" in ROLE_GRANTS[grant_role].get(target_resource, frozenset())
+            to_login = status in (301, 302) and "/login" in resp.headers.get("Location", "")
+            if allowed and (status in (401, 403) or to_login):
+                mismatches.append(f"refused but granted: {where}")
+            elif not allowed and role is None and not (to_login or status == 401):
+                mismatches.append(f"anonymous not sent to login: {where}")
+            elif not allowed and role is not None and status != 403:
+                mismatches.append(f"reachable but not granted: {where}")
+    assert not mismatches, f"{len(mismatches)} mismatches:\n" + "\n".join(mismatches[:60])
+    assert checked > 400 * len(clients) * 0.9
+
+
+def test_audit_trail_has_no_write_routes_at_all(sqlite_app: Flask) -> None:
+    endpoints = {r.endpoint for r in sqlite_app.url_map.iter_rules() if r.endpoint.startswith("AuditLogView.")}
+    assert endpoints == {"AuditLogView.list", "AuditLogView.show", "AuditLogView.export", "AuditLogView.autocomplete"}
+
+
+def test_a_view_added_without_a_permission_entry_fails_the_matrix(tmp_path) -> None:
+    from app.models.training import Meal
+    from app.views.base import ScopedSQLAInterface
+    from tests import databases
+    from tests.conftest import build_app
+
+    class StrayMealView(CoachdeskModelView):
+        route_base = "/stray-meals"
+        datamodel = ScopedSQLAInterface(Meal)
+        list_columns = show_columns = add_columns = edit_columns = ["name"]
+
+    app = build_app(databases.create_sqlite_database(tmp_path))
+    _, before = classify_routes(app)
+    assert before == []
+    with app.test_request_context():
+        app.appbuilder.add_view_no_menu(StrayMealView)
+    _, after = classify_routes(app)
+    assert after and all(line.startswith("StrayMealView.") for line in after)
+    assert any("'StrayMealView' is not declared in roles.py" in line for line in after)
