@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.models.automation import APIClient, ClientStatus, WearableAuthorization
 from app.models.commerce import Subscription, SubscriptionStatus
 from app.models.engagement import CommunityPost, PostStatus, SupportTicket, TicketStatus
+from app.models.training import CustomerPlan, PlanStatus
 
 PAUSE_DAYS = 30
 
@@ -56,6 +57,16 @@ def pause_subscriptions(
         if sub.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIAL, SubscriptionStatus.PAST_DUE):
             sub.status = SubscriptionStatus.PAUSED
             sub.pause_until = until
+            changed += 1
+    session.flush()
+    return changed
+
+
+def pause_plans(session: Session, plans: Sequence[CustomerPlan], actor: Any = None) -> int:
+    changed = 0
+    for plan in plans:
+        if plan.status == PlanStatus.ACTIVE:
+            plan.status = PlanStatus.PAUSED
             changed += 1
     session.flush()
     return changed

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from wtforms import Field, SelectField, TextAreaField
 from wtforms.fields import DateTimeLocalField
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
 from app.extensions import db
 from app.models.base import JSONValidationError, validate_json_value
@@ -155,5 +155,5 @@ class AutocompleteField(Field):
         obj = get_scoped(db.session, self.model, getattr(g, "user", None), self.data)
         if obj is None:
             self.data = None
-            raise ValidationError(_("Choose an existing record from the list."))
+            raise StopValidation(_("Choose an existing record from the list."))
         self.data = obj

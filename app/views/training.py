@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
+from flask_appbuilder.actions import action
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import validators as wtv
 
@@ -19,6 +21,7 @@ from app.models.training import (
     Program,
     ProgramItem,
 )
+from app.services import console_actions
 from app.views.base import CoachdeskModelView, ScopedSQLAInterface, register_area
 
 _ITEM_LABELS = {
@@ -153,6 +156,11 @@ class CustomerPlanView(CoachdeskModelView):
     filter_columns = ("customer", "program", "status", "start_date")
     base_order = ("updated_at", "desc")
     related_views = [PlanItemView]
+
+    @action("pause", _l("Pause"), _l("Pause the selected plans?"), "fa-pause")
+    def pause(self, items: Any) -> Any:
+        return self.run_bulk(items, console_actions.pause_plans, _("%(count)s plans paused."))
+
     label_columns = {
         "customer": _l("Customer"),
         "program": _l("Program"),
