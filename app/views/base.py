@@ -304,6 +304,12 @@ def text_match(model: type, column: str, term: str) -> Any:
     return getattr(model, column).icontains(term, autoescape=True)
 
 
+def column_type(column: Any) -> Any:
+    """The SQL type behind a column, looking through TypeDecorators (UTCDateTime is a DateTime)."""
+    ctype = column.type
+    return getattr(ctype, "impl_instance", None) or (ctype.impl if isinstance(ctype, sa.TypeDecorator) else ctype)
+
+
 def _parse_date(raw: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw.strip()[:10])
@@ -473,7 +479,7 @@ class CoachdeskModelView(ModelView):
             return EnumSelectField(
                 label, enum_class=enum_class, allow_blank=col.nullable, validators=checks, description=description
             )
-        if isinstance(col.type, sa.DateTime):
+        if isinstance(column_type(col), sa.DateTime):
             return AwareDateTimeField(label, validators=checks, description=description)
         if isinstance(col.type, sa.Time):
             from wtforms import TimeField
@@ -628,17 +634,17 @@ class CoachdeskModelView(ModelView):
                     spec.selected_label = str(obj) if obj is not None else ""
                 specs.append(spec)
                 continue
-            col = prop.columns[0]
-            enum_class = getattr(col.type, "enum_class", None)
+            ctype = column_type(prop.columns[0])
+            enum_class = getattr(ctype, "enum_class", None)
             if enum_class is not None:
                 spec = FilterSpec(name, label, "enum", choices=[m.value for m in enum_class])
-            elif isinstance(col.type, sa.Boolean):
+            elif isinstance(ctype, sa.Boolean):
                 spec = FilterSpec(name, label, "bool")
-            elif isinstance(col.type, sa.DateTime):
+            elif isinstance(ctype, sa.DateTime):
                 spec = FilterSpec(name, label, "datetime")
-            elif isinstance(col.type, sa.Date):
+            elif isinstance(ctype, sa.Date):
                 spec = FilterSpec(name, label, "date")
-            elif isinstance(col.type, (sa.Integer, sa.Numeric)):
+            elif isinstance(ctype, (sa.Integer, sa.Numeric)):
                 spec = FilterSpec(name, label, "number")
             else:
                 spec = FilterSpec(name, label, "text")
@@ -673,7 +679,7 @@ class CoachdeskModelView(ModelView):
                         criteria.append(local == target)
                 continue
             col = getattr(model, name)
-            ctype = prop.columns[0].type
+            ctype = column_type(prop.columns[0])
             raw = request.args.get(f"f_{name}", "").strip()[:SEARCH_MAX_LENGTH]
             enum_class = getattr(ctype, "enum_class", None)
             if enum_class is not None:
@@ -759,8 +765,17 @@ class CoachdeskModelView(ModelView):
             search_term=request.args.get("q", "")[:SEARCH_MAX_LENGTH],
             has_search=bool(self.search_text_columns),
             view_name=type(self).__name__,
-            export_args={k: v for k, v in request.args.items() if k == "q" or k.startswith(("f_", "_oc_", "_od_"))},
+            export_args=self._export_args(),
         )
+
+    def _export_args(self) -> dict[str, str]:
+        """The search, filters and a valid sort of the current list, for the export link."""
+        name = type(self).__name__
+        args = {k: v for k, v in request.args.items() if k == "q" or k.startswith("f_")}
+        if request.args.get(f"_oc_{name}") in (self.order_columns or []):
+            args[f"_oc_{name}"] = request.args[f"_oc_{name}"]
+            args[f"_od_{name}"] = "asc" if request.args.get(f"_od_{name}") == "asc" else "desc"
+        return args
 
     # ---- show / edit / related views
 

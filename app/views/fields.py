@@ -47,7 +47,8 @@ class EnumSelectField(SelectField):
         if self.data is None and ("", "—") in self.choices:
             return
         if not isinstance(self.data, self.enum_class):
-            raise ValidationError(_("Not a valid choice: %(value)s", value=str(self.data)[:50]))
+            # FAB renders field errors as safe markup, so anything typed by the user is escaped here.
+            raise ValidationError(_("Not a valid choice: %(value)s", value=escape(str(self.data)[:50])))
 
     def _value(self) -> str:
         return self.data.value if isinstance(self.data, enum.Enum) else (self.data or "")
@@ -85,7 +86,8 @@ class JSONTextField(TextAreaField):
         try:
             self.data = validate_json_value(self.field_name, self.schema, self.data)
         except JSONValidationError as exc:
-            raise ValidationError(_("%(field)s: %(problem)s", field=exc.field, problem=exc.problem)) from None
+            problem = escape(exc.problem)  # may quote the user's JSON; FAB renders field errors unescaped
+            raise ValidationError(_("%(field)s: %(problem)s", field=exc.field, problem=problem)) from None
 
 
 class AwareDateTimeField(DateTimeLocalField):
