@@ -249,6 +249,14 @@ def pk_of(obj: Any) -> str:
     return str(getattr(obj, pk_column(type(obj)).key))
 
 
+def display_text(obj: Any, column: str) -> str:
+    from markupsafe import escape
+
+    from app.views.base import display_value
+
+    return str(escape(display_value(obj, column)))
+
+
 def views_by_model(app: Any) -> dict[type, Any]:
     from app.views.base import CoachdeskModelView
 
@@ -263,9 +271,10 @@ def test_every_seed_entity_has_exactly_one_console_view(sqlite_app):
 
 
 def test_admin_lists_shows_and_opens_every_entity(app, accounts):
-    with app.app_context():
+    with app.test_request_context():
         rows = make_world("coach@coachdesk.test")
         ids = {model: pk_of(obj) for model, obj in rows.items()}
+        first = {m: display_text(rows[m], v.show_columns[0]) for m, v in views_by_model(app).items()}
     client = app.test_client()
     login(client, "admin", "admin-Passw0rd!")
     for model, view in views_by_model(app).items():
@@ -275,6 +284,7 @@ def test_admin_lists_shows_and_opens_every_entity(app, accounts):
         assert ids[model] in listing.get_data(as_text=True), f"{model.__name__} row missing from its list"
         shown = client.get(f"{base}/show/{ids[model]}")
         assert shown.status_code == 200, (model.__name__, shown.status_code)
+        assert first[model] and first[model] in shown.get_data(as_text=True), (model.__name__, first[model])
         if not view.read_only:
             edit = client.get(f"{base}/edit/{ids[model]}")
             assert edit.status_code == 200, (model.__name__, edit.status_code)

@@ -604,7 +604,7 @@ class CoachdeskModelView(ModelView):
             pk=pk,
             label_columns=self.label_columns,
             include_columns=self.show_columns,
-            value_columns={c: display_value(item, c, self.money_columns) for c in self.show_columns},
+            value_columns=[display_value(item, c, self.money_columns) for c in self.show_columns],
             formatters_columns={},
             actions=actions or self.actions,
             fieldsets=show_fieldsets or self.show_fieldsets,
