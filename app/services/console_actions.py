@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.models.automation import APIClient, ClientStatus, WearableAuthorization
 from app.models.commerce import Subscription, SubscriptionStatus
 from app.models.engagement import CommunityPost, PostStatus, SupportTicket, TicketStatus
+from app.models.identity import PlatformUser, UserStatus
 from app.models.training import CustomerPlan, PlanStatus
 
 PAUSE_DAYS = 30
@@ -24,6 +25,16 @@ PAUSE_DAYS = 30
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def suspend_users(session: Session, users: Sequence[PlatformUser], actor: Any = None) -> int:
+    changed = 0
+    for user in users:
+        if user.status != UserStatus.SUSPENDED:
+            user.status = UserStatus.SUSPENDED
+            changed += 1
+    session.flush()
+    return changed
 
 
 def close_tickets(session: Session, tickets: Sequence[SupportTicket], actor: Any = None) -> int:

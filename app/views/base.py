@@ -55,7 +55,7 @@ from app.models.base import JSONValidationError
 from app.security.roles import READ_WRITE_METHOD_MAP
 from app.security.scope import scope_criteria
 from app.services import csv_export
-from app.services.data_access import RowCount, coerce_pk, count_rows, get_many_scoped, pk_column
+from app.services.data_access import EXACT_COUNT_LIMIT, RowCount, coerce_pk, count_rows, get_many_scoped, pk_column
 from app.views.fields import AutocompleteField, AwareDateTimeField, EnumSelectField, JSONTextField
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,9 @@ class ScopedSQLAInterface(SQLAInterface):
     actions) goes through ``query`` or ``get`` here, so the scope cannot be skipped.
     """
 
+    #: Exact counts up to this many rows, an estimate ("about N") beyond; see data_access.count_rows.
+    exact_count_limit = EXACT_COUNT_LIMIT
+
     def current_user(self) -> Any:
         return getattr(g, "user", None)
 
@@ -192,7 +195,12 @@ class ScopedSQLAInterface(SQLAInterface):
         if filters:
             query = filters.apply_all(query)
         pk = pk_column(self.obj)
-        count = count_rows(self.session, query.with_entities(pk).statement, filtered=bool(criteria) or bool(filters))
+        count = count_rows(
+            self.session,
+            query.with_entities(pk).statement,
+            filtered=bool(criteria) or bool(filters),
+            limit=self.exact_count_limit,
+        )
         query = self.apply_order_by(query, order_column, order_direction, add_pk=True)
         if not order_column:
             query = query.order_by(pk.desc())
@@ -481,6 +489,11 @@ class CoachdeskModelView(ModelView):
             )
         if isinstance(column_type(col), sa.DateTime):
             return AwareDateTimeField(label, validators=checks, description=description)
+        if isinstance(col.type, sa.Boolean):
+            from wtforms import BooleanField
+
+            # Unticked means False; FAB's converter would demand a tick on every NOT NULL flag.
+            return BooleanField(label, description=description)
         if isinstance(col.type, sa.Time):
             from wtforms import TimeField
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_appbuilder.actions import action
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.models.identity import AuthSession, Consent, PlatformRole, PlatformUser, UserRole
+from app.services import console_actions
 from app.views.base import CoachdeskModelView, ScopedSQLAInterface, register_area
 
 
@@ -129,6 +132,10 @@ class PlatformUserView(CoachdeskModelView):
     def __init__(self, **kwargs: Any) -> None:
         self.related_views = _user_related_views()
         super().__init__(**kwargs)
+
+    @action("suspend", _l("Suspend"), _l("Suspend the selected users?"), "fa-ban")
+    def suspend(self, items: Any) -> Any:
+        return self.run_bulk(items, console_actions.suspend_users, _("%(count)s users suspended."))
 
 
 def register(appbuilder: Any) -> None:
