@@ -1073,7 +1073,7 @@ class CoachdeskModelView(ModelView):
         csv_export.export_started.send(
             current_app._get_current_object(),
             resource=self.class_permission_name,
-            user=g.user,
+            user=_unproxy(g.user),
             columns=columns,
             filters={k: v for k, v in request.args.items()},
         )
@@ -1086,6 +1086,12 @@ class CoachdeskModelView(ModelView):
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
         )
+
+
+def _unproxy(obj: Any) -> Any:
+    """FAB's ``g.user`` is the ``current_user`` proxy; receivers may keep it past the request."""
+    getter = getattr(obj, "_get_current_object", None)
+    return getter() if getter is not None else obj
 
 
 def _humanise(constraint: str | None) -> str:
