@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.models.automation import APIClient, ClientStatus, WearableAuthorization
@@ -52,7 +53,9 @@ def assign_tickets(session: Session, tickets: Sequence[SupportTicket], actor: An
     """Assign to the acting console user's platform user (refused when the account has none)."""
     assignee = getattr(actor, "platform_user_id", None)
     if assignee is None:
-        raise ValueError("Your console account is not linked to a platform user, so tickets cannot be assigned to you.")
+        raise ValueError(
+            _l("Your console account is not linked to a platform user, so tickets cannot be assigned to you.")
+        )
     for ticket in tickets:
         ticket.assigned_to = assignee
     session.flush()

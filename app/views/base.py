@@ -385,8 +385,8 @@ class CoachdeskModelView(ModelView):
         self.exclude_route_methods = excluded
         if self.base_order is None:
             self.base_order = (pk_column(self.datamodel.obj).key, "desc")
-        # Unused (see _list) but FAB builds a search form from it; keep it to the key.
-        self.search_columns = [pk_column(self.datamodel.obj).key]
+        # Unused (see _list) but FAB builds a search form from it: one plain column, never a UUID or secret.
+        self.search_columns = self._harmless_search_column()
         self._check_columns()
         self._install_form_fields()
         super().__init__(**kwargs)
@@ -432,6 +432,14 @@ class CoachdeskModelView(ModelView):
                     raise SecretColumnError(f"{name}.{attr} includes the secret column {column!r}")
         if self.read_only:
             self.add_columns = self.edit_columns = []
+
+    def _harmless_search_column(self) -> list[str]:
+        mapper = sa.inspect(self.datamodel.obj)
+        for name in (*self.search_text_columns, *(self.list_columns or ())):
+            prop = mapper.attrs.get(name)
+            if prop is not None and hasattr(prop, "columns") and not isinstance(prop.columns[0].type, sa.Uuid):
+                return [name]
+        return [pk_column(self.datamodel.obj).key]
 
     def autocomplete_url(self, column: str) -> Any:
         view_name = type(self).__name__
