@@ -189,3 +189,20 @@ def test_a_secret_column_in_a_view_is_a_start_up_error(sqlite_app: Flask) -> Non
     for view in (Leaky, LeakyExport):
         with sqlite_app.test_request_context(), pytest.raises(SecretColumnError, match="password_hash"):
             view()
+
+
+def test_related_tabs_follow_the_viewers_permissions(app: Flask, accounts: dict) -> None:
+    with app.app_context():
+        user_id = pk_of(make_world("coach@coachdesk.test", tag="r")[PlatformUser])
+    seen = {}
+    for username in ("support", "compliance"):
+        client = app.test_client()
+        login(client, username, f"{username}-Passw0rd!")
+        page = client.get(f"/platform-users/show/{user_id}")
+        assert page.status_code == 200
+        seen[username] = page.get_data(as_text=True)
+    # Support reads subscriptions and tickets; Compliance reads neither, but does read consents and sessions.
+    assert 'href="#SubscriptionView"' in seen["support"] and 'href="#SupportTicketView"' in seen["support"]
+    assert 'href="#SubscriptionView"' not in seen["compliance"]
+    assert 'href="#SupportTicketView"' not in seen["compliance"] and "Help r" not in seen["compliance"]
+    assert 'href="#ConsentView"' in seen["compliance"] and 'href="#AuthSessionView"' in seen["compliance"]
