@@ -159,3 +159,21 @@ def test_scoped_select_service_matches_the_console(app: Flask, two_coaches: dict
     assert scoped_select(CustomerPlan, None) is not None
     with app.app_context():
         assert db.session.execute(scoped_select(CustomerPlan, None)).first() is None
+
+
+def test_no_rule_means_no_rows_for_every_entity(app: Flask, two_coaches: dict) -> None:
+    """A console account with no console role, and a coach on entities without a coach rule, get nothing."""
+    from app.models import SEED_MODELS
+    from app.security.scope import COACH_RULES
+
+    with app.app_context():
+        sm = app.appbuilder.sm
+        public = sm.find_role("Public") or sm.add_role("Public")
+        nobody = sm.add_user("nobody", "No", "Body", "nobody@example.test", public, password="nobody-Passw0rd!")
+        coach = db.session.scalar(select(ConsoleUser).where(ConsoleUser.username == "coach"))
+        admin = db.session.scalar(select(ConsoleUser).where(ConsoleUser.username == "admin"))
+        for model in SEED_MODELS:
+            assert db.session.execute(scoped_select(model, admin)).first() is not None, model.__name__
+            assert db.session.execute(scoped_select(model, nobody)).first() is None, model.__name__
+            if model not in COACH_RULES:
+                assert db.session.execute(scoped_select(model, coach)).first() is None, model.__name__

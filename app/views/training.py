@@ -154,7 +154,7 @@ class CustomerPlanView(CoachdeskModelView):
     add_columns = edit_columns = ["customer", "program", "status", "start_date", "end_date"]
     search_text_columns = ("customer.full_name", "program.title")
     filter_columns = ("customer", "program", "status", "start_date")
-    base_order = ("updated_at", "desc")
+    base_order = ("created_at", "desc")  # indexed; updated_at is not
     related_views = [PlanItemView]
 
     @action("pause", _l("Pause"), _l("Pause the selected plans?"), "fa-pause")
@@ -185,7 +185,7 @@ class ProgramView(CoachdeskModelView):
     validators_columns = {"weeks": [wtv.NumberRange(min=1, max=104)]}
     search_text_columns = ("title", "goal", "description")
     filter_columns = ("level", "visibility", "author", "updated_at")
-    base_order = ("updated_at", "desc")
+    base_order = ("created_at", "desc")  # indexed; updated_at is not
     related_views = [ProgramItemView, CustomerPlanView]
     label_columns = {
         "title": _l("Title"),
