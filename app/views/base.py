@@ -36,11 +36,12 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, g, jsonify, redirect, request, url_for
-from flask_appbuilder import ModelView, expose
+from flask_appbuilder import ModelRestApi, ModelView, expose
+from flask_appbuilder.api import get_item_schema, rison, safe
 from flask_appbuilder.hooks import before_request
 from flask_appbuilder.models.filters import Filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.security.decorators import has_access, permission_name, protect
 from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import format_date, format_datetime, format_decimal, get_timezone
@@ -1136,3 +1137,46 @@ def register_area(
             category_label=category_label,
             category_icon=category_icon,
         )
+
+
+# --------------------------------------------------------------------------- REST
+
+
+API_METHOD_PERMISSIONS = {"get": "read", "get_list": "read", "post": "write", "put": "write", "delete": "write"}
+
+
+class CoachdeskModelRestApi(ModelRestApi):
+    """Base for REST resources: read/write permissions, the same row scope, no secrets, UUID-safe routes.
+
+    Exposes nothing unless configured (Superset's rule): list/show/add/edit columns must be explicit
+    and may not name a secret column. ``/_info`` is off, because FAB fills it with whole related
+    tables, unscoped. The datamodel must be a ``ScopedSQLAInterface``.
+    """
+
+    include_route_methods = {"get", "get_list", "post", "put", "delete"}
+    method_permission_name = API_METHOD_PERMISSIONS
+    page_size = DEFAULT_PAGE_SIZE
+    max_page_size = MAX_PAGE_SIZE
+    allow_browser_login = True
+
+    def __init__(self) -> None:
+        if not isinstance(self.datamodel, ScopedSQLAInterface):
+            raise SecretColumnError(f"{type(self).__name__}: the datamodel must be a ScopedSQLAInterface")
+        model = self.datamodel.obj
+        for attr in ("list_columns", "show_columns", "add_columns", "edit_columns"):
+            columns = getattr(self, attr, None)
+            if not columns:
+                raise SecretColumnError(f"{type(self).__name__}.{attr} must be explicit")
+            for column in columns:
+                if is_secret(model, column):
+                    raise SecretColumnError(f"{type(self).__name__}.{attr} includes the secret column {column!r}")
+        super().__init__()
+
+    @expose("/<pk>", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    @rison(get_item_schema)
+    def get(self, pk: str, **kwargs: Any) -> Response:
+        """One item by key (integer or UUID); a key of the wrong shape, or outside the scope, is a 404."""
+        return self.get_headless(pk, **kwargs)
