@@ -14,12 +14,13 @@ from app import check_database
 
 def prepare_embedded(app: Flask, demo_customers: int = 300) -> list[str]:
     """Bring the embedded database up to date and return the demo login lines to print."""
+    check_database(app)
+
     from app.extensions import appbuilder, db
     from app.models.identity import ConsoleUser
     from app.security.sync import sync_roles
     from app.services.demo_data import seed_demo_data
 
-    check_database(app)
     logins_file = Path(app.config["INSTANCE_DIR"]) / "demo_logins.json"
     with app.app_context():
         upgrade()

