@@ -28,7 +28,6 @@ COMMON_PASSWORDS = frozenset(
     for line in (Path(__file__).with_name("common_passwords.txt")).read_text(encoding="utf-8").splitlines()
     if line.strip() and not line.startswith("#")
 )
-)
 
 _EDGE_NOISE = re.compile(r"^[\W\d_]+|[\W\d_]+$")
 
