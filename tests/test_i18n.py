@@ -92,6 +92,6 @@ def test_catalogue_template_is_current():
 
 def test_language_menu_shows_the_language_in_use(app, client):
     page = client.get("/login/", headers={"Accept-Language": "de"}).get_data(as_text=True)
-    menu = page.split('cd-language-menu', 1)[1].split("</li>", 1)[0]
+    menu = page.split("cd-language-menu", 1)[1].split("</li>", 1)[0]
     assert "Deutsch" in menu
     assert 'href="/lang/es"' in page and 'href="/lang/en"' in page

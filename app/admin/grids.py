@@ -16,7 +16,9 @@ import re
 from typing import Any, ClassVar
 
 from flask import flash
+from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.form import JSONField
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -72,6 +74,7 @@ class CatalogueGrid(FabWritableFlagsMixin, ModelView):
             return True
         return super().handle_view_exception(exc)
 
+    @expose("/ajax/update/", methods=("POST",))
     def ajax_update(self) -> Any:
         """Inline edit: a refused value is the client's fault, so answer 400, not Flask-Admin's 500."""
         result = super().ajax_update()
@@ -118,6 +121,7 @@ class MealGrid(CatalogueGrid):
         "instructions": _l("Instructions"),
         "macros_json": _l("Macros (JSON)"),
     }
+    form_overrides: ClassVar[dict[str, Any]] = {"macros_json": JSONField}
 
 
 class HabitGrid(CatalogueGrid):
@@ -150,6 +154,7 @@ class ProductGrid(CatalogueGrid):
         "duration_weeks": _l("Duration (weeks)"),
         "metadata_json": _l("Metadata (JSON)"),
     }
+    form_overrides: ClassVar[dict[str, Any]] = {"metadata_json": JSONField}
     form_args: ClassVar[dict[str, Any]] = {
         "price": _non_negative(),
         "currency": _CURRENCY,
@@ -195,6 +200,7 @@ class BadgeGrid(CatalogueGrid):
         "description": _l("Description"),
         "criteria_json": _l("Criteria (JSON)"),
     }
+    form_overrides: ClassVar[dict[str, Any]] = {"criteria_json": JSONField}
 
 
 # (view class, model, endpoint suffix, menu label)
