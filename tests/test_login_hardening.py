@@ -361,6 +361,41 @@ def test_session_without_login_stamp_is_ended(app, client, accounts):
     assert not signed_in(client)
 
 
+def _session_cookie(app, client) -> str:
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None
+    return cookie.value
+
+
+def test_a_copied_cookie_dies_with_logout(app, accounts):
+    victim = app.test_client()
+    login(victim, "coach", "coach-Passw0rd!")
+    stolen = _session_cookie(app, victim)
+    thief = app.test_client()
+    thief.set_cookie(app.config["SESSION_COOKIE_NAME"], stolen)
+    assert thief.get("/").status_code == 200  # the copy works while the session lives
+    victim.get("/logout/")
+    thief.set_cookie(app.config["SESSION_COOKIE_NAME"], stolen)
+    resp = thief.get("/")
+    assert resp.status_code == 302 and urlparse(resp.headers["Location"]).path == "/login/"
+    assert not signed_in(thief)
+    # Signing in again gives a fresh, working session.
+    login(victim, "coach", "coach-Passw0rd!")
+    assert victim.get("/").status_code == 200
+
+
+def test_password_change_ends_other_sessions_but_keeps_this_one(app, accounts):
+    laptop, phone = app.test_client(), app.test_client()
+    token = csrf_token(laptop)
+    login(laptop, "admin", "admin-Passw0rd!")
+    login(phone, "admin", "admin-Passw0rd!")
+    new = "granite willow lantern"
+    resp = laptop.post("/resetmypassword/form", data={"password": new, "conf_password": new, "csrf_token": token})
+    assert resp.status_code == 302
+    assert laptop.get("/").status_code == 200 and signed_in(laptop)
+    assert phone.get("/").status_code == 302 and not signed_in(phone)
+
+
 # --------------------------------------------------------------------------- audit hooks
 
 

@@ -49,7 +49,7 @@ class CoachdeskSecurityManager(SecurityManager):
 
     def on_user_login(self, user: Any) -> None:
         if has_request_context():
-            sessions.mark_login()
+            sessions.mark_login(user)
         self._auth_event(auth_events.LOGIN_SUCCEEDED, user=user)
 
     def on_user_login_failed(self, user: Any) -> None:
@@ -57,7 +57,18 @@ class CoachdeskSecurityManager(SecurityManager):
         self._auth_event(auth_events.LOGIN_FAILED, user=user)
 
     def on_user_logout(self, user: Any) -> None:
+        # End this account's other copies of the session cookie too.
+        sessions.end_all_sessions(user)
+        self.update_user(user)
         self._auth_event(auth_events.LOGOUT, user=user)
+
+    def reset_password(self, userid: int, password: str) -> None:
+        super().reset_password(userid, password)
+        user = self.get_user_by_id(userid)
+        sessions.end_all_sessions(user)
+        self.update_user(user)
+        if has_request_context() and getattr(g, "user", None) is not None and g.user.get_id() == str(userid):
+            sessions.keep_current_session(user)
 
     @staticmethod
     def _auth_event(event: str, **kwargs: Any) -> None:
