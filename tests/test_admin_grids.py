@@ -510,3 +510,53 @@ def test_database_refusals_are_reported_by_rule_name(app):
             )
         db.session.rollback()
     assert "price_non_negative" in constraint_name(refused.value)
+
+
+@pytest.mark.parametrize("role", CONSOLE_ROLES)
+def test_console_menu_leads_to_the_areas_each_role_may_use(app, client, accounts, role):
+    login(client, accounts[role].username, accounts[role].password)
+    home = client.get("/").get_data(as_text=True)
+    for link, resource, target in (
+        ("/catalogue-grids/", AREA, "/admin/"),
+        ("/audit-files/", "AuditExports", "/admin/exports/"),
+    ):
+        may = allowed(role, resource, READ)
+        assert (f'href="{link}"' in home) == may, (role, link)
+        resp = client.get(link)
+        if may:
+            assert resp.status_code == 302 and urlparse(resp.headers["Location"]).path == target
+        else:
+            assert resp.status_code in (302, 403) and urlparse(resp.headers.get("Location", "")).path != target
+
+
+def _filter_arg(app, endpoint: str, column: str, operation: str) -> str:
+    view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == endpoint)
+    for index, flt in enumerate(view._filters):
+        if flt.column.name == column and str(flt.operation()) == operation:
+            return f"flt0_{index}"
+    raise AssertionError(f"no {operation!r} filter on {column}")
+
+
+def test_typed_filters_narrow_the_grid_and_its_export(app, client, accounts):
+    from app.extensions import db
+
+    seed_catalogue(app)
+    with app.app_context():
+        db.session.add_all(
+            [
+                Product(name="Meal plan", category=ProductCategory.NUTRITION, price=decimal.Decimal("19.00")),
+                Product(name="Class pack", category=ProductCategory.CLASS_PACK, price=decimal.Decimal("150.00")),
+            ]
+        )
+        db.session.commit()
+    login(client, accounts["Manager"].username, accounts["Manager"].password)
+    by_category = _filter_arg(app, "admin_products", "category", "equals")
+    rows = list(
+        csv.reader(io.StringIO(client.get(f"/admin/products/export/csv/?{by_category}=NUTRITION").get_data(True)))
+    )
+    assert [r[0] for r in rows[1:]] == ["Meal plan"]
+    cheaper = _filter_arg(app, "admin_products", "price", "smaller than")
+    page = client.get(f"/admin/products/?{cheaper}=100").get_data(as_text=True)
+    assert "Meal plan" in page and "Coaching 12 weeks" in page and "Class pack" not in page
+    bad = client.get(f"/admin/products/?{cheaper}=lots")
+    assert bad.status_code == 200  # an unusable filter value is ignored with a message, not a 500

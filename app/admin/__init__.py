@@ -15,6 +15,7 @@ from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
+from app.admin import console_links
 from app.admin.files import AUDIT_FILES_RESOURCE, AuditFileBrowser
 from app.admin.grids import CATALOGUE_AREA, GRIDS
 from app.admin.guard import FabPermissionMixin, fab_allows
@@ -67,6 +68,8 @@ def register_admin(app: Flask) -> Admin:
         admin.add_view(
             AuditFileBrowser(config_key, name=label, endpoint=ENDPOINT_PREFIX + suffix, url=f"{URL}/{suffix}")
         )
+    with app.app_context():
+        console_links.register(app.appbuilder)
     return admin
 
 
