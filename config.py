@@ -104,6 +104,8 @@ class BaseConfig:
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     LANGUAGES = LANGUAGES
 
+    TRUSTED_PROXY_HOPS = 0  # reverse proxies in front of the app whose X-Forwarded-* headers we trust
+
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
     REDIS_URL: str | None = None
     RQ_QUEUES = ("default", "exports", "retention")
@@ -164,6 +166,9 @@ class ProductionConfig(BaseConfig):
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
         if not self.REDIS_URL:
             raise ConfigError("REDIS_URL is not set: production needs a Redis server for jobs and rate limits")
+        # Production runs behind a load balancer: trust its X-Forwarded-For/-Proto so rate
+        # limits and audit entries see the client's address. Set 0 if nothing sits in front.
+        self.TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 1)
         hosts = os.environ.get("SAFE_REDIRECT_HOSTS", "")
         self.FAB_SAFE_REDIRECT_HOSTS = [h.strip() for h in hosts.split(",") if h.strip()]
         super().__init__()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from datetime import timedelta
@@ -180,6 +181,23 @@ def test_production_session_cookie_is_secure_httponly_lax(production_app):
     assert {"secure", "httponly", "path"} <= attrs
     assert "SameSite=Lax" in cookie
     assert "domain" not in attrs  # required by the __Host- prefix
+
+
+def test_production_sees_the_client_address_behind_the_load_balancer(production_app, caplog):
+    client = production_app.test_client()
+    https = "https://console.example"  # the session cookie is Secure (and __Host-)
+    page = client.get("/login/", base_url=https).get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    with caplog.at_level(logging.INFO, logger="coachdesk.auth"):
+        resp = client.post(
+            "/login/",
+            base_url=https,
+            data={"username": "nobody", "password": "not-a-password", "csrf_token": token},
+            # Flask-WTF checks the Referer on HTTPS (WTF_CSRF_SSL_STRICT).
+            headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https", "Referer": f"{https}/login/"},
+        )
+    assert resp.status_code == 302
+    assert [e["ip"] for e in auth_events_in(caplog)] == ["203.0.113.9"]
 
 
 # --------------------------------------------------------------------------- same work for unknown users

@@ -24,7 +24,7 @@ class CatalogueGridsLink(BaseView):
     route_base = "/catalogue-grids"
     default_view = "index"
     class_permission_name = "CatalogueGrids"
-    method_permission_name = {"index": "read"}  # noqa: RUF012 (FAB reads it as a class attribute)
+    method_permission_name = {"index": "read"}
 
     @expose("/")
     @has_access
@@ -36,7 +36,7 @@ class AuditFilesLink(BaseView):
     route_base = "/audit-files"
     default_view = "index"
     class_permission_name = "AuditExports"
-    method_permission_name = {"index": "read"}  # noqa: RUF012
+    method_permission_name = {"index": "read"}
 
     @expose("/")
     @has_access

@@ -17,6 +17,7 @@ from flask import Flask, current_app, render_template, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from werkzeug.exceptions import TooManyRequests
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.services import auth_events
 
@@ -34,6 +35,13 @@ def configure_storage(config: Any) -> None:
     """Point Flask-Limiter at Redis when the app has one; an explicit setting wins."""
     if not config.get("RATELIMIT_STORAGE_URI"):
         config["RATELIMIT_STORAGE_URI"] = rate_limit_storage_uri(config.get("REDIS_URL"))
+
+
+def trust_proxy_headers(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXY_HOPS`` proxies, take the client address (per-IP limits, audit) from them."""
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops > 0 and not isinstance(app.wsgi_app, ProxyFix):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)  # type: ignore[method-assign]
 
 
 def username_key() -> str:

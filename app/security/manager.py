@@ -32,6 +32,7 @@ class CoachdeskSecurityManager(SecurityManager):
             config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"] = passwords.fake_password_hash(method)
         config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", passwords.check_password_policy)
         login_limits.configure_storage(config)
+        login_limits.trust_proxy_headers(current_app._get_current_object())
         super().__init__(appbuilder)
         sessions.install_session_limits(current_app._get_current_object(), self)
 
