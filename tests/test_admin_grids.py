@@ -560,3 +560,42 @@ def test_typed_filters_narrow_the_grid_and_its_export(app, client, accounts):
     assert "Meal plan" in page and "Coaching 12 weeks" in page and "Class pack" not in page
     bad = client.get(f"/admin/products/?{cheaper}=lots")
     assert bad.status_code == 200  # an unusable filter value is ignored with a message, not a 500
+
+
+def test_grid_exports_are_recorded_before_they_stream(app, client, accounts, caplog):
+    seed_catalogue(app)
+    login(client, accounts["Manager"].username, accounts["Manager"].password)
+    with caplog.at_level(logging.INFO, logger="coachdesk.downloads"):
+        resp = client.get("/admin/products/export/xlsx/?search=coach")
+        assert resp.status_code == 200
+    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "coachdesk.downloads"]
+    assert len(events) == 1
+    assert events[0]["event"] == "grid_exported" and events[0]["grid"] == "admin_products"
+    assert events[0]["format"] == "xlsx" and events[0]["query"] == {"search": "coach"}
+    assert events[0]["user_id"] is not None
+
+
+def test_stored_markup_is_escaped_in_grids(app, client, accounts):
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.add(
+            Exercise(name='<script>alert("x")</script>', category="<b>legs</b>", difficulty=Difficulty.BEGINNER)
+        )
+        db.session.commit()
+    login(client, accounts["Admin"].username, accounts["Admin"].password)
+    page = client.get("/admin/exercises/").get_data(as_text=True)
+    assert '<script>alert("x")</script>' not in page and "<b>legs</b>" not in page
+    assert "&lt;script&gt;" in page
+
+
+def test_page_size_is_capped(app, client, accounts):
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.add_all(Habit(name=f"Habit {i:03}", frequency=HabitFrequency.DAILY) for i in range(120))
+        db.session.commit()
+    login(client, accounts["Manager"].username, accounts["Manager"].password)
+    page = client.get("/admin/habits/?page_size=100000").get_data(as_text=True)
+    shown = len(re.findall(r"Habit \d{3}", page))
+    assert 0 < shown <= 100

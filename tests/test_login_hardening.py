@@ -76,14 +76,16 @@ def test_limits_are_kept_in_redis(limited_app, redis_url):
     assert keys, "no rate-limit counters in Redis"
 
 
-def test_fifth_failure_for_a_username_locks_it_for_a_while_with_a_429_page(limited_app):
+def test_fifth_failure_for_a_username_locks_it_for_a_while_with_a_429_page(limited_app, caplog):
     client = limited_app.test_client()
     for attempt in range(5):
         resp = post_login(client, "coach", f"wrong-{attempt}-password", ip=unique_ip())
         assert resp.status_code == 302, attempt
     # From yet another address, even with the right password: this account is throttled.
-    blocked = post_login(client, "coach", "coach-Passw0rd!", ip=unique_ip())
+    with caplog.at_level(logging.INFO, logger="coachdesk.auth"):
+        blocked = post_login(client, "coach", "coach-Passw0rd!", ip=unique_ip())
     assert blocked.status_code == 429
+    assert [e["event"] for e in auth_events_in(caplog)] == ["login_rate_limited"]
     page = blocked.get_data(as_text=True)
     assert "Too many attempts" in page and "Traceback" not in page
     assert int(blocked.headers["Retry-After"]) > 0

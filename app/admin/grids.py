@@ -15,12 +15,13 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from flask import flash
+from flask import flash, request
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import JSONField
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from wtforms.validators import NumberRange, Regexp, ValidationError
 
@@ -28,6 +29,7 @@ from app.admin.guard import FabWritableFlagsMixin
 from app.models.base import JSONValidationError
 from app.models.commerce import DiscountType, Product, Promotion
 from app.models.training import Badge, Exercise, Habit, Meal
+from app.services import download_events
 
 CATALOGUE_AREA = "CatalogueGrids"
 _CONSTRAINT_NAME = re.compile(r'constraint(?: failed:)? "?([\w.]+)"?', re.IGNORECASE)
@@ -73,6 +75,19 @@ class CatalogueGrid(FabWritableFlagsMixin, ModelView):
             )
             return True
         return super().handle_view_exception(exc)
+
+    @expose("/export/<export_type>/")
+    def export(self, export_type: str) -> Any:
+        """Exports are recorded (who, which grid, which format, which search and filters) before they stream."""
+        if export_type in self.export_types:
+            download_events.grid_exported(
+                user_id=getattr(current_user, "id", None),
+                grid=self.endpoint,
+                export_type=export_type,
+                query={k: v for k, v in request.args.items() if k != "url"},
+                ip=request.remote_addr,
+            )
+        return super().export(export_type)
 
     @expose("/ajax/update/", methods=("POST",))
     def ajax_update(self) -> Any:

@@ -70,18 +70,23 @@ def install_login_limits(sm: Any) -> None:
 
 
 def _register_429_page(app: Flask, sm: Any) -> None:
+    login_endpoint = sm.auth_view.endpoint + ".login"
+
     def too_many_requests(error: TooManyRequests) -> Any:
-        auth_events.record_auth_event(
-            auth_events.LOGIN_RATE_LIMITED,
-            attempted_name=request.form.get("username") if request.method == "POST" else None,
-            ip=request.remote_addr,
-            user_agent=request.user_agent.string,
-            detail={"path": request.path, "limit": str(getattr(error, "description", ""))},
-        )
+        on_login = request.endpoint == login_endpoint
+        if on_login:
+            auth_events.record_auth_event(
+                auth_events.LOGIN_RATE_LIMITED,
+                attempted_name=request.form.get("username") if request.method == "POST" else None,
+                ip=request.remote_addr,
+                user_agent=request.user_agent.string,
+                detail={"limit": str(getattr(error, "description", ""))},
+            )
         body = render_template(
             "security/too_many_requests.html",
             base_template=sm.appbuilder.base_template,
             appbuilder=sm.appbuilder,
+            on_login=on_login,
         )
         response = app.make_response((body, 429))
         retry_after = getattr(error, "retry_after", None)
