@@ -414,6 +414,8 @@ def export_dirs(app, tmp_path, monkeypatch):
     exports, archive = tmp_path / "exports", tmp_path / "archive"
     (exports / "2026").mkdir(parents=True)
     (exports / "2026" / "audit-0001.csv").write_text("id,action\n1,login\n")
+    (exports / "2026" / "audit-0002.csv.part").write_text("half written")
+    (exports / "2026" / ".hidden").write_text("hidden")
     (tmp_path / "exports-private").mkdir()
     (tmp_path / "exports-private" / "secret.csv").write_text("nope")
     monkeypatch.setitem(app.config, "EXPORTS_DIR", exports)
@@ -435,6 +437,9 @@ def test_compliance_downloads_and_the_hook_records_it(app, client, accounts, exp
     login(client, accounts["Compliance"].username, accounts["Compliance"].password)
     listing = client.get("/admin/exports/b/2026").get_data(as_text=True)
     assert "audit-0001.csv" in listing
+    assert "audit-0002.csv.part" not in listing and ".hidden" not in listing
+    assert client.get("/admin/exports/download/2026/audit-0002.csv.part").status_code == 404
+    assert client.get("/admin/exports/download/2026/.hidden").status_code == 404
     with caplog.at_level(logging.INFO, logger="coachdesk.downloads"):
         resp = client.get("/admin/exports/download/2026/audit-0001.csv")
         assert resp.status_code == 200 and resp.data == b"id,action\n1,login\n"
@@ -464,7 +469,7 @@ def test_file_browser_is_read_only_for_everyone(app, client, accounts, export_di
             ),
         ]
         assert [r.status_code for r in refused] == [403] * len(refused), role
-    assert sorted(p.name for p in exports.rglob("*")) == ["2026", "audit-0001.csv"]
+    assert sorted(p.name for p in exports.rglob("*")) == [".hidden", "2026", "audit-0001.csv", "audit-0002.csv.part"]
 
 
 def test_file_browser_stays_inside_its_directory(app, client, accounts, export_dirs, tmp_path):

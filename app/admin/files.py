@@ -23,6 +23,7 @@ from app.admin.guard import FabPermissionMixin
 from app.services import download_events
 
 AUDIT_FILES_RESOURCE = "AuditExports"
+PARTIAL_SUFFIXES = (".tmp", ".part", ".partial")
 
 
 class ConfiguredDirectoryStorage(LocalFileStorage):
@@ -79,7 +80,9 @@ class AuditFileBrowser(FabPermissionMixin, BaseFileAdmin):
         return target == base or base in target.parents
 
     def is_accessible_path(self, path: str) -> bool:
-        return not any(part.startswith(".") for part in Path(path).parts)
+        # Hidden and partial files (written under a temporary name, renamed when complete) stay out of sight.
+        parts = Path(path).parts
+        return not any(part.startswith(".") for part in parts) and not path.endswith(PARTIAL_SUFFIXES)
 
     @property
     def _debug(self) -> bool:  # never re-raise into Werkzeug's debugger from here

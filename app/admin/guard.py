@@ -22,10 +22,17 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def fab_allows(action: str, resource: str) -> bool:
-    """Does the signed-in console user hold ``action`` on ``resource``?"""
+    """Does the signed-in console user hold ``action`` on ``resource``?
+
+    Cached for the request: Flask-Admin asks every view's ``is_accessible`` to draw its menu.
+    """
     if not has_request_context() or not current_user.is_authenticated:
         return False
-    return bool(current_app.appbuilder.sm.has_access(action, resource))
+    req = request._get_current_object()
+    cache: dict[tuple[str, str], bool] = req.__dict__.setdefault("_cd_fab_access", {})
+    if (action, resource) not in cache:
+        cache[(action, resource)] = bool(current_app.appbuilder.sm.has_access(action, resource))
+    return cache[(action, resource)]
 
 
 class FabPermissionMixin:
