@@ -378,9 +378,8 @@ def _local_assets(page: str) -> list[str]:
     return re.findall(r'(?:src|href)="([^"#]+)"', page)
 
 
-def test_no_admin_page_loads_anything_from_the_internet(app, client, accounts, tmp_path, monkeypatch):
+def test_no_admin_page_loads_anything_from_the_internet(app, client, accounts, export_dirs):
     seed_catalogue(app)
-    monkeypatch.setitem(app.config, "EXPORTS_DIR", tmp_path)
     login(client, accounts["Admin"].username, accounts["Admin"].password)
     pages = ["/admin/", "/admin/exports/", "/admin/archive/"]
     for grid in GRIDS:
@@ -490,7 +489,7 @@ def test_file_browser_stays_inside_its_directory(app, client, accounts, export_d
         assert b"nope" not in resp.data
 
 
-def test_grid_links_resolve(app, client, accounts):
+def test_grid_links_resolve(app, client, accounts, export_dirs):
     """Every link on the index leads somewhere the user may go."""
     login(client, accounts["Admin"].username, accounts["Admin"].password)
     index = client.get("/admin/").get_data(as_text=True)
