@@ -603,3 +603,12 @@ def test_page_size_is_capped(app, client, accounts):
     page = client.get("/admin/habits/?page_size=100000").get_data(as_text=True)
     shown = len(re.findall(r"Habit \d{3}", page))
     assert 0 < shown <= 100
+
+
+def test_admin_view_resources_describe_every_blueprint(app):
+    from app.admin import admin_view_resources
+
+    resources = admin_view_resources(app)
+    assert resources["admin_products"] == (AREA, "Products")
+    assert resources["admin_exports"] == ("AuditExports",)
+    assert set(resources) == {v.endpoint for v in app.extensions["admin"][0]._views}

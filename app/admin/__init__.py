@@ -73,4 +73,19 @@ def register_admin(app: Flask) -> Admin:
     return admin
 
 
-__all__ = ["register_admin", "FabPermissionMixin"]
+def admin_view_resources(app: Flask) -> dict[str, tuple[str, ...]]:
+    """Blueprint name -> the FAB resources whose ``can_read`` opens it (``can_write`` on all of them to change data).
+
+    For permission-matrix tests; the index opens with either area resource, and the file browsers never write.
+    """
+    result: dict[str, tuple[str, ...]] = {}
+    for admin in app.extensions.get("admin", []):
+        for view in admin._views:
+            if isinstance(view, AdminHome):
+                result[view.endpoint] = (CATALOGUE_AREA, AUDIT_FILES_RESOURCE)  # either one
+            else:
+                result[view.endpoint] = tuple(view._resources())
+    return result
+
+
+__all__ = ["register_admin", "admin_view_resources", "FabPermissionMixin"]
