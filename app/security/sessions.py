@@ -61,8 +61,8 @@ def install_session_limits(app: Flask, sm: Any) -> None:
 
     @app.before_request
     def _session_limits() -> Any:
-        if FLASK_LOGIN_USER_KEY not in session:
-            return None
+        if FLASK_LOGIN_USER_KEY not in session or (request.endpoint or "").endswith("static"):
+            return None  # static files are public; skip the account lookup for them
         if session_expired(lifetime_seconds=lifetime):
             reason = "absolute_lifetime"
         elif current_user.is_authenticated and session_revoked(current_user):
