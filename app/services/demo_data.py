@@ -48,7 +48,7 @@ class DemoResult:
     seed: int
     seconds: float
     coach_user_id: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
     def summary_lines(self) -> list[str]:
         total = sum(self.counts.values())
@@ -125,10 +125,13 @@ def seed_demo_data(sm: Any, *, customers: int, seed: int, progress: bool, now: d
     started = time.perf_counter()
     ctx = Ctx(seed=seed, customers=customers, now=now.astimezone(dt.UTC))
     bar = tqdm(total=len(PHASES) + 1, desc="demo data", unit="step", disable=not progress, leave=False)
+    timings: dict[str, float] = {}
     try:
         for name, phase in PHASES:
             bar.set_postfix_str(name)
+            t0 = time.perf_counter()
             phase(ctx)
+            timings[name] = time.perf_counter() - t0
             bar.update()
         bar.set_postfix_str("console accounts")
         logins = _console_accounts(sm, ctx)
@@ -148,6 +151,7 @@ def seed_demo_data(sm: Any, *, customers: int, seed: int, progress: bool, now: d
         seed=seed,
         seconds=time.perf_counter() - started,
         coach_user_id=ctx.console_people["Coach"].id,
+        timings=timings,
     )
 
 

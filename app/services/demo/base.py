@@ -8,6 +8,7 @@ from ``secrets``, because a key derivable from a public seed is no key at all.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 import unicodedata
 import uuid
@@ -19,6 +20,7 @@ from faker import Faker
 from sqlalchemy import insert
 
 from app.extensions import db
+from app.models.types import JSONDocument, UTCDateTime
 
 BATCH_SIZE = 2000
 
@@ -156,18 +158,59 @@ def batched(rows: Iterable[dict[str, Any]], size: int = BATCH_SIZE) -> Iterator[
 
 
 def insert_rows(model: type, rows: Iterable[dict[str, Any]]) -> int:
-    """Bulk-insert rows in batches (no ORM objects, no per-row events); return how many."""
+    """Bulk-insert rows in batches, bypassing the ORM; return how many.
+
+    SQLite takes a plain executemany. On PostgreSQL the rows are streamed with
+    COPY: psycopg's executemany re-prepares the statement whenever a column
+    flips between NULL and a value, and multi-row VALUES pages are too long for
+    its query cache, which made the big tables five times slower than COPY.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _copy_rows(model.__table__, rows)
+    stmt = insert(model.__table__)
     count = 0
     for batch in batched(rows):
-        db.session.execute(insert(model), batch)
+        db.session.execute(stmt, batch)
         count += len(batch)
+    return count
+
+
+def _copy_rows(table: Any, rows: Iterable[dict[str, Any]]) -> int:
+    from psycopg.types.json import Jsonb
+
+    iterator = iter(rows)
+    first = next(iterator, None)
+    if first is None:
+        return 0
+    names = list(first)
+    json_columns = {n for n in names if isinstance(table.c[n].type, JSONDocument)}
+    utc_columns = {n for n in names if isinstance(table.c[n].type, UTCDateTime)}
+    column_list = ", ".join(f'"{n}"' for n in names)
+    raw = db.session.connection().connection.driver_connection
+    count = 0
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({column_list}) FROM STDIN') as copy:
+        for row in itertools.chain((first,), iterator):
+            if row.keys() != first.keys():
+                raise ValueError(f"{table.name}: every row must have the same columns")
+            values = []
+            for name in names:
+                value = row[name]
+                if value is not None:
+                    if name in json_columns:
+                        value = Jsonb(value)
+                    elif name in utc_columns and value.tzinfo is None:
+                        raise ValueError(f"{table.name}.{name}: naive datetime refused")
+                values.append(value)
+            copy.write_row(values)
+            count += 1
     return count
 
 
 def insert_returning_ids(model: type, rows: list[dict[str, Any]]) -> list[int]:
     """Bulk-insert and return the new primary keys in the order of ``rows``."""
+    table = model.__table__
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     ids: list[int] = []
     for batch in batched(rows):
-        stmt = insert(model).returning(model.id, sort_by_parameter_order=True)
         ids.extend(db.session.scalars(stmt, batch).all())
     return ids
