@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import zoneinfo
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from app.models import SEED_MODELS
 from app.models.analytics import EngagementEvent, ProgressMetric
 from app.models.automation import APIClient, WearableAuthorization
 from app.models.base import validate_json_value
-from app.models.commerce import Invoice, Payment
+from app.models.commerce import Invoice, Payment, Product
 from app.models.compliance import AuditLog, DataRetentionPolicy
 from app.models.customers import CoachAssignment, CustomerProfile
 from app.models.engagement import Announcement, CommunityPost, Message, SupportTicket, Thread
@@ -191,6 +192,27 @@ def test_seeding_a_non_empty_database_is_refused_and_changes_nothing(app):
     with pytest.raises(DemoDataError, match="already holds .* console account"):
         _seed(app, seed=99)
     assert _counts(app) == before
+
+
+def test_any_existing_data_or_missing_roles_are_refused(app):
+    with app.app_context():
+        db.session.add(Product(name="Real product", category="COACHING", price=Decimal("10.00"), currency="EUR"))
+        db.session.commit()
+    before = _counts(app)
+    with pytest.raises(DemoDataError, match=r"products: 1\b"):
+        _seed(app)
+    assert _counts(app) == before
+    empty_all_tables(app)
+
+    with app.app_context():
+        db.session.delete(appbuilder.sm.find_role("Compliance"))
+        db.session.flush()
+        try:
+            with pytest.raises(DemoDataError, match="flask roles sync"):
+                seed_demo_data(appbuilder.sm, customers=5, seed=1, progress=False)
+        finally:
+            db.session.rollback()
+        assert appbuilder.sm.find_role("Compliance") is not None
 
 
 def test_bad_arguments_are_refused_before_writing(app):

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from app.extensions import db
 from app.models import SEED_MODELS
-from app.models.identity import ConsoleUser, PlatformUser
+from app.models.identity import ConsoleUser, PlatformRole, PlatformUser
 from app.security.roles import CONSOLE_ROLES
 from app.services.accounts import AccountError, create_console_account, generate_password
 from app.services.demo import commerce, engagement, people, scheduling, telemetry, training
@@ -97,11 +97,17 @@ PHASES: tuple[tuple[str, Callable[[Ctx], None]], ...] = (
 
 
 def _check_empty(sm: Any) -> None:
+    """Refuse anything but an empty database: demo rows mixed into real ones cannot be told apart."""
     accounts = db.session.scalar(select(func.count()).select_from(ConsoleUser)) or 0
-    users = db.session.scalar(select(func.count()).select_from(PlatformUser)) or 0
-    if accounts or users:
+    filled = {
+        model.__tablename__: n
+        for model in SEED_MODELS
+        if model is not PlatformRole and (n := db.session.scalar(select(func.count()).select_from(model)))
+    }
+    if accounts or filled:
+        detail = ", ".join(f"{name}: {n}" for name, n in sorted(filled.items())) or "no other rows"
         raise DemoDataError(
-            f"the database already holds {accounts} console account(s) and {users} platform user(s); "
+            f"the database already holds {accounts} console account(s) and data ({detail}); "
             "demo data only goes into an empty database (use a fresh database, or empty this one first)"
         )
     missing = [role for role in CONSOLE_ROLES if sm.find_role(role) is None]

@@ -225,7 +225,7 @@ def seed_programs(ctx: Ctx) -> None:
 
 
 def seed_plans(ctx: Ctx) -> None:
-    """One to three plans per customer, back to back; item states follow adherence and churn."""
+    """Plans back to back while a customer stays; item states follow adherence and churn."""
     rng = ctx.rng
     programs = ctx.extra["programs"]
     plans: list[dict] = []
@@ -236,7 +236,8 @@ def seed_plans(ctx: Ctx) -> None:
         preferred = [p for p in usable if p["goal"] == c.goal] or usable
         start = (c.signup + dt.timedelta(days=rng.randint(1, 6))).date()
         activity_end = c.churned_at.date() if c.churned_at else None
-        for n in range(3):
+        # Back-to-back plans for as long as the customer stays (a year holds at most ~12).
+        for n in range(16):
             if n and (start > ctx.today or (activity_end and start > activity_end)):
                 break
             program = rng.choice(preferred if n == 0 or ctx.chance(0.6) else usable)
