@@ -105,7 +105,10 @@ def _check_empty(sm: Any) -> None:
         if model is not PlatformRole and (n := db.session.scalar(select(func.count()).select_from(model)))
     }
     if accounts or filled:
-        detail = ", ".join(f"{name}: {n}" for name, n in sorted(filled.items())) or "no other rows"
+        names = sorted(filled, key=lambda name: (-filled[name], name))
+        detail = ", ".join(f"{name}: {filled[name]}" for name in names[:4]) or "no other rows"
+        if len(names) > 4:
+            detail += f" and {len(names) - 4} more tables"
         raise DemoDataError(
             f"the database already holds {accounts} console account(s) and data ({detail}); "
             "demo data only goes into an empty database (use a fresh database, or empty this one first)"
