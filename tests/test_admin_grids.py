@@ -475,6 +475,7 @@ def test_file_browser_stays_inside_its_directory(app, client, accounts, export_d
     exports, _ = export_dirs
     (exports / "escape").symlink_to(tmp_path / "exports-private")
     login(client, accounts["Compliance"].username, accounts["Compliance"].password)
+    assert "escape" not in client.get("/admin/exports/").get_data(as_text=True)
     for url in (
         "/admin/exports/download/../exports-private/secret.csv",
         "/admin/exports/download/%2e%2e/exports-private/secret.csv",

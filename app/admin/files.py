@@ -81,8 +81,12 @@ class AuditFileBrowser(FabPermissionMixin, BaseFileAdmin):
 
     def is_accessible_path(self, path: str) -> bool:
         # Hidden and partial files (written under a temporary name, renamed when complete) stay out of sight.
+        # Links that lead outside the directory are not listed either.
         parts = Path(path).parts
-        return not any(part.startswith(".") for part in parts) and not path.endswith(PARTIAL_SUFFIXES)
+        if any(part.startswith(".") for part in parts) or path.endswith(PARTIAL_SUFFIXES):
+            return False
+        base = self.get_base_path()
+        return self.is_in_folder(base, os.path.join(base, path))
 
     @property
     def _debug(self) -> bool:  # never re-raise into Werkzeug's debugger from here
