@@ -95,6 +95,15 @@ def test_fifth_failure_for_a_username_locks_it_for_a_while_with_a_429_page(limit
     assert signed_in(client)
 
 
+def test_username_and_email_share_one_budget(limited_app):
+    client = limited_app.test_client()
+    for attempt in range(5):
+        name = "compliance" if attempt % 2 else "compliance@coachdesk.test"
+        assert post_login(client, name, f"wrong-{attempt}-password", ip=unique_ip()).status_code == 302
+    assert post_login(client, "compliance@coachdesk.test", "wrong-again", ip=unique_ip()).status_code == 429
+    assert post_login(client, "compliance", "wrong-again", ip=unique_ip()).status_code == 429
+
+
 def test_successful_sign_ins_do_not_use_up_the_username_limit(limited_app):
     client = limited_app.test_client()
     ip = unique_ip()

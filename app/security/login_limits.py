@@ -45,11 +45,18 @@ def trust_proxy_headers(app: Flask) -> None:
 
 
 def username_key() -> str:
-    """The limiter key for the account being tried: a digest, never the raw name."""
-    name = (request.form.get("username") or "").strip().lower()
+    """The limiter key for the account being tried: a digest, never the raw name.
+
+    FAB accepts the username or the email; both count against the same account.
+    """
+    name = (request.form.get("username") or "").strip()
     if not name:
         return "ip:" + get_remote_address()
-    return "user:" + hashlib.sha256(name.encode()).hexdigest()[:32]
+    sm = current_app.appbuilder.sm
+    account = sm.find_user(username=name) or sm.find_user(email=name)
+    if account is not None:
+        return f"account:{account.id}"
+    return "user:" + hashlib.sha256(name.lower().encode()).hexdigest()[:32]
 
 
 def _login_failed(_response: Any) -> bool:
