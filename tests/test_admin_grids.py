@@ -237,6 +237,10 @@ def test_create_without_csrf_token_is_refused(app, client, accounts):
         ("promotions", "value", "150", "cannot exceed 100"),
         ("promotions", "usage_limit", "-1", "zero or more"),
         ("habits", "frequency", "HOURLY", "Not a valid choice"),
+        ("products", "price", "12345678901234.50", "Too large"),
+        ("promotions", "usage_limit", "99999999999", "Too large"),
+        ("exercises", "name", "x" * 300, "longer than 200"),
+        ("exercises", "name", "", "required"),
     ],
 )
 def test_invalid_inline_edit_is_a_clear_400_and_changes_nothing(app, client, accounts, grid, column, value, message):

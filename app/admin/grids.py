@@ -12,6 +12,7 @@ raw SQL error (which would echo row values) and never as a 500.
 
 from __future__ import annotations
 
+import decimal
 import re
 from typing import Any, ClassVar
 
@@ -22,7 +23,7 @@ from flask_admin.form import JSONField
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from wtforms.validators import NumberRange, Regexp, ValidationError
 
 from app.admin.guard import FabWritableFlagsMixin
@@ -68,11 +69,11 @@ class CatalogueGrid(FabWritableFlagsMixin, ModelView):
         if isinstance(exc, ValidationError):
             flash(str(exc), "error")
             return True
-        if isinstance(exc, IntegrityError | DBAPIError):
-            flash(
-                _("Not saved: the change breaks the rule %(rule)s.", rule=constraint_name(exc)),
-                "error",
-            )
+        if isinstance(exc, IntegrityError):
+            flash(_("Not saved: the change breaks the rule %(rule)s.", rule=constraint_name(exc)), "error")
+            return True
+        if isinstance(exc, DataError):
+            flash(_("Not saved: a value is too long or too large for its field."), "error")
             return True
         return super().handle_view_exception(exc)
 
@@ -98,8 +99,17 @@ class CatalogueGrid(FabWritableFlagsMixin, ModelView):
         return result
 
 
-def _non_negative() -> dict[str, Any]:
-    return {"validators": [NumberRange(min=0, message=_l("Must be zero or more."))]}
+MONEY_MAX = decimal.Decimal("9999999999.99")  # Numeric(12, 2)
+INT_MAX = 2**31 - 1
+
+
+def _non_negative(maximum: Any = INT_MAX) -> dict[str, Any]:
+    return {
+        "validators": [
+            NumberRange(min=0, message=_l("Must be zero or more.")),
+            NumberRange(max=maximum, message=_l("Too large.")),
+        ]
+    }
 
 
 _CURRENCY = {"validators": [Regexp(r"^[A-Z]{3}$", message=_l("Use a three-letter ISO 4217 code, e.g. EUR."))]}
@@ -171,9 +181,14 @@ class ProductGrid(CatalogueGrid):
     }
     form_overrides: ClassVar[dict[str, Any]] = {"metadata_json": JSONField}
     form_args: ClassVar[dict[str, Any]] = {
-        "price": _non_negative(),
+        "price": _non_negative(MONEY_MAX),
         "currency": _CURRENCY,
-        "duration_weeks": {"validators": [NumberRange(min=1, message=_l("Must be at least one week."))]},
+        "duration_weeks": {
+            "validators": [
+                NumberRange(min=1, message=_l("Must be at least one week.")),
+                NumberRange(max=520, message=_l("Too large.")),
+            ]
+        },
     }
 
 
@@ -192,7 +207,7 @@ class PromotionGrid(CatalogueGrid):
         "end_date": _l("Ends"),
         "usage_limit": _l("Usage limit"),
     }
-    form_args: ClassVar[dict[str, Any]] = {"value": _non_negative(), "usage_limit": _non_negative()}
+    form_args: ClassVar[dict[str, Any]] = {"value": _non_negative(MONEY_MAX), "usage_limit": _non_negative()}
 
     def on_model_change(self, form: Any, model: Promotion, is_created: bool) -> None:
         # Cross-field rules the single-field inline form cannot see.
