@@ -420,9 +420,13 @@ def plan_items_between(plan: CustomerPlan, first: dt.date, last: dt.date) -> lis
     ]
 
 
-def substitute_item(actor: Actor, plan_item_id: int, substitute_id: int | None) -> PlanItem:
+def substitute_item(
+    actor: Actor, plan_item_id: int, substitute_id: int | None, *, plan_id: int | None = None
+) -> PlanItem:
     """Swap a pending item for another catalogue item of the same type (None or the original clears it)."""
     item = _scoped_plan_item(actor, plan_item_id)
+    if plan_id is not None and item.plan_id != plan_id:
+        raise PlanNotFound(_("Plan item %(id)s was not found.", id=plan_item_id))
     if item.completion_state != CompletionState.PENDING:
         raise PlanError(_("Only pending items can be substituted."), field="plan_item")
     if substitute_id is None or substitute_id == item.item_id:
