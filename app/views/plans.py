@@ -255,7 +255,7 @@ def register(appbuilder: Any) -> None:
         PlansView,
         "Plan calendar",
         label=_l("Plan calendar"),
-        icon="fa-calendar-check-o",
+        icon="fa-calendar-check",
         category=MENU_CATEGORY,
         category_label=_l("Training"),
     )

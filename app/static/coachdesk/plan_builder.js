@@ -122,11 +122,13 @@
     var head = el("div", { "class": "cd-day-head" });
     head.appendChild(el("span", { "class": "cd-day-name" }, DAYS[d]));
     if (state.editable) {
-      var copy = el("button", { type: "button", "class": "btn btn-link btn-xs cd-copy-day", title: S.copy_day, "aria-label": S.copy_day + " " + fmt(S.week, { n: w + 1 }) + " " + DAYS[d] }, "⧉");
+      var copy = el("button", { type: "button", "class": "btn btn-link btn-xs cd-copy-day", title: S.copy_day, "aria-label": S.copy_day + " " + fmt(S.week, { n: w + 1 }) + " " + DAYS[d] });
+      copy.appendChild(el("i", { "class": "far fa-copy", "aria-hidden": "true" }));
       copy.addEventListener("click", function (ev) { ev.stopPropagation(); copyDay(w, d); });
       head.appendChild(copy);
       if (copiedDay) {
-        var paste = el("button", { type: "button", "class": "btn btn-link btn-xs cd-paste-day", title: S.paste_day, "aria-label": S.paste_day + " " + fmt(S.week, { n: w + 1 }) + " " + DAYS[d] }, "⎘");
+        var paste = el("button", { type: "button", "class": "btn btn-link btn-xs cd-paste-day", title: S.paste_day, "aria-label": S.paste_day + " " + fmt(S.week, { n: w + 1 }) + " " + DAYS[d] });
+        paste.appendChild(el("i", { "class": "far fa-clipboard", "aria-hidden": "true" }));
         paste.addEventListener("click", function (ev) { ev.stopPropagation(); pasteDay(w, d); });
         head.appendChild(paste);
       }
