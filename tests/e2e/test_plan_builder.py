@@ -216,9 +216,8 @@ def test_a_concurrent_save_is_refused_and_nothing_is_lost(server, browser, seed)
     base, app = server
     coach = Actor(seed["coach_id"], frozenset({"Coach"}))
     with app.app_context():
-        exercise_id = program_document(coach, _program(app, seed))["items"][0]["item_id"]
         program = make_program(
-            coach, [(ItemType.EXERCISE, exercise_id, 0, 0)], title="Shared", visibility=Visibility.SHARED
+            coach, [(ItemType.EXERCISE, seed["exercise_id"], 0, 0)], title="Shared", visibility=Visibility.SHARED
         )
         program_id = program.id
     context, page = _signed_in_page(browser, base, seed)
