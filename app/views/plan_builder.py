@@ -19,6 +19,28 @@ MAX_SAVE_BYTES = 1024 * 1024
 MENU_CATEGORY = "Training"
 
 
+# Display names for enum values the pages show (the values themselves stay in English in data and JSON).
+ENUM_LABELS = {
+    "BEGINNER": _l("Beginner"),
+    "INTERMEDIATE": _l("Intermediate"),
+    "ADVANCED": _l("Advanced"),
+    "ALL_LEVELS": _l("All levels"),
+    "PRIVATE": _l("Private"),
+    "SHARED": _l("Shared with the team"),
+    "PUBLIC": _l("Public template"),
+    "BREAKFAST": _l("Breakfast"),
+    "LUNCH": _l("Lunch"),
+    "DINNER": _l("Dinner"),
+    "SNACK": _l("Snack"),
+    "PRE_WORKOUT": _l("Before a workout"),
+    "POST_WORKOUT": _l("After a workout"),
+    "DAILY": _l("Daily"),
+    "WEEKDAYS": _l("Weekdays"),
+    "WEEKLY": _l("Weekly"),
+    "TWICE_WEEKLY": _l("Twice a week"),
+}
+
+
 def current_actor() -> Any:
     return actor_for(g.user)
 
@@ -101,6 +123,7 @@ class PlanBuilderView(BaseView):
             programs=programs.list_programs(actor),
             levels=list(ProgramLevel),
             visibilities=list(Visibility),
+            labels=ENUM_LABELS,
             can_create=actor.is_admin or actor.is_coach,
         )
 
@@ -139,10 +162,12 @@ class PlanBuilderView(BaseView):
             document=document,
             facets=programs.library_facets(),
             item_types=[t.value for t in ItemType],
-            difficulties=[d.value for d in Difficulty],
+            difficulties=[(d.value, ENUM_LABELS[d.value]) for d in Difficulty],
             strings=js_strings(),
-            time_of_day=["BREAKFAST", "LUNCH", "DINNER", "SNACK", "PRE_WORKOUT", "POST_WORKOUT"],
-            frequencies=["DAILY", "WEEKDAYS", "WEEKLY", "TWICE_WEEKLY"],
+            time_of_day=[
+                (t, ENUM_LABELS[t]) for t in ("BREAKFAST", "LUNCH", "DINNER", "SNACK", "PRE_WORKOUT", "POST_WORKOUT")
+            ],
+            frequencies=[(f, ENUM_LABELS[f]) for f in ("DAILY", "WEEKDAYS", "WEEKLY", "TWICE_WEEKLY")],
             can_assign=actor.is_admin or actor.is_coach,
         )
 

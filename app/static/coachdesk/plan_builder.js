@@ -117,7 +117,8 @@
     var selected = selectedDay.week === w && selectedDay.day === d;
     var cell = el("div", {
       "class": "cd-day" + (selected ? " cd-day-selected" : ""), "data-week": w, "data-day": d,
-      role: "group", tabindex: "-1", "aria-label": fmt(S.week, { n: w + 1 }) + ", " + DAYS[d]
+      role: "group", tabindex: selected ? "0" : "-1", "aria-label": fmt(S.week, { n: w + 1 }) + ", " + DAYS[d],
+      "aria-describedby": "cd-day-help"
     });
     var head = el("div", { "class": "cd-day-head" });
     head.appendChild(el("span", { "class": "cd-day-name" }, DAYS[d]));
@@ -140,6 +141,8 @@
     if (!items.length) { list.appendChild(el("div", { "class": "cd-empty" }, S.empty_day)); }
     cell.appendChild(list);
     cell.addEventListener("click", function () { selectDay(w, d); });
+    cell.addEventListener("focus", function (ev) { if (ev.target === cell) { selectDay(w, d); } });
+    cell.addEventListener("keydown", function (ev) { if (ev.target === cell) { onDayKey(ev, w, d); } });
     cell.addEventListener("dragover", onDragOver);
     cell.addEventListener("dragleave", function () { cell.classList.remove("cd-drop-target"); });
     cell.addEventListener("drop", onDrop);
@@ -189,9 +192,39 @@
   function selectDay(w, d, quiet) {
     selectedDay = { week: w, day: d };
     Array.prototype.forEach.call(document.querySelectorAll(".cd-day"), function (c) {
-      c.classList.toggle("cd-day-selected", Number(c.getAttribute("data-week")) === w && Number(c.getAttribute("data-day")) === d);
+      var on = Number(c.getAttribute("data-week")) === w && Number(c.getAttribute("data-day")) === d;
+      c.classList.toggle("cd-day-selected", on);
+      c.setAttribute("tabindex", on ? "0" : "-1");  // roving tab stop: one day in the tab order
     });
     if (!quiet) { announce(fmt(S.week, { n: w + 1 }) + ", " + DAYS[d]); }
+  }
+
+  // Days: arrows move between days (left/right) and weeks (up/down); Enter goes to the day's first item;
+  // Ctrl+C / Ctrl+V copy and paste the whole day.
+  function onDayKey(ev, w, d) {
+    var flat = w * 7 + d;
+    var target = null;
+    if (ev.key === "ArrowLeft") { target = flat - 1; }
+    else if (ev.key === "ArrowRight") { target = flat + 1; }
+    else if (ev.key === "ArrowUp") { target = flat - 7; }
+    else if (ev.key === "ArrowDown") { target = flat + 7; }
+    else if (ev.key === "Enter") {
+      var first = ev.currentTarget.querySelector(".cd-card");
+      if (first) { ev.preventDefault(); first.focus(); }
+      return;
+    } else if ((ev.ctrlKey || ev.metaKey) && ev.key === "c" && state.editable) {
+      ev.preventDefault(); copyDay(w, d); focusDay(w, d); return;
+    } else if ((ev.ctrlKey || ev.metaKey) && ev.key === "v" && state.editable) {
+      ev.preventDefault(); pasteDay(w, d); focusDay(w, d); return;
+    } else { return; }
+    ev.preventDefault();
+    if (target < 0 || target >= state.weeks * 7) { return; }
+    focusDay(Math.floor(target / 7), target % 7);
+  }
+  function focusDay(w, d) {
+    selectDay(w, d);
+    var cell = document.querySelector('.cd-day[data-week="' + w + '"][data-day="' + d + '"]');
+    if (cell) { cell.focus(); }
   }
 
   // --- drag and drop -------------------------------------------------------------------------------------
