@@ -407,3 +407,17 @@ def test_substitute_move_and_skip(app_ctx):
         plans.skip_day(other, plan_id, dt.date(2027, 9, 8))
     with pytest.raises(plans.PlanNotFound):
         plans.substitute_item(other, later.id, None)
+
+
+def test_follow_never_duplicates_an_item_whose_instance_is_history(app_ctx):
+    cat, coach, program, plan_id = _history_setup()
+    doc = programs.program_document(coach, programs.get_program(coach, program.id))
+    moved = [{**i, "week": 1, "day": 6} if n == 0 else i for n, i in enumerate(doc["items"])]  # completed item
+    payload = {"version": program.version, "weeks": 2, "items": moved, "follow_future": True}
+    programs.save_program(coach, program.id, payload, now=dt.datetime(2027, 3, 4, 12, tzinfo=dt.UTC))
+    items = _plan_items(plan_id)
+    assert len(items) == 4
+    assert [(i.scheduled_date, i.completion_state) for i in items][0] == (
+        dt.date(2027, 3, 1),
+        CompletionState.COMPLETED,
+    )
