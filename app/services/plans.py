@@ -187,8 +187,8 @@ def assign_program(
 
     ``insert_mode="orm"`` adds every PlanItem through the unit of work (each one visible to
     flush hooks, about 2x slower); ``"bulk"`` (default; config ``PLAN_ITEMS_VIA_UNIT_OF_WORK``
-    switches) uses ORM bulk INSERTs: the plans themselves still go through the unit of work, so
-    the audit trail records each plan, not each of its generated items.
+    switches) uses COPY on PostgreSQL and ORM bulk INSERTs on SQLite: the plans themselves still
+    go through the unit of work, so the audit trail records each plan, not each generated item.
     """
     program = check_assignment(actor, program_id, start_week)
     customers = check_customers(actor, customer_ids)
@@ -276,10 +276,43 @@ def _assign_batch(
     if insert_mode == "orm":
         db.session.add_all([PlanItem(**row) for row in rows])
         db.session.flush()
+    elif db.session.get_bind().dialect.name == "postgresql":
+        _copy_plan_items(rows)
     else:
         for chunk_start in range(0, len(rows), 5000):
             db.session.execute(sa.insert(PlanItem), rows[chunk_start : chunk_start + 5000])
     result.items += len(rows)
+
+
+_COPY_COLUMNS = (
+    "plan_id",
+    "scheduled_date",
+    "item_type",
+    "item_id",
+    "completion_state",
+    "program_item_id",
+    "order_index",
+)
+
+
+def _copy_plan_items(rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL COPY on the session's own connection: same transaction, several times faster
+    than INSERT at 300,000 rows. Generated items bypass ORM events (see ``assign_program``)."""
+    connection = db.session.connection().connection.driver_connection
+    statement = f"COPY {PlanItem.__tablename__} ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        for row in rows:
+            copy.write_row(
+                (
+                    row["plan_id"],
+                    row["scheduled_date"],
+                    row["item_type"].value,
+                    row["item_id"],
+                    row["completion_state"].value,
+                    row["program_item_id"],
+                    row["order_index"],
+                )
+            )
 
 
 # --- following program edits -------------------------------------------------------------------------------
