@@ -421,3 +421,25 @@ def test_follow_never_duplicates_an_item_whose_instance_is_history(app_ctx):
         dt.date(2027, 3, 1),
         CompletionState.COMPLETED,
     )
+
+
+def test_database_refuses_a_second_open_plan_for_the_same_start(app_ctx):
+    from sqlalchemy.exc import IntegrityError
+
+    from app.models.training import PlanStatus
+
+    cat = make_catalogue()
+    coach = coach_actor()
+    customer = make_customer("Ida", "UTC", coach.user_id)
+    program = make_program(coach, [(E, cat.exercises[0], 0, 0)])
+    start = dt.date(2027, 8, 2)
+    plan_id = plans.assign_program(coach, program.id, [customer], start_date=start).plan_ids[0]
+    fields = {"customer_id": customer, "program_id": program.id, "start_date": start}
+    db.session.add(CustomerPlan(**fields, status=PlanStatus.ACTIVE))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    db.session.get(CustomerPlan, plan_id).status = PlanStatus.CANCELLED
+    db.session.commit()
+    again = plans.assign_program(coach, program.id, [customer], start_date=start)
+    assert again.created == 1 and again.plan_ids[0] != plan_id

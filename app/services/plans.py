@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models.customers import CustomerProfile
@@ -203,8 +204,17 @@ def assign_program(
     try:
         for batch_start in range(0, total, batch_size):
             batch = customers[batch_start : batch_start + batch_size]
-            _assign_batch(program.id, weeks, slots, batch, start_date, start_week, now, insert_mode, result)
-            db.session.commit()
+            snapshot = AssignResult(result.created, result.existing, result.items, list(result.plan_ids))
+            try:
+                _assign_batch(program.id, weeks, slots, batch, start_date, start_week, now, insert_mode, result)
+                db.session.commit()
+            except IntegrityError:
+                # A concurrent assignment of the same program and start won the unique index:
+                # redo the batch, which now finds those plans and skips them.
+                db.session.rollback()
+                result = snapshot
+                _assign_batch(program.id, weeks, slots, batch, start_date, start_week, now, insert_mode, result)
+                db.session.commit()
             if progress:
                 progress(min(batch_start + batch_size, total), total)
     except Exception:
