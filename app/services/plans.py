@@ -328,12 +328,21 @@ def _copy_plan_items(rows: list[dict[str, Any]]) -> None:
 # --- following program edits -------------------------------------------------------------------------------
 
 
-def follow_program_change(program: Program, removed: Sequence[ProgramItem], *, now: dt.datetime | None = None) -> int:
+def follow_program_change(
+    program: Program,
+    removed: Sequence[ProgramItem],
+    *,
+    changed: set[int] | None = None,
+    now: dt.datetime | None = None,
+) -> int:
     """Bring the future of every open plan of ``program`` in line with its items.
 
     Only PENDING items dated today or later (customer's local today) change:
-    completed, skipped or past items are history and stay as they are. Returns
-    the number of plans touched. Runs inside the caller's transaction.
+    completed, skipped or past items are history and stay as they are. With
+    ``changed`` (ids of program items added or edited by this save) only those
+    and the removed ones are looked at, which keeps a small edit cheap on a
+    program with thousands of plans. Returns the number of plans touched. Runs
+    inside the caller's transaction.
     """
     plans = db.session.scalars(
         sa.select(CustomerPlan).where(CustomerPlan.program_id == program.id, CustomerPlan.status.in_(OPEN_STATUSES))
@@ -343,8 +352,13 @@ def follow_program_change(program: Program, removed: Sequence[ProgramItem], *, n
     zones = customer_zones({p.customer_id for p in plans})
     slots = program_slots(program.id)
     removed_ids = {item.id for item in removed}
-    plan_ids = [p.id for p in plans]
-    linked_filter = sa.and_(PlanItem.plan_id.in_(plan_ids), PlanItem.program_item_id.is_not(None))
+    open_plans = sa.select(CustomerPlan.id).where(
+        CustomerPlan.program_id == program.id, CustomerPlan.status.in_(OPEN_STATUSES)
+    )
+    linked_filter = sa.and_(PlanItem.plan_id.in_(open_plans), PlanItem.program_item_id.is_not(None))
+    if changed is not None:
+        slots = [slot for slot in slots if slot.program_item_id in changed]
+        linked_filter = sa.and_(linked_filter, PlanItem.program_item_id.in_(changed | removed_ids))
     # Every link as cheap tuples; ORM objects only for items that may still change (no local
     # "today" anywhere is earlier than UTC yesterday), so history is never loaded into the session.
     has_link = set(db.session.execute(sa.select(PlanItem.plan_id, PlanItem.program_item_id).where(linked_filter)))

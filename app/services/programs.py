@@ -419,7 +419,8 @@ def save_program(actor: Actor, program_id: int, payload: Any, *, now: dt.datetim
         program.weeks = weeks
         program.version = program.version + 1
         db.session.flush()
-        followed = plans.follow_program_change(program, removed, now=now) if follow else 0
+        changed_ids = {item.id for item, changed in kept if changed}
+        followed = plans.follow_program_change(program, removed, changed=changed_ids, now=now) if follow else 0
         plans.unlink_removed_items(removed)
         for item in removed:
             db.session.delete(item)
