@@ -237,10 +237,17 @@ def test_a_concurrent_save_is_refused_and_nothing_is_lost(server, browser, seed)
         page.locator("#cd-lib-results .cd-lib-item").nth(1).focus()
         page.keyboard.press("Enter")
         expect(tuesday.locator(".cd-card")).to_have_count(1)
+        tuesday.focus()  # copy Tuesday and paste it on Wednesday, by keyboard
+        page.keyboard.press("Control+c")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("Control+v")
+        wednesday = page.locator('.cd-day[data-week="0"][data-day="2"]')
+        expect(wednesday.locator(".cd-card")).to_have_count(1)
+        expect(page.locator("#cd-announce")).to_contain_text("Day pasted into week 1, Wed")
         page.click("#cd-save")
         expect(page.locator("#cd-alert")).to_be_visible()
         expect(page.locator("#cd-alert-text")).to_contain_text("Someone else saved this program")
-        expect(page.locator(".cd-card")).to_have_count(3)  # the page keeps the coach's work
+        expect(page.locator(".cd-card")).to_have_count(4)  # the page keeps the coach's work
         page.click("#cd-reload")
         expect(page.locator(".cd-card")).to_have_count(0)
         expect(page.locator("#cd-version")).to_have_text("Version 2")

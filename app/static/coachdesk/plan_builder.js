@@ -141,7 +141,7 @@
     if (!items.length) { list.appendChild(el("div", { "class": "cd-empty" }, S.empty_day)); }
     cell.appendChild(list);
     cell.addEventListener("click", function () { selectDay(w, d); });
-    cell.addEventListener("focus", function (ev) { if (ev.target === cell) { selectDay(w, d); } });
+    cell.addEventListener("focus", function (ev) { if (ev.target === cell) { selectDay(w, d, quietFocus); } });
     cell.addEventListener("keydown", function (ev) { if (ev.target === cell) { onDayKey(ev, w, d); } });
     cell.addEventListener("dragover", onDragOver);
     cell.addEventListener("dragleave", function () { cell.classList.remove("cd-drop-target"); });
@@ -213,18 +213,21 @@
       if (first) { ev.preventDefault(); first.focus(); }
       return;
     } else if ((ev.ctrlKey || ev.metaKey) && ev.key === "c" && state.editable) {
-      ev.preventDefault(); copyDay(w, d); focusDay(w, d); return;
+      ev.preventDefault(); copyDay(w, d); focusDay(w, d, true); return;
     } else if ((ev.ctrlKey || ev.metaKey) && ev.key === "v" && state.editable) {
-      ev.preventDefault(); pasteDay(w, d); focusDay(w, d); return;
+      ev.preventDefault(); pasteDay(w, d); focusDay(w, d, true); return;
     } else { return; }
     ev.preventDefault();
     if (target < 0 || target >= state.weeks * 7) { return; }
     focusDay(Math.floor(target / 7), target % 7);
   }
-  function focusDay(w, d) {
-    selectDay(w, d);
+  var quietFocus = false;  // programmatic focus after copy/paste must not drown their announcement
+  function focusDay(w, d, quiet) {
+    selectDay(w, d, true);
     var cell = document.querySelector('.cd-day[data-week="' + w + '"][data-day="' + d + '"]');
+    quietFocus = !!quiet;
     if (cell) { cell.focus(); }
+    quietFocus = false;
   }
 
   // --- drag and drop -------------------------------------------------------------------------------------
