@@ -314,6 +314,9 @@ def test_plan_scope_and_edits(client, world):
         assert states[E] == CompletionState.SKIPPED
         meal = db.session.get(PlanItem, meal_id)
         assert (meal.scheduled_date, meal.substitution_item_id) == (dt.date(2030, 1, 10), world["cat"].meals[1])
+    for at in ("9999-12-31", "0001-01-01", "garbage", "2030-13-01"):
+        assert client.get(f"/plans/{plan_id}?at={at}&view=week").status_code == 200
+        assert client.get(f"/plans/{plan_id}?at={at}").status_code == 200
     page = client.get(f"/plans/{plan_id}?at=2030-01-10").get_data(as_text=True)
     assert "Chicken salad" in page and 'data-state="SKIPPED"' in page
 
@@ -327,3 +330,20 @@ def test_manager_reads_plans_but_cannot_edit(client, world):
     assert resp.status_code == 403
     assign = _post_json(client, "/plans/assign/", {"program_id": world["program"], "customers": []}, token)
     assert assign.status_code == 403
+
+
+def test_out_of_range_ids_are_not_found_not_errors(client, world):
+    token = _login(client, world["accounts"], "Coach")
+    huge = 2**40
+    assert client.get(f"/planbuilder/{huge}").status_code == 404
+    assert client.get(f"/planbuilder/api/programs/{huge}").status_code == 404
+    assert client.get(f"/plans/{huge}").status_code == 404
+    assert client.post(f"/plans/edit/{huge}/skip", data={"day": "2030-01-07", "csrf_token": token}).status_code == 404
+    body = {"version": 1, "items": [{"id": huge, "item_type": "MEAL", "item_id": 1, "week": 0, "day": 0}]}
+    resp = _post_json(client, f"/planbuilder/api/programs/{world['program']}/items", body, token)
+    assert resp.status_code == 400 and resp.get_json()["field"] == "id"
+    body["items"][0] = {"item_type": "MEAL", "item_id": huge, "week": 0, "day": 0}
+    resp = _post_json(client, f"/planbuilder/api/programs/{world['program']}/items", body, token)
+    assert resp.status_code == 400 and resp.get_json()["field"] == "item_id"
+    resp = _post_json(client, "/plans/assign/", {"program_id": huge, "customers": [str(world["mine"])]}, token)
+    assert resp.status_code == 404

@@ -20,6 +20,9 @@ from app.models.identity import PlatformRole, PlatformUser, RoleCode, UserRole
 from app.models.training import CustomerPlan, Program, Visibility
 from app.security.roles import ADMIN, COACH
 
+# Largest value an INTEGER key column holds; larger ids are "not found", never a database error.
+MAX_ID = 2**31 - 1
+
 # Read-only console roles that see every plan (their grants are read-only anyway).
 _READ_ALL_ROLES = frozenset({"Manager", "Support"})
 

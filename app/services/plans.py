@@ -31,7 +31,7 @@ from app.models.training import (
     Program,
     ProgramItem,
 )
-from app.services.plan_scope import Actor, _, customer_scope, plan_scope
+from app.services.plan_scope import MAX_ID, Actor, _, customer_scope, plan_scope
 from app.services.programs import CATALOGUE, catalogue_names, get_program
 
 Progress = Callable[[int, int], None]
@@ -439,6 +439,8 @@ def unlink_removed_items(removed: Sequence[ProgramItem]) -> None:
 
 
 def get_plan(actor: Actor, plan_id: int) -> CustomerPlan:
+    if not 1 <= plan_id <= MAX_ID:
+        raise PlanNotFound(_("Plan %(id)s was not found.", id=plan_id))
     plan = db.session.scalars(sa.select(CustomerPlan).where(CustomerPlan.id == plan_id, plan_scope(actor))).first()
     if plan is None:
         raise PlanNotFound(_("Plan %(id)s was not found.", id=plan_id))
@@ -500,7 +502,7 @@ def substitute_item(
         item.substitution_item_id = None
     else:
         model = CATALOGUE[item.item_type]
-        if db.session.get(model, substitute_id) is None:
+        if not 1 <= substitute_id <= MAX_ID or db.session.get(model, substitute_id) is None:
             raise PlanError(
                 _("There is no %(type)s with id %(id)s.", type=item.item_type.value, id=substitute_id),
                 field="substitute_id",
@@ -560,6 +562,8 @@ def _pending_on(plan_id: int, day: dt.date) -> list[PlanItem]:
 
 
 def _scoped_plan_item(actor: Actor, plan_item_id: int) -> PlanItem:
+    if not 1 <= plan_item_id <= MAX_ID:
+        raise PlanNotFound(_("Plan item %(id)s was not found.", id=plan_item_id))
     item = db.session.scalars(
         sa.select(PlanItem)
         .join(CustomerPlan, CustomerPlan.id == PlanItem.plan_id)

@@ -30,7 +30,7 @@ from app.models.training import (
     ProgramLevel,
     Visibility,
 )
-from app.services.plan_scope import Actor, _, program_editable, program_scope
+from app.services.plan_scope import MAX_ID, Actor, _, program_editable, program_scope
 
 MAX_WEEKS = 104
 MAX_ITEMS = 3000
@@ -79,6 +79,8 @@ class ProgramConflict(ProgramError):
 
 def get_program(actor: Actor, program_id: int, *, for_update: bool = False) -> Program:
     """A program in the actor's scope, or ProgramNotFound (never reveals out-of-scope rows)."""
+    if not 1 <= program_id <= MAX_ID:
+        raise ProgramNotFound(_("Program %(id)s was not found.", id=program_id))
     stmt = sa.select(Program).where(Program.id == program_id, program_scope(actor))
     if for_update:
         stmt = stmt.with_for_update(of=Program)
@@ -310,14 +312,14 @@ def _parse_item(n: int, raw: Any, weeks: int) -> ItemSpec:
     if unknown:
         raise fail(sorted(unknown)[0], _("unknown field"))
     item_pk = raw.get("id")
-    if item_pk is not None and (not _is_int(item_pk) or item_pk < 1):
+    if item_pk is not None and (not _is_int(item_pk) or not 1 <= item_pk <= MAX_ID):
         raise fail("id", _("must be a positive whole number or null"))
     try:
         item_type = ItemType(raw.get("item_type"))
     except ValueError:
         raise fail("item_type", _("must be EXERCISE, MEAL or HABIT")) from None
     item_id = raw.get("item_id")
-    if not _is_int(item_id) or item_id < 1:
+    if not _is_int(item_id) or not 1 <= item_id <= MAX_ID:
         raise fail("item_id", _("must be a positive whole number"))
     week = raw.get("week")
     if not _is_int(week) or not 0 <= week < weeks:

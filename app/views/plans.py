@@ -133,6 +133,7 @@ class PlansView(BaseView):
         except ValueError:
             anchor = None
         anchor = anchor or max(plan.start_date, min(plans.local_today(tz), plan.end_date or plan.start_date))
+        anchor = min(max(anchor, dt.date(1970, 1, 1)), dt.date(2200, 12, 31))  # no date overflow at the edges
         if mode == "week":
             first = anchor - dt.timedelta(days=anchor.weekday())
             last = first + dt.timedelta(days=6)
