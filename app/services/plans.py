@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from app.extensions import db
 from app.models.customers import CustomerProfile
@@ -345,7 +346,9 @@ def follow_program_change(
     inside the caller's transaction.
     """
     plans = db.session.scalars(
-        sa.select(CustomerPlan).where(CustomerPlan.program_id == program.id, CustomerPlan.status.in_(OPEN_STATUSES))
+        sa.select(CustomerPlan)
+        .options(lazyload("*"))
+        .where(CustomerPlan.program_id == program.id, CustomerPlan.status.in_(OPEN_STATUSES))
     ).all()
     if not plans:
         return 0
@@ -363,7 +366,9 @@ def follow_program_change(
     # "today" anywhere is earlier than UTC yesterday), so history is never loaded into the session.
     has_link = set(db.session.execute(sa.select(PlanItem.plan_id, PlanItem.program_item_id).where(linked_filter)))
     cutoff = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date() - dt.timedelta(days=1)
-    plan_items = db.session.scalars(sa.select(PlanItem).where(linked_filter, PlanItem.scheduled_date >= cutoff)).all()
+    plan_items = db.session.scalars(
+        sa.select(PlanItem).options(lazyload("*")).where(linked_filter, PlanItem.scheduled_date >= cutoff)
+    ).all()
     by_plan: dict[int, dict[int, PlanItem]] = {}
     for pi in plan_items:
         by_plan.setdefault(pi.plan_id, {})[pi.program_item_id] = pi  # type: ignore[index]
