@@ -1,7 +1,7 @@
 """ab_user.session_epoch: end every session of an account on logout or password change (ASVS 7.4.1)
 
-Revision ID: 0002_hardening
-Revises: 0001
+Revision ID: 0003_hardening
+Revises: 0002_builder
 Create Date: 2026-11-26 11:41:58.438719
 
 """
@@ -12,8 +12,8 @@ import app.models.types as cdtypes  # noqa: F401
 
 
 # revision identifiers, used by Alembic.
-revision = '0002_hardening'
-down_revision = '0001'
+revision = '0003_hardening'
+down_revision = '0002_builder'
 branch_labels = None
 depends_on = None
 
