@@ -73,12 +73,38 @@ class BaseConfig:
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)  # idle timeout
     SESSION_REFRESH_EACH_REQUEST = True
+    # ASVS 7.3.2: a signed-in session ends this long after login, however active.
+    SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
+
+    # Login hardening (ASVS 6.1.1/6.3.1). FAB applies AUTH_RATE_LIMIT per client IP
+    # to POST /login/; app.security.login_limits adds the per-username limit, which
+    # only counts failed attempts. Storage: Redis when REDIS_URL is set, else memory
+    # (one process only). RATELIMIT_STORAGE_URI, if set, wins.
+    AUTH_RATE_LIMITED = True
+    RATELIMIT_ENABLED = True
+    AUTH_RATE_LIMIT = "20 per minute"
+    AUTH_USERNAME_RATE_LIMIT = "5 per minute"
+    RATELIMIT_HEADERS_ENABLED = True  # Retry-After on the 429 page
+    RATELIMIT_KEY_PREFIX = "coachdesk-limits"
+    # Password policy (ASVS 6.2.x): length only, plus an offline blocklist; no composition rules.
+    # The validator itself (app.security.passwords.check_password_policy) is installed
+    # by the security manager unless FAB_PASSWORD_COMPLEXITY_VALIDATOR is set here.
+    FAB_PASSWORD_COMPLEXITY_ENABLED = True
+    PASSWORD_MIN_LENGTH = 12
+    PASSWORD_MAX_LENGTH = 128
+
+    # Flask-Admin catalogue grids (/admin): bundled Bootstrap 4 assets only, no Google Maps.
+    FLASK_ADMIN_SWATCH = "default"
+    FLASK_ADMIN_MAPS = False
+    FLASK_ADMIN_MAPS_SEARCH = False
 
     # i18n
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     LANGUAGES = LANGUAGES
+
+    TRUSTED_PROXY_HOPS = 0  # reverse proxies in front of the app whose X-Forwarded-* headers we trust
 
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
     REDIS_URL: str | None = None
@@ -140,6 +166,9 @@ class ProductionConfig(BaseConfig):
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
         if not self.REDIS_URL:
             raise ConfigError("REDIS_URL is not set: production needs a Redis server for jobs and rate limits")
+        # Production runs behind a load balancer: trust its X-Forwarded-For/-Proto so rate
+        # limits and audit entries see the client's address. Set 0 if nothing sits in front.
+        self.TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 1)
         hosts = os.environ.get("SAFE_REDIRECT_HOSTS", "")
         self.FAB_SAFE_REDIRECT_HOSTS = [h.strip() for h in hosts.split(",") if h.strip()]
         super().__init__()
@@ -157,6 +186,9 @@ class TestConfig(BaseConfig):
     SECRET_KEY = "test-secret-key-not-for-production-use-0123456789"  # noqa: S105
     # Cheap hashes keep the suite fast; production strength is asserted in its own test.
     FAB_PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # noqa: S105 (a method name, not a secret)
+    # Every test signs in from 127.0.0.1: limits are off here and switched on by the
+    # tests that exercise them (tests/test_login_hardening.py builds its own apps).
+    RATELIMIT_ENABLED = False
 
     def __init__(self) -> None:
         self.REDIS_URL = os.environ.get("TEST_REDIS_URL") or None

@@ -41,6 +41,9 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
 
         register_views(appbuilder)
 
+    from app.admin import register_admin
+
+    register_admin(app)
     from app.cli import register_cli
 
     register_cli(app)

@@ -96,6 +96,24 @@ PRESCRIPTION: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+# The plan builder validates each program item against the schema of its type;
+# the column keeps the union (PRESCRIPTION) so rows written elsewhere stay valid.
+_EXERCISE_KEYS = ("sets", "reps", "load_kg", "tempo", "rest_seconds", "duration_seconds", "superset", "notes")
+_MEAL_KEYS = ("servings", "time_of_day", "notes")
+_HABIT_KEYS = ("target", "frequency", "notes")
+
+
+def _prescription_subset(keys: tuple[str, ...]) -> dict[str, Any]:
+    props = {k: PRESCRIPTION["properties"][k] for k in keys}
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
+PRESCRIPTION_BY_TYPE: dict[str, dict[str, Any]] = {
+    "EXERCISE": _prescription_subset(_EXERCISE_KEYS),
+    "MEAL": _prescription_subset(_MEAL_KEYS),
+    "HABIT": _prescription_subset(_HABIT_KEYS),
+}
+
 BADGE_CRITERIA: dict[str, Any] = {
     "type": "object",
     "properties": {

@@ -170,11 +170,26 @@ class CustomerPlan(TimestampMixin, Model):
     start_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False, index=True)
     end_date: Mapped[dt.date | None] = mapped_column(sa.Date)
     status: Mapped[PlanStatus] = mapped_column(enum_column_type(PlanStatus, "plan_status"), nullable=False, index=True)
+    # Plan builder: the program week (1-based) the plan starts at, so later program edits land on the right dates.
+    start_week: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1, server_default="1")
 
     customer: Mapped[PlatformUser] = relationship(lazy="joined")
     program: Mapped[Program] = relationship(lazy="joined")
 
-    __table_args__ = (sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),)
+    __table_args__ = (
+        sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
+        sa.CheckConstraint("start_week >= 1", name="start_week_positive"),
+        # Assigning the same program with the same start twice is a no-op, even under concurrency.
+        sa.Index(
+            "uq_customer_plans_open_assignment",
+            "customer_id",
+            "program_id",
+            "start_date",
+            unique=True,
+            postgresql_where=sa.text("status <> 'CANCELLED'"),
+            sqlite_where=sa.text("status <> 'CANCELLED'"),
+        ),
+    )
 
     def __str__(self) -> str:
         return f"{self.program} · {self.customer}" if self.program and self.customer else f"#{self.id}"

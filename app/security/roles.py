@@ -103,6 +103,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
         ro=(
             "Users", "CustomerProfiles", "Assessments", "CoachAssignments", "Exercises", "Meals", "Habits",
             "Badges", "CustomerBadges", "Challenges", "ChallengeResults", "EngagementEvents", "Dashboards",
+            "CatalogueGrids",  # coaches browse and export the exercise/meal/habit/badge catalogue, read-only
         ),
     ),
     MANAGER: _grants(

@@ -10,6 +10,10 @@ def register_views(appbuilder: Any) -> None:
     from app.views import home
 
     home.register(appbuilder)
+    from app.views import plan_builder, plans
+
+    plan_builder.register(appbuilder)
+    plans.register(appbuilder)
     from app.views import entities
 
     entities.register(appbuilder)

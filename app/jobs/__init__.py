@@ -1,0 +1,1 @@
+"""RQ entry points: thin functions that set up an app context and call a service."""

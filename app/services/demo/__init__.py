@@ -1,0 +1,1 @@
+"""Building blocks of the demo-data generator; the entry point is ``app.services.demo_data``."""

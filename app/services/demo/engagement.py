@@ -1,0 +1,310 @@
+"""Engagement: coach and support threads, announcements, community, challenges, support tickets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from app.models.engagement import (
+    Announcement,
+    Challenge,
+    ChallengeResult,
+    CommunityPost,
+    CommunityReaction,
+    Message,
+    SupportTicket,
+    Thread,
+)
+from app.models.training import CustomerBadge
+from app.services.demo import catalogue as cat
+from app.services.demo.base import Ctx, Customer, Person, insert_returning_ids, insert_rows
+
+SLA = {
+    "URGENT": dt.timedelta(hours=4),
+    "HIGH": dt.timedelta(hours=24),
+    "NORMAL": dt.timedelta(hours=72),
+    "LOW": dt.timedelta(days=7),
+}
+ATTACHMENT_TYPES = (
+    ("progress-front.jpg", "image/jpeg"),
+    ("food-log.pdf", "application/pdf"),
+    ("squat-form.mp4", "video/mp4"),
+    ("bloodwork.pdf", "application/pdf"),
+)
+
+
+def _conversation(
+    ctx: Ctx,
+    thread: dict,
+    customer: Customer,
+    staff: Person,
+    start: dt.datetime,
+    end: dt.datetime,
+    count: int,
+    staff_lines: tuple,
+    customer_lines: tuple,
+) -> list[dict]:
+    rng = ctx.rng
+    moments = sorted(ctx.between(start, end) for _ in range(count))
+    rows = []
+    for n, sent in enumerate(moments):
+        from_customer = (n % 2 == 0) if rng.random() < 0.85 else rng.random() < 0.5
+        sender, recipient = (customer, staff) if from_customer else (staff, customer)
+        read = None
+        if sent < ctx.now - dt.timedelta(hours=12) or ctx.chance(0.5):
+            read = min(ctx.now, sent + dt.timedelta(minutes=rng.randint(2, 2000)))
+            read = max(read, sent)
+        attachments = None
+        if from_customer and ctx.chance(0.07):
+            name, ctype = rng.choice(ATTACHMENT_TYPES)
+            attachments = [
+                {
+                    "name": name,
+                    "url": f"/attachments/{ctx.hex(16)}/{name}",
+                    "content_type": ctype,
+                    "size_bytes": rng.randint(40_000, 8_000_000),
+                }
+            ]
+        rows.append(
+            {
+                "sender_id": sender.id,
+                "recipient_id": recipient.id,
+                "sent_at": sent,
+                "read_at": read,
+                "body": rng.choice(customer_lines if from_customer else staff_lines),
+                "attachments_json": attachments,
+            }
+        )
+    thread["last_message_at"] = moments[-1] if moments else None
+    return rows
+
+
+def seed_threads_and_tickets(ctx: Ctx) -> None:
+    rng = ctx.rng
+    assignment_of = ctx.extra["assignment_of"]
+    threads: list[dict] = []
+    thread_messages: list[list[dict]] = []
+    for c in ctx.customers:
+        assert c.coach is not None
+        # Every customer of the console coach has a thread, so their inbox is never empty.
+        if not (c.coach.id == ctx.coaches[0].id or ctx.chance(0.6)):
+            continue
+        for _ in range(1 if ctx.chance(0.7) else 2):
+            start = ctx.between(c.signup, min(c.active_until, ctx.now))
+            end = min(c.active_until, ctx.now, start + dt.timedelta(days=rng.randint(1, 30)))
+            thread = {
+                "subject": rng.choice(cat.THREAD_SUBJECTS),
+                "created_at": start,
+                "context_type": "CUSTOMER_COACH",
+                "context_id": str(assignment_of[(c.id, c.coach.id)]),
+                "customer_id": c.id,
+                "coach_id": c.coach.id,
+            }
+            thread_messages.append(
+                _conversation(
+                    ctx, thread, c, c.coach, start, end, rng.randint(2, 12), cat.COACH_LINES, cat.CUSTOMER_LINES
+                )
+            )
+            threads.append(thread)
+
+    tickets: list[dict] = []
+    ticket_customers: list[Customer] = []
+    n_tickets = max(8, int(len(ctx.customers) * 0.15))
+    for _ in range(n_tickets):
+        c = rng.choice(ctx.customers)
+        subject_idx = rng.randrange(len(cat.TICKET_SUBJECTS))
+        subject, priority = cat.TICKET_SUBJECTS[subject_idx]
+        if ctx.chance(0.2):
+            priority = rng.choice(("LOW", "NORMAL", "HIGH", "URGENT"))
+        created = ctx.between(c.signup, min(ctx.now, c.active_until + dt.timedelta(days=10)))
+        age = ctx.now - created
+        if age > dt.timedelta(days=14):
+            status = ctx.weighted({"CLOSED": 70, "RESOLVED": 25, "PENDING": 5})
+        elif age > dt.timedelta(days=2):
+            status = ctx.weighted({"CLOSED": 30, "RESOLVED": 30, "PENDING": 25, "OPEN": 15})
+        else:
+            status = ctx.weighted({"OPEN": 60, "PENDING": 30, "RESOLVED": 10})
+        done = status in ("RESOLVED", "CLOSED")
+        closed_at = min(ctx.now, created + dt.timedelta(hours=rng.randint(1, 24 * 6))) if done else None
+        assignee = rng.choice(ctx.support[:2] if len(ctx.support) > 2 else ctx.support)
+        tickets.append(
+            {
+                "requester_id": c.id,
+                "subject": subject,
+                "priority": priority,
+                "status": status,
+                "sla_due_at": created + SLA[priority],
+                "assigned_to": None if status == "OPEN" and ctx.chance(0.5) else assignee.id,
+                "resolution_notes": cat.RESOLUTIONS[subject_idx] if done else None,
+                "closed_at": closed_at,
+                "created_at": created,
+            }
+        )
+        ticket_customers.append(c)
+    ticket_ids = ctx.ids["ticket"] = insert_returning_ids(SupportTicket, tickets)
+    for tid, t, c in zip(ticket_ids, tickets, ticket_customers, strict=True):
+        if not ctx.chance(0.7):
+            continue
+        agent = next((s for s in ctx.support if s.id == t["assigned_to"]), ctx.support[0])
+        end = t["closed_at"] or ctx.now
+        thread = {
+            "subject": t["subject"],
+            "created_at": t["created_at"],
+            "context_type": "SUPPORT",
+            "context_id": str(tid),
+            "customer_id": c.id,
+            "coach_id": None,
+        }
+        thread_messages.append(
+            _conversation(
+                ctx,
+                thread,
+                c,
+                agent,
+                t["created_at"],
+                end,
+                rng.randint(1, 6),
+                (
+                    "Thanks for reaching out, I'm looking into it.",
+                    "Could you send a screenshot?",
+                    "This is fixed now, please check again.",
+                    "I've escalated this to our billing team.",
+                ),
+                (t["subject"] + ".", "Here is the screenshot.", "Thanks, it works now!", "Any update on this?"),
+            )
+        )
+        threads.append(thread)
+    thread_ids = insert_returning_ids(Thread, threads)
+    insert_rows(
+        Message, ({**m, "thread_id": tid} for tid, msgs in zip(thread_ids, thread_messages, strict=True) for m in msgs)
+    )
+
+
+def seed_announcements(ctx: Ctx) -> None:
+    rng = ctx.rng
+    rows = []
+    for i, (title, body, channel, segment) in enumerate(cat.ANNOUNCEMENTS):
+        created = ctx.days_ago(340 - i * 28 + rng.randint(0, 5))
+        if i >= len(cat.ANNOUNCEMENTS) - 2:
+            status = "SCHEDULED" if i % 2 else "DRAFT"
+            scheduled = ctx.now + dt.timedelta(days=rng.randint(2, 20)) if status == "SCHEDULED" else None
+            sent = None
+        elif i == 5:
+            status, scheduled, sent = "CANCELLED", created + dt.timedelta(days=3), None
+        else:
+            status, scheduled = "SENT", created + dt.timedelta(days=rng.randint(0, 3))
+            sent = scheduled + dt.timedelta(minutes=rng.randint(0, 5))
+        rows.append(
+            {
+                "title": title,
+                "body": body,
+                "channel": channel,
+                "target_segment": segment,
+                "scheduled_at": scheduled,
+                "sent_at": sent,
+                "status": status,
+                "created_at": created,
+            }
+        )
+    # Every channel has at least one sent announcement.
+    insert_rows(Announcement, rows)
+
+
+def seed_community(ctx: Ctx) -> None:
+    rng = ctx.rng
+    exercises = [e[0] for e in cat.EXERCISES]
+    meals = [m[0] for m in cat.MEALS]
+    posts = []
+    n_posts = max(10, int(len(ctx.customers) * 0.8))
+    for _ in range(n_posts):
+        author = rng.choice(ctx.customers)
+        created = ctx.between(author.signup, min(author.active_until, ctx.now))
+        status = ctx.weighted({"PUBLISHED": 90, "FLAGGED": 5, "HIDDEN": 3, "REMOVED": 2})
+        text = rng.choice(cat.SPAM_TEXTS if status != "PUBLISHED" and ctx.chance(0.7) else cat.POST_TEXTS)
+        content = text.format(
+            w=rng.randint(1, 12), ex=rng.choice(exercises), n=rng.randint(2, 120), meal=rng.choice(meals).lower()
+        )
+        posts.append(
+            {
+                "author_id": author.id,
+                "community_id": rng.randint(1, len(cat.COMMUNITIES)),
+                "content": content,
+                "status": status,
+                "created_at": created,
+                "media_url": f"/media/community/{ctx.hex(12)}.jpg" if ctx.chance(0.15) else None,
+            }
+        )
+    # Ensure moderation queues are never empty.
+    posts[0]["status"], posts[1]["status"] = "FLAGGED", "HIDDEN"
+    post_ids = ctx.ids["post"] = insert_returning_ids(CommunityPost, posts)
+    reactions = []
+    for pid, post in zip(post_ids, posts, strict=True):
+        if post["status"] == "REMOVED":
+            continue
+        seen = set()
+        for _ in range(rng.choice((0, 1, 2, 3, 5, 8))):
+            user = rng.choice(ctx.customers + ctx.coaches[:1])
+            kind = rng.choice(("LIKE", "LIKE", "LOVE", "CLAP", "FIRE", "STRONG"))
+            if (user.id, kind) in seen:
+                continue
+            seen.add((user.id, kind))
+            reactions.append(
+                {
+                    "post_id": pid,
+                    "user_id": user.id,
+                    "type": kind,
+                    "created_at": min(ctx.now, post["created_at"] + dt.timedelta(minutes=rng.randint(1, 4000))),
+                }
+            )
+    insert_rows(CommunityReaction, reactions)
+
+
+def seed_challenges(ctx: Ctx) -> None:
+    rng = ctx.rng
+    rows = []
+    for i, (name, description, rules) in enumerate(cat.CHALLENGES):
+        start = ctx.today - dt.timedelta(days=350 - i * 55)
+        rows.append(
+            {
+                "name": name,
+                "description": description,
+                "start_date": start,
+                "end_date": start + dt.timedelta(days=29),
+                "rules_json": rules,
+            }
+        )
+    challenge_ids = insert_returning_ids(Challenge, rows)
+    results = []
+    podium = []
+    for cid, ch in zip(challenge_ids, rows, strict=True):
+        start = dt.datetime.combine(ch["start_date"], dt.time(), tzinfo=dt.UTC)
+        active = [c for c in ctx.customers if c.is_active_on(start)]
+        joined = [c for c in active if ctx.chance(0.35)] or active[:1]
+        target = ch["rules_json"].get("target", 100)
+        scored = sorted(
+            ((round(Decimal(rng.uniform(0.05, 1.4) * c.adherence * target), 2), c) for c in joined),
+            key=lambda sc: -sc[0],
+        )
+        end = min(ctx.now, dt.datetime.combine(ch["end_date"], dt.time(23), tzinfo=dt.UTC))
+        finished = ch["end_date"] < ctx.today
+        for rank, (score, c) in enumerate(scored, start=1):
+            results.append(
+                {
+                    "challenge_id": cid,
+                    "customer_id": c.id,
+                    "score": score,
+                    "rank": rank,
+                    "updated_at": end if finished else ctx.between(start, ctx.now),
+                }
+            )
+            if finished and rank <= 3:
+                podium.append((c, end))
+    insert_rows(ChallengeResult, results)
+    badge_id = ctx.extra["badge_ids"]["PODIUM"]
+    seen = set()
+    awards = []
+    for c, when in podium:
+        if c.id not in seen:
+            seen.add(c.id)
+            awards.append({"customer_id": c.id, "badge_id": badge_id, "awarded_at": when})
+    insert_rows(CustomerBadge, awards)

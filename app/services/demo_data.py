@@ -1,0 +1,187 @@
+"""Demo data: fill every seed table with a coherent, realistic year of a coaching business.
+
+Used by ``flask demo seed`` and by the embedded default's first start. Rows go
+in through bulk ``insert()`` in batches, so 1,000 customers take seconds; the
+whole run is one transaction, committed by the last console account, so a
+failure leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from tqdm import tqdm
+
+from app.extensions import db
+from app.models import SEED_MODELS
+from app.models.identity import ConsoleUser, PlatformRole, PlatformUser
+from app.security.roles import CONSOLE_ROLES
+from app.services.accounts import AccountError, create_console_account, generate_password
+from app.services.demo import commerce, engagement, people, scheduling, telemetry, training
+from app.services.demo.base import Ctx
+
+__all__ = ["DemoDataError", "DemoResult", "seed_demo_data", "PHASES"]
+
+CONSOLE_USERNAMES = {
+    "Admin": "admin",
+    "Manager": "manager",
+    "Coach": "coach",
+    "Support": "support",
+    "Compliance": "compliance",
+}
+
+
+class DemoDataError(ValueError):
+    """Demo data cannot be seeded as asked; the message says why and what to do."""
+
+
+@dataclass
+class DemoResult:
+    logins: list[dict[str, str]]
+    counts: dict[str, int]
+    customers: int
+    seed: int
+    seconds: float
+    coach_user_id: Any = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary_lines(self) -> list[str]:
+        total = sum(self.counts.values())
+        lines = [
+            f"Demo data seeded: {self.customers} customers, seed {self.seed}, "
+            f"{total:,} rows in {len(self.counts)} tables ({self.seconds:.1f} s)."
+        ]
+        width = max(len(name) for name in self.counts)
+        lines += [f"  {name:<{width}}  {count:>9,}" for name, count in sorted(self.counts.items())]
+        lines.append("Demo logins (one per console role):")
+        lines += [f"  {e['role']:<11} username: {e['username']:<12} password: {e['password']}" for e in self.logins]
+        return lines
+
+
+PHASES: tuple[tuple[str, Callable[[Ctx], None]], ...] = (
+    ("roles", people.seed_roles),
+    ("staff", people.seed_staff),
+    ("customers", people.seed_customers),
+    ("users", people.insert_users),
+    ("profiles", people.seed_profiles),
+    ("consents & assessments", people.seed_consents_and_assessments),
+    ("coach assignments", people.seed_assignments),
+    ("availability", people.seed_availability),
+    ("auth sessions", people.seed_auth_sessions),
+    ("products & promotions", commerce.seed_catalogue),
+    ("subscriptions & billing", commerce.seed_billing),
+    ("exercises, meals, habits", training.seed_content),
+    ("programs", training.seed_programs),
+    ("customer plans", training.seed_plans),
+    ("badges", training.seed_badges),
+    ("sessions & rosters", scheduling.seed_sessions),
+    ("threads & tickets", engagement.seed_threads_and_tickets),
+    ("announcements", engagement.seed_announcements),
+    ("community", engagement.seed_community),
+    ("challenges", engagement.seed_challenges),
+    ("engagement events", telemetry.seed_events),
+    ("progress metrics", telemetry.seed_metrics),
+    ("cohort snapshots", telemetry.seed_cohorts),
+    ("recommendations", telemetry.seed_recommendations),
+    ("automation", telemetry.seed_automation),
+    ("API clients", telemetry.seed_api),
+    ("wearables", telemetry.seed_wearables),
+    ("retention policies", telemetry.seed_retention),
+    ("audit trail", telemetry.seed_audit),
+)
+
+
+def _check_empty(sm: Any) -> None:
+    """Refuse anything but an empty database: demo rows mixed into real ones cannot be told apart."""
+    accounts = db.session.scalar(select(func.count()).select_from(ConsoleUser)) or 0
+    filled = {
+        model.__tablename__: n
+        for model in SEED_MODELS
+        if model is not PlatformRole and (n := db.session.scalar(select(func.count()).select_from(model)))
+    }
+    if accounts or filled:
+        names = sorted(filled, key=lambda name: (-filled[name], name))
+        detail = ", ".join(f"{name}: {filled[name]}" for name in names[:4]) or "no other rows"
+        if len(names) > 4:
+            detail += f" and {len(names) - 4} more tables"
+        raise DemoDataError(
+            f"the database already holds {accounts} console account(s) and data ({detail}); "
+            "demo data only goes into an empty database (use a fresh database, or empty this one first)"
+        )
+    missing = [role for role in CONSOLE_ROLES if sm.find_role(role) is None]
+    if missing:
+        raise DemoDataError(f"console roles missing ({', '.join(missing)}): run `flask roles sync` first")
+
+
+def seed_demo_data(sm: Any, *, customers: int, seed: int, progress: bool, now: dt.datetime | None = None) -> DemoResult:
+    """Seed every table and create one console account per role; return the logins and row counts.
+
+    ``now`` anchors the generated year (default: the start of the current UTC hour), so a
+    seed reproduces the same rows within that hour, and exactly when ``now`` is given.
+    """
+    if customers < 1:
+        raise DemoDataError("--customers must be at least 1")
+    if now is None:
+        now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    elif now.tzinfo is None:
+        raise DemoDataError("now must be timezone-aware")
+    _check_empty(sm)
+    started = time.perf_counter()
+    ctx = Ctx(seed=seed, customers=customers, now=now.astimezone(dt.UTC))
+    bar = tqdm(total=len(PHASES) + 1, desc="demo data", unit="step", disable=not progress, leave=False)
+    timings: dict[str, float] = {}
+    try:
+        for name, phase in PHASES:
+            bar.set_postfix_str(name)
+            t0 = time.perf_counter()
+            phase(ctx)
+            timings[name] = time.perf_counter() - t0
+            bar.update()
+        bar.set_postfix_str("console accounts")
+        logins = _console_accounts(sm, ctx)
+        bar.update()
+    except Exception:
+        db.session.rollback()
+        raise
+    finally:
+        bar.close()
+    counts = {
+        model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) or 0 for model in SEED_MODELS
+    }
+    return DemoResult(
+        logins=logins,
+        counts=counts,
+        customers=customers,
+        seed=seed,
+        seconds=time.perf_counter() - started,
+        coach_user_id=ctx.console_people["Coach"].id,
+        timings=timings,
+    )
+
+
+def _console_accounts(sm: Any, ctx: Ctx) -> list[dict[str, str]]:
+    """One console account per role, each on an existing demo person; the first one commits everything."""
+    logins = []
+    for role in CONSOLE_ROLES:
+        person = ctx.console_people[role]
+        platform_user = db.session.get(PlatformUser, person.id)
+        password = generate_password()
+        try:
+            account = create_console_account(
+                sm,
+                username=CONSOLE_USERNAMES[role],
+                email=person.email,
+                full_name=person.full_name,
+                role=role,
+                password=password,
+                platform_user=platform_user,
+            )
+        except AccountError as exc:
+            raise DemoDataError(f"could not create the {role} console account: {exc}") from exc
+        logins.append({"role": role, "username": account.username, "password": account.password})
+    return logins

@@ -1,0 +1,112 @@
+"""Catalogue grids in a real browser: x-editable inline edits carry the CSRF token, bad values show a message,
+and no request leaves the server. Playwright (sync API) driving Debian's Chromium against a real server.
+
+Chromium missing: the test fails when CI=true and is skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import decimal
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from tests import databases
+from tests.conftest import build_app, make_accounts
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+pytestmark = pytest.mark.e2e
+
+
+def _require_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flask]]:
+    _require_chromium()
+    app = build_app(databases.create_sqlite_database(tmp_path_factory.mktemp("e2e-admin")))
+    make_accounts(app)
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}", app
+    http.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    base, _ = server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(base_url=base)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.requested_hosts = set()  # type: ignore[attr-defined]
+        page.on("request", lambda req: page.requested_hosts.add(urlparse(req.url).netloc))  # type: ignore[attr-defined]
+        yield page
+        context.close()
+        browser.close()
+
+
+def _price(app: Flask, product_id: int) -> decimal.Decimal:
+    from app.extensions import db
+    from app.models.commerce import Product
+
+    with app.app_context():
+        db.session.expire_all()
+        return db.session.get(Product, product_id).price
+
+
+def test_inline_edit_in_the_browser(server, page):
+    from app.extensions import db
+    from app.models.commerce import Product, ProductCategory
+
+    base, app = server
+    with app.app_context():
+        product = Product(name="Coaching", category=ProductCategory.COACHING, price=decimal.Decimal("99.00"))
+        db.session.add(product)
+        db.session.commit()
+        product_id = product.id
+
+    page.goto("/login/")
+    page.fill("input[name=username]", "manager")
+    page.fill("input[name=password]", "manager-Passw0rd!")
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    page.goto("/admin/products/")
+    assert page.locator("a.navbar-brand").inner_text().startswith("Coachdesk")
+
+    cell = page.locator('a[data-role="x-editable"][name="price"]').first
+    cell.click()
+    editor = page.locator(".editable-input input").first
+    editor.fill("-5")
+    with page.expect_response(lambda r: r.url.endswith("/ajax/update/")) as refused:
+        page.locator(".editable-submit").first.click()
+    assert refused.value.status == 400
+    page.locator(".editable-error-block").filter(has_text="zero or more").wait_for()
+    assert _price(app, product_id) == decimal.Decimal("99.00")
+
+    editor.fill("79.50")
+    with page.expect_response(lambda r: r.url.endswith("/ajax/update/")) as saved:
+        page.locator(".editable-submit").first.click()
+    assert saved.value.status == 200
+    assert _price(app, product_id) == decimal.Decimal("79.50")
+
+    assert page.requested_hosts == {urlparse(base).netloc}  # type: ignore[attr-defined]
