@@ -13,13 +13,19 @@ jobs_cli = AppGroup("jobs", help="Background jobs (RQ workers, cron).")
 @click.argument("queues", nargs=-1)
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 @click.option("--with-scheduler/--without-scheduler", default=True, show_default=True)
-def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool) -> None:
+@click.option("--set", "settings", multiple=True, help="KEY=VALUE for JOBS_*, RETENTION_*, AUDIT_EXPORT_* settings.")
+def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool, settings: tuple[str, ...]) -> None:
     """Run one RQ worker (all queues unless named) inside this app."""
     from app.jobs.runner import AppWorker
     from app.services.jobs import QUEUES, get_queue, get_redis
 
     names = queues or QUEUES
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for item in settings:
+        key, _, value = item.partition("=")
+        if not key.startswith(("JOBS_", "RETENTION_", "AUDIT_EXPORT_")) or not value:
+            raise click.BadParameter(f"{item!r}: only JOBS_*, RETENTION_*, AUDIT_EXPORT_* settings", param_hint="--set")
+        app.config[key] = float(value) if "." in value else int(value)
     w = AppWorker([get_queue(n) for n in names], connection=get_redis(), app=app, maintenance_interval=60)
     w.work(burst=burst, with_scheduler=with_scheduler)
 

@@ -373,7 +373,9 @@ def check_row(row: dict[str, Any], expected_prev: str | None, first: bool, ancho
 def archive_anchors() -> set[str]:
     """Hashes of archived chain segments' last rows, as recorded (chained) by retention runs."""
     table = AuditLog.__table__
-    rows = db.session.execute(select(table.c.metadata_json).where(table.c.action == "retention.run")).scalars()
+    rows = db.session.execute(
+        select(table.c.metadata_json).where(table.c.action.in_(("audit.archive", "retention.run")))
+    ).scalars()
     return {m["archived_last_hash"] for m in rows if m and m.get("archived_last_hash")}
 
 
