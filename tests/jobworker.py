@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+import pytest
 from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,10 +42,8 @@ def kill_hard(proc: subprocess.Popen) -> None:
     except psutil.NoSuchProcess:
         family = []
     for p in [*family]:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
 
@@ -60,9 +60,6 @@ def wait_for(condition: Callable[[], bool], timeout: float = 120, what: str = "c
 def finish(proc: subprocess.Popen, timeout: float = 180) -> str:
     out, _ = proc.communicate(timeout=timeout)
     return out.decode(errors="replace")
-
-
-import pytest  # noqa: E402
 
 
 @pytest.fixture

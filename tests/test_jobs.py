@@ -28,7 +28,8 @@ def _fail_job(ctx: JobContext) -> None:
     raise RuntimeError("boom")
 
 
-def test_start_job_records_sql_state_and_dedupes(app, jobs_env):
+@pytest.mark.usefixtures("jobs_env")
+def test_start_job_records_sql_state_and_dedupes(app):
     with app.app_context():
         run = jobs.start_job("test.count", {"n": 3}, dedupe_key="once-a-day")
         again = jobs.start_job("test.count", {"n": 3}, dedupe_key="once-a-day")
@@ -37,7 +38,8 @@ def test_start_job_records_sql_state_and_dedupes(app, jobs_env):
         assert jobs.get_queue("default").count == 1
 
 
-def test_bad_dispatches_are_refused(app, jobs_env):
+@pytest.mark.usefixtures("jobs_env")
+def test_bad_dispatches_are_refused(app):
     with app.app_context():
         with pytest.raises(jobs.JobError, match="unknown job kind"):
             jobs.start_job("nope", {})
@@ -60,7 +62,8 @@ def test_inline_run_checkpoints_and_finishes_once(app):
         assert db.session.get(JobRun, run.id, populate_existing=True).attempts == 1
 
 
-def test_failure_is_recorded_and_retry_redispatches(app, jobs_env):
+@pytest.mark.usefixtures("jobs_env")
+def test_failure_is_recorded_and_retry_redispatches(app):
     with app.app_context():
         run = jobs.start_job("test.fail", {}, enqueue=False)
         failed = jobs.run_inline(run)
@@ -86,7 +89,8 @@ def test_a_superseded_attempt_cannot_commit(app):
         assert db.session.get(JobRun, run.id, populate_existing=True).checkpoint is None
 
 
-def test_cancel_queued_and_running(app, jobs_env):
+@pytest.mark.usefixtures("jobs_env")
+def test_cancel_queued_and_running(app):
     with app.app_context():
         queued = jobs.start_job("test.count", {"n": 2})
         assert jobs.cancel_run(queued.id).status == "cancelled"
@@ -99,7 +103,8 @@ def test_cancel_queued_and_running(app, jobs_env):
         assert result.status == "cancelled" and result.progress_done == 2
 
 
-def test_real_worker_runs_each_dispatch_once(app, jobs_env):
+@pytest.mark.usefixtures("jobs_env")
+def test_real_worker_runs_each_dispatch_once(app):
     with app.app_context():
         run = jobs.start_job("audit.export", {"bad": "params"})  # fails inside the worker: KeyError
         ok = jobs.start_job("retention.run", {"entity": "nope"})
@@ -107,7 +112,7 @@ def test_real_worker_runs_each_dispatch_once(app, jobs_env):
         db.session.refresh(ok)
         jobs.dispatch(ok)
         run_id, ok_id = run.id, ok.id
-    out = finish(_worker(app, jobs_env))
+    out = finish(_worker(app))
     with app.app_context():
         first = db.session.get(JobRun, run_id)
         second = db.session.get(JobRun, ok_id)
@@ -115,11 +120,12 @@ def test_real_worker_runs_each_dispatch_once(app, jobs_env):
         assert second.status == "failed" and second.attempts == 1, out
 
 
-def _worker(app, instance):
-    return start_worker(app, app.config["REDIS_URL"], instance)
+def _worker(app):
+    return start_worker(app, app.config["REDIS_URL"], app.config["EXPORTS_DIR"].parent)
 
 
-def test_redispatch_stale_requeues_dead_runs(app, jobs_env):
+@pytest.mark.usefixtures("jobs_env")
+def test_redispatch_stale_requeues_dead_runs(app):
     app.config["JOBS_STALE_AFTER"] = 0
     try:
         with app.app_context():
@@ -133,13 +139,15 @@ def test_redispatch_stale_requeues_dead_runs(app, jobs_env):
 
 
 @pytest.mark.parametrize("role,status", [("Admin", 200), ("Compliance", 200), ("Coach", 403), ("Support", 403)])
-def test_jobs_console_permissions(app, accounts, client, jobs_env, role, status):
+@pytest.mark.usefixtures("jobs_env")
+def test_jobs_console_permissions(app, accounts, client, role, status):
     acc = accounts[role]
     login(client, acc.username, acc.password)
     assert client.get("/compliance/jobs/").status_code == status
 
 
-def test_jobs_console_retry_and_cancel_need_csrf_and_valid_ids(app, accounts, client, jobs_env):
+@pytest.mark.usefixtures("jobs_env")
+def test_jobs_console_retry_and_cancel_need_csrf_and_valid_ids(app, accounts, client):
     acc = accounts["Compliance"]
     login(client, acc.username, acc.password)
     with app.app_context():

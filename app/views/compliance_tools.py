@@ -223,10 +223,8 @@ class DataSubjectView(BaseView):
             return self._page(_("Tick the box to confirm the erasure: it cannot be undone."), 400)
         try:
             user = dsr.find_subject(request.form.get("user", ""))
-            if kind == "export":
-                run = dsr.request_export(user, _actor())
-            else:
-                run = dsr.request_erasure(user, _actor())
+            start = dsr.request_export if kind == "export" else dsr.request_erasure
+            run = start(user, _actor())
         except dsr.SubjectRequestError as exc:
             return self._page(str(exc), 400)
         except jobs.JobsUnavailable as exc:
