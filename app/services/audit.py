@@ -271,7 +271,7 @@ def _describe(obj: Any, kind: str) -> dict[str, Any] | None:
             continue
         hist = state.attrs[prop.key].history
         if kind == "create":
-            value = hist.added[0] if hist.added else None
+            value = state.dict.get(prop.key)  # described after the flush: defaults are filled in
             if value is None:
                 continue
             fields.append(prop.key)
@@ -303,8 +303,9 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
                 continue
             if kind == "update" and not session.is_modified(obj):
                 continue
-            described = _describe(obj, kind)
-            if described is None:
+            # Creates are described after the flush, once column defaults are known.
+            described = None if kind == "create" else _describe(obj, kind)
+            if described is None and kind != "create":
                 continue
             pending.append((kind, obj, table, described))
 
@@ -315,6 +316,8 @@ def _after_flush(session: Session, flush_context: Any) -> None:
         return
     entries = []
     for kind, obj, table, described in pending:
+        if described is None:
+            described = _describe(obj, kind)
         state = sa.inspect(obj)
         identity = state.mapper.primary_key_from_instance(obj)
         resource_id = None if None in identity else ",".join(str(part) for part in identity)
