@@ -130,8 +130,7 @@ def test_cli_export(app, tmp_path):
 
 
 @pytest.mark.usefixtures("jobs_env")
-def test_sigkill_mid_export_then_rerun_finishes_exactly(pg_app):
-    app = pg_app
+def test_sigkill_mid_export_then_rerun_finishes_exactly(app):
     instance = app.config["EXPORTS_DIR"].parent
     with app.app_context():
         _events(300)
