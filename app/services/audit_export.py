@@ -20,6 +20,8 @@ import json
 import os
 import uuid
 import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -153,7 +155,10 @@ def _encode_batch(rows: list[Row], fmt: str) -> bytes:
         csv.writer(buf, lineterminator="\n").writerows(r.csv for r in rows)
         return buf.getvalue().encode()
     # One JSON object per line: the canonical text the hash covers, plus id and row_hash.
-    lines = "".join(f'{{"id":{r.id},"row_hash":{audit._js(r.row_hash)},{r.canon[1:]}\n' for r in rows)
+    lines = "".join(
+        f'{{"id":{r.id},"row_hash":{"null" if r.row_hash is None else chr(34) + r.row_hash + chr(34)},{r.canon[1:]}\n'
+        for r in rows
+    )
     compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # a complete gzip member per batch
     return compressor.compress(lines.encode()) + compressor.flush()
 
@@ -245,10 +250,7 @@ def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, stat
             prev = db.session.scalar(
                 select(table.c.row_hash).where(table.c.id < _first_id(conds)).order_by(table.c.id.desc()).limit(1)
             )
-        while True:
-            rows = _fetch(conds, state["last_id"], batch_size, fmt)
-            if not rows:
-                break
+        for rows in _batches(conds, state["last_id"], batch_size, fmt):
             for row in rows:
                 if state["chain_ok"]:
                     problem = _check(row, prev, linked, anchors)
@@ -287,33 +289,65 @@ def _check(row: Row, prev: str | None, linked: bool, anchors: set[str]) -> str |
     return None
 
 
-def _fetch(conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:
-    """The next batch. On PostgreSQL the database builds the canonical text and checks each hash."""
-    table = AuditLog.__table__
+def _batches(conds: list[Any], after: int, limit: int, fmt: str) -> Iterator[list[Row]]:
+    """Keyset batches after ``after``. On PostgreSQL the next batch is fetched (on its own read
+    connection) while the caller writes the current one, so database and Python work overlap."""
     if db.session.get_bind().dialect.name != "postgresql":
-        stmt = select(*[table.c[n] for n in audit.CHAIN_COLUMNS]).where(table.c.id > after, *conds)
-        out = []
-        for m in db.session.execute(stmt.order_by(table.c.id).limit(limit)).mappings():
-            canon = audit.canonical(m)
-            ok = hashlib.sha256(canon.encode()).hexdigest() == m["row_hash"]
-            cells = _csv_cells(m["id"], audit.format_ts(m["created_at"]), m["actor_id"], m, m["metadata_json"])
-            out.append(Row(m["id"], m["prev_hash"], m["row_hash"], canon, ok, cells))
-        return out
+        while rows := _fetch(conds, after, limit, fmt):
+            yield rows
+            after = rows[-1].id
+        return
+    with db.engine.connect() as conn, ThreadPoolExecutor(1) as pool:
+        raw, dialect = conn.connection.driver_connection, conn.dialect
+        pending = pool.submit(_fetch_pg, raw, dialect, conds, after, limit, fmt)
+        while rows := pending.result():
+            pending = pool.submit(_fetch_pg, raw, dialect, conds, rows[-1].id, limit, fmt)
+            yield rows
+        conn.rollback()
+
+
+def _fetch_pg(raw: Any, dialect: Any, conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:
+    """One batch, hashed and serialised by PostgreSQL, read with the driver's C row loader."""
+    stmt = _pg_batch_stmt(conds, after, limit, fmt).compile(dialect=dialect)
+    with raw.cursor() as cur:
+        cur.execute(str(stmt), stmt.params)
+        fetched = cur.fetchall()
+    if fmt == "csv":
+        # id, prev, hash, canon, ts, actor, action, type, res_id, meta, ip, ua, ok
+        return [
+            Row(r[0], r[1], r[2], r[3], r[12], (r[0], r[4], r[5] or "", r[6], r[7], r[8] or "", r[9] or "",
+                                              r[10] or "", r[11] or "", r[1] or "", r[2] or ""))
+            for r in fetched
+        ]  # fmt: skip
+    return [Row(r[0], r[1], r[2], r[3], r[4], ()) for r in fetched]
+
+
+def _fetch(conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:
+    """The next batch, hashed in Python (SQLite)."""
+    table = AuditLog.__table__
+    stmt = select(*[table.c[n] for n in audit.CHAIN_COLUMNS]).where(table.c.id > after, *conds)
+    out = []
+    for m in db.session.execute(stmt.order_by(table.c.id).limit(limit)).mappings():
+        canon = audit.canonical(m)
+        ok = hashlib.sha256(canon.encode()).hexdigest() == m["row_hash"]
+        cells = _csv_cells(m["id"], audit.format_ts(m["created_at"]), m["actor_id"], m, m["metadata_json"])
+        out.append(Row(m["id"], m["prev_hash"], m["row_hash"], canon, ok, cells))
+    return out
+
+
+def _pg_batch_stmt(conds: list[Any], after: int, limit: int, fmt: str) -> Any:
+    table = AuditLog.__table__
     canon = audit.canonical_sql(table).label("canon")
     cols = [table.c.id, table.c.prev_hash, table.c.row_hash, canon]
     if fmt == "csv":
         created = func.to_char(func.timezone("UTC", table.c.created_at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
         meta = sa.cast(table.c.metadata_json, sa.Text).label("meta")
-        cols += [created.label("ts"), table.c.actor_id, table.c.action, table.c.resource_type, table.c.resource_id,
+        actor = sa.cast(table.c.actor_id, sa.Text).label("actor")
+        cols += [created.label("ts"), actor, table.c.action, table.c.resource_type, table.c.resource_id,
                  meta, table.c.ip_address, table.c.user_agent]  # fmt: skip
     inner = select(*cols).where(table.c.id > after, *conds).order_by(table.c.id).limit(limit).subquery()
     digest = func.encode(func.sha256(func.convert_to(inner.c.canon, "UTF8")), "hex")
-    stmt = select(inner, (digest == inner.c.row_hash).label("ok")).order_by(inner.c.id)
-    out = []
-    for r in db.session.execute(stmt).all():
-        cells = _csv_cells(r.id, r.ts, r.actor_id, r._mapping, r.meta, raw_meta=True) if fmt == "csv" else ()
-        out.append(Row(r.id, r.prev_hash, r.row_hash, r.canon, bool(r.ok), cells))
-    return out
+    return select(inner, (digest == inner.c.row_hash).label("ok")).order_by(inner.c.id)
 
 
 def _csv_cells(row_id: int, ts: str, actor: Any, m: Any, meta: Any, raw_meta: bool = False) -> tuple:
