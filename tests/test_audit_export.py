@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models import AuditLog
@@ -62,7 +62,7 @@ def test_filters_and_a_broken_chain_show_in_the_manifest(app):
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("SET LOCAL coachdesk.maintenance = 'on'")
-            conn.exec_driver_sql(f"UPDATE audit_logs SET resource_id = 'forged' WHERE id = {victim}")
+            conn.execute(text("UPDATE audit_logs SET resource_id = 'forged' WHERE id = :id"), {"id": victim})
         broken = _export("csv")
         body = json.loads((app.config["EXPORTS_DIR"] / broken.result["manifest"]).read_text())
         assert body["chain_verified"] is False and body["chain_problem"]["id"] == victim

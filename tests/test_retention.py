@@ -13,7 +13,6 @@ from sqlalchemy import func, insert, select
 from app.extensions import db
 from app.models import AuditLog, DataRetentionPolicy, EngagementEvent, PlatformUser
 from app.models.base import utcnow
-from app.models.compliance import DeletionStrategy
 from app.models.jobs import JobRun
 from app.services import audit, jobs, retention
 from tests.conftest import csrf_token, login
@@ -178,11 +177,11 @@ def test_legal_hold_page_and_permissions(app, accounts, client):
         "/compliance/retention/holds", data={"csrf_token": token, "user": "subject@example.com", "held": "y"}
     )
     assert ok.status_code == 302
-    bad_policy = client.post("/compliance/retention/policies", data={"csrf_token": token, "entity": "audit_logs",
-                                                                     "strategy": "HARD_DELETE", "days": "400"})  # fmt: skip
+    policy_form = {"csrf_token": token, "entity": "audit_logs", "strategy": "HARD_DELETE", "days": "400"}
+    bad_policy = client.post("/compliance/retention/policies", data=policy_form)
     assert bad_policy.status_code == 400 and "only ARCHIVE" in bad_policy.get_data(as_text=True)
-    good = client.post("/compliance/retention/policies", data={"csrf_token": token, "entity": "engagement_events",
-                                                               "strategy": "HARD_DELETE", "days": "30"})  # fmt: skip
+    policy_form.update(entity="engagement_events", days="30")
+    good = client.post("/compliance/retention/policies", data=policy_form)
     assert good.status_code == 302
     with app.app_context():
         assert db.session.get(PlatformUser, uuid.UUID(uid)).legal_hold is True
