@@ -234,3 +234,11 @@ def test_sigkill_mid_retention_then_rerun_touches_exactly_the_expired_rows(app):
     assert sorted(archived) == sorted(expired) and len(archived) == len(set(archived))
     manifest = json.loads(archive.with_name(archive.name.replace(".jsonl.gz", ".manifest.json")).read_text())
     assert manifest["rows"] == len(expired)
+
+
+def test_invalid_policy_cannot_be_written_by_any_path(app_ctx):
+    db.session.add(DataRetentionPolicy(entity="audit_logs", retention_period_days=400, deletion_strategy="ANONYMIZE"))
+    with pytest.raises(retention.RetentionError, match="only ARCHIVE"):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(DataRetentionPolicy)) == 0

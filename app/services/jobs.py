@@ -426,6 +426,8 @@ def run_inline(run: JobRun, on_progress: Callable[[int, int | None], None] | Non
 
 def queue_counts() -> list[dict[str, Any]]:
     """Per queue: waiting, started, failed counts (from Redis) for the jobs console."""
+    from rq import Worker
+
     rows = []
     for name in QUEUES:
         q = get_queue(name)
@@ -435,7 +437,7 @@ def queue_counts() -> list[dict[str, Any]]:
                 "queued": q.count,
                 "started": q.started_job_registry.count,
                 "failed": q.failed_job_registry.count,
-                "workers": None,
+                "workers": Worker.count(queue=q),
             }
         )
     return rows

@@ -30,7 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy import delete, exists, func, select, text, update
+from sqlalchemy import delete, event, exists, func, select, text, update
 
 from app.extensions import db
 from app.models.base import utcnow
@@ -105,6 +105,15 @@ def validate_policy(entity: str, strategy: str | DeletionStrategy, days: Any) ->
         if days < minimum:
             errors.append(f"the retention period for {entity} must be at least {minimum} days")
     return errors
+
+
+@event.listens_for(DataRetentionPolicy, "before_insert")
+@event.listens_for(DataRetentionPolicy, "before_update")
+def _refuse_invalid_policy(mapper: Any, connection: Any, policy: DataRetentionPolicy) -> None:
+    """Safety net under every form and API: an invalid combination never reaches the table."""
+    errors = validate_policy(policy.entity, policy.deletion_strategy, policy.retention_period_days)
+    if errors:
+        raise RetentionError("; ".join(errors))
 
 
 def save_policy(
