@@ -307,19 +307,21 @@ def _batches(conds: list[Any], after: int, limit: int, fmt: str) -> Iterator[lis
 
 
 def _fetch_pg(raw: Any, dialect: Any, conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:
-    """One batch, hashed and serialised by PostgreSQL, read with the driver's C row loader."""
+    """One batch, its canonical text built by PostgreSQL (hashed here: hashlib beats pgcrypto-free SQL)."""
     stmt = _pg_batch_stmt(conds, after, limit, fmt).compile(dialect=dialect)
     with raw.cursor() as cur:
         cur.execute(str(stmt), stmt.params)
         fetched = cur.fetchall()
+    sha = hashlib.sha256
     if fmt == "csv":
-        # id, prev, hash, canon, ts, actor, action, type, res_id, meta, ip, ua, ok
+        # id, prev, hash, canon, ts, actor, action, type, res_id, meta, ip, ua
         return [
-            Row(r[0], r[1], r[2], r[3], r[12], (r[0], r[4], r[5] or "", r[6], r[7], r[8] or "", r[9] or "",
-                                              r[10] or "", r[11] or "", r[1] or "", r[2] or ""))
+            Row(r[0], r[1], r[2], r[3], sha(r[3].encode()).hexdigest() == r[2],
+                (r[0], r[4], r[5] or "", r[6], r[7], r[8] or "", r[9] or "", r[10] or "", r[11] or "", r[1] or "",
+                 r[2] or ""))
             for r in fetched
         ]  # fmt: skip
-    return [Row(r[0], r[1], r[2], r[3], r[4], ()) for r in fetched]
+    return [Row(r[0], r[1], r[2], r[3], sha(r[3].encode()).hexdigest() == r[2], ()) for r in fetched]
 
 
 def _fetch(conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:
@@ -345,9 +347,7 @@ def _pg_batch_stmt(conds: list[Any], after: int, limit: int, fmt: str) -> Any:
         actor = sa.cast(table.c.actor_id, sa.Text).label("actor")
         cols += [created.label("ts"), actor, table.c.action, table.c.resource_type, table.c.resource_id,
                  meta, table.c.ip_address, table.c.user_agent]  # fmt: skip
-    inner = select(*cols).where(table.c.id > after, *conds).order_by(table.c.id).limit(limit).subquery()
-    digest = func.encode(func.sha256(func.convert_to(inner.c.canon, "UTF8")), "hex")
-    return select(inner, (digest == inner.c.row_hash).label("ok")).order_by(inner.c.id)
+    return select(*cols).where(table.c.id > after, *conds).order_by(table.c.id).limit(limit)
 
 
 def _csv_cells(row_id: int, ts: str, actor: Any, m: Any, meta: Any, raw_meta: bool = False) -> tuple:
