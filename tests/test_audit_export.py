@@ -140,7 +140,7 @@ def test_sigkill_mid_export_then_rerun_finishes_exactly(app):
         expected = list(
             db.session.scalars(select(AuditLog.id).where(AuditLog.id <= params["max_id"]).order_by(AuditLog.id))
         )
-    final, part, manifest = (app.config["EXPORTS_DIR"] / n for n in ex.file_names(run_id, "jsonl"))
+        final, part, manifest = ex.paths(run_id, "jsonl")
     worker = start_worker(app, app.config["REDIS_URL"], instance, "AUDIT_EXPORT_BATCH=10", "JOBS_TEST_BATCH_DELAY=0.05")
 
     def midway() -> bool:
@@ -155,7 +155,7 @@ def test_sigkill_mid_export_then_rerun_finishes_exactly(app):
     with app.app_context():
         dead = db.session.get(JobRun, run_id)
         assert dead.status == "running" and 0 < dead.progress_done < len(expected)
-    assert part.exists() and not final.exists() and not manifest.exists()
+    assert part.exists() and part.parent != final.parent and not final.exists() and not manifest.exists()
     app.config["JOBS_STALE_AFTER"] = 0
     try:
         with app.app_context():

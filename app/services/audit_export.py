@@ -2,7 +2,7 @@
 
 The request fixes the snapshot (``max_id``) when it is planned. The job streams
 rows in keyset batches (never all in memory), appends each batch to a temporary
-``.part`` file (gzip: one gzip member per batch, so the file can be cut back to
+partial file in a hidden sibling folder (gzip: one gzip member per batch, so the file can be cut back to
 any committed batch), fsyncs it and commits the checkpoint (last id, bytes, rows,
 chain state) with the run. A rerun truncates the temporary file to the committed
 size and carries on. Only a complete file is renamed into ``instance/exports/``;
@@ -34,7 +34,7 @@ from app.models.base import utcnow
 from app.models.compliance import AuditLog
 from app.models.jobs import JobRun, JobStatus
 from app.services import audit
-from app.services.jobs import JobContext, start_job
+from app.services.jobs import JobContext, partial_path, start_job
 
 KIND = "audit.export"
 FORMATS = {"jsonl": "jsonl.gz", "csv": "csv"}
@@ -126,7 +126,14 @@ def exports_dir() -> Path:
 
 def file_names(run_id: int, fmt: str) -> tuple[str, str, str]:
     final = f"audit-{run_id}.{FORMATS[fmt]}"
-    return final, f".{final}.part", f"audit-{run_id}.manifest.json"
+    return final, f"{final}.part", f"audit-{run_id}.manifest.json"
+
+
+def paths(run_id: int, fmt: str) -> tuple[Path, Path, Path]:
+    """The export's final file, its partial (temporary) file and its manifest."""
+    final_name, _, manifest_name = file_names(run_id, fmt)
+    directory = exports_dir()
+    return directory / final_name, partial_path(directory / final_name), directory / manifest_name
 
 
 def _filters(params: dict[str, Any]) -> list[Any]:
@@ -167,9 +174,8 @@ def run_export(ctx: JobContext) -> dict[str, Any]:
     params = ctx.params
     fmt = params["format"]
     batch_size = int(current_app.config.get("AUDIT_EXPORT_BATCH", 10000))
-    final_name, part_name, manifest_name = file_names(ctx.run_id, fmt)
-    directory = exports_dir()
-    final, part, manifest = directory / final_name, directory / part_name, directory / manifest_name
+    final, part, manifest = paths(ctx.run_id, fmt)
+    directory, final_name, manifest_name = final.parent, final.name, manifest.name
     state = dict(ctx.state)
     if not state.get("written"):
         state = _write_rows(ctx, params, part, batch_size, state)
@@ -199,7 +205,7 @@ def run_export(ctx: JobContext) -> dict[str, Any]:
         "requested_at": state.get("requested_at"),
         "completed_at": utcnow().isoformat(),
     }
-    tmp_manifest = directory / f".{manifest_name}.part"
+    tmp_manifest = partial_path(manifest)
     tmp_manifest.write_text(json.dumps(body, indent=2, sort_keys=True))
     os.replace(tmp_manifest, manifest)
     audit.record(

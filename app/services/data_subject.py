@@ -30,7 +30,7 @@ from app.models.base import utcnow
 from app.models.identity import ConsoleUser, PlatformUser, UserStatus
 from app.models.jobs import JobRun, JobStatus
 from app.services import audit
-from app.services.jobs import JobContext, start_job
+from app.services.jobs import JobContext, partial_path, start_job
 from app.services.retention import placeholder
 
 SKIP_TABLES = frozenset({"audit_logs", "job_runs"})
@@ -107,7 +107,8 @@ def run_subject_export(ctx: JobContext) -> dict[str, Any]:
     directory = Path(current_app.config["EXPORTS_DIR"])
     directory.mkdir(parents=True, exist_ok=True)
     name = f"subject-{ctx.run_id}.zip"
-    final, part = directory / name, directory / f".{name}.part"
+    final = directory / name
+    part = partial_path(final)
     queries = _subject_queries(uid)
     counts: dict[str, int] = {}
     hashes: dict[str, str] = {}

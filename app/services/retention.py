@@ -38,7 +38,7 @@ from app.models.compliance import DataRetentionPolicy, DeletionStrategy
 from app.models.identity import PlatformUser
 from app.models.jobs import JobRun
 from app.services import audit
-from app.services.jobs import JobContext, start_job
+from app.services.jobs import JobContext, partial_path, start_job
 
 KIND = "retention.run"
 H, A, X = DeletionStrategy.HARD_DELETE, DeletionStrategy.ANONYMIZE, DeletionStrategy.ARCHIVE
@@ -252,7 +252,8 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
     archive = part = None
     if strategy == X:
         name = f"{spec.table}-{ctx.run_id}.jsonl.gz"
-        archive, part = archive_dir() / name, archive_dir() / f".{name}.part"
+        archive = archive_dir() / name
+        part = partial_path(archive)
         if not state.get("written"):
             with open(part, "ab"):
                 pass
@@ -392,7 +393,7 @@ def _write_archive_manifest(archive: Path, state: dict, params: dict, run_id: in
         "written_at": utcnow().isoformat(),
     }
     manifest = archive.with_name(archive.name.replace(".jsonl.gz", ".manifest.json"))
-    tmp = manifest.with_name(f".{manifest.name}.part")
+    tmp = partial_path(manifest)
     tmp.write_text(json.dumps(body, indent=2, sort_keys=True))
     os.replace(tmp, manifest)
     return {"archive": archive.name, "sha256": body["sha256"]}
