@@ -6,11 +6,14 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from app.jobs.cli import register as register_compliance_cli
+
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(roles_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    register_compliance_cli(app)
 
 
 roles_cli = AppGroup("roles", help="Console roles and permissions.")

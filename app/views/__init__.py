@@ -14,3 +14,6 @@ def register_views(appbuilder: Any) -> None:
 
     plan_builder.register(appbuilder)
     plans.register(appbuilder)
+    from app.views import compliance_tools
+
+    compliance_tools.register(appbuilder)
