@@ -10,3 +10,6 @@ def register_views(appbuilder: Any) -> None:
     from app.views import home
 
     home.register(appbuilder)
+    from app.views import charts
+
+    charts.register(appbuilder)
