@@ -152,8 +152,8 @@ def bucket_starts(rng: DateRange, unit: str) -> list[dt.date]:
 
 def count_buckets(rng: DateRange, unit: str) -> int:
     days = rng.days
-    approx = {"day": days, "week": days / 7 + 1, "month": days / 28 + 1, "quarter": days / 90 + 1, "year": days / 365 + 1}
-    return int(approx[unit]) + 1
+    per = {"day": 1, "week": 7, "month": 28, "quarter": 90, "year": 365}[unit]
+    return days // per + 2
 
 
 def choose_unit(rng: DateRange, series: int = 1, requested: str | None = None) -> str:

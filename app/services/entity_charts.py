@@ -87,7 +87,8 @@ ENTITIES: tuple[EntityChart, ...] = (
     E("APIAccessLogs", m.APIAccessLog, "occurred_at", ("status_code", "client_id", "endpoint"), ("latency_ms",)),
     E("WearableAuthorizations", m.WearableAuthorization, "expires_at", ("provider",)),
     E("AuditLogs", m.AuditLog, "created_at", ("action", "resource_type")),
-    E("DataRetentionPolicies", m.DataRetentionPolicy, None, ("deletion_strategy", "enabled"), ("retention_period_days",)),
+    E("DataRetentionPolicies", m.DataRetentionPolicy, None, ("deletion_strategy", "enabled"),
+      ("retention_period_days",)),
 )  # fmt: skip
 
 REGISTRY: dict[str, EntityChart] = {e.key: e for e in ENTITIES}
@@ -321,6 +322,7 @@ def figure(entity: EntityChart, data: ChartData, opts: ch.FigureOptions) -> go.F
 
 # --- links to the list pages -----------------------------------------------
 
+
 # FAB's filter index per column type (SQLAFilterConverter order): enum/bool/int "equal" is 0,
 # string "equal" is 3; dates: 1 = greater than, 2 = smaller than.
 def _equal_filter_index(col: Any) -> int:
@@ -351,4 +353,3 @@ def list_url(entity_key: str, equals: dict[str, Any] | None = None, date_from: A
     query = urllib.parse.urlencode(params)
     view = f"/{entity.model.__name__.lower()}view/list/"
     return view + (f"?{query}" if query else "")
-

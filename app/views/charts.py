@@ -23,8 +23,8 @@ from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
 from app.security.roles import READ, READ_WRITE_METHOD_MAP
-from app.services import charting as ch
 from app.services import chart_scope
+from app.services import charting as ch
 from app.services import entity_charts as ec
 
 PLOTLY_FILE = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
