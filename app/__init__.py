@@ -21,9 +21,9 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
     app.config.from_object(config)
     app.config.update(overrides)
 
-    from app import models  # noqa: F401  (register every table before anything reflects on them)
     from flask_appbuilder import AppBuilder
 
+    from app import models  # noqa: F401  (register every table before anything reflects on them)
     from app.extensions import csrf, db, migrate
 
     db.init_app(app)

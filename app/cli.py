@@ -11,6 +11,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(roles_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    from app.cli_reports import reports_cli
+
+    app.cli.add_command(reports_cli)
 
 
 roles_cli = AppGroup("roles", help="Console roles and permissions.")

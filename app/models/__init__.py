@@ -26,6 +26,7 @@ from app.models.engagement import (
     Thread,
 )
 from app.models.identity import AuthSession, Consent, ConsoleUser, PlatformRole, PlatformUser, UserRole
+from app.models.rollups import CustomerActivityMonthly, EngagementDaily  # noqa: F401  (derived tables)
 from app.models.scheduling import CoachAvailability, ScheduledSession, SessionParticipant, WaitlistEntry
 from app.models.training import (
     Badge,

@@ -10,6 +10,7 @@ def register_views(appbuilder: Any) -> None:
     from app.views import home
 
     home.register(appbuilder)
-    from app.views import charts
+    from app.views import charts, dashboards
 
     charts.register(appbuilder)
+    dashboards.register(appbuilder)

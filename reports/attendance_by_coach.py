@@ -1,0 +1,32 @@
+"""Attendance: fill rate and no-shows by the coach running the session."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from flask_babel import lazy_gettext as _l
+
+from app import models as m
+from app.services.reports import Records, Report, ReportContext, ReportData, bar_figure
+from reports._attendance import COLUMNS, grouped
+
+
+def query(ctx: ReportContext) -> ReportData:
+    u, ss = m.PlatformUser, m.ScheduledSession
+    return ReportData(["coach", *COLUMNS], grouped(ctx, u.full_name, (u, u.id == ss.coach_id)))
+
+
+def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
+    fig = bar_figure(data, ctx, 0, (4, 7), x=str(_l("Coach")), y=str(_l("Rate")))
+    fig.update_yaxes(tickformat=".0%")
+    return fig
+
+
+REPORT = Report(
+    key="attendance_by_coach",
+    title=_l("Fill rate and no-shows by coach"),
+    dashboard="attendance",
+    query=query,
+    figure=figure,
+    order=20,
+    records=Records("scheduledsessions"),
+)

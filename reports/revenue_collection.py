@@ -1,0 +1,57 @@
+"""Revenue: invoice collection rate by due month (paid / issued, drafts and voids excluded)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from app import models as m
+from app.models.commerce import InvoiceStatus
+from app.services import charting as ch
+from app.services.reports import Records, Report, ReportContext, ReportData, options, rate
+
+
+def query(ctx: ReportContext) -> ReportData:
+    i, s = m.Invoice, m.Subscription
+    month = ctx.bucket(i.due_date, "month")
+    paid = sa.func.sum(sa.case((i.status == InvoiceStatus.PAID, 1), else_=0))
+    paid_amount = sa.func.sum(sa.case((i.status == InvoiceStatus.PAID, i.amount), else_=0))
+    stmt = (
+        sa.select(month, sa.func.count(), paid, sa.func.sum(i.amount), paid_amount)
+        .join(s, s.id == i.subscription_id)
+        .where(*ctx.in_range(i.due_date), i.status.not_in([InvoiceStatus.DRAFT, InvoiceStatus.VOID]))
+        .where(*ctx.customers(s.customer_id))
+        .group_by(month)
+    )
+    if ctx.filters.product_id is not None:
+        stmt = stmt.where(s.product_id == ctx.filters.product_id)
+    found = {ch.as_date(k): (n, p, a, pa) for k, n, p, a, pa in ctx.session.execute(stmt).all()}
+    rows = [
+        (mo, n, ch.number(p), ch.number(a), ch.number(pa), rate(p, n))
+        for mo in ch.bucket_starts(ctx.range, "month")
+        for n, p, a, pa in [found.get(mo, (0, 0, 0, 0))]
+    ]
+    if not found:
+        rows = []
+    return ReportData(["due_month", "issued", "paid", "amount_issued", "amount_paid", "collection_rate"], rows)
+
+
+def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
+    fig = ch.base_figure(options(ctx, x=str(_l("Due month")), y=str(_l("Collection rate"))))
+    fig.add_trace(
+        go.Scatter(x=[r[0].isoformat() for r in data.rows], y=[r[5] for r in data.rows], mode="lines+markers")
+    )
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
+    return fig
+
+
+REPORT = Report(
+    key="revenue_collection",
+    title=_l("Invoice collection rate"),
+    dashboard="revenue",
+    query=query,
+    figure=figure,
+    order=30,
+    records=Records("invoices"),
+)
