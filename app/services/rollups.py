@@ -58,15 +58,24 @@ def refresh_rollups(session: Session, since: dt.date | None = None, *, commit: b
         monthly_source = monthly_source.where(ev.occurred_at >= ch.DateRange(month_start, month_start).start_dt())
 
     session.execute(daily_delete)
-    daily = session.execute(
-        sa.insert(EngagementDaily).from_select(["day", "event_type", "events", "customers"], daily_source)
+    session.execute(
+        sa.insert(EngagementDaily.__table__).from_select(["day", "event_type", "events", "customers"], daily_source)
     )
     session.execute(monthly_delete)
-    monthly = session.execute(
-        sa.insert(CustomerActivityMonthly).from_select(
+    session.execute(
+        sa.insert(CustomerActivityMonthly.__table__).from_select(
             ["customer_id", "month", "cohort_month", "events"], monthly_source
         )
     )
+    # Counted afterwards: psycopg reports no rowcount for INSERT ... SELECT through the ORM session.
+    daily_rows = session.scalar(
+        sa.select(sa.func.count()).select_from(EngagementDaily).where(EngagementDaily.day >= (since or dt.date.min))
+    )
+    monthly_rows = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(CustomerActivityMonthly)
+        .where(CustomerActivityMonthly.month >= (month_start or dt.date.min))
+    )
     if commit:
         session.commit()
-    return RollupResult(since, daily.rowcount or 0, monthly.rowcount or 0)
+    return RollupResult(since, daily_rows or 0, monthly_rows or 0)

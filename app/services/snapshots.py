@@ -89,10 +89,11 @@ def capture_snapshots(session: Session, now: dt.datetime | None = None, period: 
         insert(CohortSnapshot)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["cohort_key", "metric_name", "captured_at"])
+        .returning(CohortSnapshot.id)
     )
-    result = session.execute(stmt)
+    inserted = len(session.execute(stmt).all())
     session.commit()
-    return SnapshotResult(captured_at, len(rows), max(result.rowcount or 0, 0))
+    return SnapshotResult(captured_at, len(rows), inserted)
 
 
 def snapshot_series(
