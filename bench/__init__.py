@@ -1,0 +1,1 @@
+"""Benchmarks at scale (not run by the test suite)."""
