@@ -80,55 +80,91 @@ def generate(conn: Any, customers: int, events: int, coaches: int = 200) -> None
             conn.execute(text(sql), p)
 
     run("SELECT setseed(0.42)")
-    run("INSERT INTO roles (code, description) VALUES ('CUSTOMER', 'Customer'), ('COACH', 'Coach') "
-        "ON CONFLICT DO NOTHING")
-    run("CREATE TEMP TABLE bench_coach AS SELECT g AS n, gen_random_uuid() AS id FROM generate_series(0, :coaches - 1) g")
-    run("CREATE TEMP TABLE bench_cust AS SELECT g AS n, gen_random_uuid() AS id, "
+    run(
+        "INSERT INTO roles (code, description) VALUES ('CUSTOMER', 'Customer'), ('COACH', 'Coach') "
+        "ON CONFLICT DO NOTHING"
+    )
+    run(
+        "CREATE TEMP TABLE bench_coach AS SELECT g AS n, gen_random_uuid() AS id "
+        "FROM generate_series(0, :coaches - 1) g"
+    )
+    run(
+        "CREATE TEMP TABLE bench_cust AS SELECT g AS n, gen_random_uuid() AS id, "
         "now() - (random() * 365) * interval '1 day' AS created_at, (g * 7 % 10 + 1) / 10.0 AS life "
-        "FROM generate_series(0, :customers - 1) g")
+        "FROM generate_series(0, :customers - 1) g"
+    )
     run("ALTER TABLE bench_cust ADD PRIMARY KEY (n)")
-    run("INSERT INTO users (id, email, full_name, locale, status, legal_hold, created_at, updated_at) "
+    run(
+        "INSERT INTO users (id, email, full_name, locale, status, legal_hold, created_at, updated_at) "
         "SELECT id, 'coach' || n || '@bench.test', 'Coach ' || n, 'en', 'ACTIVE', false, "
-        "now() - interval '400 days', now() FROM bench_coach")
-    run("INSERT INTO users (id, email, full_name, locale, status, legal_hold, created_at, updated_at) "
+        "now() - interval '400 days', now() FROM bench_coach"
+    )
+    run(
+        "INSERT INTO users (id, email, full_name, locale, status, legal_hold, created_at, updated_at) "
         "SELECT id, 'c' || n || '@bench.test', 'Customer ' || n, 'en', 'ACTIVE', false, created_at, created_at "
-        "FROM bench_cust", "users")
-    run("INSERT INTO user_roles (user_id, role_id) SELECT id, (SELECT id FROM roles WHERE code = 'CUSTOMER') "
-        "FROM bench_cust")
-    run("INSERT INTO user_roles (user_id, role_id) SELECT id, (SELECT id FROM roles WHERE code = 'COACH') "
-        "FROM bench_coach")
-    run("INSERT INTO coach_assignments (customer_id, coach_id, assigned_at, is_primary) "
-        "SELECT c.id, k.id, c.created_at, true FROM bench_cust c JOIN bench_coach k ON k.n = c.n % :coaches")
-    run("INSERT INTO products (name, category, price, currency) SELECT 'Product ' || g, "
+        "FROM bench_cust",
+        "users",
+    )
+    run(
+        "INSERT INTO user_roles (user_id, role_id) SELECT id, (SELECT id FROM roles WHERE code = 'CUSTOMER') "
+        "FROM bench_cust"
+    )
+    run(
+        "INSERT INTO user_roles (user_id, role_id) SELECT id, (SELECT id FROM roles WHERE code = 'COACH') "
+        "FROM bench_coach"
+    )
+    run(
+        "INSERT INTO coach_assignments (customer_id, coach_id, assigned_at, is_primary) "
+        "SELECT c.id, k.id, c.created_at, true FROM bench_cust c JOIN bench_coach k ON k.n = c.n % :coaches"
+    )
+    run(
+        "INSERT INTO products (name, category, price, currency) SELECT 'Product ' || g, "
         "(array['COACHING','PROGRAM','NUTRITION','CLASS_PACK','MEMBERSHIP'])[1 + g % 5], 20 + g * 10, 'EUR' "
-        "FROM generate_series(0, 9) g")
+        "FROM generate_series(0, 9) g"
+    )
     run("CREATE TEMP TABLE bench_prod AS SELECT row_number() OVER (ORDER BY id) - 1 AS n, id FROM products")
-    run("INSERT INTO subscriptions (customer_id, product_id, status, start_date, end_date, pause_until, created_at) "
+    run(
+        "INSERT INTO subscriptions (customer_id, product_id, status, start_date, end_date, pause_until, created_at) "
         "SELECT c.id, p.id, s.status, c.created_at::date, "
-        "CASE WHEN s.status IN ('CANCELLED', 'EXPIRED') THEN (c.created_at + (30 + c.n % 200) * interval '1 day')::date END, "
+        "CASE WHEN s.status IN ('CANCELLED', 'EXPIRED') "
+        "THEN (c.created_at + (30 + c.n % 200) * interval '1 day')::date END, "
         "CASE WHEN s.status = 'PAUSED' THEN (now() + interval '20 days')::date END, c.created_at "
         "FROM bench_cust c JOIN bench_prod p ON p.n = c.n % 10 CROSS JOIN LATERAL (SELECT "
         "(array['ACTIVE','ACTIVE','ACTIVE','CANCELLED','PAUSED','TRIAL','EXPIRED','PAST_DUE'])[1 + (c.n * 7 % 8)] "
-        "AS status) s", "subscriptions")
-    run("INSERT INTO invoices (subscription_id, amount, currency, due_date, paid_at, status) "
+        "AS status) s",
+        "subscriptions",
+    )
+    run(
+        "INSERT INTO invoices (subscription_id, amount, currency, due_date, paid_at, status) "
         "SELECT s.id, p.price, 'EUR', (s.start_date + m * interval '1 month')::date, "
         "CASE WHEN (s.id * 31 + m * 17) % 100 < 90 THEN s.start_date + m * interval '1 month' END, "
         "CASE WHEN (s.id * 31 + m * 17) % 100 < 90 THEN 'PAID' WHEN (s.id * 31 + m * 17) % 100 < 95 THEN 'OPEN' "
         "ELSE 'UNCOLLECTIBLE' END "
         "FROM subscriptions s JOIN products p ON p.id = s.product_id CROSS JOIN generate_series(0, 11) m "
-        "WHERE s.start_date + m * interval '1 month' <= coalesce(s.end_date, current_date)", "invoices")
-    run("INSERT INTO payments (invoice_id, provider, method, amount, currency, status, failure_reason, created_at) "
-        "SELECT i.id, 'stripe', 'CARD', i.amount, 'EUR', CASE WHEN i.status = 'PAID' THEN 'SUCCEEDED' ELSE 'FAILED' END, "
+        "WHERE s.start_date + m * interval '1 month' <= coalesce(s.end_date, current_date)",
+        "invoices",
+    )
+    run(
+        "INSERT INTO payments (invoice_id, provider, method, amount, currency, status, failure_reason, created_at) "
+        "SELECT i.id, 'stripe', 'CARD', i.amount, 'EUR', "
+        "CASE WHEN i.status = 'PAID' THEN 'SUCCEEDED' ELSE 'FAILED' END, "
         "CASE WHEN i.status <> 'PAID' THEN "
         "(array['card_declined','insufficient_funds','expired_card','processing_error'])[1 + i.id % 4] END, "
-        "i.due_date + interval '1 hour' FROM invoices i", "payments")
-    run("INSERT INTO programs (title, level, created_by, visibility, weeks, version, created_at, updated_at) "
-        "SELECT 'Program ' || k.n, 'BEGINNER', k.id, 'SHARED', 4, 1, now(), now() FROM bench_coach k")
+        "i.due_date + interval '1 hour' FROM invoices i",
+        "payments",
+    )
+    run(
+        "INSERT INTO programs (title, level, created_by, visibility, weeks, version, created_at, updated_at) "
+        "SELECT 'Program ' || k.n, 'BEGINNER', k.id, 'SHARED', 4, 1, now(), now() FROM bench_coach k"
+    )
     run("CREATE TEMP TABLE bench_prog AS SELECT row_number() OVER (ORDER BY id) - 1 AS n, id FROM programs")
-    run("INSERT INTO customer_plans (customer_id, program_id, start_date, status, created_at, updated_at) "
+    run(
+        "INSERT INTO customer_plans (customer_id, program_id, start_date, status, created_at, updated_at) "
         "SELECT c.id, g.id, (c.created_at + interval '3 days')::date, 'ACTIVE', c.created_at, c.created_at "
-        "FROM bench_cust c JOIN bench_prog g ON g.n = c.n % :coaches")
-    run("INSERT INTO plan_items (plan_id, scheduled_date, item_type, item_id, completion_state, completion_at, "
+        "FROM bench_cust c JOIN bench_prog g ON g.n = c.n % :coaches"
+    )
+    run(
+        "INSERT INTO plan_items (plan_id, scheduled_date, item_type, item_id, completion_state, completion_at, "
         "feedback_text, substitution_item_id, order_index) "
         "SELECT p.id, p.start_date + k * 3, 'EXERCISE', 1, st.state, "
         "CASE WHEN st.state IN ('COMPLETED', 'PARTIAL') THEN (p.start_date + k * 3)::timestamptz END, "
@@ -136,43 +172,69 @@ def generate(conn: Any, customers: int, events: int, coaches: int = 200) -> None
         "FROM customer_plans p CROSS JOIN generate_series(0, 9) k CROSS JOIN LATERAL (SELECT CASE "
         "WHEN p.start_date + k * 3 > current_date THEN 'PENDING' WHEN (p.id * 13 + k * 7) % 10 < 6 THEN 'COMPLETED' "
         "WHEN (p.id * 13 + k * 7) % 10 < 7 THEN 'PARTIAL' WHEN (p.id * 13 + k * 7) % 10 < 8 THEN 'SKIPPED' "
-        "ELSE 'MISSED' END AS state) st", "plan items")
-    run("INSERT INTO scheduled_sessions (session_type, start_time, end_time, timezone, capacity, status, coach_id) "
+        "ELSE 'MISSED' END AS state) st",
+        "plan items",
+    )
+    run(
+        "INSERT INTO scheduled_sessions (session_type, start_time, end_time, timezone, capacity, status, coach_id) "
         "SELECT CASE WHEN g % 3 = 0 THEN 'ONE_ON_ONE' ELSE 'CLASS' END, "
         "date_trunc('hour', now()) - (g % 365) * interval '1 day', "
         "date_trunc('hour', now()) - (g % 365) * interval '1 day' + interval '1 hour', 'UTC', "
         "CASE WHEN g % 3 = 0 THEN 1 ELSE 10 END, CASE WHEN g % 29 = 0 THEN 'CANCELLED' ELSE 'COMPLETED' END, k.id "
-        "FROM generate_series(0, 19999) g JOIN bench_coach k ON k.n = g % :coaches", "sessions")
-    run("INSERT INTO session_participants (session_id, customer_id, role, attendance_status) "
-        "SELECT s.id, c.id, 'PRIMARY', (array['ATTENDED','ATTENDED','ATTENDED','NO_SHOW','CANCELLED'])[1 + (s.id + j) % 5] "
+        "FROM generate_series(0, 19999) g JOIN bench_coach k ON k.n = g % :coaches",
+        "sessions",
+    )
+    run(
+        "INSERT INTO session_participants (session_id, customer_id, role, attendance_status) "
+        "SELECT s.id, c.id, 'PRIMARY', "
+        "(array['ATTENDED','ATTENDED','ATTENDED','NO_SHOW','CANCELLED'])[1 + (s.id + j) % 5] "
         "FROM scheduled_sessions s CROSS JOIN generate_series(0, 7) j "
         "JOIN bench_cust c ON c.n = (s.id * 37 + j * 101) % :customers "
-        "WHERE j < s.capacity", "participants")
-    run("INSERT INTO waitlist_entries (session_id, customer_id, joined_at, promoted_at) "
+        "WHERE j < s.capacity",
+        "participants",
+    )
+    run(
+        "INSERT INTO waitlist_entries (session_id, customer_id, joined_at, promoted_at) "
         "SELECT s.id, c.id, s.start_time - interval '2 days', CASE WHEN j = 0 THEN s.start_time - interval '1 day' END "
         "FROM scheduled_sessions s CROSS JOIN generate_series(0, 1) j "
-        "JOIN bench_cust c ON c.n = (s.id * 53 + j * 211 + 7) % :customers WHERE s.id % 4 = 0")
-    run("INSERT INTO threads (subject, context_type, customer_id, coach_id, created_at) "
+        "JOIN bench_cust c ON c.n = (s.id * 53 + j * 211 + 7) % :customers WHERE s.id % 4 = 0"
+    )
+    run(
+        "INSERT INTO threads (subject, context_type, customer_id, coach_id, created_at) "
         "SELECT 'Thread', 'CUSTOMER_COACH', c.id, k.id, c.created_at "
-        "FROM bench_cust c JOIN bench_coach k ON k.n = c.n % :coaches")
-    run("INSERT INTO messages (thread_id, sender_id, recipient_id, body, sent_at) "
+        "FROM bench_cust c JOIN bench_coach k ON k.n = c.n % :coaches"
+    )
+    run(
+        "INSERT INTO messages (thread_id, sender_id, recipient_id, body, sent_at) "
         "SELECT t.id, CASE WHEN j % 2 = 0 THEN t.customer_id ELSE t.coach_id END, "
         "CASE WHEN j % 2 = 0 THEN t.coach_id ELSE t.customer_id END, 'hi', "
-        "t.created_at + j * (now() - t.created_at) / 10 FROM threads t CROSS JOIN generate_series(0, 9) j", "messages")
-    run("INSERT INTO community_posts (author_id, community_id, content, status, created_at) "
-        "SELECT c.id, 1 + c.n % 5, 'post', 'PUBLISHED', now() - (c.n % 365) * interval '1 day' FROM bench_cust c")
-    run("INSERT INTO community_reactions (post_id, user_id, type, created_at) "
+        "t.created_at + j * (now() - t.created_at) / 10 FROM threads t CROSS JOIN generate_series(0, 9) j",
+        "messages",
+    )
+    run(
+        "INSERT INTO community_posts (author_id, community_id, content, status, created_at) "
+        "SELECT c.id, 1 + c.n % 5, 'post', 'PUBLISHED', now() - (c.n % 365) * interval '1 day' FROM bench_cust c"
+    )
+    run(
+        "INSERT INTO community_reactions (post_id, user_id, type, created_at) "
         "SELECT p.id, c.id, 'LIKE', p.created_at + interval '1 hour' FROM community_posts p "
-        "JOIN bench_cust c ON c.n = (p.id * 17) % :customers")
-    run("INSERT INTO challenges (name, start_date, end_date) SELECT 'Challenge ' || g, "
-        "(current_date - (g * 30)), (current_date - (g * 30) + 27) FROM generate_series(0, 11) g")
+        "JOIN bench_cust c ON c.n = (p.id * 17) % :customers"
+    )
+    run(
+        "INSERT INTO challenges (name, start_date, end_date) SELECT 'Challenge ' || g, "
+        "(current_date - (g * 30)), (current_date - (g * 30) + 27) FROM generate_series(0, 11) g"
+    )
     run("CREATE TEMP TABLE bench_chal AS SELECT row_number() OVER (ORDER BY id) - 1 AS n, id FROM challenges")
-    run("INSERT INTO challenge_results (challenge_id, customer_id, score, updated_at) "
-        "SELECT h.id, c.id, c.n % 100, now() FROM bench_cust c JOIN bench_chal h ON h.n = c.n % 12")
+    run(
+        "INSERT INTO challenge_results (challenge_id, customer_id, score, updated_at) "
+        "SELECT h.id, c.id, c.n % 100, now() FROM bench_cust c JOIN bench_chal h ON h.n = c.n % 12"
+    )
     run("INSERT INTO badges (code, name) SELECT 'b' || g, 'Badge ' || g FROM generate_series(0, 9) g")
     run("CREATE TEMP TABLE bench_badge AS SELECT row_number() OVER (ORDER BY id) - 1 AS n, id FROM badges")
-    run("INSERT INTO customer_badges (customer_id, badge_id, awarded_at) "
-        "SELECT c.id, b.id, c.created_at + interval '10 days' FROM bench_cust c JOIN bench_badge b ON b.n = c.n % 10")
+    run(
+        "INSERT INTO customer_badges (customer_id, badge_id, awarded_at) "
+        "SELECT c.id, b.id, c.created_at + interval '10 days' FROM bench_cust c JOIN bench_badge b ON b.n = c.n % 10"
+    )
 
     # 10M events: drop the secondary indexes, bulk insert, rebuild (far faster than maintaining them row by row).
     indexes = conn.execute(
@@ -181,15 +243,21 @@ def generate(conn: Any, customers: int, events: int, coaches: int = 200) -> None
     ).all()  # fmt: skip
     for name, _ in indexes:
         conn.execute(text(f'DROP INDEX "{name}"'))
-    run("INSERT INTO engagement_events (customer_id, event_type, occurred_at) "
+    run(
+        "INSERT INTO engagement_events (customer_id, event_type, occurred_at) "
         f"SELECT c.id, ({EVENT_TYPES})[1 + g % 6], "
         "c.created_at + ((((g / :customers) % 1000) / 1000.0)::float8 * c.life::float8) * (now() - c.created_at) "
-        "FROM generate_series(0, :events - 1) g JOIN bench_cust c ON c.n = g % :customers", "engagement events")
-    run("INSERT INTO engagement_events (customer_id, event_type, occurred_at, payload_json) "
+        "FROM generate_series(0, :events - 1) g JOIN bench_cust c ON c.n = g % :customers",
+        "engagement events",
+    )
+    run(
+        "INSERT INTO engagement_events (customer_id, event_type, occurred_at, payload_json) "
         "SELECT c.id, 'promotion_redeemed', c.created_at + interval '1 day', "
-        "jsonb_build_object('code', 'PROMO' || (c.n % 12)) FROM bench_cust c WHERE c.n % 3 = 0")
+        "jsonb_build_object('code', 'PROMO' || (c.n % 12)) FROM bench_cust c WHERE c.n % 3 = 0"
+    )
     for _, definition in indexes:
-        timed(definition.split(" ON ")[0].replace("CREATE INDEX ", "index "), lambda d=definition: conn.execute(text(d)))
+        label = definition.split(" ON ")[0].replace("CREATE INDEX ", "index ")
+        timed(label, lambda d=definition: conn.execute(text(d)))
 
 
 def median_ms(fn: Callable[[], Any], runs: int) -> tuple[float, float]:

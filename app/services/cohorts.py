@@ -73,7 +73,7 @@ def retention_matrix(ctx: ReportContext, only_cohort: dt.date | None = None) -> 
         stmt = (
             sa.select(a.cohort_month, a.month, sa.func.count())
             .where(a.cohort_month >= first, a.cohort_month <= cohort_last, a.month <= last)
-            .where(a.customer_id.in_(customer_ids()), *ctx.customers(a.customer_id))
+            .where(*ctx.customers(a.customer_id))  # the rollup holds customers only
             .group_by(a.cohort_month, a.month)
         )
     else:

@@ -18,6 +18,7 @@ from app.models.analytics import EngagementEvent
 from app.models.identity import PlatformUser
 from app.models.rollups import CustomerActivityMonthly, EngagementDaily
 from app.services import charting as ch
+from app.services.reports import customer_ids
 
 
 @dataclass
@@ -49,6 +50,7 @@ def refresh_rollups(session: Session, since: dt.date | None = None, *, commit: b
     monthly_source = (
         sa.select(ev.customer_id, month, cohort, sa.func.count())
         .join(PlatformUser, PlatformUser.id == ev.customer_id)
+        .where(ev.customer_id.in_(customer_ids()))  # customers only, so readers need no role check
         .group_by(ev.customer_id, month, cohort)
     )
     if since is not None:

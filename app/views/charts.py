@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import plotly
-from flask import Blueprint, Response, g, redirect, request, send_file, url_for
+from flask import Blueprint, Response, current_app, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import get_locale
@@ -205,7 +205,7 @@ CHARTS_LABEL = _l("Charts")
 
 
 def register(appbuilder: Any) -> None:
-    appbuilder.app.register_blueprint(plotly_assets)
+    current_app.register_blueprint(plotly_assets)  # register_views runs inside the app context
     appbuilder.add_view_no_menu(ChartsIndexView)
     for entity in ec.ENTITIES:
         appbuilder.add_view_no_menu(make_chart_view(entity))
