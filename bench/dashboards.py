@@ -260,8 +260,9 @@ def generate(conn: Any, customers: int, events: int, coaches: int = 200) -> None
         timed(label, lambda d=definition: conn.execute(text(d)))
 
 
-def median_ms(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
-    fn()  # warm up (plans, caches)
+def median_ms(fn: Callable[[], Any], runs: int, warm: bool = True) -> tuple[float, float]:
+    if warm:
+        fn()  # warm up (plans, caches)
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -327,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         print(header)
         worst = 0.0
         with app.app_context():
-            naive, _ = median_ms(lambda: naive_raw_aggregation(db.session), max(1, min(args.runs, 3)))
+            naive, _ = median_ms(lambda: naive_raw_aggregation(db.session), 1, warm=False)
             for name in rp.DASHBOARDS:
 
                 def page(name: str = name) -> None:
@@ -342,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
 
                 page_ms, page_max = median_ms(page, args.runs)
                 svc_ms, _ = median_ms(service, args.runs)
-                raw_ms, _ = median_ms(lambda name=name: service(name, rollups=False), max(1, min(args.runs, 3)))
+                raw_ms, _ = median_ms(lambda name=name: service(name, rollups=False), 1, warm=False)
                 coach_ms, _ = median_ms(lambda name=name: service(name, coach=coach_id), args.runs)
                 worst = max(worst, page_max)
                 print(f"{name:<12} {page_ms:>8.0f} ({page_max:>4.0f}) {svc_ms:>10.0f} {raw_ms:>11.0f} {naive:>10.0f} "

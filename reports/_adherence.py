@@ -8,8 +8,21 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import models as m
+from app.models.rollups import PlanAdherenceWeekly
 from app.models.training import CompletionState
+from app.services import charting as ch
 from app.services.reports import ReportContext
+
+W = PlanAdherenceWeekly
+
+
+def use_rollup(ctx: ReportContext) -> bool:
+    """The weekly rollup serves the unfiltered, unscoped view; whole weeks at the range's edges."""
+    return ctx.use_rollups and not ctx.customer_filtered
+
+
+def rollup_criteria(ctx: ReportContext) -> list[ColumnElement]:
+    return [W.week >= ch.floor_date(ctx.range.start, "week"), W.week <= ctx.range.end]
 
 
 def due_criteria(ctx: ReportContext) -> list[ColumnElement]:

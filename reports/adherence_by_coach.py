@@ -9,27 +9,30 @@ from flask_babel import lazy_gettext as _l
 from app import models as m
 from app.services import charting as ch
 from app.services.reports import Records, Report, ReportContext, ReportData, bar_figure, rate
-from reports._adherence import completed, due_criteria, items_with_plans
+from reports._adherence import W, completed, due_criteria, items_with_plans, rollup_criteria, use_rollup
 
 TOP = 30
 
 
 def query(ctx: ReportContext) -> ReportData:
     cp, ca, u = m.CustomerPlan, m.CoachAssignment, m.PlatformUser
-    due = sa.func.count()
-    stmt = (
-        items_with_plans()
-        .join(ca, sa.and_(ca.customer_id == cp.customer_id, ca.is_primary.is_(True)))
-        .join(u, u.id == ca.coach_id)
-        .add_columns(u.full_name, due, completed())
-        .where(*due_criteria(ctx))
-        .group_by(u.id, u.full_name)
-        .order_by(due.desc(), u.full_name)
-        .limit(TOP)
-    )
-    if ctx.scope_coach_id is not None:
-        stmt = stmt.where(ca.coach_id == ctx.scope_coach_id)
-    rows = [(name, n, ch.number(c), rate(c, n)) for name, n, c in ctx.session.execute(stmt).all()]
+    if use_rollup(ctx):
+        due = sa.func.sum(W.items_due)
+        stmt = sa.select(u.full_name, due, sa.func.sum(W.completed)).join(u, u.id == W.coach_id)
+        stmt = stmt.where(*rollup_criteria(ctx))
+    else:
+        due = sa.func.count()
+        stmt = (
+            items_with_plans()
+            .join(ca, sa.and_(ca.customer_id == cp.customer_id, ca.is_primary.is_(True)))
+            .join(u, u.id == ca.coach_id)
+            .add_columns(u.full_name, due, completed())
+            .where(*due_criteria(ctx))
+        )
+        if ctx.scope_coach_id is not None:
+            stmt = stmt.where(ca.coach_id == ctx.scope_coach_id)
+    stmt = stmt.group_by(u.id, u.full_name).order_by(due.desc(), u.full_name).limit(TOP)
+    rows = [(name, ch.number(n), ch.number(c), rate(c, n)) for name, n, c in ctx.session.execute(stmt).all()]
     return ReportData(["coach", "items_due", "completed", "completion_rate"], rows)
 
 

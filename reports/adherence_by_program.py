@@ -9,24 +9,30 @@ from flask_babel import lazy_gettext as _l
 from app import models as m
 from app.services import charting as ch
 from app.services.reports import Records, Report, ReportContext, ReportData, bar_figure, rate
-from reports._adherence import completed, due_criteria, items_with_plans
+from reports._adherence import W, completed, due_criteria, items_with_plans, rollup_criteria, use_rollup
 
 TOP = 30
 
 
 def query(ctx: ReportContext) -> ReportData:
     cp, pr = m.CustomerPlan, m.Program
-    due = sa.func.count()
-    stmt = (
-        items_with_plans()
-        .join(pr, pr.id == cp.program_id)
-        .add_columns(pr.title, due, completed())
-        .where(*due_criteria(ctx))
-        .group_by(pr.id, pr.title)
-        .order_by(due.desc(), pr.title)
-        .limit(TOP)
-    )
-    rows = [(t, n, ch.number(c), rate(c, n)) for t, n, c in ctx.session.execute(stmt).all()]
+    if use_rollup(ctx):
+        due = sa.func.sum(W.items_due)
+        stmt = (
+            sa.select(pr.title, due, sa.func.sum(W.completed))
+            .join(pr, pr.id == W.program_id)
+            .where(*rollup_criteria(ctx))
+        )
+    else:
+        due = sa.func.count()
+        stmt = (
+            items_with_plans()
+            .join(pr, pr.id == cp.program_id)
+            .add_columns(pr.title, due, completed())
+            .where(*due_criteria(ctx))
+        )
+    stmt = stmt.group_by(pr.id, pr.title).order_by(due.desc(), pr.title).limit(TOP)
+    rows = [(t, ch.number(n), ch.number(c), rate(c, n)) for t, n, c in ctx.session.execute(stmt).all()]
     return ReportData(["program", "items_due", "completed", "completion_rate"], rows)
 
 

@@ -9,22 +9,34 @@ from flask_babel import lazy_gettext as _l
 from app import models as m
 from app.services import charting as ch
 from app.services.reports import Records, Report, ReportContext, ReportData, days_between, options, rate
-from reports._adherence import completed, due_criteria, items_with_plans
+from reports._adherence import W, completed, due_criteria, items_with_plans, rollup_criteria, use_rollup
 
 MAX_WEEKS = 104
 
 
 def query(ctx: ReportContext) -> ReportData:
     pi, cp = m.PlanItem, m.CustomerPlan
-    week = (days_between(pi.scheduled_date, cp.start_date, ctx.dialect) // 7 + 1).label("week")
-    stmt = (
-        items_with_plans()
-        .add_columns(week, sa.func.count(), completed())
-        .where(*due_criteria(ctx), pi.scheduled_date >= cp.start_date)
-        .group_by(week)
-        .order_by(week)
-    )
-    rows = [(w, n, ch.number(c), rate(c, n)) for w, n, c in ctx.session.execute(stmt).all() if 1 <= w <= MAX_WEEKS]
+    if use_rollup(ctx):
+        stmt = (
+            sa.select(W.week_of_plan, sa.func.sum(W.items_due), sa.func.sum(W.completed))
+            .where(*rollup_criteria(ctx), W.week_of_plan >= 1)
+            .group_by(W.week_of_plan)
+            .order_by(W.week_of_plan)
+        )
+    else:
+        week = (days_between(pi.scheduled_date, cp.start_date, ctx.dialect) // 7 + 1).label("week")
+        stmt = (
+            items_with_plans()
+            .add_columns(week, sa.func.count(), completed())
+            .where(*due_criteria(ctx), pi.scheduled_date >= cp.start_date)
+            .group_by(week)
+            .order_by(week)
+        )
+    rows = [
+        (w, ch.number(n), ch.number(c), rate(c, n))
+        for w, n, c in ctx.session.execute(stmt).all()
+        if 1 <= w <= MAX_WEEKS
+    ]
     return ReportData(["week_of_plan", "items_due", "completed", "completion_rate"], rows)
 
 

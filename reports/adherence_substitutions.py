@@ -9,16 +9,21 @@ from flask_babel import lazy_gettext as _l
 from app import models as m
 from app.services import charting as ch
 from app.services.reports import Records, Report, ReportContext, ReportData, bar_figure
-from reports._adherence import due_criteria, items_with_plans
+from reports._adherence import W, due_criteria, items_with_plans, rollup_criteria, use_rollup
 
 
 def query(ctx: ReportContext) -> ReportData:
     pi = m.PlanItem
     unit = ch.choose_unit(ctx.range, 2, "week")
-    period = ctx.bucket(pi.scheduled_date, unit).label("period")
-    subs = sa.func.sum(sa.case((pi.substitution_item_id.is_not(None), 1), else_=0))
-    feedback = sa.func.sum(sa.case((sa.func.length(sa.func.coalesce(pi.feedback_text, "")) > 0, 1), else_=0))
-    stmt = items_with_plans().add_columns(period, subs, feedback).where(*due_criteria(ctx)).group_by(period)
+    if use_rollup(ctx):
+        period = ctx.bucket(W.week, unit).label("period")
+        stmt = sa.select(period, sa.func.sum(W.substitutions), sa.func.sum(W.feedback))
+        stmt = stmt.where(*rollup_criteria(ctx)).group_by(period)
+    else:
+        period = ctx.bucket(pi.scheduled_date, unit).label("period")
+        subs = sa.func.sum(sa.case((pi.substitution_item_id.is_not(None), 1), else_=0))
+        feedback = sa.func.sum(sa.case((sa.func.length(sa.func.coalesce(pi.feedback_text, "")) > 0, 1), else_=0))
+        stmt = items_with_plans().add_columns(period, subs, feedback).where(*due_criteria(ctx)).group_by(period)
     found = {ch.as_date(p): (ch.number(s), ch.number(f)) for p, s, f in ctx.session.execute(stmt).all()}
     if not any(s or f for s, f in found.values()):
         return ReportData(["period", "substitutions", "feedback"], [])

@@ -7,21 +7,28 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app import models as m
+from app.models.rollups import MessageMonthly
 from app.services import charting as ch
-from app.services.reports import Records, Report, ReportContext, ReportData, bar_figure
+from app.services.reports import Records, Report, ReportContext, ReportData, bar_figure, customer_ids
 
 
 def query(ctx: ReportContext) -> ReportData:
     msg, th = m.Message, m.Thread
     month = ctx.bucket(msg.sent_at, "month")
-    from_customer = sa.func.sum(sa.case((msg.sender_id == th.customer_id, 1), else_=0))
-    stmt = (
-        sa.select(month, sa.func.count(), from_customer)
-        .join(th, th.id == msg.thread_id)
-        .where(*ctx.in_range(msg.sent_at), *ctx.customers(th.customer_id))
-        .group_by(month)
-    )
-    found = {ch.as_date(k): (n, ch.number(c)) for k, n, c in ctx.session.execute(stmt).all()}
+    if ctx.use_rollups and not ctx.customer_filtered:
+        r = MessageMonthly
+        stmt = sa.select(r.month, sa.func.sum(r.messages), sa.func.sum(r.from_customers)).group_by(r.month)
+        stmt = stmt.where(r.month >= ch.floor_date(ctx.range.start, "month"), r.month <= ctx.range.end)
+    elif ctx.customer_filtered:
+        from_customer = sa.func.sum(sa.case((msg.sender_id == th.customer_id, 1), else_=0))
+        stmt = sa.select(month, sa.func.count(), from_customer).join(th, th.id == msg.thread_id)
+        stmt = stmt.where(*ctx.customers(th.customer_id))
+    else:  # no join: a customer's message is one whose sender holds the CUSTOMER role
+        from_customer = sa.func.sum(sa.case((msg.sender_id.in_(customer_ids()), 1), else_=0))
+        stmt = sa.select(month, sa.func.count(), from_customer)
+    if not (ctx.use_rollups and not ctx.customer_filtered):
+        stmt = stmt.where(*ctx.in_range(msg.sent_at)).group_by(month)
+    found = {ch.as_date(k): (ch.number(n), ch.number(c)) for k, n, c in ctx.session.execute(stmt).all()}
     if not found:
         return ReportData(["month", "from_customers", "to_customers"], [])
     rows = []

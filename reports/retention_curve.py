@@ -6,17 +6,17 @@ import plotly.graph_objects as go
 from flask_babel import lazy_gettext as _l
 
 from app.services import charting as ch
-from app.services.cohorts import cohort_sizes, retention_matrix
+from app.services.cohorts import retention_matrix
 from app.services.reports import Records, Report, ReportContext, ReportData, options
 
 
 def query(ctx: ReportContext) -> ReportData:
     chosen = ctx.filters.cohort
     if chosen is None:
-        sizes = cohort_sizes(ctx, ch.floor_date(ctx.range.start, "month"), ctx.range.end)
-        if not sizes:
+        full = retention_matrix(ctx)
+        if not full.cohorts:
             return ReportData(["cohort", "months_after_signup", "share_active"], [])
-        chosen = min(sizes)
+        chosen = full.cohorts[0]
     matrix = retention_matrix(ctx, only_cohort=chosen)
     rows = [
         (chosen, offset, matrix.share(chosen, offset))

@@ -16,14 +16,15 @@ TOP = 15
 
 def query(ctx: ReportContext) -> ReportData:
     p, i, s = m.Payment, m.Invoice, m.Subscription
-    base = (
-        sa.select(p.failure_reason, sa.func.count())
-        .join(i, i.id == p.invoice_id)
-        .join(s, s.id == i.subscription_id)
-        .where(p.status == PaymentStatus.FAILED, *ctx.in_range(p.created_at), *ctx.customers(s.customer_id))
+    base = sa.select(p.failure_reason, sa.func.count()).where(
+        p.status == PaymentStatus.FAILED, *ctx.in_range(p.created_at)
     )
-    if ctx.filters.product_id is not None:
-        base = base.where(s.product_id == ctx.filters.product_id)
+    if ctx.customer_filtered:  # join invoice and subscription only when customers are narrowed
+        base = (
+            base.join(i, i.id == p.invoice_id).join(s, s.id == i.subscription_id).where(*ctx.customers(s.customer_id))
+        )
+        if ctx.filters.product_id is not None:
+            base = base.where(s.product_id == ctx.filters.product_id)
     counts = sa.func.count()
     top = ctx.session.execute(
         base.group_by(p.failure_reason).order_by(counts.desc(), p.failure_reason).limit(TOP)

@@ -96,9 +96,10 @@ def test_movements(app, data):
     assert rows == {JAN: (2, 0, 0), FEB: (2, 1, 0), MAR: (0, 0, 1)}
 
 
-def test_collection_rate(app, data):
+@pytest.mark.parametrize("rollups", [True, False])
+def test_collection_rate(app, data, rollups):
     # Jan: I1, I4 paid. Feb: I2 paid, I5 uncollectible (I6 is a draft). Mar: I3 open.
-    rows = by_first(run(app, "revenue_collection").rows)
+    rows = by_first(run(app, "revenue_collection", rollups=rollups).rows)
     assert rows[JAN] == (2, 2, 150, 150, 1.0)
     assert rows[FEB] == (2, 1, 150, 50, 0.5)
     assert rows[MAR] == (1, 0, 50, 0, 0.0)
@@ -118,10 +119,11 @@ def test_promotion_use(app, data):
 # --- adherence -------------------------------------------------------------
 
 
-def test_adherence_by_week(app, data):
+@pytest.mark.parametrize("rollups", [True, False])
+def test_adherence_by_week(app, data, rollups):
     # Week 1: A 13th done, A 15th missed, B 20th done, C 10 Feb done -> 3/4. Week 2: A 20th done, A 22nd skipped,
     # C 17 Feb pending -> 1/3.
-    rows = by_first(run(app, "adherence_by_week").rows)
+    rows = by_first(run(app, "adherence_by_week", rollups=rollups).rows)
     assert rows == {1: (4, 3, 0.75), 2: (3, 1, 0.3333)}
     assert by_first(run(app, "adherence_by_week", program=str(data.programs["Mobility"])).rows) == {
         1: (1, 1, 1.0), 2: (1, 0, 0.0),
@@ -129,18 +131,28 @@ def test_adherence_by_week(app, data):
 
 
 def test_adherence_items_not_yet_due_are_left_out(app, data):
-    rows = by_first(run(app, "adherence_by_week", today=dt.date(2025, 2, 12)).rows)
+    rows = by_first(run(app, "adherence_by_week", today=dt.date(2025, 2, 12), rollups=False).rows)
     assert rows == {1: (4, 3, 0.75), 2: (2, 1, 0.5)}  # C's 17 Feb item is not due on 12 Feb
+    # The rollup counts what was due when it was refreshed.
+    with app.app_context():
+        refresh_rollups(db.session, today=dt.date(2025, 2, 12))
+    assert by_first(run(app, "adherence_by_week").rows) == {1: (4, 3, 0.75), 2: (2, 1, 0.5)}
 
 
-def test_adherence_by_program_and_coach(app, data):
-    assert by_first(run(app, "adherence_by_program").rows) == {"Strength": (5, 3, 0.6), "Mobility": (2, 1, 0.5)}
-    assert by_first(run(app, "adherence_by_coach").rows) == {"Coach One": (6, 3, 0.5), "Coach Two": (1, 1, 1.0)}
+@pytest.mark.parametrize("rollups", [True, False])
+def test_adherence_by_program_and_coach(app, data, rollups):
+    assert by_first(run(app, "adherence_by_program", rollups=rollups).rows) == {
+        "Strength": (5, 3, 0.6), "Mobility": (2, 1, 0.5),
+    }  # fmt: skip
+    assert by_first(run(app, "adherence_by_coach", rollups=rollups).rows) == {
+        "Coach One": (6, 3, 0.5), "Coach Two": (1, 1, 1.0),
+    }  # fmt: skip
     assert by_first(run(app, "adherence_by_coach", scope=data.coach1).rows) == {"Coach One": (6, 3, 0.5)}
 
 
-def test_substitutions_and_feedback(app, data):
-    rows = {r[0]: (r[1], r[2]) for r in run(app, "adherence_substitutions").rows if r[1] or r[2]}
+@pytest.mark.parametrize("rollups", [True, False])
+def test_substitutions_and_feedback(app, data, rollups):
+    rows = {r[0]: (r[1], r[2]) for r in run(app, "adherence_substitutions", rollups=rollups).rows if r[1] or r[2]}
     assert rows == {dt.date(2025, 1, 20): (1, 1), dt.date(2025, 2, 10): (0, 1)}
 
 
@@ -189,9 +201,11 @@ def test_events_by_type_rollup_matches_raw(app, data):
     assert (dt.date(2025, 1, 21), "login", 1) in daily  # 90 days -> daily buckets
 
 
-def test_messages_community_challenges_badges(app, data):
-    assert by_first(run(app, "engagement_messages").rows)[JAN] == (1, 1)
-    assert by_first(run(app, "engagement_messages").rows)[FEB] == (1, 0)
+@pytest.mark.parametrize("rollups", [True, False])
+def test_messages_community_challenges_badges(app, data, rollups):
+    assert by_first(run(app, "engagement_messages", rollups=rollups).rows)[JAN] == (1, 1)
+    assert by_first(run(app, "engagement_messages", rollups=rollups).rows)[FEB] == (1, 0)
+    assert by_first(run(app, "engagement_messages", coach=str(data.coach2)).rows)[FEB] == (1, 0)
     assert by_first(run(app, "engagement_messages", scope=data.coach1).rows) == {JAN: (1, 1), FEB: (0, 0), MAR: (0, 0)}
     assert by_first(run(app, "engagement_community").rows) == {JAN: (1, 1), FEB: (1, 0), MAR: (0, 0)}
     assert run(app, "engagement_challenges").rows == [("January Steps", 2), ("Spring", 1)]

@@ -26,7 +26,13 @@ from app.models.engagement import (
     Thread,
 )
 from app.models.identity import AuthSession, Consent, ConsoleUser, PlatformRole, PlatformUser, UserRole
-from app.models.rollups import CustomerActivityMonthly, EngagementDaily  # noqa: F401  (derived tables)
+from app.models.rollups import (  # noqa: F401  (derived tables)
+    CustomerActivityMonthly,
+    EngagementDaily,
+    InvoiceMonthly,
+    MessageMonthly,
+    PlanAdherenceWeekly,
+)
 from app.models.scheduling import CoachAvailability, ScheduledSession, SessionParticipant, WaitlistEntry
 from app.models.training import (
     Badge,

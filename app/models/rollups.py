@@ -1,13 +1,15 @@
 """Rollups kept ahead of time so dashboards never scan raw engagement events.
 
-Both tables are derived data: ``app.services.rollups.refresh_rollups`` rebuilds any
-recent window from ``engagement_events`` idempotently (delete + insert in one
-transaction), so a rerun after a crash converges on the same rows.
+All tables are derived data: ``app.services.rollups.refresh_rollups`` rebuilds them
+from the raw tables idempotently (delete + insert in one transaction), so a rerun
+after a crash converges on the same rows. Dashboards read them only when no customer
+filter or row scope applies; filtered views aggregate the (then much smaller) raw rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import uuid
 
 import sqlalchemy as sa
@@ -47,3 +49,47 @@ class CustomerActivityMonthly(Model):
         sa.Index(None, "cohort_month", "month"),
         sa.Index(None, "month"),
     )
+
+
+class PlanAdherenceWeekly(Model):
+    """Plan items per calendar week, week of plan, program and primary coach (adherence dashboard).
+
+    Only items already due when the rollup was refreshed are counted.
+    """
+
+    __tablename__ = "plan_adherence_weekly"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[dt.date] = mapped_column(sa.Date, nullable=False, index=True)
+    week_of_plan: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    program_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("programs.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    coach_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    items_due: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    completed: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    substitutions: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    feedback: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+
+
+class MessageMonthly(Model):
+    """Messages per month, and how many of them customers sent."""
+
+    __tablename__ = "message_monthly"
+
+    month: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    messages: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    from_customers: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+
+
+class InvoiceMonthly(Model):
+    """Invoices per due month and status: count and amount (collection rate)."""
+
+    __tablename__ = "invoice_monthly"
+
+    month: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    invoices: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    amount: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(14, 2), nullable=False)

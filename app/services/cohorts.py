@@ -56,7 +56,18 @@ def cohort_sizes(ctx: ReportContext, first: dt.date, last: dt.date) -> dict[dt.d
 
 
 def retention_matrix(ctx: ReportContext, only_cohort: dt.date | None = None) -> RetentionMatrix:
-    """Cohorts signed up within the filter range, followed up to the range's end."""
+    """Cohorts signed up within the filter range, followed up to the range's end (memoised per render)."""
+    key = ("retention_matrix", only_cohort, ctx.use_rollups)
+    if key not in ctx.cache:
+        full = ctx.cache.get(("retention_matrix", None, ctx.use_rollups))
+        if only_cohort is not None and full is not None and only_cohort in full.sizes:
+            ctx.cache[key] = full  # the heatmap already computed this cohort
+        else:
+            ctx.cache[key] = _retention_matrix(ctx, only_cohort)
+    return ctx.cache[key]
+
+
+def _retention_matrix(ctx: ReportContext, only_cohort: dt.date | None) -> RetentionMatrix:
     first = ch.floor_date(ctx.range.start, "month")
     last = ctx.range.end
     if only_cohort is not None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 import sqlalchemy as sa
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -130,6 +131,7 @@ class ReportContext:
     locale: str = "en"
     use_rollups: bool = True  # False computes from raw tables (tests and the benchmark's baseline)
     today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
+    cache: dict[Any, Any] = field(default_factory=dict)  # shared by the reports of one dashboard render
 
     @property
     def dialect(self) -> str:
@@ -325,7 +327,9 @@ def render_report(report: Report, ctx: ReportContext) -> RenderedReport:
     if data.empty:
         return RenderedReport(report, data, None)
     try:
-        return RenderedReport(report, data, ch.figure_json(report.figure(data, ctx)))
+        # Axis titles are lazy strings: pin the locale so jobs and CLI render them without a request.
+        with force_locale(ctx.locale):
+            return RenderedReport(report, data, ch.figure_json(report.figure(data, ctx)))
     except ch.FigureTooLarge as exc:
         return RenderedReport(report, data, None, error=str(exc))
 

@@ -14,11 +14,19 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app import models as m
 from app.models.analytics import EngagementEvent
 from app.models.identity import PlatformUser
-from app.models.rollups import CustomerActivityMonthly, EngagementDaily
+from app.models.rollups import (
+    CustomerActivityMonthly,
+    EngagementDaily,
+    InvoiceMonthly,
+    MessageMonthly,
+    PlanAdherenceWeekly,
+)
+from app.models.training import CompletionState
 from app.services import charting as ch
-from app.services.reports import customer_ids
+from app.services.reports import customer_ids, days_between
 
 
 @dataclass
@@ -34,8 +42,12 @@ def default_since(today: dt.date | None = None) -> dt.date:
     return ch.floor_date(today.replace(day=1) - dt.timedelta(days=1), "month")
 
 
-def refresh_rollups(session: Session, since: dt.date | None = None, *, commit: bool = True) -> RollupResult:
+def refresh_rollups(
+    session: Session, since: dt.date | None = None, *, today: dt.date | None = None, commit: bool = True
+) -> RollupResult:
+    """Engagement rollups from ``since`` (None: everything), then the small fact rollups in full."""
     dialect = session.get_bind().dialect.name
+    refresh_fact_rollups(session, today or dt.datetime.now(dt.UTC).date())
     ev = EngagementEvent
     month_start = ch.floor_date(since, "month") if since else None
 
@@ -81,3 +93,48 @@ def refresh_rollups(session: Session, since: dt.date | None = None, *, commit: b
     if commit:
         session.commit()
     return RollupResult(since, daily_rows or 0, monthly_rows or 0)
+
+
+def refresh_fact_rollups(session: Session, today: dt.date) -> None:
+    """Rebuild the adherence, message and invoice rollups (each a GROUP BY over one raw table)."""
+    dialect = session.get_bind().dialect.name
+    pi, cp, ca = m.PlanItem, m.CustomerPlan, m.CoachAssignment
+
+    def count_if(condition: sa.ColumnElement) -> sa.ColumnElement:
+        return sa.func.sum(sa.case((condition, 1), else_=0))
+
+    week = ch.bucket_expr(pi.scheduled_date, "week", dialect)
+    week_of_plan = days_between(pi.scheduled_date, cp.start_date, dialect) // 7 + 1
+    adherence = (
+        sa.select(
+            week,
+            week_of_plan,
+            cp.program_id,
+            ca.coach_id,
+            sa.func.count(),
+            count_if(pi.completion_state == CompletionState.COMPLETED),
+            count_if(pi.substitution_item_id.is_not(None)),
+            count_if(sa.func.length(sa.func.coalesce(pi.feedback_text, "")) > 0),
+        )
+        .join(cp, cp.id == pi.plan_id)
+        .outerjoin(ca, sa.and_(ca.customer_id == cp.customer_id, ca.is_primary.is_(True)))
+        .where(pi.scheduled_date <= today)
+        .group_by(week, week_of_plan, cp.program_id, ca.coach_id)
+    )
+    msg = m.Message
+    month = ch.bucket_expr(msg.sent_at, "month", dialect)
+    messages = sa.select(month, sa.func.count(), count_if(msg.sender_id.in_(customer_ids()))).group_by(month)
+    inv = m.Invoice
+    due_month = ch.bucket_expr(inv.due_date, "month", dialect)
+    invoices = sa.select(due_month, inv.status, sa.func.count(), sa.func.sum(inv.amount)).group_by(
+        due_month, inv.status
+    )
+
+    for table, columns, source in (
+        (PlanAdherenceWeekly, ["week", "week_of_plan", "program_id", "coach_id", "items_due", "completed",
+                               "substitutions", "feedback"], adherence),
+        (MessageMonthly, ["month", "messages", "from_customers"], messages),
+        (InvoiceMonthly, ["month", "status", "invoices", "amount"], invoices),
+    ):  # fmt: skip
+        session.execute(sa.delete(table))
+        session.execute(sa.insert(table.__table__).from_select(columns, source))
