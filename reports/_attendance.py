@@ -38,31 +38,47 @@ def per_session(ctx: ReportContext) -> Any:
     )
 
 
-def grouped(ctx: ReportContext, key: Any, *joins: tuple[Any, Any]) -> list[tuple[Any, ...]]:
-    """Attendance figures per ``key`` over the sessions in range, in scope and not cancelled."""
-    ss = m.ScheduledSession
+def _cells(ctx: ReportContext) -> list[tuple[Any, ...]]:
+    """One GROUP BY (session type x coach) shared by the attendance reports of a render."""
+    if "attendance_cells" in ctx.cache:
+        return ctx.cache["attendance_cells"]
+    ss, u = m.ScheduledSession, m.PlatformUser
     ps = per_session(ctx)
-    stmt = sa.select(
-        key,
-        sa.func.count(),
-        sa.func.sum(ss.capacity),
-        sa.func.coalesce(sa.func.sum(ps.c.booked), 0),
-        sa.func.coalesce(sa.func.sum(ps.c.attended), 0),
-        sa.func.coalesce(sa.func.sum(ps.c.no_shows), 0),
-    ).select_from(ss)
-    for target, on in joins:
-        stmt = stmt.join(target, on)
     stmt = (
-        stmt.outerjoin(ps, ps.c.session_id == ss.id)
+        sa.select(
+            ss.session_type,
+            ss.coach_id,
+            u.full_name,
+            sa.func.count(),
+            sa.func.sum(ss.capacity),
+            sa.func.coalesce(sa.func.sum(ps.c.booked), 0),
+            sa.func.coalesce(sa.func.sum(ps.c.attended), 0),
+            sa.func.coalesce(sa.func.sum(ps.c.no_shows), 0),
+        )
+        .select_from(ss)
+        .outerjoin(u, u.id == ss.coach_id)
+        .outerjoin(ps, ps.c.session_id == ss.id)
         .where(*ctx.in_range(ss.start_time), ss.status != SessionStatus.CANCELLED, *ctx.sessions(ss.coach_id))
-        .group_by(key)
-        .order_by(key)
+        .group_by(ss.session_type, ss.coach_id, u.full_name)
     )
+    cells = [(t, c, name, *map(ch.number, rest)) for t, c, name, *rest in ctx.session.execute(stmt).all()]
+    ctx.cache["attendance_cells"] = cells
+    return cells
+
+
+def grouped(ctx: ReportContext, by: str) -> list[tuple[Any, ...]]:
+    """Attendance figures per session type (``by="type"``) or coach, over sessions in range and scope."""
+    totals: dict[Any, list[Any]] = {}
+    for kind, coach_id, coach_name, n, cap, booked, attended, no_shows in _cells(ctx):
+        if by == "coach" and coach_id is None:
+            continue
+        key = ch.label(kind) if by == "type" else (coach_name, str(coach_id))
+        acc = totals.setdefault(key, [0, 0, 0, 0, 0])
+        for i, v in enumerate((n, cap, booked, attended, no_shows)):
+            acc[i] += v
     rows = []
-    for k, n, cap, booked, attended, no_shows in ctx.session.execute(stmt).all():
-        booked, attended, no_shows = ch.number(booked), ch.number(attended), ch.number(no_shows)
-        rows.append(
-            (ch.label(k), n, ch.number(cap), booked, rate(booked, cap), attended, no_shows,
-             rate(no_shows, attended + no_shows))
-        )  # fmt: skip
+    for key in sorted(totals):
+        n, cap, booked, attended, no_shows = totals[key]
+        label = key if by == "type" else key[0]
+        rows.append((label, n, cap, booked, rate(booked, cap), attended, no_shows, rate(no_shows, attended + no_shows)))
     return rows

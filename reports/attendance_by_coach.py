@@ -5,14 +5,12 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from flask_babel import lazy_gettext as _l
 
-from app import models as m
 from app.services.reports import Records, Report, ReportContext, ReportData, bar_figure
 from reports._attendance import COLUMNS, grouped
 
 
 def query(ctx: ReportContext) -> ReportData:
-    u, ss = m.PlatformUser, m.ScheduledSession
-    return ReportData(["coach", *COLUMNS], grouped(ctx, u.full_name, (u, u.id == ss.coach_id)))
+    return ReportData(["coach", *COLUMNS], grouped(ctx, "coach"))
 
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:

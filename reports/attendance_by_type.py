@@ -5,13 +5,12 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from flask_babel import lazy_gettext as _l
 
-from app import models as m
 from app.services.reports import Records, Report, ReportContext, ReportData, bar_figure
 from reports._attendance import COLUMNS, grouped
 
 
 def query(ctx: ReportContext) -> ReportData:
-    return ReportData(["session_type", *COLUMNS], grouped(ctx, m.ScheduledSession.session_type))
+    return ReportData(["session_type", *COLUMNS], grouped(ctx, "type"))
 
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:

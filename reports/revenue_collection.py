@@ -38,10 +38,11 @@ def query(ctx: ReportContext) -> ReportData:
             .where(r.status.not_in([InvoiceStatus.DRAFT.value, InvoiceStatus.VOID.value]))
             .group_by(r.month)
         )
-    elif ctx.customer_filtered:  # join the subscription only when customers are narrowed
-        stmt = stmt.join(s, s.id == i.subscription_id).where(*ctx.customers(s.customer_id))
+    elif ctx.customer_filtered:  # the narrowed customers' subscriptions, as a semi-join
+        subs = sa.select(s.id).where(*ctx.customers(s.customer_id))
         if ctx.filters.product_id is not None:
-            stmt = stmt.where(s.product_id == ctx.filters.product_id)
+            subs = subs.where(s.product_id == ctx.filters.product_id)
+        stmt = stmt.where(i.subscription_id.in_(subs))
     found = {ch.as_date(k): tuple(map(ch.number, v)) for k, *v in ctx.session.execute(stmt).all()}
     rows = [
         (mo, n, ch.number(p), ch.number(a), ch.number(pa), rate(p, n))

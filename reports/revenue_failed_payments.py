@@ -19,12 +19,11 @@ def query(ctx: ReportContext) -> ReportData:
     base = sa.select(p.failure_reason, sa.func.count()).where(
         p.status == PaymentStatus.FAILED, *ctx.in_range(p.created_at)
     )
-    if ctx.customer_filtered:  # join invoice and subscription only when customers are narrowed
-        base = (
-            base.join(i, i.id == p.invoice_id).join(s, s.id == i.subscription_id).where(*ctx.customers(s.customer_id))
-        )
+    if ctx.customer_filtered:  # the narrowed customers' invoices, as a semi-join
+        subs = sa.select(s.id).where(*ctx.customers(s.customer_id))
         if ctx.filters.product_id is not None:
-            base = base.where(s.product_id == ctx.filters.product_id)
+            subs = subs.where(s.product_id == ctx.filters.product_id)
+        base = base.where(p.invoice_id.in_(sa.select(i.id).where(i.subscription_id.in_(subs))))
     counts = sa.func.count()
     top = ctx.session.execute(
         base.group_by(p.failure_reason).order_by(counts.desc(), p.failure_reason).limit(TOP)
