@@ -12,13 +12,17 @@ from app.services.reports import Records, Report, ReportContext, ReportData, opt
 
 def query(ctx: ReportContext) -> ReportData:
     matrix = retention_matrix(ctx)
+    # Stay within the point budget on very long ranges: keep the most recent cohorts that fit.
+    fits = max(1, ch.MAX_POINTS // max(1, matrix.max_offset + 1))
+    cohorts = matrix.cohorts[-fits:]
     rows = [
         (cohort, matrix.sizes[cohort], offset, matrix.active.get((cohort, offset), 0), matrix.share(cohort, offset))
-        for cohort in matrix.cohorts
+        for cohort in cohorts
         for offset in range(matrix.max_offset + 1)
         if matrix.share(cohort, offset) is not None
     ]
-    return ReportData(["cohort", "customers", "months_after_signup", "active", "share_active"], rows)
+    meta = {"dropped_cohorts": len(matrix.cohorts) - len(cohorts)}
+    return ReportData(["cohort", "customers", "months_after_signup", "active", "share_active"], rows, meta)
 
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:

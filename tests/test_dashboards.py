@@ -303,3 +303,26 @@ def test_unknown_dashboard_or_report_is_a_404(app, client, accounts):
     assert client.get("/dashboards/nope/").status_code == 404
     assert client.get("/dashboards/revenue/nope.csv").status_code == 404
     assert client.get("/dashboards/nope/revenue_mrr.csv").status_code == 404
+
+
+def test_long_range_heatmap_stays_within_the_point_budget(app):
+    from app import models as m
+    from app.models.identity import RoleCode
+    from app.services import charting as ch
+    from app.services.accounts import ensure_platform_role
+
+    with app.app_context():
+        role = ensure_platform_role(RoleCode.CUSTOMER)
+        for i in range(100):  # one customer signing up each month, 2015-01 .. 2023-04
+            user = m.PlatformUser(email=f"h{i}@x.test", full_name=f"H{i}",
+                                  created_at=dashboard_data.at(f"{2015 + i // 12}-{i % 12 + 1:02d}-05"))  # fmt: skip
+            db.session.add(user)
+            db.session.flush()
+            db.session.add(m.UserRole(user_id=user.id, role_id=role.id))
+        db.session.commit()
+        filters = rp.parse_filters({"from": "2015-01-01", "to": "2023-04-30"})
+        ctx = rp.ReportContext(db.session, filters)
+        rendered = rp.render_report(rp.all_reports()["retention_heatmap"], ctx)
+    assert rendered.error == "" and rendered.figure_json is not None
+    assert len(rendered.data.rows) <= ch.MAX_POINTS and rendered.data.meta["dropped_cohorts"] == 19
+    assert rendered.data.rows[-1][0] == dt.date(2023, 4, 1)
