@@ -285,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="Keep the database (its URL is printed).")
+    parser.add_argument("--reuse", default=None, help="URL of a database kept by an earlier run: skip generation.")
     args = parser.parse_args(argv)
 
     from flask_migrate import upgrade
@@ -296,19 +297,22 @@ def main(argv: list[str] | None = None) -> int:
     from app.services.accounts import create_console_account
     from app.services.rollups import refresh_rollups
 
-    url = create_database()
+    url = args.reuse or create_database()
     print(f"database: {make_url(url).database}  customers={args.customers:,} events={args.events:,}", flush=True)
     app = create_app("test", SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=False)
     try:
         with app.app_context():
             upgrade()
-            sync_roles(appbuilder)
-            create_console_account(appbuilder.sm, username="manager", email="manager@bench.test",
-                                   full_name="Bench Manager", role="Manager", password="bench-Passw0rd!")  # fmt: skip
-            print("generating data:", flush=True)
-            with db.engine.begin() as conn:
-                conn.execute(text("SET LOCAL synchronous_commit = off"))
-                generate(conn, args.customers, args.events)
+            if not args.reuse:
+                sync_roles(appbuilder)
+                create_console_account(
+                    appbuilder.sm, username="manager", email="manager@bench.test", full_name="Bench Manager",
+                    role="Manager", password="bench-Passw0rd!",
+                )  # fmt: skip
+                print("generating data:", flush=True)
+                with db.engine.begin() as conn:
+                    conn.execute(text("SET LOCAL synchronous_commit = off"))
+                    generate(conn, args.customers, args.events)
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 timed("VACUUM ANALYZE", lambda: conn.execute(text("VACUUM ANALYZE")))
             timed("refresh_rollups (full rebuild)", lambda: refresh_rollups(db.session, None))
@@ -357,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        if args.keep:
+        if args.keep or args.reuse:
             print(f"kept: {url}")
         else:
             drop_database(url)

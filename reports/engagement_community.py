@@ -8,10 +8,20 @@ from flask_babel import lazy_gettext as _l
 
 from app import models as m
 from app.services import charting as ch
-from app.services.reports import Records, Report, ReportContext, ReportData, bar_figure
+from app.services.reports import (
+    Records,
+    Report,
+    ReportContext,
+    ReportData,
+    bar_figure,
+    metric_rows,
+    use_metric_rollup,
+)
 
 
-def _per_month(ctx: ReportContext, time_col, customer_col) -> dict:
+def _per_month(ctx: ReportContext, time_col, customer_col, metric: str) -> dict:
+    if use_metric_rollup(ctx):  # whole months at the range's edges
+        return {month: count for month, _, count, _ in metric_rows(ctx, metric)}
     month = ctx.bucket(time_col, "month")
     stmt = (
         sa.select(month, sa.func.count()).where(*ctx.in_range(time_col), *ctx.customers(customer_col)).group_by(month)
@@ -20,8 +30,8 @@ def _per_month(ctx: ReportContext, time_col, customer_col) -> dict:
 
 
 def query(ctx: ReportContext) -> ReportData:
-    posts = _per_month(ctx, m.CommunityPost.created_at, m.CommunityPost.author_id)
-    reactions = _per_month(ctx, m.CommunityReaction.created_at, m.CommunityReaction.user_id)
+    posts = _per_month(ctx, m.CommunityPost.created_at, m.CommunityPost.author_id, "community_post")
+    reactions = _per_month(ctx, m.CommunityReaction.created_at, m.CommunityReaction.user_id, "community_reaction")
     if not (posts or reactions):
         return ReportData(["month", "posts", "reactions"], [])
     rows = [(mo, posts.get(mo, 0), reactions.get(mo, 0)) for mo in ch.bucket_starts(ctx.range, "month")]

@@ -9,7 +9,15 @@ from flask_babel import lazy_gettext as _l
 from app import models as m
 from app.models.commerce import PaymentStatus
 from app.services import charting as ch
-from app.services.reports import Records, Report, ReportContext, ReportData, bar_figure
+from app.services.reports import (
+    Records,
+    Report,
+    ReportContext,
+    ReportData,
+    bar_figure,
+    metric_rows,
+    use_metric_rollup,
+)
 
 TOP = 15
 
@@ -24,6 +32,15 @@ def query(ctx: ReportContext) -> ReportData:
         if ctx.filters.product_id is not None:
             subs = subs.where(s.product_id == ctx.filters.product_id)
         base = base.where(p.invoice_id.in_(sa.select(i.id).where(i.subscription_id.in_(subs))))
+    if use_metric_rollup(ctx):  # whole months at the range's edges
+        per_reason: dict[str, int] = {}
+        for _month, reason, count, _amount in metric_rows(ctx, "payment_failed"):
+            per_reason[reason] = per_reason.get(reason, 0) + count
+        top_rows = sorted(per_reason.items(), key=lambda kv: (-kv[1], kv[0]))
+        rows = top_rows[:TOP]
+        if len(top_rows) > TOP:
+            rows.append((ch.OTHER, sum(n for _, n in top_rows[TOP:])))
+        return ReportData(["failure_reason", "failed_payments"], rows)
     counts = sa.func.count()
     top = ctx.session.execute(
         base.group_by(p.failure_reason).order_by(counts.desc(), p.failure_reason).limit(TOP)

@@ -13,7 +13,15 @@ from flask_babel import lazy_gettext as _l
 from app import models as m
 from app.models.commerce import SubscriptionStatus
 from app.services import charting as ch
-from app.services.reports import Records, Report, ReportContext, ReportData, bar_figure
+from app.services.reports import (
+    Records,
+    Report,
+    ReportContext,
+    ReportData,
+    bar_figure,
+    metric_rows,
+    use_metric_rollup,
+)
 
 
 def query(ctx: ReportContext) -> ReportData:
@@ -27,9 +35,23 @@ def query(ctx: ReportContext) -> ReportData:
         stmt = sa.select(bucket, sa.func.count()).where(*ctx.in_range(column), *common, *criteria).group_by(bucket)
         return {ch.as_date(k): n for k, n in ctx.session.execute(stmt).all()}
 
-    new = per_month(s.start_date)
-    churned = per_month(s.end_date, s.status.in_([SubscriptionStatus.CANCELLED, SubscriptionStatus.EXPIRED]))
-    paused = per_month(s.pause_until, s.status == SubscriptionStatus.PAUSED)
+    churn_statuses = [SubscriptionStatus.CANCELLED, SubscriptionStatus.EXPIRED]
+    if use_metric_rollup(ctx):  # whole months at the range's edges
+
+        def from_rollup(metric: str, statuses: list[str] | None = None) -> dict:
+            out: dict = {}
+            for month, dim, count, _ in metric_rows(ctx, metric):
+                if statuses is None or dim.partition("|")[0] in statuses:
+                    out[month] = out.get(month, 0) + count
+            return out
+
+        new = from_rollup("subscription_start")
+        churned = from_rollup("subscription_end", [st.value for st in churn_statuses])
+        paused = from_rollup("subscription_pause_end", [SubscriptionStatus.PAUSED.value])
+    else:
+        new = per_month(s.start_date)
+        churned = per_month(s.end_date, s.status.in_(churn_statuses))
+        paused = per_month(s.pause_until, s.status == SubscriptionStatus.PAUSED)
     if not (new or churned or paused):
         return ReportData(["month", "new", "churned", "paused"], [])
     rows = [(mo, new.get(mo, 0), churned.get(mo, 0), paused.get(mo, 0)) for mo in ch.bucket_starts(ctx.range, "month")]

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from app import models as m
 from app.models.commerce import SubscriptionStatus
 from app.services import charting as ch
-from app.services.reports import Records, Report, ReportContext, ReportData, options
+from app.services.reports import Records, Report, ReportContext, ReportData, metric_rows, options, use_metric_rollup
 
 
 def query(ctx: ReportContext) -> ReportData:
@@ -30,8 +30,11 @@ def query(ctx: ReportContext) -> ReportData:
         .join(p, p.id == s.product_id)
         .where(*where, s.end_date.is_not(None))
     )
-    added = ctx.session.execute(starts.group_by(start_m, p.currency)).all()
-    removed = ctx.session.execute(ends.group_by(end_m, p.currency)).all()
+    if use_metric_rollup(ctx):
+        added, removed = _from_rollup(ctx, "subscription_start"), _from_rollup(ctx, "subscription_end")
+    else:
+        added = ctx.session.execute(starts.group_by(start_m, p.currency)).all()
+        removed = ctx.session.execute(ends.group_by(end_m, p.currency)).all()
     currencies = sorted({c for _, c, _ in added})
     months = ch.bucket_starts(ctx.range, "month")
     rows = []
@@ -43,6 +46,16 @@ def query(ctx: ReportContext) -> ReportData:
     if not any(r[2] for r in rows):
         rows = []
     return ReportData(["month", "currency", "mrr"], rows)
+
+
+def _from_rollup(ctx: ReportContext, metric: str) -> list[tuple]:
+    """(month, currency, price sum) of non-trial subscriptions, from metric_monthly (dim = status|currency)."""
+    out = []
+    for month, dim, _count, amount in metric_rows(ctx, metric, history=True):
+        status, _, currency = dim.partition("|")
+        if status != SubscriptionStatus.TRIAL.value:
+            out.append((month, currency, amount))
+    return out
 
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:

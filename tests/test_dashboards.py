@@ -82,17 +82,23 @@ def test_retention_curve_for_chosen_cohort(app, data):
 # --- revenue ---------------------------------------------------------------
 
 
-def test_mrr(app, data):
+@pytest.mark.parametrize("rollups", [True, False])
+def test_mrr(app, data, rollups):
     # Jan: A 50 + B 100; Feb: A 50 + B 100 (ends in Feb) + D 100; Mar: A 50 + D 100. C is a trial.
-    assert by_first(run(app, "revenue_mrr").rows) == {JAN: ("EUR", 150), FEB: ("EUR", 250), MAR: ("EUR", 150)}
+    assert by_first(run(app, "revenue_mrr", rollups=rollups).rows) == {
+        JAN: ("EUR", 150),
+        FEB: ("EUR", 250),
+        MAR: ("EUR", 150),
+    }
     basic = run(app, "revenue_mrr", product=str(data.products["Basic"])).rows
     assert [r[2] for r in basic] == [50, 50, 50]
     coach2 = run(app, "revenue_mrr", coach=str(data.coach2)).rows  # B and D
     assert [r[2] for r in coach2] == [100, 200, 100]
 
 
-def test_movements(app, data):
-    rows = by_first(run(app, "revenue_movements").rows)
+@pytest.mark.parametrize("rollups", [True, False])
+def test_movements(app, data, rollups):
+    rows = by_first(run(app, "revenue_movements", rollups=rollups).rows)
     assert rows == {JAN: (2, 0, 0), FEB: (2, 1, 0), MAR: (0, 0, 1)}
 
 
@@ -105,10 +111,14 @@ def test_collection_rate(app, data, rollups):
     assert rows[MAR] == (1, 0, 50, 0, 0.0)
 
 
-def test_failed_payments_and_scope(app, data):
-    assert run(app, "revenue_failed_payments").rows == [("card_declined", 2), ("insufficient_funds", 1)]
+@pytest.mark.parametrize("rollups", [True, False])
+def test_failed_payments_and_scope(app, data, rollups):
+    assert run(app, "revenue_failed_payments", rollups=rollups).rows == [
+        ("card_declined", 2),
+        ("insufficient_funds", 1),
+    ]
     assert run(app, "revenue_failed_payments", scope=data.coach1).rows == [("insufficient_funds", 1)]
-    assert run(app, "revenue_failed_payments", to="2025-02-28").rows == [("card_declined", 2)]
+    assert run(app, "revenue_failed_payments", to="2025-02-28", rollups=rollups).rows == [("card_declined", 2)]
 
 
 def test_promotion_use(app, data):
@@ -207,10 +217,10 @@ def test_messages_community_challenges_badges(app, data, rollups):
     assert by_first(run(app, "engagement_messages", rollups=rollups).rows)[FEB] == (1, 0)
     assert by_first(run(app, "engagement_messages", coach=str(data.coach2)).rows)[FEB] == (1, 0)
     assert by_first(run(app, "engagement_messages", scope=data.coach1).rows) == {JAN: (1, 1), FEB: (0, 0), MAR: (0, 0)}
-    assert by_first(run(app, "engagement_community").rows) == {JAN: (1, 1), FEB: (1, 0), MAR: (0, 0)}
+    assert by_first(run(app, "engagement_community", rollups=rollups).rows) == {JAN: (1, 1), FEB: (1, 0), MAR: (0, 0)}
     assert run(app, "engagement_challenges").rows == [("January Steps", 2), ("Spring", 1)]
     assert run(app, "engagement_challenges", scope=data.coach1).rows == [("January Steps", 1), ("Spring", 1)]
-    assert by_first(run(app, "engagement_badges").rows) == {JAN: (1,), FEB: (0,), MAR: (1,)}
+    assert by_first(run(app, "engagement_badges", rollups=rollups).rows) == {JAN: (1,), FEB: (0,), MAR: (1,)}
 
 
 # --- empty, pages, permissions, bad input ----------------------------------

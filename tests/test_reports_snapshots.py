@@ -66,6 +66,7 @@ def test_next_day_adds_a_new_snapshot_and_the_trend_report_shows_both(app, data)
                            status=m.commerce.SubscriptionStatus.ACTIVE, start_date=dt.date(2025, 3, 20))
         )  # fmt: skip
         db.session.commit()
+        refresh_rollups(db.session)  # as the job does before capturing
         capture_snapshots(db.session, now=NOW + dt.timedelta(days=1))
         filters = rp.parse_filters({"from": "2025-03-01", "to": "2025-03-31"})
         rows = rp.all_reports()["snapshot_trends"].query(rp.ReportContext(db.session, filters)).rows

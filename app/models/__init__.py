@@ -31,6 +31,7 @@ from app.models.rollups import (  # noqa: F401  (derived tables)
     EngagementDaily,
     InvoiceMonthly,
     MessageMonthly,
+    MetricMonthly,
     PlanAdherenceWeekly,
 )
 from app.models.scheduling import CoachAvailability, ScheduledSession, SessionParticipant, WaitlistEntry

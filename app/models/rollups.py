@@ -93,3 +93,19 @@ class InvoiceMonthly(Model):
     status: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
     invoices: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     amount: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(14, 2), nullable=False)
+
+
+class MetricMonthly(Model):
+    """Generic monthly counts and amounts per metric and dimension (revenue and engagement reports).
+
+    ``metric`` names what is counted (``subscription_start``, ``payment_failed`` ...), ``dim``
+    the breakdown value (status|currency, failure reason ...), '' when there is none.
+    """
+
+    __tablename__ = "metric_monthly"
+
+    metric: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    dim: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    amount: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(16, 2), nullable=False)

@@ -89,8 +89,14 @@ def bucket_expr(column: Any, unit: str, dialect: str) -> ColumnElement:
     if unit not in UNITS:
         raise ChartInputError(f"unknown bucket {unit!r}; expected one of {', '.join(UNITS)}")
     if dialect == "postgresql":
-        source = sa.cast(column, sa.DateTime()) if is_date_only(column) else sa.func.timezone("UTC", column)
-        return sa.cast(sa.func.date_trunc(unit, source), sa.Date)
+        source = (
+            sa.cast(column, sa.DateTime())
+            if is_date_only(column)
+            else sa.func.timezone(sa.literal_column("'UTC'"), column)
+        )
+        # The unit is inlined (it is one of UNITS), so the same bucket built twice renders identically
+        # in SELECT and GROUP BY; a bound parameter would make PostgreSQL reject the grouping.
+        return sa.cast(sa.func.date_trunc(sa.literal_column(f"'{unit}'"), source), sa.Date)
     # SQLite keeps UTC timestamps as ISO text; date()/strftime() read them directly.
     if unit == "day":
         expr = sa.func.date(column)

@@ -180,6 +180,21 @@ class ReportContext:
         return [coach_column == c for c in (self.scope_coach_id, self.filters.coach_id) if c is not None]
 
 
+def metric_rows(ctx: ReportContext, metric: str, *, history: bool = False) -> list[tuple[Any, str, Any, Any]]:
+    """(month, dim, count, amount) from the ``metric_monthly`` rollup for the range's months
+    (``history``: every month up to the range's end)."""
+    from app.models.rollups import MetricMonthly as M
+
+    stmt = sa.select(M.month, M.dim, M.count, M.amount).where(M.metric == metric, M.month <= ctx.range.end)
+    if not history:
+        stmt = stmt.where(M.month >= ch.floor_date(ctx.range.start, "month"))
+    return [(ch.as_date(mo), d, c, ch.number(a)) for mo, d, c, a in ctx.session.execute(stmt).all()]
+
+
+def use_metric_rollup(ctx: ReportContext) -> bool:
+    return ctx.use_rollups and not ctx.customer_filtered
+
+
 def customer_ids() -> sa.Select:
     """Platform users holding the CUSTOMER role."""
     return (

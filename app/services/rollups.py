@@ -22,6 +22,7 @@ from app.models.rollups import (
     EngagementDaily,
     InvoiceMonthly,
     MessageMonthly,
+    MetricMonthly,
     PlanAdherenceWeekly,
 )
 from app.models.training import CompletionState
@@ -130,11 +131,57 @@ def refresh_fact_rollups(session: Session, today: dt.date) -> None:
         due_month, inv.status
     )
 
+    emptied: set[type] = set()
     for table, columns, source in (
+        *((MetricMonthly, ["metric", "month", "dim", "count", "amount"], q) for q in metric_sources(dialect)),
         (PlanAdherenceWeekly, ["week", "week_of_plan", "program_id", "coach_id", "items_due", "completed",
                                "substitutions", "feedback"], adherence),
         (MessageMonthly, ["month", "messages", "from_customers"], messages),
         (InvoiceMonthly, ["month", "status", "invoices", "amount"], invoices),
     ):  # fmt: skip
-        session.execute(sa.delete(table))
+        if table not in emptied:  # metric_monthly is filled by several selects
+            session.execute(sa.delete(table))
+            emptied.add(table)
         session.execute(sa.insert(table.__table__).from_select(columns, source))
+
+
+def metric_sources(dialect: str) -> list[sa.Select]:
+    """(metric, month, dim, count, amount) selects for ``metric_monthly``."""
+    s, p, pay = m.Subscription, m.Product, m.Payment
+
+    def month(col: sa.ColumnElement) -> sa.ColumnElement:
+        return ch.bucket_expr(col, "month", dialect)
+
+    def text(col: sa.ColumnElement) -> sa.ColumnElement:
+        return sa.cast(col, sa.String(50))
+
+    status_currency = text(s.status).concat("|").concat(p.currency)
+    zero = sa.literal(0, sa.Numeric(16, 2))
+    reason = sa.func.substr(sa.func.coalesce(pay.failure_reason, ch.NONE_LABEL), 1, 200)
+    out = []
+    for metric, column in (("subscription_start", s.start_date), ("subscription_end", s.end_date)):
+        out.append(
+            sa.select(sa.literal(metric), month(column), status_currency, sa.func.count(), sa.func.sum(p.price))
+            .join(p, p.id == s.product_id)
+            .where(column.is_not(None))
+            .group_by(month(column), status_currency)
+        )
+    out.append(
+        sa.select(sa.literal("subscription_pause_end"), month(s.pause_until), text(s.status), sa.func.count(), zero)
+        .where(s.pause_until.is_not(None))
+        .group_by(month(s.pause_until), text(s.status))
+    )
+    out.append(
+        sa.select(sa.literal("payment_failed"), month(pay.created_at), reason, sa.func.count(), sa.func.sum(pay.amount))
+        .where(pay.status == m.commerce.PaymentStatus.FAILED)
+        .group_by(month(pay.created_at), reason)
+    )
+    for metric, column in (
+        ("badge_awarded", m.CustomerBadge.awarded_at),
+        ("community_post", m.CommunityPost.created_at),
+        ("community_reaction", m.CommunityReaction.created_at),
+    ):
+        out.append(
+            sa.select(sa.literal(metric), month(column), sa.literal(""), sa.func.count(), zero).group_by(month(column))
+        )
+    return out

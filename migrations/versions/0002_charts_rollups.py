@@ -1,4 +1,4 @@
-"""charts: dashboard rollups (engagement_daily, customer_activity_monthly, plan_adherence_weekly, message_monthly, invoice_monthly)
+"""charts: dashboard rollups (engagement_daily, customer_activity_monthly, plan_adherence_weekly, message_monthly, invoice_monthly, metric_monthly)
 
 Revision ID: 0002_charts
 Revises: 0001
@@ -33,6 +33,14 @@ def upgrade():
     sa.Column('invoices', sa.Integer(), nullable=False),
     sa.Column('amount', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.PrimaryKeyConstraint('month', 'status', name=op.f('pk_invoice_monthly'))
+    )
+    op.create_table('metric_monthly',
+    sa.Column('metric', sa.String(length=40), nullable=False),
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('dim', sa.String(length=200), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=16, scale=2), nullable=False),
+    sa.PrimaryKeyConstraint('metric', 'month', 'dim', name=op.f('pk_metric_monthly'))
     )
     op.create_table('message_monthly',
     sa.Column('month', sa.Date(), nullable=False),
@@ -88,6 +96,7 @@ def downgrade():
 
     op.drop_table('customer_activity_monthly')
     op.drop_table('message_monthly')
+    op.drop_table('metric_monthly')
     op.drop_table('invoice_monthly')
     op.drop_table('engagement_daily')
     # ### end Alembic commands ###
