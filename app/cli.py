@@ -14,6 +14,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     register_compliance_cli(app)
+    from app.cli_reports import reports_cli
+
+    app.cli.add_command(reports_cli)
 
 
 roles_cli = AppGroup("roles", help="Console roles and permissions.")

@@ -14,6 +14,9 @@ CRON_TABLE: list[tuple[str, str, dict[str, Any]]] = [
     ("app.jobs.cron.redispatch_stale_runs", "default", {"interval": 60}),
     ("app.jobs.cron.dispatch_retention", "retention", {"cron": "30 2 * * *"}),
     ("app.jobs.cron.verify_audit_chain", "default", {"cron": "15 3 * * *"}),
+    # Dashboards: idempotent rollup refresh and cohort snapshots (see app/jobs/snapshots.py).
+    ("app.jobs.snapshots.refresh_rollups_job", "default", {"cron": "5 * * * *"}),
+    ("app.jobs.snapshots.capture_snapshots_job", "default", {"cron": "15 0 * * *"}),
 ]
 
 

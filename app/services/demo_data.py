@@ -26,6 +26,7 @@ from app.services import audit
 from app.services.accounts import AccountError, create_console_account, generate_password
 from app.services.demo import commerce, engagement, people, scheduling, telemetry, training
 from app.services.demo.base import Ctx
+from app.services.rollups import refresh_rollups
 
 __all__ = ["DemoDataError", "DemoResult", "seed_demo_data", "PHASES"]
 
@@ -155,6 +156,8 @@ def seed_demo_data(sm: Any, *, customers: int, seed: int, progress: bool, now: d
         logins = _console_accounts(sm, ctx)
         # The bulk-inserted audit history has no hashes yet: chain it with the rest.
         audit.rechain()
+        # Dashboards read rollups: build them over the whole generated year.
+        refresh_rollups(db.session, None)
         bar.update()
     except Exception:
         db.session.rollback()

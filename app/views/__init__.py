@@ -17,3 +17,7 @@ def register_views(appbuilder: Any) -> None:
     from app.views import compliance_tools
 
     compliance_tools.register(appbuilder)
+    from app.views import charts, dashboards
+
+    charts.register(appbuilder)
+    dashboards.register(appbuilder)
