@@ -17,7 +17,7 @@ DEMO_CUSTOMERS = int(os.environ.get("COACHDESK_DEMO_CUSTOMERS", "300"))
 def main() -> int:
     os.environ.setdefault("APP_ENV", "embedded")
     from app import create_app
-    from app.bootstrap import prepare_embedded
+    from app.bootstrap import prepare_embedded, start_background
     from config import ConfigError
 
     try:
@@ -31,10 +31,11 @@ def main() -> int:
     for line in logins:
         print(f"  {line}")
     print()
-    worker = app.extensions.get("coachdesk.start_worker")
-    if worker:
-        worker(app)
-    app.run(host=HOST, port=PORT, debug=False, use_reloader=False, threaded=True)
+    background = start_background(app)  # embedded Redis, one worker with the scheduler, the cron
+    try:
+        app.run(host=HOST, port=PORT, debug=False, use_reloader=False, threaded=True)
+    finally:
+        background.stop()
     return 0
 
 

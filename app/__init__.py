@@ -32,6 +32,7 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
+    _install_background_work()
 
     with app.app_context():
         appbuilder = AppBuilder(update_perms=False)
@@ -49,6 +50,14 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
     register_cli(app)
     _register_request_hooks(app)
     return app
+
+
+def _install_background_work() -> None:
+    from app.jobs import load_job_kinds
+    from app.services.audit import install as install_audit_trail
+
+    install_audit_trail()  # one AuditLogs row per ORM change, same transaction
+    load_job_kinds()
 
 
 def _migrations_dir() -> Any:

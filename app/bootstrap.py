@@ -1,8 +1,12 @@
-"""First-start preparation of the embedded default: migrate, sync roles, seed, demo logins."""
+"""The embedded default: first-start preparation (migrate, sync roles, seed) and the background processes."""
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from flask import Flask
@@ -35,3 +39,37 @@ def prepare_embedded(app: Flask, demo_customers: int = 300) -> list[str]:
     return ["Demo logins (one per role):"] + [
         f"  {entry['role']:<11} username: {entry['username']:<12} password: {entry['password']}" for entry in logins
     ]
+
+
+class Background:
+    """The embedded default's background processes: one RQ worker (with scheduler) and the cron."""
+
+    def __init__(self, processes: list[subprocess.Popen]) -> None:
+        self.processes = processes
+
+    def stop(self) -> None:
+        for proc in self.processes:
+            if proc.poll() is None:
+                proc.terminate()  # warm shutdown: the worker finishes its current batch
+        for proc in self.processes:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def start_background(app: Flask) -> Background:
+    """Start Redis (embedded unless REDIS_URL is set), one worker with the scheduler, and the one cron process."""
+    from app.services.jobs import start_embedded_redis
+
+    url = app.config.get("REDIS_URL") or start_embedded_redis(Path(app.config["INSTANCE_DIR"]))
+    app.config["REDIS_URL"] = url
+    env = dict(os.environ, REDIS_URL=url, FLASK_APP="app:create_app", APP_ENV=app.config["APP_ENV"])
+    flask = [sys.executable, "-m", "flask", "jobs"]
+    processes = [
+        subprocess.Popen([*flask, "worker", "--with-scheduler"], env=env),
+        subprocess.Popen([*flask, "cron"], env=env),
+    ]
+    background = Background(processes)
+    atexit.register(background.stop)
+    return background

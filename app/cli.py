@@ -6,11 +6,17 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from app.jobs.cli import register as register_compliance_cli
+
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(roles_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    register_compliance_cli(app)
+    from app.cli_reports import reports_cli
+
+    app.cli.add_command(reports_cli)
 
 
 roles_cli = AppGroup("roles", help="Console roles and permissions.")

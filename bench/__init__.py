@@ -1,1 +1,1 @@
-"""Benchmarks at realistic scale on PostgreSQL; not run by the test suite."""
+"""Benchmarks at realistic scale on PostgreSQL (not run by the test suite): `python -m bench.<name>`."""

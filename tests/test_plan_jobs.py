@@ -10,14 +10,15 @@ from app.extensions import db
 from app.models.customers import CoachAssignment
 from app.models.training import CustomerPlan, PlanItem
 from app.services import plan_jobs
-from tests.plan_support import redis_url  # noqa: F401  (fixture)
 from tests.test_plan_views import _login, _post_json, world  # noqa: F401  (fixtures and helpers)
 
 
 def _run_worker(app, url: str) -> None:
+    """A real RQ worker, in-process and in burst mode, on the queue the job infrastructure used."""
     connection = Redis.from_url(url)
     with app.app_context():
         SimpleWorker([Queue(plan_jobs.QUEUE, connection=connection)], connection=connection).work(burst=True)
+        db.session.remove()
 
 
 def test_many_customers_assign_in_a_job_with_progress(client, world, redis_url, monkeypatch):  # noqa: F811

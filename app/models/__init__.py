@@ -26,6 +26,15 @@ from app.models.engagement import (
     Thread,
 )
 from app.models.identity import AuthSession, Consent, ConsoleUser, PlatformRole, PlatformUser, UserRole
+from app.models.jobs import JobRun  # noqa: F401  (job infrastructure, not a seed entity)
+from app.models.rollups import (  # noqa: F401  (derived tables)
+    CustomerActivityMonthly,
+    EngagementDaily,
+    InvoiceMonthly,
+    MessageMonthly,
+    MetricMonthly,
+    PlanAdherenceWeekly,
+)
 from app.models.scheduling import CoachAvailability, ScheduledSession, SessionParticipant, WaitlistEntry
 from app.models.training import (
     Badge,

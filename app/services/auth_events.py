@@ -2,8 +2,8 @@
 
 The security manager calls ``record_auth_event`` with what it knows about the
 request; this module never touches ``flask.request``. For now each event is one
-structured (JSON) log line; the audit trail will also write an AuditLogs row
-here, in the same transaction as FAB's login bookkeeping.
+structured (JSON) log line and one AuditLogs row (action ``auth.<event>``),
+committed at once so a failed sign-in is recorded even though nothing else is.
 
 Never pass passwords or hashes. Names typed for unknown accounts are logged only
 as a short digest: people sometimes type their password into the username field.
@@ -72,4 +72,24 @@ def record_auth_event(
         detail=dict(detail or {}),
     )
     log.info(json.dumps({k: v for k, v in asdict(record).items() if v not in (None, {})}, sort_keys=True))
+    _audit(record, user)
     return record
+
+
+def _audit(record: AuthEvent, user: Any) -> None:
+    from app.services import audit
+
+    metadata: dict[str, Any] = {"event": record.event}
+    if record.attempted_name_digest:
+        metadata["attempted_name_digest"] = record.attempted_name_digest
+    if record.fail_login_count is not None:
+        metadata["fail_login_count"] = record.fail_login_count
+    metadata.update({k: v for k, v in record.detail.items() if isinstance(v, (str, int, float, bool))})
+    audit.record(
+        f"auth.{record.event}",
+        "ab_user",
+        record.user_id,
+        metadata,
+        actor_id=getattr(user, "platform_user_id", None),
+        commit=True,
+    )

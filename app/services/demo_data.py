@@ -14,16 +14,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import func, select
 from tqdm import tqdm
 
 from app.extensions import db
-from app.models import SEED_MODELS
+from app.models import SEED_MODELS, AuditLog
 from app.models.identity import ConsoleUser, PlatformRole, PlatformUser
 from app.security.roles import CONSOLE_ROLES
+from app.services import audit
 from app.services.accounts import AccountError, create_console_account, generate_password
 from app.services.demo import commerce, engagement, people, scheduling, telemetry, training
 from app.services.demo.base import Ctx
+from app.services.rollups import refresh_rollups
 
 __all__ = ["DemoDataError", "DemoResult", "seed_demo_data", "PHASES"]
 
@@ -99,10 +102,17 @@ PHASES: tuple[tuple[str, Callable[[Ctx], None]], ...] = (
 def _check_empty(sm: Any) -> None:
     """Refuse anything but an empty database: demo rows mixed into real ones cannot be told apart."""
     accounts = db.session.scalar(select(func.count()).select_from(ConsoleUser)) or 0
+    # Setting up a database leaves its own traces: the audit trail of the role sync and
+    # the system user that jobs act as. Those do not make a database "in use".
+    setup_only = {
+        PlatformUser: PlatformUser.email != audit.SYSTEM_EMAIL,
+        AuditLog: ~AuditLog.resource_type.startswith("ab_", autoescape=True),
+    }
     filled = {
         model.__tablename__: n
         for model in SEED_MODELS
-        if model is not PlatformRole and (n := db.session.scalar(select(func.count()).select_from(model)))
+        if model is not PlatformRole
+        and (n := db.session.scalar(select(func.count()).select_from(model).where(setup_only.get(model, sa.true()))))
     }
     if accounts or filled:
         names = sorted(filled, key=lambda name: (-filled[name], name))
@@ -144,6 +154,10 @@ def seed_demo_data(sm: Any, *, customers: int, seed: int, progress: bool, now: d
             bar.update()
         bar.set_postfix_str("console accounts")
         logins = _console_accounts(sm, ctx)
+        # The bulk-inserted audit history has no hashes yet: chain it with the rest.
+        audit.rechain()
+        # Dashboards read rollups: build them over the whole generated year.
+        refresh_rollups(db.session, None)
         bar.update()
     except Exception:
         db.session.rollback()

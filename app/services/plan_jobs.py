@@ -1,12 +1,9 @@
-"""Assigning a program to many customers in the background, on RQ.
+"""Assigning a program to many customers in the background (job kind ``plans.assign``).
 
-TEMPORARY until the shared job infrastructure (``app/services/jobs.py``:
-``start_job(kind, params, queue=..., requested_by=...)`` with a ``JobContext``
-that stores progress and checkpoints in SQL) is merged: this enqueues straight
-onto an ``rq.Queue`` on the app's Redis and keeps progress in ``job.meta``.
-On merge: replace ``enqueue_assignment`` with ``start_job("plan_assignment", ...)``
-and ``job_status`` with the jobs console's status lookup; the job body
-(``app.jobs.plan_assignment.run``) keeps calling ``plans.assign_program``.
+The run lives in ``job_runs`` like every other job (progress and outcome in SQL,
+Redis only carries the run id). The work is resumable as it stands:
+``plans.assign_program`` commits per batch and skips customers that already have
+the plan, so a rerun after a crash finishes exactly once.
 """
 
 from __future__ import annotations
@@ -16,39 +13,39 @@ import uuid
 from typing import Any
 
 from flask import current_app
-from redis import Redis
-from rq import Queue
-from rq.exceptions import NoSuchJobError
-from rq.job import Job
 
-JOB_FUNCTION = "app.jobs.plan_assignment.run"
+from app.extensions import db
+from app.models.jobs import JobRun, JobStatus
+from app.services import jobs
+
+KIND = "plans.assign"
 QUEUE = "default"
 
-
-class JobsUnavailable(RuntimeError):
-    """No Redis is configured: the caller should run the work inline instead."""
-
-
-def redis_connection() -> Redis:
-    url = current_app.config.get("REDIS_URL")
-    if not url:
-        raise JobsUnavailable("REDIS_URL is not configured")
-    return Redis.from_url(url)
+# The page's poller speaks in these words; keep them stable for plan_builder.js.
+_PAGE_STATUS = {
+    JobStatus.QUEUED: "queued",
+    JobStatus.RUNNING: "started",
+    JobStatus.SUCCEEDED: "finished",
+    JobStatus.FAILED: "failed",
+    JobStatus.CANCELLED: "canceled",
+}
 
 
 def jobs_available() -> bool:
-    return bool(current_app.config.get("REDIS_URL"))
+    """Whether a queue can be reached (configured Redis, or the embedded one)."""
+    return bool(current_app.config.get("REDIS_URL")) or current_app.config.get("APP_ENV") == "embedded"
 
 
 def enqueue_assignment(
     *,
     console_user_id: int,
+    requested_by: uuid.UUID | None,
     program_id: int,
     customer_ids: list[uuid.UUID],
     start_date: dt.date | None,
     start_week: int,
-) -> str:
-    """Queue a bulk assignment; returns the job id the page polls."""
+) -> int:
+    """Record and queue a bulk assignment; returns the run id the page polls."""
     params = {
         "console_user_id": console_user_id,
         "program_id": program_id,
@@ -56,34 +53,28 @@ def enqueue_assignment(
         "start_date": start_date.isoformat() if start_date else None,
         "start_week": start_week,
     }
-    queue = Queue(QUEUE, connection=redis_connection())
-    job = queue.enqueue(
-        JOB_FUNCTION,
-        params,
-        job_timeout=1800,
-        result_ttl=86400,
-        failure_ttl=86400,
-        meta={"kind": "plan_assignment", "requested_by": console_user_id, "done": 0, "total": len(customer_ids)},
-    )
-    return job.id
+    run = jobs.start_job(KIND, params, requested_by=requested_by, queue=QUEUE)
+    return run.id
 
 
 def job_status(job_id: str, *, console_user_id: int, is_admin: bool) -> dict[str, Any] | None:
-    """Status and progress of a job the user started (admins see all); None if unknown or not theirs."""
+    """Status and progress of an assignment the user started (admins see all); None if unknown or not theirs."""
     try:
-        job = Job.fetch(job_id, connection=redis_connection())
-    except (NoSuchJobError, ValueError):
+        run_id = int(job_id)
+    except ValueError:
         return None
-    meta = job.get_meta(refresh=True)
-    if meta.get("kind") != "plan_assignment" or (not is_admin and meta.get("requested_by") != console_user_id):
+    run = db.session.get(JobRun, run_id) if 0 < run_id < 2**62 else None
+    if run is None or run.kind != KIND:
         return None
-    status = job.get_status(refresh=True)
-    result = job.return_value() if status and status.value == "finished" else None
+    if not is_admin and (run.params or {}).get("console_user_id") != console_user_id:
+        return None
     return {
-        "id": job.id,
-        "status": status.value if status else "unknown",
-        "done": meta.get("done", 0),
-        "total": meta.get("total", 0),
-        "result": result,
-        "error": meta.get("error"),
+        "id": run.id,
+        "status": _PAGE_STATUS.get(JobStatus(run.status), str(run.status)),
+        "done": run.progress_done or 0,
+        "total": run.progress_total
+        if run.progress_total is not None
+        else len((run.params or {}).get("customer_ids", [])),
+        "result": run.result if run.status == JobStatus.SUCCEEDED else None,
+        "error": run.error,
     }

@@ -14,6 +14,13 @@ def register_views(appbuilder: Any) -> None:
 
     plan_builder.register(appbuilder)
     plans.register(appbuilder)
+    from app.views import compliance_tools
+
+    compliance_tools.register(appbuilder)
+    from app.views import charts, dashboards
+
+    charts.register(appbuilder)
+    dashboards.register(appbuilder)
     from app.views import entities
 
     entities.register(appbuilder)

@@ -76,6 +76,7 @@ class PlanAssignView(BaseView):
             if len(customers) > INLINE_ASSIGN_MAX and plan_jobs.jobs_available():
                 job_id = plan_jobs.enqueue_assignment(
                     console_user_id=g.user.id,
+                    requested_by=g.user.platform_user_id,
                     program_id=program_id,
                     customer_ids=customers,
                     start_date=start_date,

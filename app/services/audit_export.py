@@ -1,0 +1,433 @@
+"""Audit export: a verifiable file of audit rows for a time range and filters.
+
+The request fixes the snapshot (``max_id``) when it is planned. The job streams
+rows in keyset batches (never all in memory), appends each batch to a temporary
+partial file in a hidden sibling folder (gzip: one gzip member per batch, so the file can be cut back to
+any committed batch), fsyncs it and commits the checkpoint (last id, bytes, rows,
+chain state) with the run. A rerun truncates the temporary file to the committed
+size and carries on. Only a complete file is renamed into ``instance/exports/``;
+its ``.manifest.json`` (SHA-256, rows, id range, first/last chain hash, whether
+the chain verified, filters, requester, times) is renamed in last.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import uuid
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.compliance import AuditLog
+from app.models.jobs import JobRun, JobStatus
+from app.services import audit
+from app.services.jobs import JobContext, partial_path, start_job
+
+KIND = "audit.export"
+FORMATS = {"jsonl": "jsonl.gz", "csv": "csv"}
+CSV_FIELDS = [
+    "id", "created_at", "actor_id", "action", "resource_type", "resource_id",
+    "metadata", "ip_address", "user_agent", "prev_hash", "row_hash",
+]  # fmt: skip
+MAX_FILTER = 100
+GZIP_LEVEL = 3  # zlib's speed/size sweet spot for JSON lines
+
+
+class Row(NamedTuple):
+    """One exported row: its chain fields, canonical text, whether its hash matched, its CSV cells."""
+
+    id: int
+    prev_hash: str | None
+    row_hash: str | None
+    canon: str
+    hash_ok: bool
+    csv: tuple
+
+
+class ExportError(ValueError):
+    """The export request is invalid; the message says why."""
+
+
+def parse_when(raw: Any, name: str) -> dt.datetime:
+    """ISO date or datetime (naive = UTC) -> aware UTC datetime."""
+    if isinstance(raw, dt.datetime):
+        value = raw
+    else:
+        text = str(raw or "").strip()
+        if not text:
+            raise ExportError(f"{name}: a date is required (YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
+        try:
+            value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ExportError(f"{name}: {text!r} is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def build_params(
+    start: Any,
+    end: Any,
+    fmt: str,
+    actor: str | None = None,
+    action: str | None = None,
+    resource_type: str | None = None,
+) -> dict[str, Any]:
+    """Validate an export request and return the job parameters (snapshot fixed now)."""
+    since = parse_when(start, "from")
+    until = parse_when(end, "to")
+    if since >= until:
+        raise ExportError("the 'from' time must be before the 'to' time")
+    if fmt not in FORMATS:
+        raise ExportError(f"format must be one of {', '.join(FORMATS)}")
+    actor_id = None
+    if actor:
+        try:
+            actor_id = str(uuid.UUID(str(actor).strip()))
+        except ValueError:
+            raise ExportError(f"actor: {actor!r} is not a user id (UUID)") from None
+    for name, value in (("action", action), ("resource type", resource_type)):
+        if value and len(value) > MAX_FILTER:
+            raise ExportError(f"{name}: at most {MAX_FILTER} characters")
+    max_id = db.session.scalar(select(func.max(AuditLog.id))) or 0
+    return {
+        "from": since.isoformat(),
+        "to": until.isoformat(),
+        "format": fmt,
+        "actor_id": actor_id,
+        "action": (action or "").strip() or None,
+        "resource_type": (resource_type or "").strip() or None,
+        "max_id": max_id,
+    }
+
+
+def request_export(params: dict[str, Any], requested_by: uuid.UUID | None, enqueue: bool = True) -> JobRun:
+    return start_job(KIND, params, queue="exports", requested_by=requested_by, enqueue=enqueue)
+
+
+def exports_dir() -> Path:
+    path = Path(current_app.config["EXPORTS_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def file_names(run_id: int, fmt: str) -> tuple[str, str, str]:
+    final = f"audit-{run_id}.{FORMATS[fmt]}"
+    return final, f"{final}.part", f"audit-{run_id}.manifest.json"
+
+
+def paths(run_id: int, fmt: str) -> tuple[Path, Path, Path]:
+    """The export's final file, its partial (temporary) file and its manifest."""
+    final_name, _, manifest_name = file_names(run_id, fmt)
+    directory = exports_dir()
+    return directory / final_name, partial_path(directory / final_name), directory / manifest_name
+
+
+def _filters(params: dict[str, Any]) -> list[Any]:
+    table = AuditLog.__table__
+    conds = [
+        table.c.id <= params["max_id"],
+        table.c.created_at >= parse_when(params["from"], "from"),
+        table.c.created_at < parse_when(params["to"], "to"),
+    ]
+    if params.get("actor_id"):
+        conds.append(table.c.actor_id == uuid.UUID(params["actor_id"]))
+    if params.get("action"):
+        conds.append(table.c.action == params["action"])
+    if params.get("resource_type"):
+        conds.append(table.c.resource_type == params["resource_type"])
+    return conds
+
+
+def _unfiltered(params: dict[str, Any]) -> bool:
+    return not (params.get("actor_id") or params.get("action") or params.get("resource_type"))
+
+
+def _encode_batch(rows: list[Row], fmt: str) -> bytes:
+    if fmt == "csv":
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(r.csv for r in rows)
+        return buf.getvalue().encode()
+    # One JSON object per line: the canonical text the hash covers, plus id and row_hash.
+    lines = "".join(
+        f'{{"id":{r.id},"row_hash":{"null" if r.row_hash is None else chr(34) + r.row_hash + chr(34)},{r.canon[1:]}\n'
+        for r in rows
+    )
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # a complete gzip member per batch
+    return compressor.compress(lines.encode()) + compressor.flush()
+
+
+def run_export(ctx: JobContext) -> dict[str, Any]:
+    params = ctx.params
+    fmt = params["format"]
+    batch_size = int(current_app.config.get("AUDIT_EXPORT_BATCH", 10000))
+    final, part, manifest = paths(ctx.run_id, fmt)
+    directory, final_name, manifest_name = final.parent, final.name, manifest.name
+    state = dict(ctx.state)
+    if not state.get("written"):
+        state = _write_rows(ctx, params, part, batch_size, state)
+    if part.exists():
+        os.replace(part, final)
+        _fsync_dir(directory)
+    if not final.exists():
+        raise RuntimeError(f"export file {final_name} is missing after its rows were written")
+    digest = _sha256(final)
+    body = {
+        "export_id": ctx.run_id,
+        "file": final_name,
+        "format": fmt,
+        "sha256": digest,
+        "bytes": final.stat().st_size,
+        "rows": state["rows"],
+        "first_id": state.get("first_id"),
+        "last_id": state.get("last_id") or None,
+        "first_hash": state.get("first_hash"),
+        "last_hash": state.get("last_hash"),
+        "chain_verified": state["chain_ok"],
+        "chain_check": "links and content" if _unfiltered(params) else "content of each row (filtered export)",
+        "chain_problem": state.get("chain_problem"),
+        "filters": {k: params.get(k) for k in ("from", "to", "actor_id", "action", "resource_type")},
+        "snapshot_max_id": params["max_id"],
+        "requested_by": str(ctx.requested_by) if ctx.requested_by else None,
+        "requested_at": state.get("requested_at"),
+        "completed_at": utcnow().isoformat(),
+    }
+    tmp_manifest = partial_path(manifest)
+    tmp_manifest.write_text(json.dumps(body, indent=2, sort_keys=True))
+    os.replace(tmp_manifest, manifest)
+    audit.record(
+        "export.audit",
+        "audit_logs",
+        ctx.run_id,
+        {
+            "rows": state["rows"],
+            "format": fmt,
+            "sha256": digest,
+            "chain_verified": state["chain_ok"],
+            **body["filters"],
+        },
+    )
+    ctx.commit(done=state["rows"], total=state["rows"])
+    return {"file": final_name, "manifest": manifest_name, "rows": state["rows"], "sha256": digest}
+
+
+def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, state: dict) -> dict[str, Any]:
+    table = AuditLog.__table__
+    conds = _filters(params)
+    fmt = params["format"]
+    if not state:
+        total = db.session.scalar(select(func.count()).select_from(table).where(*conds)) or 0
+        state = {
+            "last_id": 0,
+            "rows": 0,
+            "bytes": 0,
+            "chain_ok": True,
+            "requested_at": utcnow().isoformat(),
+            "total": total,
+        }
+        if fmt == "csv":
+            part.write_bytes((",".join(CSV_FIELDS) + "\n").encode())
+            state["bytes"] = part.stat().st_size
+        else:
+            part.write_bytes(b"")
+        ctx.commit(done=0, total=total, checkpoint=state)
+    if not part.exists():
+        raise RuntimeError("the temporary export file disappeared; start a new export")
+    anchors = audit.archive_anchors()
+    linked = _unfiltered(params)
+    with open(part, "r+b") as out:
+        out.truncate(state["bytes"])
+        out.seek(state["bytes"])
+        prev = state.get("last_hash")
+        if linked and state["last_id"] == 0:
+            prev = db.session.scalar(
+                select(table.c.row_hash).where(table.c.id < _first_id(conds)).order_by(table.c.id.desc()).limit(1)
+            )
+        for rows in _batches(conds, state["last_id"], batch_size, fmt):
+            for row in rows:
+                if state["chain_ok"]:
+                    problem = _check(row, prev, linked, anchors)
+                    if problem:
+                        state["chain_ok"] = False
+                        state["chain_problem"] = {"id": row.id, "reason": problem}
+                prev = row.row_hash
+            data = _encode_batch(rows, fmt)
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+            state["bytes"] += len(data)
+            state["rows"] += len(rows)
+            state["last_id"] = rows[-1].id
+            state["last_hash"] = rows[-1].row_hash
+            state.setdefault("first_id", rows[0].id)
+            state.setdefault("first_hash", rows[0].row_hash)
+            ctx.commit(done=state["rows"], checkpoint=state)
+    state["written"] = True
+    ctx.commit(done=state["rows"], checkpoint=state)
+    return state
+
+
+def _first_id(conds: list[Any]) -> int:
+    table = AuditLog.__table__
+    return db.session.scalar(select(func.min(table.c.id)).where(*conds)) or 0
+
+
+def _check(row: Row, prev: str | None, linked: bool, anchors: set[str]) -> str | None:
+    if row.row_hash is None:
+        return "row is not chained (no hash)"
+    if linked and row.prev_hash != prev and not (prev is None and row.prev_hash in anchors):
+        return "link broken: a row before it was deleted, or this row was inserted"
+    if not row.hash_ok:
+        return "content does not match its hash"
+    return None
+
+
+def _batches(conds: list[Any], after: int, limit: int, fmt: str) -> Iterator[list[Row]]:
+    """Keyset batches after ``after``. On PostgreSQL the next batch is fetched (on its own read
+    connection) while the caller writes the current one, so database and Python work overlap."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        while rows := _fetch(conds, after, limit, fmt):
+            yield rows
+            after = rows[-1].id
+        return
+    with db.engine.connect() as conn, ThreadPoolExecutor(1) as pool:
+        raw, dialect = conn.connection.driver_connection, conn.dialect
+        pending = pool.submit(_fetch_pg, raw, dialect, conds, after, limit, fmt)
+        while rows := pending.result():
+            pending = pool.submit(_fetch_pg, raw, dialect, conds, rows[-1].id, limit, fmt)
+            yield rows
+        conn.rollback()
+
+
+def _fetch_pg(raw: Any, dialect: Any, conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:
+    """One batch, its canonical text built by PostgreSQL (hashed here: hashlib beats pgcrypto-free SQL)."""
+    stmt = _pg_batch_stmt(conds, after, limit, fmt).compile(dialect=dialect)
+    with raw.cursor() as cur:
+        cur.execute(str(stmt), stmt.params)
+        fetched = cur.fetchall()
+    sha = hashlib.sha256
+    if fmt == "csv":
+        # id, prev, hash, canon, ts, actor, action, type, res_id, meta, ip, ua
+        return [
+            Row(r[0], r[1], r[2], r[3], sha(r[3].encode()).hexdigest() == r[2],
+                (r[0], r[4], r[5] or "", r[6], r[7], r[8] or "", r[9] or "", r[10] or "", r[11] or "", r[1] or "",
+                 r[2] or ""))
+            for r in fetched
+        ]  # fmt: skip
+    return [Row(r[0], r[1], r[2], r[3], sha(r[3].encode()).hexdigest() == r[2], ()) for r in fetched]
+
+
+def _fetch(conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:
+    """The next batch, hashed in Python (SQLite)."""
+    table = AuditLog.__table__
+    stmt = select(*[table.c[n] for n in audit.CHAIN_COLUMNS]).where(table.c.id > after, *conds)
+    out = []
+    for m in db.session.execute(stmt.order_by(table.c.id).limit(limit)).mappings():
+        canon = audit.canonical(m)
+        ok = hashlib.sha256(canon.encode()).hexdigest() == m["row_hash"]
+        cells = _csv_cells(m["id"], audit.format_ts(m["created_at"]), m["actor_id"], m, m["metadata_json"])
+        out.append(Row(m["id"], m["prev_hash"], m["row_hash"], canon, ok, cells))
+    return out
+
+
+def _pg_batch_stmt(conds: list[Any], after: int, limit: int, fmt: str) -> Any:
+    table = AuditLog.__table__
+    canon = audit.canonical_sql(table).label("canon")
+    cols = [table.c.id, table.c.prev_hash, table.c.row_hash, canon]
+    if fmt == "csv":
+        created = func.to_char(func.timezone("UTC", table.c.created_at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        meta = sa.cast(table.c.metadata_json, sa.Text).label("meta")
+        actor = sa.cast(table.c.actor_id, sa.Text).label("actor")
+        cols += [created.label("ts"), actor, table.c.action, table.c.resource_type, table.c.resource_id,
+                 meta, table.c.ip_address, table.c.user_agent]  # fmt: skip
+    return select(*cols).where(table.c.id > after, *conds).order_by(table.c.id).limit(limit)
+
+
+def _csv_cells(row_id: int, ts: str, actor: Any, m: Any, meta: Any, raw_meta: bool = False) -> tuple:
+    if meta is not None and not raw_meta:
+        meta = audit.jsonb_text(meta)
+    return (
+        row_id, ts, actor or "", m["action"], m["resource_type"], m["resource_id"] or "", meta or "",
+        m["ip_address"] or "", m["user_agent"] or "", m["prev_hash"] or "", m["row_hash"] or "",
+    )  # fmt: skip
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def verify_export(manifest_path: Path) -> dict[str, Any]:
+    """Check a file against its manifest: SHA-256 and row count. Returns the manifest."""
+    body = json.loads(manifest_path.read_text())
+    data = manifest_path.parent / body["file"]
+    if _sha256(data) != body["sha256"]:
+        raise ExportError(f"{body['file']}: SHA-256 does not match the manifest")
+    if count_rows(data, body["format"]) != body["rows"]:
+        raise ExportError(f"{body['file']}: row count does not match the manifest")
+    return body
+
+
+def read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
+    import gzip
+
+    if fmt == "csv":
+        with open(path, newline="") as fh:
+            return list(csv.DictReader(fh))
+    with gzip.open(path, "rt") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def count_rows(path: Path, fmt: str) -> int:
+    return len(read_rows(path, fmt))
+
+
+def export_file(run_id: int, which: str) -> tuple[JobRun, Path]:
+    """The finished export's data file or manifest, for a download."""
+    run = db.session.get(JobRun, run_id)
+    if run is None or run.kind != KIND or run.status != JobStatus.SUCCEEDED or not run.result:
+        raise ExportError(f"no finished export #{run_id}")
+    name = run.result["manifest"] if which == "manifest" else run.result["file"]
+    path = exports_dir() / name
+    if not path.is_file():
+        raise ExportError(f"the file of export #{run_id} is no longer there")
+    return run, path
+
+
+def record_download(run_id: int, which: str) -> None:
+    audit.record("export.download", "audit_export", run_id, {"file": which}, commit=True)
+
+
+__all__ = [
+    "ExportError",
+    "build_params",
+    "request_export",
+    "run_export",
+    "verify_export",
+    "export_file",
+    "record_download",
+]

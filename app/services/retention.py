@@ -1,0 +1,419 @@
+"""Data retention: which entities may carry a policy, dry runs, and batched resumable runs.
+
+``RETENTION_ENTITIES`` declares, in code, every entity a DataRetentionPolicy may
+name: its time column, its personal-data columns (from ``audit.PERSONAL_DATA``),
+the user columns whose legal hold protects a row, and the strategies allowed.
+
+A run's cutoff is fixed when it is planned (``plan_run``). The job then works in
+batches of ``RETENTION_BATCH`` rows, each batch one short transaction that also
+commits the run's checkpoint (last id, counts, archive bytes): the legal-hold
+exclusion is part of the very statement that picks the batch
+(``NOT EXISTS (SELECT 1 FROM users WHERE legal_hold AND id IN (...))``).
+ARCHIVE appends each batch as a gzip member to a temporary file, fsyncs it,
+then deletes the rows; at the end the file is renamed into ``instance/archive/``
+next to its manifest. Audit logs may only be ARCHIVEd, as a contiguous oldest
+prefix (the chain stays verifiable: each batch records the last archived hash
+as an anchor, in the same transaction).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import uuid
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy import delete, event, exists, func, select, text, update
+
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.compliance import DataRetentionPolicy, DeletionStrategy
+from app.models.identity import PlatformUser
+from app.models.jobs import JobRun
+from app.services import audit
+from app.services.jobs import JobContext, partial_path, start_job
+
+KIND = "retention.run"
+H, A, X = DeletionStrategy.HARD_DELETE, DeletionStrategy.ANONYMIZE, DeletionStrategy.ARCHIVE
+
+
+class RetentionError(ValueError):
+    """A policy or run request is invalid; the message says why."""
+
+
+@dataclass(frozen=True)
+class RetentionEntity:
+    table: str
+    time_column: str
+    holders: tuple[str, ...]
+    strategies: frozenset[DeletionStrategy]
+    min_days: int = 1
+
+    @property
+    def personal_columns(self) -> tuple[str, ...]:
+        return tuple(sorted(audit.PERSONAL_DATA.get(self.table, ())))
+
+    @property
+    def sa_table(self) -> sa.Table:
+        return db.metadata.tables[self.table]
+
+
+RETENTION_ENTITIES: dict[str, RetentionEntity] = {
+    e.table: e
+    for e in (
+        RetentionEntity("auth_sessions", "issued_at", ("user_id",), frozenset({H, X})),
+        RetentionEntity("engagement_events", "occurred_at", ("customer_id",), frozenset({H, A, X})),
+        RetentionEntity("recommendation_logs", "shown_at", ("customer_id",), frozenset({H, A, X})),
+        RetentionEntity("progress_metrics", "recorded_at", ("customer_id",), frozenset({H, X})),
+        RetentionEntity("messages", "sent_at", ("sender_id", "recipient_id"), frozenset({H, A, X})),
+        RetentionEntity("support_tickets", "created_at", ("requester_id", "assigned_to"), frozenset({A})),
+        RetentionEntity("api_access_logs", "occurred_at", (), frozenset({H, X})),
+        RetentionEntity("automation_executions", "triggered_at", (), frozenset({H, X})),
+        # Audit logs: archive only, never anonymized or deleted without an archive; kept a year at least.
+        RetentionEntity("audit_logs", "created_at", ("actor_id",), frozenset({X}), min_days=365),
+    )
+}
+
+
+def validate_policy(entity: str, strategy: str | DeletionStrategy, days: Any) -> list[str]:
+    """Clear messages for an invalid (entity, strategy, period) combination; [] when valid."""
+    errors = []
+    spec = RETENTION_ENTITIES.get(entity)
+    if spec is None:
+        errors.append(f"{entity!r} cannot carry a retention policy; choose one of {', '.join(RETENTION_ENTITIES)}")
+    try:
+        strategy = DeletionStrategy(strategy)
+    except ValueError:
+        errors.append(f"unknown strategy {strategy!r}; choose one of {', '.join(s.value for s in DeletionStrategy)}")
+        strategy = None
+    if spec is not None and strategy is not None and strategy not in spec.strategies:
+        allowed = ", ".join(sorted(s.value for s in spec.strategies))
+        errors.append(f"{entity} allows only {allowed}, not {strategy.value}")
+    try:
+        days = int(days)
+    except (TypeError, ValueError):
+        errors.append("the retention period must be a whole number of days")
+    else:
+        minimum = spec.min_days if spec else 1
+        if days < minimum:
+            errors.append(f"the retention period for {entity} must be at least {minimum} days")
+    return errors
+
+
+@event.listens_for(DataRetentionPolicy, "before_insert")
+@event.listens_for(DataRetentionPolicy, "before_update")
+def _refuse_invalid_policy(mapper: Any, connection: Any, policy: DataRetentionPolicy) -> None:
+    """Safety net under every form and API: an invalid combination never reaches the table."""
+    errors = validate_policy(policy.entity, policy.deletion_strategy, policy.retention_period_days)
+    if errors:
+        raise RetentionError("; ".join(errors))
+
+
+def save_policy(
+    entity: str, strategy: str, days: Any, enabled: bool, policy_id: int | None = None
+) -> DataRetentionPolicy:
+    errors = validate_policy(entity, strategy, days)
+    if errors:
+        raise RetentionError("; ".join(errors))
+    policy = db.session.get(DataRetentionPolicy, policy_id) if policy_id else None
+    if policy_id and policy is None:
+        raise RetentionError(f"no retention policy #{policy_id}")
+    other = db.session.scalar(select(DataRetentionPolicy).where(DataRetentionPolicy.entity == entity))
+    if other is not None and other is not policy:
+        raise RetentionError(f"{entity} already has a policy (#{other.id}); edit that one")
+    if policy is None:
+        policy = DataRetentionPolicy(entity=entity)
+        db.session.add(policy)
+    policy.deletion_strategy = DeletionStrategy(strategy)
+    policy.retention_period_days = int(days)
+    policy.enabled = bool(enabled)
+    db.session.commit()
+    return policy
+
+
+def _held_clause(spec: RetentionEntity, table: sa.Table) -> Any:
+    """Rows of users under legal hold are excluded in the same query that selects a batch."""
+    if not spec.holders:
+        return sa.true()
+    users = PlatformUser.__table__
+    return ~exists(select(1).where(users.c.legal_hold.is_(True), users.c.id.in_([table.c[h] for h in spec.holders])))
+
+
+def placeholder(column: sa.Column) -> Any:
+    """The irreversible replacement for a personal-data column."""
+    if column.nullable:
+        return sa.null()
+    if isinstance(column.type, sa.JSON) or column.info.get("json_schema"):
+        return {}
+    if isinstance(column.type, (sa.Numeric, sa.Integer, sa.Float)):
+        return 0
+    return "[anonymized]"
+
+
+def _not_anonymized(spec: RetentionEntity, table: sa.Table) -> Any:
+    conds = []
+    for name in spec.personal_columns:
+        col = table.c[name]
+        value = placeholder(col)
+        if col.nullable:
+            conds.append(col.is_not(None))
+        elif isinstance(value, str):
+            conds.append(col != value)
+    return sa.or_(*conds) if conds else sa.false()
+
+
+def _candidates(spec: RetentionEntity, strategy: DeletionStrategy, cutoff: dt.datetime) -> list[Any]:
+    table = spec.sa_table
+    conds = [table.c[spec.time_column] < cutoff, _held_clause(spec, table)]
+    if strategy == A:
+        conds.append(_not_anonymized(spec, table))
+    return conds
+
+
+@dataclass
+class DryRun:
+    entity: str
+    strategy: str
+    cutoff: dt.datetime
+    count: int
+    held: int
+    sample: list[dict[str, Any]]
+
+
+def dry_run(policy: DataRetentionPolicy, sample_size: int = 10) -> DryRun:
+    """How many rows a run would touch now, how many legal holds spare, and a sample (no personal data)."""
+    spec = RETENTION_ENTITIES.get(policy.entity)
+    if spec is None:
+        raise RetentionError(f"{policy.entity!r} cannot carry a retention policy")
+    cutoff = utcnow() - dt.timedelta(days=policy.retention_period_days)
+    table = spec.sa_table
+    conds = _candidates(spec, policy.deletion_strategy, cutoff)
+    count = db.session.scalar(select(func.count()).select_from(table).where(*conds)) or 0
+    expired = db.session.scalar(select(func.count()).select_from(table).where(table.c[spec.time_column] < cutoff))
+    shown = [c for c in table.c if c.name not in spec.personal_columns and not c.info.get("secret")]
+    shown = [c for c in shown if not isinstance(c.type, sa.JSON)][:6]
+    rows = db.session.execute(select(*shown).where(*conds).order_by(table.c.id).limit(sample_size)).mappings()
+    sample = [{k: audit._plain(v) for k, v in row.items()} for row in rows]
+    return DryRun(policy.entity, policy.deletion_strategy.value, cutoff, count, (expired or 0) - count, sample)
+
+
+def plan_run(policy: DataRetentionPolicy, requested_by: uuid.UUID | None, dedupe_key: str | None = None) -> JobRun:
+    """Fix the cutoff now and dispatch the run."""
+    errors = validate_policy(policy.entity, policy.deletion_strategy, policy.retention_period_days)
+    if errors:
+        raise RetentionError("; ".join(errors))
+    cutoff = utcnow() - dt.timedelta(days=policy.retention_period_days)
+    params = {
+        "policy_id": policy.id,
+        "entity": policy.entity,
+        "strategy": policy.deletion_strategy.value,
+        "cutoff": cutoff.isoformat(),
+    }
+    return start_job(KIND, params, queue="retention", requested_by=requested_by, dedupe_key=dedupe_key)
+
+
+def dispatch_enabled_policies() -> list[int]:
+    """Nightly cron: one run per enabled policy per day (a second dispatch returns the first)."""
+    today = utcnow().date().isoformat()
+    runs = []
+    for policy in db.session.scalars(select(DataRetentionPolicy).where(DataRetentionPolicy.enabled.is_(True))):
+        runs.append(plan_run(policy, None, dedupe_key=f"retention-{policy.id}-{today}").id)
+    return runs
+
+
+def archive_dir() -> Path:
+    path = Path(current_app.config["ARCHIVE_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_policy(ctx: JobContext) -> dict[str, Any]:
+    params = ctx.params
+    spec = RETENTION_ENTITIES[params["entity"]]
+    strategy = DeletionStrategy(params["strategy"])
+    if strategy not in spec.strategies:
+        raise RetentionError(f"{spec.table} does not allow {strategy.value}")
+    cutoff = dt.datetime.fromisoformat(params["cutoff"])
+    batch = int(current_app.config.get("RETENTION_BATCH", 5000))
+    state = dict(ctx.state) or {"last_id": 0, "rows": 0, "batches": 0, "bytes": 0}
+    if not ctx.state:
+        total = db.session.scalar(
+            select(func.count()).select_from(spec.sa_table).where(*_candidates(spec, strategy, cutoff))
+        )
+        state["total"] = total
+        ctx.commit(done=0, total=total, checkpoint=state)
+    archive = part = None
+    if strategy == X:
+        name = f"{spec.table}-{ctx.run_id}.jsonl.gz"
+        archive = archive_dir() / name
+        part = partial_path(archive)
+        if not state.get("written"):
+            with open(part, "ab"):
+                pass
+            with open(part, "r+b") as fh:
+                fh.truncate(state["bytes"])
+    while not state.get("written"):
+        if strategy == H:
+            moved = _delete_batch(spec, cutoff, state, batch)
+        elif strategy == A:
+            moved = _anonymize_batch(spec, cutoff, state, batch)
+        else:
+            moved = _archive_batch(spec, cutoff, state, batch, part)  # type: ignore[arg-type]
+        if not moved:
+            state["written"] = True
+        else:
+            state["rows"] += moved
+            state["batches"] += 1
+        ctx.commit(done=state["rows"], checkpoint=state)
+    result: dict[str, Any] = {"entity": spec.table, "strategy": strategy.value, "cutoff": params["cutoff"]}
+    result.update(rows=state["rows"], batches=state["batches"])
+    if archive is not None and part is not None:
+        if part.exists():
+            os.replace(part, archive)
+        result.update(_write_archive_manifest(archive, state, params, ctx.run_id))
+    policy = db.session.get(DataRetentionPolicy, params["policy_id"])
+    if policy is not None:
+        policy.last_run_at = utcnow()
+    audit.record("retention.run", spec.table, params["policy_id"], result)
+    ctx.commit(done=state["rows"], total=state["rows"])
+    return result
+
+
+def _batch_ids(spec: RetentionEntity, cutoff: dt.datetime, strategy: DeletionStrategy, state: dict, limit: int) -> Any:
+    table = spec.sa_table
+    return (
+        select(table.c.id)
+        .where(table.c.id > state["last_id"], *_candidates(spec, strategy, cutoff))
+        .order_by(table.c.id)
+        .limit(limit)
+    )
+
+
+def _delete_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, limit: int) -> int:
+    table = spec.sa_table
+    ids = _batch_ids(spec, cutoff, H, state, limit).scalar_subquery()
+    gone = db.session.execute(delete(table).where(table.c.id.in_(ids)).returning(table.c.id)).scalars().all()
+    if gone:
+        state["last_id"] = max(gone)
+    return len(gone)
+
+
+def _anonymize_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, limit: int) -> int:
+    table = spec.sa_table
+    ids = _batch_ids(spec, cutoff, A, state, limit).scalar_subquery()
+    values = {name: placeholder(table.c[name]) for name in spec.personal_columns}
+    done = db.session.execute(update(table).where(table.c.id.in_(ids)).values(**values).returning(table.c.id))
+    done_ids = done.scalars().all()
+    if done_ids:
+        state["last_id"] = max(done_ids)
+    return len(done_ids)
+
+
+def _archive_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, limit: int, part: Path) -> int:
+    table = spec.sa_table
+    conn = db.session.connection()
+    if spec.table == "audit_logs":
+        rows = _audit_prefix(cutoff, state, limit)
+    else:
+        stmt = select(table).where(table.c.id.in_(_batch_ids(spec, cutoff, X, state, limit).scalar_subquery()))
+        stmt = stmt.order_by(table.c.id)
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        rows = [dict(r) for r in db.session.execute(stmt).mappings()]
+    if not rows:
+        return 0
+    lines = "".join(json.dumps(audit._plain(r), sort_keys=True, ensure_ascii=False) + "\n" for r in rows)
+    data = zlib.compressobj(6, zlib.DEFLATED, 31)
+    blob = data.compress(lines.encode()) + data.flush()
+    with open(part, "r+b") as fh:
+        fh.seek(state["bytes"])
+        fh.write(blob)
+        fh.truncate()
+        fh.flush()
+        os.fsync(fh.fileno())
+    ids = [r["id"] for r in rows]
+    if spec.table == "audit_logs":
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL coachdesk.maintenance = 'on'"))
+        state["archived_last_hash"] = rows[-1]["row_hash"]
+    db.session.execute(delete(table).where(table.c.id.in_(ids)))
+    if spec.table == "audit_logs":
+        # The anchor that lets `flask audit verify` start from the first remaining row.
+        audit.record(
+            "audit.archive", "audit_logs", ids[-1], {"archived_last_hash": rows[-1]["row_hash"], "rows": len(ids)}
+        )
+    state["bytes"] += len(blob)
+    state["last_id"] = ids[-1]
+    state.setdefault("first_id", ids[0])
+    return len(ids)
+
+
+def _audit_prefix(cutoff: dt.datetime, state: dict, limit: int) -> list[dict[str, Any]]:
+    """The oldest audit rows, stopping at the first one that is too young or belongs to a held user."""
+    table = db.metadata.tables["audit_logs"]
+    users = PlatformUser.__table__
+    held = select(users.c.id).where(users.c.legal_hold.is_(True))
+    stmt = (
+        select(table, table.c.actor_id.in_(held).label("_held"))
+        .where(table.c.id > state["last_id"])
+        .order_by(table.c.id)
+        .limit(limit)
+    )
+    rows = []
+    for row in db.session.execute(stmt).mappings():
+        if row["created_at"] >= cutoff or row["_held"]:
+            break
+        rows.append({k: v for k, v in row.items() if k != "_held"})
+    return rows
+
+
+def _write_archive_manifest(archive: Path, state: dict, params: dict, run_id: int) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with open(archive, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    body = {
+        "file": archive.name,
+        "sha256": digest.hexdigest(),
+        "bytes": archive.stat().st_size,
+        "rows": state["rows"],
+        "first_id": state.get("first_id"),
+        "last_id": state.get("last_id"),
+        "entity": params["entity"],
+        "cutoff": params["cutoff"],
+        "run_id": run_id,
+        "archived_last_hash": state.get("archived_last_hash"),
+        "written_at": utcnow().isoformat(),
+    }
+    manifest = archive.with_name(archive.name.replace(".jsonl.gz", ".manifest.json"))
+    tmp = partial_path(manifest)
+    tmp.write_text(json.dumps(body, indent=2, sort_keys=True))
+    os.replace(tmp, manifest)
+    return {"archive": archive.name, "sha256": body["sha256"]}
+
+
+def set_legal_hold(user_id: Any, held: bool, reason: str = "") -> PlatformUser:
+    """Put a user under legal hold (or release them). Audited as an update plus an explicit event."""
+    try:
+        uid = uuid.UUID(str(user_id))
+    except ValueError:
+        raise RetentionError(f"{user_id!r} is not a user id") from None
+    user = db.session.get(PlatformUser, uid)
+    if user is None:
+        raise RetentionError(f"no user {uid}")
+    user.legal_hold = held
+    db.session.flush()
+    audit.record("legal_hold.set" if held else "legal_hold.release", "users", uid, {"reason": reason[:200]})
+    db.session.commit()
+    return user
+
+
+def held_users(limit: int = 200) -> list[PlatformUser]:
+    return list(db.session.scalars(select(PlatformUser).where(PlatformUser.legal_hold.is_(True)).limit(limit)))

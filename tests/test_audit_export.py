@@ -1,0 +1,172 @@
+"""Audit export: files verify against their manifests; the page, its permissions and bad input; SIGKILL mid-way."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select, text
+
+from app.extensions import db
+from app.models import AuditLog
+from app.models.jobs import JobRun
+from app.services import audit, jobs
+from app.services import audit_export as ex
+from tests.conftest import csrf_token, login
+from tests.jobworker import finish, jobs_env, kill_hard, start_worker, wait_for  # noqa: F401
+
+
+def _events(n: int, action: str = "test.event") -> list[int]:
+    for i in range(n):
+        audit.record(action, "things", i, {"n": i})
+    db.session.commit()
+    return list(db.session.scalars(select(AuditLog.id).where(AuditLog.action == action).order_by(AuditLog.id)))
+
+
+def _export(fmt: str, **filters) -> JobRun:
+    params = ex.build_params("2000-01-01", "2100-01-01", fmt, **filters)
+    return jobs.run_inline(ex.request_export(params, None, enqueue=False))
+
+
+@pytest.mark.usefixtures("jobs_env")
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_export_verifies_against_its_manifest(app, fmt):
+    with app.app_context():
+        ids = _events(25)
+        app.config["AUDIT_EXPORT_BATCH"] = 7
+        try:
+            run = _export(fmt)
+        finally:
+            app.config.pop("AUDIT_EXPORT_BATCH")
+        assert run.status == "succeeded", run.error
+        directory = app.config["EXPORTS_DIR"]
+        manifest = ex.verify_export(directory / run.result["manifest"])
+        rows = ex.read_rows(directory / manifest["file"], fmt)
+        assert [int(r["id"]) for r in rows] == sorted(r.id for r in db.session.scalars(select(AuditLog)))[: len(rows)]
+        assert set(ids) <= {int(r["id"]) for r in rows}
+        assert manifest["chain_verified"] is True and manifest["rows"] == len(rows)
+        assert manifest["first_hash"] == rows[0]["row_hash"] and manifest["last_hash"] == rows[-1]["row_hash"]
+        assert not [p for p in directory.iterdir() if p.name.startswith(".")]
+        assert db.session.scalar(select(AuditLog).where(AuditLog.action == "export.audit")) is not None
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_filters_and_a_broken_chain_show_in_the_manifest(app):
+    with app.app_context():
+        _events(4, "keep.me")
+        _events(3, "other")
+        run = _export("jsonl", action="keep.me")
+        manifest = ex.verify_export(app.config["EXPORTS_DIR"] / run.result["manifest"])
+        assert manifest["rows"] == 4 and manifest["filters"]["action"] == "keep.me"
+        victim = db.session.scalar(select(AuditLog.id).where(AuditLog.action == "other").limit(1))
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL coachdesk.maintenance = 'on'")
+            conn.execute(text("UPDATE audit_logs SET resource_id = 'forged' WHERE id = :id"), {"id": victim})
+        broken = _export("csv")
+        body = json.loads((app.config["EXPORTS_DIR"] / broken.result["manifest"]).read_text())
+        assert body["chain_verified"] is False and body["chain_problem"]["id"] == victim
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("2026-02-01", "2026-01-01", "jsonl"), "before"),
+        (("yesterday", "2026-01-01", "jsonl"), "not a date"),
+        (("2026-01-01", "2026-02-01", "xml"), "format"),
+        (("2026-01-01", "2026-02-01", "csv", "not-a-uuid"), "UUID"),
+    ],
+)
+def test_bad_requests_are_refused(app_ctx, args, message):
+    with pytest.raises(ex.ExportError, match=message):
+        ex.build_params(*args)
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_page_flow_download_is_audited_and_permissions_hold(app, accounts, client):
+    acc = accounts["Compliance"]
+    login(client, acc.username, acc.password)
+    token = csrf_token(client, "/compliance/exports/")
+    bad = client.post("/compliance/exports/", data={"csrf_token": token, "start": "2026-02-01", "end": "2026-01-01",
+                                                     "format": "csv"})  # fmt: skip
+    assert bad.status_code == 400 and "before" in bad.get_data(as_text=True)
+    assert client.post("/compliance/exports/", data={"start": "2026-01-01"}).status_code == 400  # no CSRF
+    resp = client.post(
+        "/compliance/exports/", data={"csrf_token": token, "start": "2000-01-01", "end": "2100-01-01", "format": "csv"}
+    )
+    assert resp.status_code == 302
+    with app.app_context():
+        run_id = db.session.scalar(select(JobRun.id).where(JobRun.kind == "audit.export"))
+        jobs.execute_run(run_id)
+    status = client.get(f"/compliance/exports/{run_id}/status").get_json()
+    assert status["status"] == "succeeded" and status["done"] == status["total"]
+    data = client.get(f"/compliance/exports/{run_id}/download/data")
+    assert data.status_code == 200 and data.data.startswith(b"id,created_at")
+    assert client.get(f"/compliance/exports/{run_id}/download/other").status_code == 404
+    assert client.get("/compliance/exports/424242/download/data").status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(AuditLog).where(AuditLog.action == "export.download")) is not None
+    client.get("/logout/")
+    coach = accounts["Coach"]
+    login(client, coach.username, coach.password)
+    assert client.get("/compliance/exports/").status_code == 403
+    assert client.get(f"/compliance/exports/{run_id}/download/data").status_code == 403
+
+
+def test_cli_export(app, tmp_path):
+    app.config["EXPORTS_DIR"] = tmp_path
+    try:
+        with app.app_context():
+            _events(5)
+        result = app.test_cli_runner().invoke(args=["audit", "export", "--from", "2000-01-01", "--to", "2100-01-01"])
+        assert result.exit_code == 0, result.output
+        manifest = next(tmp_path.glob("audit-*.manifest.json"))
+        with app.app_context():
+            assert ex.verify_export(manifest)["rows"] >= 5
+        bad = app.test_cli_runner().invoke(args=["audit", "export", "--from", "2026-02-01", "--to", "2026-01-01"])
+        assert bad.exit_code == 2 and "before" in bad.output
+    finally:
+        app.config["EXPORTS_DIR"] = app.config["INSTANCE_DIR"] / "exports"
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_sigkill_mid_export_then_rerun_finishes_exactly(app):
+    instance = app.config["EXPORTS_DIR"].parent
+    with app.app_context():
+        _events(300)
+        params = ex.build_params("2000-01-01", "2100-01-01", "jsonl")
+        run = ex.request_export(params, None)
+        run_id = run.id
+        expected = list(
+            db.session.scalars(select(AuditLog.id).where(AuditLog.id <= params["max_id"]).order_by(AuditLog.id))
+        )
+        final, part, manifest = ex.paths(run_id, "jsonl")
+    worker = start_worker(app, app.config["REDIS_URL"], instance, "AUDIT_EXPORT_BATCH=10", "JOBS_TEST_BATCH_DELAY=0.05")
+
+    def midway() -> bool:
+        assert not final.exists() and not manifest.exists(), "a partial export became visible"
+        with app.app_context():
+            done = db.session.scalar(select(JobRun.progress_done).where(JobRun.id == run_id))
+            db.session.rollback()
+        return done >= 100
+
+    wait_for(midway, what="export half-way")
+    kill_hard(worker)
+    with app.app_context():
+        dead = db.session.get(JobRun, run_id)
+        assert dead.status == "running" and 0 < dead.progress_done < len(expected)
+    assert part.exists() and part.parent != final.parent and not final.exists() and not manifest.exists()
+    app.config["JOBS_STALE_AFTER"] = 0
+    try:
+        with app.app_context():
+            jobs.retry_run(run_id)
+    finally:
+        app.config.pop("JOBS_STALE_AFTER")
+    finish(start_worker(app, app.config["REDIS_URL"], instance, "AUDIT_EXPORT_BATCH=10"))
+    with app.app_context():
+        done = db.session.get(JobRun, run_id)
+        assert done.status == "succeeded" and done.attempts == 2, done.error
+    body = ex.verify_export(manifest)
+    rows = ex.read_rows(final, "jsonl")
+    assert [r["id"] for r in rows] == expected and body["rows"] == len(expected) and body["chain_verified"]
+    assert not part.exists()

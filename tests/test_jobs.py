@@ -1,0 +1,171 @@
+"""Job infrastructure: SQL state, dispatch, claim, fencing, retry, cancel, a real worker, the console."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models.jobs import JobRun
+from app.services import jobs
+from app.services.jobs import JobContext, job_kind
+from tests.conftest import csrf_token, login
+from tests.jobworker import finish, jobs_env, start_worker  # noqa: F401
+
+
+@job_kind("test.count", queue="default")
+def _count_job(ctx: JobContext) -> dict:
+    """Counts to params['n'] in batches of 2, checkpointing as it goes."""
+    n = ctx.params["n"]
+    start = ctx.state.get("next", 0)
+    for i in range(start, n, 2):
+        ctx.commit(done=min(i + 2, n), total=n, checkpoint={"next": i + 2})
+    return {"counted": n, "attempt": ctx.attempt}
+
+
+@job_kind("test.fail", queue="default")
+def _fail_job(ctx: JobContext) -> None:
+    raise RuntimeError("boom")
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_start_job_records_sql_state_and_dedupes(app):
+    with app.app_context():
+        run = jobs.start_job("test.count", {"n": 3}, dedupe_key="once-a-day")
+        again = jobs.start_job("test.count", {"n": 3}, dedupe_key="once-a-day")
+        assert again.id == run.id
+        assert run.status == "queued" and run.rq_job_id == f"jobrun-{run.id}-1"
+        assert jobs.get_queue("default").count == 1
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_bad_dispatches_are_refused(app):
+    with app.app_context():
+        with pytest.raises(jobs.JobError, match="unknown job kind"):
+            jobs.start_job("nope", {})
+        with pytest.raises(jobs.JobError, match="JSON"):
+            jobs.start_job("test.count", {"n": object()})
+        with pytest.raises(jobs.JobError, match="no job"):
+            jobs.retry_run(999999)
+        assert db.session.scalar(select(JobRun.id)) is None
+
+
+def test_inline_run_checkpoints_and_finishes_once(app):
+    with app.app_context():
+        run = jobs.start_job("test.count", {"n": 5}, enqueue=False)
+        seen = []
+        done = jobs.run_inline(run, lambda d, t: seen.append((d, t)))
+        assert done.status == "succeeded" and done.result == {"counted": 5, "attempt": 1}
+        assert seen[-1] == (5, 5) and done.checkpoint == {"next": 6}
+        # A second execution of the same run does nothing: the claim is a compare-and-set.
+        assert jobs.execute_run(run.id) is None
+        assert db.session.get(JobRun, run.id, populate_existing=True).attempts == 1
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_failure_is_recorded_and_retry_redispatches(app):
+    with app.app_context():
+        run = jobs.start_job("test.fail", {}, enqueue=False)
+        failed = jobs.run_inline(run)
+        assert failed.status == "failed" and "RuntimeError: boom" in failed.error
+        jobs.retry_run(run.id)
+        again = db.session.get(JobRun, run.id, populate_existing=True)
+        assert again.status == "queued" and again.rq_job_id == f"jobrun-{run.id}-1"
+        with pytest.raises(jobs.JobError, match="cannot be retried"):
+            jobs.retry_run(run.id)
+
+
+def test_a_superseded_attempt_cannot_commit(app):
+    with app.app_context():
+        run = jobs.start_job("test.count", {"n": 4}, enqueue=False)
+        db.session.execute(JobRun.__table__.update().where(JobRun.id == run.id).values(status="running", attempts=1))
+        db.session.commit()
+        ctx = JobContext(db.session.get(JobRun, run.id), attempt=1)
+        # Another worker claims the run (attempt 2): attempt 1's next batch is refused and rolled back.
+        db.session.execute(JobRun.__table__.update().where(JobRun.id == run.id).values(attempts=2))
+        db.session.commit()
+        with pytest.raises(jobs.JobSuperseded):
+            ctx.commit(done=2, checkpoint={"next": 2})
+        assert db.session.get(JobRun, run.id, populate_existing=True).checkpoint is None
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_cancel_queued_and_running(app):
+    with app.app_context():
+        queued = jobs.start_job("test.count", {"n": 2})
+        assert jobs.cancel_run(queued.id).status == "cancelled"
+        with pytest.raises(jobs.JobError, match="cannot be cancelled"):
+            jobs.cancel_run(queued.id)
+        running = jobs.start_job("test.count", {"n": 6}, enqueue=False)
+        db.session.execute(JobRun.__table__.update().where(JobRun.id == running.id).values(cancel_requested=True))
+        db.session.commit()
+        result = jobs.run_inline(running)
+        assert result.status == "cancelled" and result.progress_done == 2
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_real_worker_runs_each_dispatch_once(app):
+    with app.app_context():
+        run = jobs.start_job("audit.export", {"bad": "params"})  # fails inside the worker: KeyError
+        ok = jobs.start_job("retention.run", {"entity": "nope"})
+        # A double dispatch of the same run: the second claim finds it no longer queued.
+        db.session.refresh(ok)
+        jobs.dispatch(ok)
+        run_id, ok_id = run.id, ok.id
+    out = finish(_worker(app))
+    with app.app_context():
+        first = db.session.get(JobRun, run_id)
+        second = db.session.get(JobRun, ok_id)
+        assert first.status == "failed" and "KeyError" in first.error, out
+        assert second.status == "failed" and second.attempts == 1, out
+
+
+def _worker(app):
+    return start_worker(app, app.config["REDIS_URL"], app.config["EXPORTS_DIR"].parent)
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_redispatch_stale_requeues_dead_runs(app):
+    app.config["JOBS_STALE_AFTER"] = 0
+    try:
+        with app.app_context():
+            run = jobs.start_job("test.count", {"n": 2}, enqueue=False)
+            db.session.execute(JobRun.__table__.update().where(JobRun.id == run.id).values(status="running"))
+            db.session.commit()
+            assert jobs.redispatch_stale() == [run.id]
+            assert db.session.get(JobRun, run.id, populate_existing=True).status == "queued"
+    finally:
+        app.config.pop("JOBS_STALE_AFTER")
+
+
+@pytest.mark.parametrize("role,status", [("Admin", 200), ("Compliance", 200), ("Coach", 403), ("Support", 403)])
+@pytest.mark.usefixtures("jobs_env")
+def test_jobs_console_permissions(app, accounts, client, role, status):
+    acc = accounts[role]
+    login(client, acc.username, acc.password)
+    assert client.get("/compliance/jobs/").status_code == status
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_jobs_console_retry_and_cancel_need_csrf_and_valid_ids(app, accounts, client):
+    acc = accounts["Compliance"]
+    login(client, acc.username, acc.password)
+    with app.app_context():
+        run = jobs.start_job("test.count", {"n": 2})
+        run_id = run.id
+    assert client.post(f"/compliance/jobs/{run_id}/cancel").status_code == 400  # no CSRF token
+    token = csrf_token(client, "/compliance/jobs/")
+    assert client.post("/compliance/jobs/999999/cancel", data={"csrf_token": token}).status_code == 404
+    assert client.get("/compliance/jobs/abc/status").status_code == 404
+    assert client.get("/compliance/jobs/?status=bogus").status_code == 400
+    resp = client.post(f"/compliance/jobs/{run_id}/cancel", data={"csrf_token": token})
+    assert resp.status_code == 302
+    assert client.post(f"/compliance/jobs/{run_id}/retry", data={"csrf_token": token}).status_code == 409
+    status = client.get(f"/compliance/jobs/{run_id}/status").get_json()
+    assert status["status"] == "cancelled" and status["finished"] is True
+    page = client.get("/compliance/jobs/").get_data(as_text=True)
+    assert "test.count" in page and "default" in page
+    with app.app_context():
+        from app.models import AuditLog
+
+        assert db.session.scalar(select(AuditLog.id).where(AuditLog.action == "job.cancel")) is not None

@@ -1,0 +1,244 @@
+"""Retention: declared entities, validation, dry runs, each strategy with legal holds, SIGKILL mid-run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import uuid
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from app.extensions import db
+from app.models import AuditLog, DataRetentionPolicy, EngagementEvent, PlatformUser
+from app.models.base import utcnow
+from app.models.jobs import JobRun
+from app.services import audit, jobs, retention
+from tests.conftest import csrf_token, login
+from tests.jobworker import finish, jobs_env, kill_hard, start_worker, wait_for  # noqa: F401
+
+OLD = dt.timedelta(days=400)
+
+
+def _world(n_old: int = 30, n_new: int = 10) -> tuple[PlatformUser, PlatformUser]:
+    """Two customers, one under legal hold, each with old and recent engagement events."""
+    free = PlatformUser(email="free@example.com", full_name="Free")
+    held = PlatformUser(email="held@example.com", full_name="Held", legal_hold=True)
+    db.session.add_all([free, held])
+    db.session.commit()
+    now = utcnow()
+    rows = []
+    for user in (free, held):
+        for i in range(n_old):
+            rows.append({"customer_id": user.id, "event_type": "login", "payload_json": {"i": i},
+                         "occurred_at": now - OLD - dt.timedelta(minutes=i)})  # fmt: skip
+        for i in range(n_new):
+            rows.append({"customer_id": user.id, "event_type": "login", "payload_json": {"i": i},
+                         "occurred_at": now - dt.timedelta(days=1, minutes=i)})  # fmt: skip
+    db.session.execute(insert(EngagementEvent), rows)
+    db.session.commit()
+    return free, held
+
+
+def _policy(strategy: str, entity: str = "engagement_events", days: int = 365) -> DataRetentionPolicy:
+    return retention.save_policy(entity, strategy, days, enabled=True)
+
+
+def _snapshot() -> dict[int, tuple]:
+    t = EngagementEvent.__table__
+    return {r.id: (r.customer_id, r.payload_json, r.occurred_at) for r in db.session.execute(select(t))}
+
+
+@pytest.mark.parametrize(
+    "entity,strategy,days,message",
+    [
+        ("audit_logs", "HARD_DELETE", 400, "only ARCHIVE"),
+        ("audit_logs", "ANONYMIZE", 400, "only ARCHIVE"),
+        ("audit_logs", "ARCHIVE", 30, "at least 365"),
+        ("users", "HARD_DELETE", 30, "cannot carry"),
+        ("support_tickets", "HARD_DELETE", 30, "only ANONYMIZE"),
+        ("engagement_events", "SHRED", 30, "unknown strategy"),
+        ("engagement_events", "HARD_DELETE", "ten", "whole number"),
+    ],
+)
+def test_invalid_policies_are_refused(app_ctx, entity, strategy, days, message):
+    with pytest.raises(retention.RetentionError, match=message):
+        retention.save_policy(entity, strategy, days, True)
+    assert db.session.scalar(select(func.count()).select_from(DataRetentionPolicy)) == 0
+
+
+def test_dry_run_counts_and_samples_without_touching(app_ctx):
+    _world()
+    before = _snapshot()
+    result = retention.dry_run(_policy("HARD_DELETE"))
+    assert result.count == 30 and result.held == 30 and len(result.sample) == 10
+    assert "payload_json" not in result.sample[0]
+    assert _snapshot() == before
+
+
+@pytest.mark.usefixtures("jobs_env")
+@pytest.mark.parametrize("strategy", ["HARD_DELETE", "ANONYMIZE", "ARCHIVE"])
+def test_each_strategy_touches_exactly_the_expired_unheld_rows(app, strategy):
+    app.config["RETENTION_BATCH"] = 7
+    try:
+        with app.app_context():
+            free, held = _world()
+            before = _snapshot()
+            cutoff = utcnow() - dt.timedelta(days=365)
+            expired = {i for i, (cid, _, at) in before.items() if cid == free.id and at < cutoff}
+            run = jobs.run_inline(_plan(strategy))
+            assert run.status == "succeeded", run.error
+            after = _snapshot()
+            untouched = {i: v for i, v in before.items() if i not in expired}
+            assert {i: after[i] for i in untouched} == untouched
+            if strategy == "ANONYMIZE":
+                assert set(after) == set(before)
+                assert all(after[i][1] is None for i in expired)
+            else:
+                assert set(after) == set(untouched)
+            if strategy == "ARCHIVE":
+                archive = app.config["ARCHIVE_DIR"] / run.result["archive"]
+                with gzip.open(archive, "rt") as fh:
+                    assert {json.loads(line)["id"] for line in fh} == expired
+            row = db.session.scalar(select(AuditLog).where(AuditLog.action == "retention.run"))
+            assert row.metadata_json["rows"] == len(expired) == 30
+            assert db.session.get(DataRetentionPolicy, run.params["policy_id"]).last_run_at is not None
+            # Running again finds nothing left to do.
+            again = jobs.run_inline(_plan(strategy, existing=True))
+            assert again.result["rows"] == 0
+    finally:
+        app.config.pop("RETENTION_BATCH")
+
+
+def _plan(strategy: str, existing: bool = False) -> JobRun:
+    policy = (
+        db.session.scalar(select(DataRetentionPolicy).where(DataRetentionPolicy.entity == "engagement_events"))
+        if existing
+        else _policy(strategy)
+    )
+    params = {"policy_id": policy.id, "entity": policy.entity, "strategy": policy.deletion_strategy.value,
+              "cutoff": (utcnow() - dt.timedelta(days=policy.retention_period_days)).isoformat()}  # fmt: skip
+    return jobs.start_job(retention.KIND, params, enqueue=False)
+
+
+def test_audit_logs_archive_keeps_the_chain_verifiable(app_ctx, tmp_path):
+    for i in range(6):
+        audit.record("old.event", "things", i, {}, commit=True)
+    old = utcnow() - dt.timedelta(days=800)
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL coachdesk.maintenance = 'on'")
+        # Re-date the first four rows (and re-hash them) as if they were two years old.
+        ids = [r for r in conn.execute(select(AuditLog.id).order_by(AuditLog.id)).scalars()]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL coachdesk.maintenance = 'on'")
+        prev = None
+        for row in audit.iter_rows():
+            if row["id"] in ids[:4]:
+                row["created_at"] = old
+            row["prev_hash"] = prev
+            prev = audit.row_hash(row)
+            conn.execute(
+                AuditLog.__table__.update()
+                .where(AuditLog.id == row["id"])
+                .values(created_at=row["created_at"], prev_hash=row["prev_hash"], row_hash=prev)
+            )
+    assert audit.verify_chain().ok
+    from flask import current_app
+
+    current_app.config["ARCHIVE_DIR"] = tmp_path
+    try:
+        policy = retention.save_policy("audit_logs", "ARCHIVE", 365, True)
+        run = jobs.run_inline(jobs.start_job(retention.KIND, {"policy_id": policy.id, "entity": "audit_logs",
+                              "strategy": "ARCHIVE", "cutoff": (utcnow() - dt.timedelta(days=365)).isoformat()},
+                              enqueue=False))  # fmt: skip
+    finally:
+        current_app.config["ARCHIVE_DIR"] = current_app.config["INSTANCE_DIR"] / "archive"
+    assert run.status == "succeeded", run.error
+    assert run.result["rows"] == 4
+    assert db.session.scalar(select(func.min(AuditLog.id))) == ids[4]
+    report = audit.verify_chain()
+    assert report.ok, report
+
+
+def test_legal_hold_page_and_permissions(app, accounts, client):
+    with app.app_context():
+        user = PlatformUser(email="subject@example.com", full_name="Subject")
+        db.session.add(user)
+        db.session.commit()
+        uid = str(user.id)
+    login(client, accounts["Compliance"].username, accounts["Compliance"].password)
+    token = csrf_token(client, "/compliance/retention/")
+    bad = client.post("/compliance/retention/holds", data={"csrf_token": token, "user": "nobody", "held": "y"})
+    assert bad.status_code == 400
+    ok = client.post(
+        "/compliance/retention/holds", data={"csrf_token": token, "user": "subject@example.com", "held": "y"}
+    )
+    assert ok.status_code == 302
+    policy_form = {"csrf_token": token, "entity": "audit_logs", "strategy": "HARD_DELETE", "days": "400"}
+    bad_policy = client.post("/compliance/retention/policies", data=policy_form)
+    assert bad_policy.status_code == 400 and "only ARCHIVE" in bad_policy.get_data(as_text=True)
+    policy_form.update(entity="engagement_events", days="30")
+    good = client.post("/compliance/retention/policies", data=policy_form)
+    assert good.status_code == 302
+    with app.app_context():
+        assert db.session.get(PlatformUser, uuid.UUID(uid)).legal_hold is True
+        policy_id = db.session.scalar(select(DataRetentionPolicy.id))
+    dry = client.post(f"/compliance/retention/policies/{policy_id}/dry-run", data={"csrf_token": token})
+    assert dry.status_code == 200 and "Dry run" in dry.get_data(as_text=True)
+    assert client.post("/compliance/retention/policies/9999/dry-run", data={"csrf_token": token}).status_code == 404
+    client.get("/logout/")
+    login(client, accounts["Support"].username, accounts["Support"].password)
+    assert client.get("/compliance/retention/").status_code == 403
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_sigkill_mid_retention_then_rerun_touches_exactly_the_expired_rows(app):
+    instance = app.config["EXPORTS_DIR"].parent
+    with app.app_context():
+        free, held = _world(n_old=150, n_new=20)
+        before = _snapshot()
+        cutoff = utcnow() - dt.timedelta(days=365)
+        expired = {i for i, (cid, _, at) in before.items() if cid == free.id and at < cutoff}
+        run = retention.plan_run(_policy("ARCHIVE"), None)
+        run_id = run.id
+    worker = start_worker(app, app.config["REDIS_URL"], instance, "RETENTION_BATCH=5", "JOBS_TEST_BATCH_DELAY=0.05")
+
+    def midway() -> bool:
+        with app.app_context():
+            done = db.session.scalar(select(JobRun.progress_done).where(JobRun.id == run_id))
+            db.session.rollback()
+        return done >= 50
+
+    wait_for(midway, what="retention half-way")
+    kill_hard(worker)
+    archive = app.config["ARCHIVE_DIR"] / f"engagement_events-{run_id}.jsonl.gz"
+    assert not archive.exists()
+    app.config["JOBS_STALE_AFTER"] = 0
+    try:
+        with app.app_context():
+            jobs.retry_run(run_id)
+    finally:
+        app.config.pop("JOBS_STALE_AFTER")
+    finish(start_worker(app, app.config["REDIS_URL"], instance, "RETENTION_BATCH=5"))
+    with app.app_context():
+        done = db.session.get(JobRun, run_id)
+        assert done.status == "succeeded" and done.attempts == 2, done.error
+        after = _snapshot()
+    assert set(after) == set(before) - expired
+    assert {i: after[i] for i in after} == {i: before[i] for i in after}
+    with gzip.open(archive, "rt") as fh:
+        archived = [json.loads(line)["id"] for line in fh]
+    assert sorted(archived) == sorted(expired) and len(archived) == len(set(archived))
+    manifest = json.loads(archive.with_name(archive.name.replace(".jsonl.gz", ".manifest.json")).read_text())
+    assert manifest["rows"] == len(expired)
+
+
+def test_invalid_policy_cannot_be_written_by_any_path(app_ctx):
+    db.session.add(DataRetentionPolicy(entity="audit_logs", retention_period_days=400, deletion_strategy="ANONYMIZE"))
+    with pytest.raises(retention.RetentionError, match="only ARCHIVE"):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(DataRetentionPolicy)) == 0
