@@ -75,6 +75,8 @@ from app.models.training import (
 from tests.conftest import login
 
 NOW = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)
+# Tables a retention policy may name (one policy per table, so each world picks by its tag).
+RETENTION_ENTITIES = ("auth_sessions", "engagement_events", "recommendation_logs", "progress_metrics", "messages")
 TODAY = dt.date(2025, 3, 1)
 
 
@@ -217,7 +219,7 @@ def make_world(coach_email: str | None, tag: str = "a", text: str | None = None)
         ),
         AuditLog: AuditLog(actor_id=customer.id, action="update", resource_type="users", resource_id=str(customer.id)),
         DataRetentionPolicy: DataRetentionPolicy(
-            entity=f"events-{tag}-{uuid.uuid4().hex[:6]}",
+            entity=RETENTION_ENTITIES[sum(map(ord, tag)) % len(RETENTION_ENTITIES)],
             retention_period_days=30,
             deletion_strategy=DeletionStrategy.HARD_DELETE,
         ),
