@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.models import AuditLog, PlatformUser
-from app.services import audit, auth_events
+from app.services import audit
 from tests.conftest import csrf_token, login
 
 
@@ -94,17 +94,25 @@ def test_console_request_records_actor_ip_and_agent(app, accounts, client):
         assert update.metadata_json["values"]["legal_hold"] == {"old": False, "new": True}
 
 
-def test_auth_events_are_audited(app_ctx, accounts):
+def test_sign_in_failed_sign_in_and_sign_out_are_audited(app, client, accounts):
+    """Through the real login form: the rows carry the actor, and never the typed name in clear."""
     from app.models import ConsoleUser
+    from tests.conftest import csrf_token, login
 
-    console = db.session.scalar(select(ConsoleUser).where(ConsoleUser.username == "coach"))
-    auth_events.record_login(console)
-    auth_events.record_login_failed("nobody-" + "x" * 300)
-    auth_events.record_logout(console)
-    login_row, failed, logout = (_rows(a)[0] for a in ("auth.login", "auth.login_failed", "auth.logout"))
-    assert login_row.actor_id == console.platform_user_id == logout.actor_id
-    assert failed.metadata_json["username"].startswith("nobody-") and len(failed.metadata_json["username"]) == 100
-    assert audit.verify_chain().ok
+    token = csrf_token(client)
+    client.post("/login/", data={"username": "nobody-" + "x" * 300, "password": "wrong", "csrf_token": token})
+    login(client, "coach", accounts["Coach"].password)
+    client.get("/logout/")
+    with app.app_context():
+        console = db.session.scalar(select(ConsoleUser).where(ConsoleUser.username == "coach"))
+        failed = _rows("auth.login_failed")[0]
+        login_row = _rows("auth.login_succeeded")[0]
+        logout = _rows("auth.logout")[0]
+        assert login_row.actor_id == console.platform_user_id == logout.actor_id
+        assert failed.actor_id is not None  # the system user stands in for an unknown person
+        assert "nobody" not in str(failed.metadata_json)
+        assert len(failed.metadata_json["attempted_name_digest"]) == 16
+        assert audit.verify_chain().ok
 
 
 def test_role_permission_change_is_audited(app_ctx):
