@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models.analytics import EngagementEvent, ProgressMetric, RecommendationLog
+from app.models.commerce import Invoice, Payment, Product, Subscription
 from app.models.customers import Assessment, CoachAssignment, CustomerProfile
 from app.models.engagement import Challenge, ChallengeResult, Message, Thread
 from app.models.identity import PlatformUser
@@ -85,6 +86,20 @@ def _plan_item_rule(cid: uuid.UUID, write: bool) -> Criteria:
     return PlanItem.plan_id.in_(plans)
 
 
+def _subscription_rule(cid: uuid.UUID, write: bool) -> Criteria:
+    return Subscription.customer_id.in_(_assigned_customers(cid))
+
+
+def _invoice_rule(cid: uuid.UUID, write: bool) -> Criteria:
+    subscriptions = sa.select(Subscription.id).where(_subscription_rule(cid, write))
+    return Invoice.subscription_id.in_(subscriptions)
+
+
+def _payment_rule(cid: uuid.UUID, write: bool) -> Criteria:
+    invoices = sa.select(Invoice.id).where(_invoice_rule(cid, write))
+    return Payment.invoice_id.in_(invoices)
+
+
 def _message_rule(cid: uuid.UUID, write: bool) -> Criteria:
     return Message.thread_id.in_(sa.select(Thread.id).where(Thread.coach_id == cid))
 
@@ -116,7 +131,12 @@ COACH_RULES: dict[type, Callable[[uuid.UUID, bool], Criteria]] = {
     CoachAvailability: lambda cid, write: CoachAvailability.coach_id == cid,
     Program: _program_rule,
     ProgramItem: _program_item_rule,
+    # Their customers' billing (coaches hold no permission on these today; charts and reports use the rule).
+    Subscription: _subscription_rule,
+    Invoice: _invoice_rule,
+    Payment: _payment_rule,
     # The shared catalogue is not customer data.
+    Product: _everything,
     Exercise: _everything,
     Meal: _everything,
     Habit: _everything,
@@ -137,6 +157,11 @@ def scope_criteria(model: type, user: Any, *, for_write: bool = False) -> Criter
             return sa.false()
         return rule(coach_id, for_write)
     return sa.false()
+
+
+def scoped_select(model: type, user: Any, *criteria: Any, for_write: bool = False) -> sa.Select:
+    """``SELECT model`` restricted to the rows ``user`` may see (or change): for charts, dashboards, the API."""
+    return sa.select(model).where(scope_criteria(model, user, for_write=for_write), *criteria)
 
 
 def is_unrestricted(user: Any) -> bool:

@@ -16,7 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.security.scope import scope_criteria
+from app.security.scope import scope_criteria, scoped_select
+
+__all__ = ["scoped_select", "scope_criteria", "RowCount", "count_rows", "coerce_pk", "get_scoped"]
 
 # Exact counts up to this many rows; above it the planner's estimate is shown as "about N".
 EXACT_COUNT_LIMIT = 10_000
@@ -31,11 +33,6 @@ class RowCount(int):
         obj = super().__new__(cls, max(int(value), 0))
         obj.estimated = estimated
         return obj
-
-
-def scoped_select(model: type, user: Any, *criteria: Any, for_write: bool = False) -> sa.Select:
-    """``SELECT model`` restricted to the rows ``user`` may see (or change)."""
-    return sa.select(model).where(scope_criteria(model, user, for_write=for_write), *criteria)
 
 
 def pk_column(model: type) -> sa.Column:
