@@ -30,6 +30,7 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
     from app.extensions import csrf, db, migrate
 
     db.init_app(app)
+    _enforce_sqlite_foreign_keys()
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     _install_background_work()
@@ -58,6 +59,24 @@ def _install_background_work() -> None:
 
     install_audit_trail()  # one AuditLogs row per ORM change, same transaction
     load_job_kinds()
+
+
+def _enforce_sqlite_foreign_keys() -> None:
+    """SQLite ignores foreign keys (and so every ``ondelete``) unless asked, per connection."""
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if getattr(_enforce_sqlite_foreign_keys, "installed", False):
+        return
+
+    @event.listens_for(Engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+    _enforce_sqlite_foreign_keys.installed = True  # type: ignore[attr-defined]
 
 
 def _migrations_dir() -> Any:

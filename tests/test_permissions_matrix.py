@@ -38,9 +38,8 @@ PUBLIC_ENDPOINTS = {
     "SecurityApi.refresh",
     "coachdesk_plotly.plotly_js",  # plotly.js served from the installed package: a static asset
 }
-# Any signed-in account, with per-item checks inside (anonymous must be sent to login). Keep this short:
-# /charts/ lists only the entities the account may read (empty for a customer); see the report.
-SIGNED_IN_ENDPOINTS = {"ChartsIndexView.index", "ChartsIndexView.unknown"}
+# Pages open to every console role (each link on them is checked again per entity).
+CONSOLE_ROLE_ENDPOINTS = {"ChartsIndexView.index", "ChartsIndexView.unknown"}
 # FAB's own account/role/permission views: resources FAB names after the class; Admin only.
 FAB_SECURITY_VIEWS = {
     "UserDBModelView",
@@ -95,8 +94,8 @@ def admin_permission(view_name: str, method: str, http_methods: set[str], resour
 
 
 def expected_allowed(role: str | None, resource: Any, permission: str, view_name: str) -> bool:
-    if permission == "signed-in":
-        return role is not None
+    if permission == "console-role":
+        return role in ROLE_GRANTS
     if role is None:
         return False
     if permission == "admin-never":
@@ -191,8 +190,8 @@ def classify_routes(app: Flask) -> tuple[list[tuple], list[str]]:
         if endpoint in PUBLIC_ENDPOINTS or (view_name in admin_views and method == "static"):
             table.append((rule, view, method, None, None, True))
             continue
-        if endpoint in SIGNED_IN_ENDPOINTS:
-            table.append((rule, view, method, "signed-in", None, False))
+        if endpoint in CONSOLE_ROLE_ENDPOINTS:
+            table.append((rule, view, method, "console-role", None, False))
             continue
         if view_name in admin_views:
             resources = admin_views[view_name]
@@ -265,10 +264,8 @@ def test_every_route_for_every_role_matches_the_declared_matrix(
             if public:
                 continue
             grant_role = role if role in ROLES else None
-            if permission == "signed-in":
-                grant_role = role  # the Public-role customer too
             allowed = expected_allowed(grant_role, resource, permission, view_name)
-            if view is not None and permission != "signed-in":
+            if view is not None and permission != "console-role":
                 allowed = allowed and permission in view.base_permissions
             if allowed and method == "autocomplete" and isinstance(view, CoachdeskModelView):
                 column = url.rstrip("/").rsplit("/", 1)[-1]

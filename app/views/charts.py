@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import plotly
-from flask import Blueprint, Response, current_app, g, redirect, request, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import get_locale
@@ -182,21 +182,28 @@ class ChartsIndexView(BaseView):
     default_view = "index"
     class_permission_name = "Dashboards"  # never used for access: each link is checked per entity
 
-    def _signed_in(self) -> bool:
-        return g.user is not None and not g.user.is_anonymous
-
-    @expose("/")
-    def index(self) -> Any:
-        if not self._signed_in():
+    def _chartable(self) -> list[Any] | Any:
+        """The entities this account may read, or the response refusing it (login / 403)."""
+        if g.user is None or g.user.is_anonymous:
             return redirect(url_for(self.appbuilder.sm.auth_view.endpoint + ".login", next=request.path))
         sm = self.appbuilder.sm
         entities = [e for e in ec.ENTITIES if sm.has_access(READ, e.resource)]
+        if not entities:  # an account without a console role (a customer) reaches nothing here
+            abort(403)
+        return entities
+
+    @expose("/")
+    def index(self) -> Any:
+        entities = self._chartable()
+        if not isinstance(entities, list):
+            return entities
         return self.render_template("dashboards/charts_index.html", entities=entities)
 
     @expose("/<entity>/")
     def unknown(self, entity: str) -> Any:
-        if not self._signed_in():
-            return redirect(url_for(self.appbuilder.sm.auth_view.endpoint + ".login", next=request.path))
+        refused = self._chartable()
+        if not isinstance(refused, list):
+            return refused
         message = _("There is no chart for %(name)s.", name=entity[:60])
         return self.render_template("dashboards/error.html", message=message), 404
 
