@@ -44,6 +44,9 @@ CSV_FIELDS = [
 ]  # fmt: skip
 MAX_FILTER = 100
 GZIP_LEVEL = 3  # zlib's speed/size sweet spot for JSON lines
+_NO_HASH = "row is not chained (no hash)"
+_BROKEN = "link broken: a row before it was deleted, or this row was inserted"
+_CONTENT = "content does not match its hash"
 
 
 class Row(NamedTuple):
@@ -166,8 +169,7 @@ def _encode_batch(rows: list[Row], fmt: str) -> bytes:
         f'{{"id":{r.id},"row_hash":{"null" if r.row_hash is None else chr(34) + r.row_hash + chr(34)},{r.canon[1:]}\n'
         for r in rows
     )
-    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # a complete gzip member per batch
-    return compressor.compress(lines.encode()) + compressor.flush()
+    return _gzip_member(lines.encode())
 
 
 def run_export(ctx: JobContext) -> dict[str, Any]:
@@ -256,28 +258,57 @@ def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, stat
             prev = db.session.scalar(
                 select(table.c.row_hash).where(table.c.id < _first_id(conds)).order_by(table.c.id.desc()).limit(1)
             )
-        for rows in _batches(conds, state["last_id"], batch_size, fmt):
-            for row in rows:
-                if state["chain_ok"]:
-                    problem = _check(row, prev, linked, anchors)
-                    if problem:
-                        state["chain_ok"] = False
-                        state["chain_problem"] = {"id": row.id, "reason": problem}
-                prev = row.row_hash
-            data = _encode_batch(rows, fmt)
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-            state["bytes"] += len(data)
-            state["rows"] += len(rows)
-            state["last_id"] = rows[-1].id
-            state["last_hash"] = rows[-1].row_hash
-            state.setdefault("first_id", rows[0].id)
-            state.setdefault("first_hash", rows[0].row_hash)
-            ctx.commit(done=state["rows"], checkpoint=state)
+        if db.session.get_bind().dialect.name == "postgresql":
+            for chunk in _pg_chunks(conds, state["last_id"], batch_size, fmt, prev, linked, anchors):
+                if state["chain_ok"] and chunk.bad_id is not None:
+                    state["chain_ok"] = False
+                    state["chain_problem"] = {"id": chunk.bad_id, "reason": chunk.bad_reason}
+                data = chunk.data if fmt == "csv" else _gzip_member(chunk.data)
+                summary = (chunk.rows, chunk.first_id, chunk.last_id, chunk.first_hash, chunk.last_hash)
+                _append(ctx, out, state, data, *summary)
+        else:
+            for rows in _batches(conds, state["last_id"], batch_size, fmt):
+                for row in rows:
+                    if state["chain_ok"]:
+                        problem = _check(row, prev, linked, anchors)
+                        if problem:
+                            state["chain_ok"] = False
+                            state["chain_problem"] = {"id": row.id, "reason": problem}
+                    prev = row.row_hash
+                summary = (len(rows), rows[0].id, rows[-1].id, rows[0].row_hash, rows[-1].row_hash)
+                _append(ctx, out, state, _encode_batch(rows, fmt), *summary)
     state["written"] = True
     ctx.commit(done=state["rows"], checkpoint=state)
     return state
+
+
+def _append(
+    ctx: JobContext,
+    out: Any,
+    state: dict,
+    data: bytes,
+    rows: int,
+    first_id: int | None,
+    last_id: int | None,
+    first_hash: str | None,
+    last_hash: str | None,
+) -> None:
+    """Make one batch durable, then commit its checkpoint (a rerun truncates back to ``bytes``)."""
+    out.write(data)
+    out.flush()
+    os.fsync(out.fileno())
+    state["bytes"] += len(data)
+    state["rows"] += rows
+    state["last_id"] = last_id
+    state["last_hash"] = last_hash
+    state.setdefault("first_id", first_id)
+    state.setdefault("first_hash", first_hash)
+    ctx.commit(done=state["rows"], checkpoint=state)
+
+
+def _gzip_member(data: bytes) -> bytes:
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # a complete gzip member per batch
+    return compressor.compress(data) + compressor.flush()
 
 
 def _first_id(conds: list[Any]) -> int:
@@ -287,47 +318,157 @@ def _first_id(conds: list[Any]) -> int:
 
 def _check(row: Row, prev: str | None, linked: bool, anchors: set[str]) -> str | None:
     if row.row_hash is None:
-        return "row is not chained (no hash)"
+        return _NO_HASH
     if linked and row.prev_hash != prev and not (prev is None and row.prev_hash in anchors):
-        return "link broken: a row before it was deleted, or this row was inserted"
+        return _BROKEN
     if not row.hash_ok:
-        return "content does not match its hash"
+        return _CONTENT
     return None
 
 
 def _batches(conds: list[Any], after: int, limit: int, fmt: str) -> Iterator[list[Row]]:
-    """Keyset batches after ``after``. On PostgreSQL the next batch is fetched (on its own read
-    connection) while the caller writes the current one, so database and Python work overlap."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        while rows := _fetch(conds, after, limit, fmt):
-            yield rows
-            after = rows[-1].id
-        return
-    with db.engine.connect() as conn, ThreadPoolExecutor(1) as pool:
-        raw, dialect = conn.connection.driver_connection, conn.dialect
-        pending = pool.submit(_fetch_pg, raw, dialect, conds, after, limit, fmt)
-        while rows := pending.result():
-            pending = pool.submit(_fetch_pg, raw, dialect, conds, rows[-1].id, limit, fmt)
-            yield rows
+    """Keyset batches after ``after`` (SQLite: rows fetched and hashed in Python)."""
+    while rows := _fetch(conds, after, limit, fmt):
+        yield rows
+        after = rows[-1].id
+
+
+class Chunk(NamedTuple):
+    """One PostgreSQL batch: the file bytes PostgreSQL rendered, and its checked summary."""
+
+    data: bytes
+    rows: int
+    first_id: int | None
+    last_id: int | None
+    first_hash: str | None
+    last_hash: str | None
+    bad_id: int | None
+    bad_reason: str | None
+
+
+def _pg_chunks(
+    conds: list[Any], after: int, limit: int, fmt: str, prev: str | None, linked: bool, anchors: set[str]
+) -> Iterator[Chunk]:
+    """Keyset batches, each checked by one query and streamed by one ``COPY (SELECT ...) TO STDOUT``.
+
+    The check query makes PostgreSQL build every row's canonical text and verify its hash
+    (``sha256``) and link (``lag``); it returns only the batch's counts, chain ends and first
+    problem. The COPY then renders exactly those rows as file lines (JSON objects or CSV
+    records). Both run in one REPEATABLE READ snapshot, so they see the same rows. Python
+    touches no row: it only compresses and writes bytes, while the next batch is fetched on
+    this read connection in a thread, so database and Python work overlap.
+    """
+    check_sql, copy_sql, base = _pg_sql(conds, fmt)
+    iso = {"isolation_level": "REPEATABLE READ"}
+    with db.engine.connect().execution_options(**iso) as conn, ThreadPoolExecutor(1) as pool:
+        raw = conn.connection.driver_connection
+
+        def fetch(after: int, prev: str | None) -> Chunk:
+            params = {**base, "after": after, "n": limit, "prev": prev, "linked": linked, "anchors": sorted(anchors)}
+            with raw.cursor() as cur:
+                if fmt != "csv":
+                    with cur.copy(copy_sql, params) as copy:
+                        return _jsonl_chunk(b"".join(bytes(block) for block in copy))
+                cur.execute(check_sql, params)
+                rows, first_id, last_id, first_hash, last_hash, bad_id, bad_reason = cur.fetchone()
+                if not rows:
+                    return Chunk(b"", 0, None, None, None, None, None, None)
+                with cur.copy(copy_sql, {**params, "last": last_id}) as copy:
+                    data = b"".join(bytes(block) for block in copy)
+            return Chunk(data, rows, first_id, last_id, first_hash, last_hash, bad_id, bad_reason)
+
+        conn.execute(sa.text("SELECT 1"))  # take the snapshot before the first batch
+        pending = pool.submit(fetch, after, prev)
+        while (chunk := pending.result()).rows:
+            pending = pool.submit(fetch, chunk.last_id, chunk.last_hash)
+            yield chunk
         conn.rollback()
 
 
-def _fetch_pg(raw: Any, dialect: Any, conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:
-    """One batch, its canonical text built by PostgreSQL (hashed here: hashlib beats pgcrypto-free SQL)."""
-    stmt = _pg_batch_stmt(conds, after, limit, fmt).compile(dialect=dialect)
-    with raw.cursor() as cur:
-        cur.execute(str(stmt), stmt.params)
-        fetched = cur.fetchall()
-    sha = hashlib.sha256
+_JSONL_LINE = (
+    """concat('{"id":', id, ',"row_hash":', coalesce(to_json(row_hash)::text, 'null'), ',', substr(canon, 2))"""
+)
+_NULL_PROBLEM = b"\\N\t"  # COPY text: the problem column is NULL, then the tab before the line
+
+
+def _jsonl_chunk(data: bytes) -> Chunk:
+    """Split a JSONL batch's COPY output (``problem TAB line`` per row) into file bytes and summary.
+
+    In COPY's text format a JSON line has no raw tab or newline, and every backslash is doubled,
+    so ``\\N<TAB>`` can only be a NULL problem column at the start of a line.
+    """
+    if not data:
+        return Chunk(b"", 0, None, None, None, None, None, None)
+    rows = data.count(b"\n")
+    bad_id = bad_reason = None
+    if data.count(_NULL_PROBLEM) == rows:
+        body = data.replace(_NULL_PROBLEM, b"")
+    else:
+        kept = []
+        for raw_line in data.split(b"\n")[:-1]:
+            problem, _, line = raw_line.partition(b"\t")
+            if bad_id is None and problem != b"\\N":
+                bad_id, bad_reason = json.loads(line.replace(b"\\\\", b"\\"))["id"], problem.decode()
+            kept.append(line)
+        body = b"\n".join(kept) + b"\n"
+    body = body.replace(b"\\\\", b"\\")  # COPY's text format doubles every backslash; JSON has no other escape
+    first = json.loads(body[: body.index(b"\n")])
+    last = json.loads(body[body.rindex(b"\n", 0, len(body) - 1) + 1 :] if rows > 1 else body)
+    return Chunk(body, rows, first["id"], last["id"], first["row_hash"], last["row_hash"], bad_id, bad_reason)
+
+
+def _pg_sql(conds: list[Any], fmt: str) -> tuple[str, str, dict[str, Any]]:
+    """The check query and the COPY of one batch (parameters: after, n, prev, linked, anchors; last)."""
+    table = AuditLog.__table__
+    canon = audit.canonical_sql(table).label("canon")
+    after = table.c.id > sa.bindparam("after", type_=sa.BigInteger)
+    inner = (
+        select(table.c.id, table.c.prev_hash, table.c.row_hash, canon)
+        .where(after, *conds)
+        .order_by(table.c.id)
+        .limit(sa.bindparam("n", type_=sa.Integer))
+    )
     if fmt == "csv":
-        # id, prev, hash, canon, ts, actor, action, type, res_id, meta, ip, ua
-        return [
-            Row(r[0], r[1], r[2], r[3], sha(r[3].encode()).hexdigest() == r[2],
-                (r[0], r[4], r[5] or "", r[6], r[7], r[8] or "", r[9] or "", r[10] or "", r[11] or "", r[1] or "",
-                 r[2] or ""))
-            for r in fetched
-        ]  # fmt: skip
-    return [Row(r[0], r[1], r[2], r[3], sha(r[3].encode()).hexdigest() == r[2], ()) for r in fetched]
+        created = func.to_char(func.timezone("UTC", table.c.created_at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        cols = [table.c.id, created, sa.cast(table.c.actor_id, sa.Text), table.c.action, table.c.resource_type,
+                table.c.resource_id, sa.cast(table.c.metadata_json, sa.Text), table.c.ip_address,
+                table.c.user_agent, table.c.prev_hash, table.c.row_hash]  # fmt: skip
+    else:
+        js_hash = sa.func.coalesce(sa.cast(sa.func.to_json(table.c.row_hash), sa.Text), "null")
+        cols = [sa.func.concat('{"id":', table.c.id, ',"row_hash":', js_hash, ",", sa.func.substr(canon, 2))]
+    lines = select(*cols).where(after, table.c.id <= sa.bindparam("last", type_=sa.BigInteger), *conds)
+    dialect = db.engine.dialect
+    compiled_inner = inner.compile(dialect=dialect)
+    compiled_lines = lines.order_by(table.c.id).compile(dialect=dialect)
+    skip = ("after", "n", "last")
+    base = {k: v for k, v in {**compiled_inner.params, **compiled_lines.params}.items() if k not in skip}
+    # Same order and wording as _check(): no hash, then a broken link, then content.
+    problem = f"""CASE
+        WHEN row_hash IS NULL THEN '{_NO_HASH}'
+        WHEN %(linked)s AND prev_hash IS DISTINCT FROM expected
+             AND NOT (expected IS NULL AND coalesce(prev_hash = ANY(%(anchors)s::text[]), false))
+             THEN '{_BROKEN}'
+        WHEN encode(sha256(convert_to(canon, 'UTF8')), 'hex') IS DISTINCT FROM row_hash THEN '{_CONTENT}'
+    END"""
+    # Only constants and SQLAlchemy-compiled SQL are interpolated; values travel as parameters.
+    check = f"""
+    SELECT count(*), min(id), max(id),
+           (array_agg(row_hash ORDER BY id))[1], (array_agg(row_hash ORDER BY id DESC))[1],
+           min(id) FILTER (WHERE problem IS NOT NULL),
+           (array_agg(problem ORDER BY id) FILTER (WHERE problem IS NOT NULL))[1]
+    FROM (SELECT id, row_hash, {problem} AS problem
+          FROM (SELECT b.*, lag(row_hash, 1, %(prev)s::text) OVER (ORDER BY id) AS expected
+                FROM ({compiled_inner}) b) w) x"""  # noqa: S608
+    if fmt == "csv":
+        copy = f"COPY ({compiled_lines}) TO STDOUT (FORMAT csv)"
+    else:
+        # One pass: the canonical text is built once, for the line and for the check.
+        copy = f"""COPY (
+        SELECT {problem}, {_JSONL_LINE}
+        FROM (SELECT b.*, lag(row_hash, 1, %(prev)s::text) OVER (ORDER BY id) AS expected
+              FROM ({compiled_inner}) b) w
+        ORDER BY id) TO STDOUT"""  # noqa: S608
+    return check, copy, base
 
 
 def _fetch(conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:
@@ -341,19 +482,6 @@ def _fetch(conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:
         cells = _csv_cells(m["id"], audit.format_ts(m["created_at"]), m["actor_id"], m, m["metadata_json"])
         out.append(Row(m["id"], m["prev_hash"], m["row_hash"], canon, ok, cells))
     return out
-
-
-def _pg_batch_stmt(conds: list[Any], after: int, limit: int, fmt: str) -> Any:
-    table = AuditLog.__table__
-    canon = audit.canonical_sql(table).label("canon")
-    cols = [table.c.id, table.c.prev_hash, table.c.row_hash, canon]
-    if fmt == "csv":
-        created = func.to_char(func.timezone("UTC", table.c.created_at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-        meta = sa.cast(table.c.metadata_json, sa.Text).label("meta")
-        actor = sa.cast(table.c.actor_id, sa.Text).label("actor")
-        cols += [created.label("ts"), actor, table.c.action, table.c.resource_type, table.c.resource_id,
-                 meta, table.c.ip_address, table.c.user_agent]  # fmt: skip
-    return select(*cols).where(table.c.id > after, *conds).order_by(table.c.id).limit(limit)
 
 
 def _csv_cells(row_id: int, ts: str, actor: Any, m: Any, meta: Any, raw_meta: bool = False) -> tuple:

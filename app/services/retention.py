@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import time
 import uuid
 import zlib
 from dataclasses import dataclass
@@ -249,6 +250,12 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
         )
         state["total"] = total
         ctx.commit(done=0, total=total, checkpoint=state)
+    if strategy == H and "max_id" not in state:
+        # HARD_DELETE walks primary-key ranges up to the last candidate known when it starts.
+        state["max_id"] = db.session.scalar(
+            select(func.max(spec.sa_table.c.id)).where(*_candidates(spec, strategy, cutoff))
+        )
+        ctx.commit(checkpoint=state)
     archive = part = None
     if strategy == X:
         name = f"{spec.table}-{ctx.run_id}.jsonl.gz"
@@ -261,8 +268,15 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
                 fh.truncate(state["bytes"])
     while not state.get("written"):
         if strategy == H:
+            began = time.perf_counter()
             moved = _delete_batch(spec, cutoff, state, batch)
-        elif strategy == A:
+            batch = _next_batch_size(batch, time.perf_counter() - began)
+            state["rows"] += moved
+            state["batches"] += 1
+            state["written"] = bool(state.pop("range_done", False))
+            ctx.commit(done=state["rows"], checkpoint=state)
+            continue
+        if strategy == A:
             moved = _anonymize_batch(spec, cutoff, state, batch)
         else:
             moved = _archive_batch(spec, cutoff, state, batch, part)  # type: ignore[arg-type]
@@ -286,6 +300,17 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
     return result
 
 
+def _next_batch_size(size: int, seconds: float) -> int:
+    """Aim each HARD_DELETE transaction at ``RETENTION_BATCH_SECONDS`` (50 ms): grow or shrink
+    the next range from the last one's duration, within [RETENTION_BATCH_MIN, RETENTION_BATCH_MAX]."""
+    cfg = current_app.config
+    target = float(cfg.get("RETENTION_BATCH_SECONDS", 0.05))
+    low = min(size, int(cfg.get("RETENTION_BATCH_MIN", 1000)))
+    high = int(cfg.get("RETENTION_BATCH_MAX", 100000))
+    factor = min(2.0, max(0.25, target / max(seconds, 1e-4)))
+    return max(low, min(high, int(size * factor)))
+
+
 def _batch_ids(spec: RetentionEntity, cutoff: dt.datetime, strategy: DeletionStrategy, state: dict, limit: int) -> Any:
     table = spec.sa_table
     return (
@@ -297,12 +322,33 @@ def _batch_ids(spec: RetentionEntity, cutoff: dt.datetime, strategy: DeletionStr
 
 
 def _delete_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, limit: int) -> int:
+    """One batch of HARD_DELETE: at most ``limit`` ids after the checkpoint, as a primary-key range.
+
+    The range's upper bound comes from the primary-key index alone; the DELETE then walks that
+    range once, keeping the time and legal-hold conditions in the same statement. Returns the
+    rows deleted; ``state["last_id"]`` moves to the range's end (its rows are all decided), and
+    ``state["range_done"]`` says the range reached the end of the run's snapshot.
+    """
     table = spec.sa_table
-    ids = _batch_ids(spec, cutoff, H, state, limit).scalar_subquery()
-    gone = db.session.execute(delete(table).where(table.c.id.in_(ids)).returning(table.c.id)).scalars().all()
-    if gone:
-        state["last_id"] = max(gone)
-    return len(gone)
+    lo, stop = state["last_id"], state.get("max_id")
+    if stop is None or lo >= stop:
+        state["range_done"] = True
+        return 0
+    hi = db.session.scalar(select(table.c.id).where(table.c.id > lo).order_by(table.c.id).offset(limit - 1).limit(1))
+    if hi is None or hi >= stop:
+        hi, state["range_done"] = stop, True
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        # The checkpoint commits in this same transaction, so a crash that loses an
+        # asynchronously committed batch loses its deletions and its checkpoint together
+        # (at most the last few batches); the rerun resumes from the older checkpoint and
+        # deletes them again. The run's final commit is synchronous, which flushes the WAL
+        # of every batch before the run is reported done and audited.
+        conn.execute(text("SET LOCAL synchronous_commit = off"))
+    conds = [table.c.id > lo, table.c.id <= hi, *_candidates(spec, H, cutoff)]
+    gone = db.session.execute(delete(table).where(*conds).execution_options(synchronize_session=False)).rowcount
+    state["last_id"] = hi
+    return gone
 
 
 def _anonymize_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, limit: int) -> int:
