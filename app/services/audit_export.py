@@ -20,6 +20,7 @@ import json
 import os
 import uuid
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -259,10 +260,13 @@ def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, stat
                 select(table.c.row_hash).where(table.c.id < _first_id(conds)).order_by(table.c.id.desc()).limit(1)
             )
         if db.session.get_bind().dialect.name == "postgresql":
-            for chunk in _pg_chunks(conds, state["last_id"], batch_size, fmt, prev, linked, anchors):
-                if state["chain_ok"] and chunk.bad_id is not None:
-                    state["chain_ok"] = False
-                    state["chain_problem"] = {"id": chunk.bad_id, "reason": chunk.bad_reason}
+            for chunk in _pg_chunks(conds, state["last_id"], params["max_id"], batch_size, fmt, linked, anchors):
+                if state["chain_ok"]:
+                    problem = _first_link(chunk, prev, linked, anchors)
+                    if problem or chunk.bad_id is not None:
+                        state["chain_ok"] = False
+                        state["chain_problem"] = problem or {"id": chunk.bad_id, "reason": chunk.bad_reason}
+                prev = chunk.last_hash
                 data = chunk.data if fmt == "csv" else _gzip_member(chunk.data)
                 summary = (chunk.rows, chunk.first_id, chunk.last_id, chunk.first_hash, chunk.last_hash)
                 _append(ctx, out, state, data, *summary)
@@ -316,6 +320,17 @@ def _first_id(conds: list[Any]) -> int:
     return db.session.scalar(select(func.min(table.c.id)).where(*conds)) or 0
 
 
+def _first_link(chunk: Chunk, prev: str | None, linked: bool, anchors: set[str]) -> dict[str, Any] | None:
+    """The link of a batch's first row to the previous batch (PostgreSQL checked the links inside it).
+
+    A first row without a hash is reported by PostgreSQL itself, which checks that first."""
+    if not linked or chunk.first_hash is None:
+        return None
+    if chunk.first_prev != prev and not (prev is None and chunk.first_prev in anchors):
+        return {"id": chunk.first_id, "reason": _BROKEN}
+    return None
+
+
 def _check(row: Row, prev: str | None, linked: bool, anchors: set[str]) -> str | None:
     if row.row_hash is None:
         return _NO_HASH
@@ -338,6 +353,7 @@ class Chunk(NamedTuple):
 
     data: bytes
     rows: int
+    first_prev: str | None
     first_id: int | None
     last_id: int | None
     first_hash: str | None
@@ -347,42 +363,54 @@ class Chunk(NamedTuple):
 
 
 def _pg_chunks(
-    conds: list[Any], after: int, limit: int, fmt: str, prev: str | None, linked: bool, anchors: set[str]
+    conds: list[Any], after: int, stop: int, span: int, fmt: str, linked: bool, anchors: set[str]
 ) -> Iterator[Chunk]:
-    """Keyset batches, each checked by one query and streamed by one ``COPY (SELECT ...) TO STDOUT``.
+    """Batches of ``span`` consecutive ids after ``after`` (up to the snapshot's ``stop``), in id order.
 
-    The check query makes PostgreSQL build every row's canonical text and verify its hash
-    (``sha256``) and link (``lag``); it returns only the batch's counts, chain ends and first
-    problem. The COPY then renders exactly those rows as file lines (JSON objects or CSV
-    records). Both run in one REPEATABLE READ snapshot, so they see the same rows. Python
-    touches no row: it only compresses and writes bytes, while the next batch is fetched on
-    this read connection in a thread, so database and Python work overlap.
+    PostgreSQL builds every row's canonical text, checks its hash (``sha256``) and its link to the
+    row before it in the batch (``lag``), and renders the file lines; ``COPY (SELECT ...) TO
+    STDOUT`` streams them. JSONL is one pass (``problem TAB line`` per row); CSV is one check
+    query (counts, chain ends, first problem) and one COPY of the same rows in the same
+    REPEATABLE READ transaction. Python touches no row: it only checks each batch's first link,
+    compresses and writes. Batches are id ranges, so they do not depend on each other: two read
+    connections fetch the next two batches while the caller writes the current one.
     """
     check_sql, copy_sql, base = _pg_sql(conds, fmt)
     iso = {"isolation_level": "REPEATABLE READ"}
-    with db.engine.connect().execution_options(**iso) as conn, ThreadPoolExecutor(1) as pool:
-        raw = conn.connection.driver_connection
+    ranges = ((lo, min(lo + span, stop)) for lo in range(after, stop, span))
+    with (
+        db.engine.connect().execution_options(**iso) as one,
+        db.engine.connect().execution_options(**iso) as two,
+        ThreadPoolExecutor(2) as pool,
+    ):
+        raws = [one.connection.driver_connection, two.connection.driver_connection]
 
-        def fetch(after: int, prev: str | None) -> Chunk:
-            params = {**base, "after": after, "n": limit, "prev": prev, "linked": linked, "anchors": sorted(anchors)}
+        def fetch(raw: Any, lo: int, hi: int) -> Chunk:
+            params = {**base, "after": lo, "hi": hi, "linked": linked, "anchors": sorted(anchors)}
             with raw.cursor() as cur:
                 if fmt != "csv":
                     with cur.copy(copy_sql, params) as copy:
                         return _jsonl_chunk(b"".join(bytes(block) for block in copy))
                 cur.execute(check_sql, params)
-                rows, first_id, last_id, first_hash, last_hash, bad_id, bad_reason = cur.fetchone()
-                if not rows:
-                    return Chunk(b"", 0, None, None, None, None, None, None)
-                with cur.copy(copy_sql, {**params, "last": last_id}) as copy:
+                summary = cur.fetchone()
+                if not summary[0]:
+                    return Chunk(b"", 0, None, None, None, None, None, None, None)
+                with cur.copy(copy_sql, params) as copy:
                     data = b"".join(bytes(block) for block in copy)
-            return Chunk(data, rows, first_id, last_id, first_hash, last_hash, bad_id, bad_reason)
+            return Chunk(data, *summary)
 
-        conn.execute(sa.text("SELECT 1"))  # take the snapshot before the first batch
-        pending = pool.submit(fetch, after, prev)
-        while (chunk := pending.result()).rows:
-            pending = pool.submit(fetch, chunk.last_id, chunk.last_hash)
-            yield chunk
-        conn.rollback()
+        pending = deque(pool.submit(fetch, raws[i], *r) for i, r in zip(range(2), ranges, strict=False))
+        turn = 0
+        while pending:
+            chunk = pending.popleft().result()
+            following = next(ranges, None)
+            if following is not None:
+                pending.append(pool.submit(fetch, raws[turn % 2], *following))
+            turn += 1
+            if chunk.rows:
+                yield chunk
+        one.rollback()
+        two.rollback()
 
 
 _JSONL_LINE = (
@@ -398,7 +426,7 @@ def _jsonl_chunk(data: bytes) -> Chunk:
     so ``\\N<TAB>`` can only be a NULL problem column at the start of a line.
     """
     if not data:
-        return Chunk(b"", 0, None, None, None, None, None, None)
+        return Chunk(b"", 0, None, None, None, None, None, None, None)
     rows = data.count(b"\n")
     bad_id = bad_reason = None
     if data.count(_NULL_PROBLEM) == rows:
@@ -414,61 +442,54 @@ def _jsonl_chunk(data: bytes) -> Chunk:
     body = body.replace(b"\\\\", b"\\")  # COPY's text format doubles every backslash; JSON has no other escape
     first = json.loads(body[: body.index(b"\n")])
     last = json.loads(body[body.rindex(b"\n", 0, len(body) - 1) + 1 :] if rows > 1 else body)
-    return Chunk(body, rows, first["id"], last["id"], first["row_hash"], last["row_hash"], bad_id, bad_reason)
+    first_prev = first["prev_hash"]
+    return Chunk(
+        body, rows, first_prev, first["id"], last["id"], first["row_hash"], last["row_hash"], bad_id, bad_reason
+    )
 
 
 def _pg_sql(conds: list[Any], fmt: str) -> tuple[str, str, dict[str, Any]]:
-    """The check query and the COPY of one batch (parameters: after, n, prev, linked, anchors; last)."""
+    """The check query and the COPY of one batch (parameters: after, hi, linked, anchors)."""
     table = AuditLog.__table__
     canon = audit.canonical_sql(table).label("canon")
-    after = table.c.id > sa.bindparam("after", type_=sa.BigInteger)
-    inner = (
-        select(table.c.id, table.c.prev_hash, table.c.row_hash, canon)
-        .where(after, *conds)
-        .order_by(table.c.id)
-        .limit(sa.bindparam("n", type_=sa.Integer))
-    )
-    if fmt == "csv":
-        created = func.to_char(func.timezone("UTC", table.c.created_at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-        cols = [table.c.id, created, sa.cast(table.c.actor_id, sa.Text), table.c.action, table.c.resource_type,
-                table.c.resource_id, sa.cast(table.c.metadata_json, sa.Text), table.c.ip_address,
-                table.c.user_agent, table.c.prev_hash, table.c.row_hash]  # fmt: skip
-    else:
-        js_hash = sa.func.coalesce(sa.cast(sa.func.to_json(table.c.row_hash), sa.Text), "null")
-        cols = [sa.func.concat('{"id":', table.c.id, ',"row_hash":', js_hash, ",", sa.func.substr(canon, 2))]
-    lines = select(*cols).where(after, table.c.id <= sa.bindparam("last", type_=sa.BigInteger), *conds)
+    in_range = [
+        table.c.id > sa.bindparam("after", type_=sa.BigInteger),
+        table.c.id <= sa.bindparam("hi", type_=sa.BigInteger),
+        *conds,
+    ]
+    inner = select(table.c.id, table.c.prev_hash, table.c.row_hash, canon).where(*in_range)
     dialect = db.engine.dialect
     compiled_inner = inner.compile(dialect=dialect)
-    compiled_lines = lines.order_by(table.c.id).compile(dialect=dialect)
-    skip = ("after", "n", "last")
-    base = {k: v for k, v in {**compiled_inner.params, **compiled_lines.params}.items() if k not in skip}
-    # Same order and wording as _check(): no hash, then a broken link, then content.
+    base = {k: v for k, v in compiled_inner.params.items() if k not in ("after", "hi")}
+    # Same order and wording as _check(): no hash, then a broken link, then content. The first
+    # row's link (to the previous batch) is checked by the caller.
     problem = f"""CASE
         WHEN row_hash IS NULL THEN '{_NO_HASH}'
-        WHEN %(linked)s AND prev_hash IS DISTINCT FROM expected
+        WHEN %(linked)s AND NOT first AND prev_hash IS DISTINCT FROM expected
              AND NOT (expected IS NULL AND coalesce(prev_hash = ANY(%(anchors)s::text[]), false))
              THEN '{_BROKEN}'
         WHEN encode(sha256(convert_to(canon, 'UTF8')), 'hex') IS DISTINCT FROM row_hash THEN '{_CONTENT}'
     END"""
     # Only constants and SQLAlchemy-compiled SQL are interpolated; values travel as parameters.
+    checked = f"""(SELECT w.*, {problem} AS problem
+        FROM (SELECT b.*, lag(row_hash) OVER o AS expected, lag(id) OVER o IS NULL AS first
+              FROM ({compiled_inner}) b WINDOW o AS (ORDER BY id)) w) x"""  # noqa: S608
+    if fmt != "csv":
+        # One pass: the canonical text is built once, for the line and for the check.
+        return "", f"COPY (SELECT problem, {_JSONL_LINE} FROM {checked} ORDER BY id) TO STDOUT", base  # noqa: S608
     check = f"""
-    SELECT count(*), min(id), max(id),
+    SELECT count(*), (array_agg(prev_hash ORDER BY id))[1], min(id), max(id),
            (array_agg(row_hash ORDER BY id))[1], (array_agg(row_hash ORDER BY id DESC))[1],
            min(id) FILTER (WHERE problem IS NOT NULL),
            (array_agg(problem ORDER BY id) FILTER (WHERE problem IS NOT NULL))[1]
-    FROM (SELECT id, row_hash, {problem} AS problem
-          FROM (SELECT b.*, lag(row_hash, 1, %(prev)s::text) OVER (ORDER BY id) AS expected
-                FROM ({compiled_inner}) b) w) x"""  # noqa: S608
-    if fmt == "csv":
-        copy = f"COPY ({compiled_lines}) TO STDOUT (FORMAT csv)"
-    else:
-        # One pass: the canonical text is built once, for the line and for the check.
-        copy = f"""COPY (
-        SELECT {problem}, {_JSONL_LINE}
-        FROM (SELECT b.*, lag(row_hash, 1, %(prev)s::text) OVER (ORDER BY id) AS expected
-              FROM ({compiled_inner}) b) w
-        ORDER BY id) TO STDOUT"""  # noqa: S608
-    return check, copy, base
+    FROM {checked}"""  # noqa: S608
+    created = func.to_char(func.timezone("UTC", table.c.created_at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    cols = [table.c.id, created, sa.cast(table.c.actor_id, sa.Text), table.c.action, table.c.resource_type,
+            table.c.resource_id, sa.cast(table.c.metadata_json, sa.Text), table.c.ip_address,
+            table.c.user_agent, table.c.prev_hash, table.c.row_hash]  # fmt: skip
+    lines = select(*cols).where(*in_range).order_by(table.c.id).compile(dialect=dialect)
+    base.update((k, v) for k, v in lines.params.items() if k not in ("after", "hi"))
+    return check, f"COPY ({lines}) TO STDOUT (FORMAT csv)", base
 
 
 def _fetch(conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:

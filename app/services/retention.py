@@ -245,17 +245,16 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
     batch = int(current_app.config.get("RETENTION_BATCH", 5000))
     state = dict(ctx.state) or {"last_id": 0, "rows": 0, "batches": 0, "bytes": 0}
     if not ctx.state:
-        total = db.session.scalar(
-            select(func.count()).select_from(spec.sa_table).where(*_candidates(spec, strategy, cutoff))
-        )
+        # One pass: how many rows, and (for HARD_DELETE's primary-key ranges) the last candidate id.
+        total, state["max_id"] = db.session.execute(
+            select(func.count(), func.max(spec.sa_table.c.id)).where(*_candidates(spec, strategy, cutoff))
+        ).one()
         state["total"] = total
         ctx.commit(done=0, total=total, checkpoint=state)
-    if strategy == H and "max_id" not in state:
-        # HARD_DELETE walks primary-key ranges up to the last candidate known when it starts.
+    if strategy == H and "max_id" not in state:  # a checkpoint written before ranges existed
         state["max_id"] = db.session.scalar(
             select(func.max(spec.sa_table.c.id)).where(*_candidates(spec, strategy, cutoff))
         )
-        ctx.commit(checkpoint=state)
     archive = part = None
     if strategy == X:
         name = f"{spec.table}-{ctx.run_id}.jsonl.gz"
@@ -270,11 +269,11 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
         if strategy == H:
             began = time.perf_counter()
             moved = _delete_batch(spec, cutoff, state, batch)
-            batch = _next_batch_size(batch, time.perf_counter() - began)
             state["rows"] += moved
             state["batches"] += 1
             state["written"] = bool(state.pop("range_done", False))
             ctx.commit(done=state["rows"], checkpoint=state)
+            batch = _next_batch_size(batch, time.perf_counter() - began)
             continue
         if strategy == A:
             moved = _anonymize_batch(spec, cutoff, state, batch)
@@ -301,13 +300,14 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
 
 
 def _next_batch_size(size: int, seconds: float) -> int:
-    """Aim each HARD_DELETE transaction at ``RETENTION_BATCH_SECONDS`` (50 ms): grow or shrink
-    the next range from the last one's duration, within [RETENTION_BATCH_MIN, RETENTION_BATCH_MAX]."""
+    """Size the next HARD_DELETE range from the last transaction's duration, aiming at
+    ``RETENTION_BATCH_SECONDS`` (40 ms, well under the 100 ms a concurrent writer may wait);
+    it grows at most 1.5x per batch, within [RETENTION_BATCH_MIN, RETENTION_BATCH_MAX]."""
     cfg = current_app.config
-    target = float(cfg.get("RETENTION_BATCH_SECONDS", 0.05))
+    target = float(cfg.get("RETENTION_BATCH_SECONDS", 0.04))
     low = min(size, int(cfg.get("RETENTION_BATCH_MIN", 1000)))
     high = int(cfg.get("RETENTION_BATCH_MAX", 100000))
-    factor = min(2.0, max(0.25, target / max(seconds, 1e-4)))
+    factor = min(1.5, max(0.25, target / max(seconds, 1e-4)))
     return max(low, min(high, int(size * factor)))
 
 
