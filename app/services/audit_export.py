@@ -1,7 +1,8 @@
 """Audit export: a verifiable file of audit rows for a time range and filters.
 
 The request fixes the snapshot (``max_id``) when it is planned. The job streams
-rows in keyset batches (never all in memory), appends each batch to a temporary
+rows in batches (never all in memory; on PostgreSQL id ranges rendered, checked and
+streamed by the database with COPY, see ``_pg_chunks``), appends each batch to a temporary
 partial file in a hidden sibling folder (gzip: one gzip member per batch, so the file can be cut back to
 any committed batch), fsyncs it and commits the checkpoint (last id, bytes, rows,
 chain state) with the run. A rerun truncates the temporary file to the committed

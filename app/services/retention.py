@@ -9,6 +9,9 @@ batches of ``RETENTION_BATCH`` rows, each batch one short transaction that also
 commits the run's checkpoint (last id, counts, archive bytes): the legal-hold
 exclusion is part of the very statement that picks the batch
 (``NOT EXISTS (SELECT 1 FROM users WHERE legal_hold AND id IN (...))``).
+HARD_DELETE deletes primary-key ranges (upper bound from the index, up to the last
+candidate id fixed at planning) and sizes each range from the last transaction's
+duration, so every transaction stays short whatever the row width or load.
 ARCHIVE appends each batch as a gzip member to a temporary file, fsyncs it,
 then deletes the rows; at the end the file is renamed into ``instance/archive/``
 next to its manifest. Audit logs may only be ARCHIVEd, as a contiguous oldest
