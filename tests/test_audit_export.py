@@ -68,6 +68,43 @@ def test_filters_and_a_broken_chain_show_in_the_manifest(app):
         assert body["chain_verified"] is False and body["chain_problem"]["id"] == victim
 
 
+@pytest.mark.usefixtures("jobs_env")
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+@pytest.mark.parametrize("where", ["first of a batch", "inside a batch", "forged content", "no hash"])
+def test_every_kind_of_break_is_found_at_its_row(app, fmt, where):
+    """The chain check (in SQL on PostgreSQL, in Python on SQLite) names the first broken row,
+    also when the break falls on a batch boundary (the first row's link is checked across batches)."""
+    with app.app_context():
+        ids = _events(30)
+        # Batches of 7: pick the row whose link or content breaks, at or away from a batch's start.
+        start = next(i for i in ids[1:-1] if i % 7 == 1) if where == "first of a batch" else ids[12]
+        pos = ids.index(start)
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL coachdesk.maintenance = 'on'")
+            if where in ("first of a batch", "inside a batch"):
+                conn.execute(text("DELETE FROM audit_logs WHERE id = :id"), {"id": ids[pos - 1]})
+            elif where == "forged content":
+                conn.execute(text("UPDATE audit_logs SET resource_id = 'forged' WHERE id = :id"), {"id": start})
+            else:
+                conn.execute(text("UPDATE audit_logs SET row_hash = NULL WHERE id = :id"), {"id": start})
+        app.config["AUDIT_EXPORT_BATCH"] = 7
+        try:
+            run = _export(fmt)
+        finally:
+            app.config.pop("AUDIT_EXPORT_BATCH")
+        assert run.status == "succeeded", run.error
+        manifest = ex.verify_export(app.config["EXPORTS_DIR"] / run.result["manifest"])
+        reason = {
+            "forged content": "content does not match its hash",
+            "no hash": "row is not chained (no hash)",
+        }.get(where, "link broken: a row before it was deleted, or this row was inserted")
+        assert manifest["chain_verified"] is False
+        assert manifest["chain_problem"] == {"id": start, "reason": reason}
+        rows = ex.read_rows(app.config["EXPORTS_DIR"] / manifest["file"], fmt)
+        assert start in {int(r["id"]) for r in rows} and manifest["rows"] == len(rows)
+
+
 @pytest.mark.parametrize(
     "args,message",
     [

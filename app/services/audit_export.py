@@ -1,7 +1,8 @@
 """Audit export: a verifiable file of audit rows for a time range and filters.
 
 The request fixes the snapshot (``max_id``) when it is planned. The job streams
-rows in keyset batches (never all in memory), appends each batch to a temporary
+rows in batches (never all in memory; on PostgreSQL id ranges rendered, checked and
+streamed by the database with COPY, see ``_pg_chunks``), appends each batch to a temporary
 partial file in a hidden sibling folder (gzip: one gzip member per batch, so the file can be cut back to
 any committed batch), fsyncs it and commits the checkpoint (last id, bytes, rows,
 chain state) with the run. A rerun truncates the temporary file to the committed
@@ -20,6 +21,7 @@ import json
 import os
 import uuid
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -44,6 +46,9 @@ CSV_FIELDS = [
 ]  # fmt: skip
 MAX_FILTER = 100
 GZIP_LEVEL = 3  # zlib's speed/size sweet spot for JSON lines
+_NO_HASH = "row is not chained (no hash)"
+_BROKEN = "link broken: a row before it was deleted, or this row was inserted"
+_CONTENT = "content does not match its hash"
 
 
 class Row(NamedTuple):
@@ -166,8 +171,7 @@ def _encode_batch(rows: list[Row], fmt: str) -> bytes:
         f'{{"id":{r.id},"row_hash":{"null" if r.row_hash is None else chr(34) + r.row_hash + chr(34)},{r.canon[1:]}\n'
         for r in rows
     )
-    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # a complete gzip member per batch
-    return compressor.compress(lines.encode()) + compressor.flush()
+    return _gzip_member(lines.encode())
 
 
 def run_export(ctx: JobContext) -> dict[str, Any]:
@@ -256,28 +260,60 @@ def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, stat
             prev = db.session.scalar(
                 select(table.c.row_hash).where(table.c.id < _first_id(conds)).order_by(table.c.id.desc()).limit(1)
             )
-        for rows in _batches(conds, state["last_id"], batch_size, fmt):
-            for row in rows:
+        if db.session.get_bind().dialect.name == "postgresql":
+            for chunk in _pg_chunks(conds, state["last_id"], params["max_id"], batch_size, fmt, linked, anchors):
                 if state["chain_ok"]:
-                    problem = _check(row, prev, linked, anchors)
-                    if problem:
+                    problem = _first_link(chunk, prev, linked, anchors)
+                    if problem or chunk.bad_id is not None:
                         state["chain_ok"] = False
-                        state["chain_problem"] = {"id": row.id, "reason": problem}
-                prev = row.row_hash
-            data = _encode_batch(rows, fmt)
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-            state["bytes"] += len(data)
-            state["rows"] += len(rows)
-            state["last_id"] = rows[-1].id
-            state["last_hash"] = rows[-1].row_hash
-            state.setdefault("first_id", rows[0].id)
-            state.setdefault("first_hash", rows[0].row_hash)
-            ctx.commit(done=state["rows"], checkpoint=state)
+                        state["chain_problem"] = problem or {"id": chunk.bad_id, "reason": chunk.bad_reason}
+                prev = chunk.last_hash
+                data = chunk.data if fmt == "csv" else _gzip_member(chunk.data)
+                summary = (chunk.rows, chunk.first_id, chunk.last_id, chunk.first_hash, chunk.last_hash)
+                _append(ctx, out, state, data, *summary)
+        else:
+            for rows in _batches(conds, state["last_id"], batch_size, fmt):
+                for row in rows:
+                    if state["chain_ok"]:
+                        problem = _check(row, prev, linked, anchors)
+                        if problem:
+                            state["chain_ok"] = False
+                            state["chain_problem"] = {"id": row.id, "reason": problem}
+                    prev = row.row_hash
+                summary = (len(rows), rows[0].id, rows[-1].id, rows[0].row_hash, rows[-1].row_hash)
+                _append(ctx, out, state, _encode_batch(rows, fmt), *summary)
     state["written"] = True
     ctx.commit(done=state["rows"], checkpoint=state)
     return state
+
+
+def _append(
+    ctx: JobContext,
+    out: Any,
+    state: dict,
+    data: bytes,
+    rows: int,
+    first_id: int | None,
+    last_id: int | None,
+    first_hash: str | None,
+    last_hash: str | None,
+) -> None:
+    """Make one batch durable, then commit its checkpoint (a rerun truncates back to ``bytes``)."""
+    out.write(data)
+    out.flush()
+    os.fsync(out.fileno())
+    state["bytes"] += len(data)
+    state["rows"] += rows
+    state["last_id"] = last_id
+    state["last_hash"] = last_hash
+    state.setdefault("first_id", first_id)
+    state.setdefault("first_hash", first_hash)
+    ctx.commit(done=state["rows"], checkpoint=state)
+
+
+def _gzip_member(data: bytes) -> bytes:
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # a complete gzip member per batch
+    return compressor.compress(data) + compressor.flush()
 
 
 def _first_id(conds: list[Any]) -> int:
@@ -285,49 +321,176 @@ def _first_id(conds: list[Any]) -> int:
     return db.session.scalar(select(func.min(table.c.id)).where(*conds)) or 0
 
 
+def _first_link(chunk: Chunk, prev: str | None, linked: bool, anchors: set[str]) -> dict[str, Any] | None:
+    """The link of a batch's first row to the previous batch (PostgreSQL checked the links inside it).
+
+    A first row without a hash is reported by PostgreSQL itself, which checks that first."""
+    if not linked or chunk.first_hash is None:
+        return None
+    if chunk.first_prev != prev and not (prev is None and chunk.first_prev in anchors):
+        return {"id": chunk.first_id, "reason": _BROKEN}
+    return None
+
+
 def _check(row: Row, prev: str | None, linked: bool, anchors: set[str]) -> str | None:
     if row.row_hash is None:
-        return "row is not chained (no hash)"
+        return _NO_HASH
     if linked and row.prev_hash != prev and not (prev is None and row.prev_hash in anchors):
-        return "link broken: a row before it was deleted, or this row was inserted"
+        return _BROKEN
     if not row.hash_ok:
-        return "content does not match its hash"
+        return _CONTENT
     return None
 
 
 def _batches(conds: list[Any], after: int, limit: int, fmt: str) -> Iterator[list[Row]]:
-    """Keyset batches after ``after``. On PostgreSQL the next batch is fetched (on its own read
-    connection) while the caller writes the current one, so database and Python work overlap."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        while rows := _fetch(conds, after, limit, fmt):
-            yield rows
-            after = rows[-1].id
-        return
-    with db.engine.connect() as conn, ThreadPoolExecutor(1) as pool:
-        raw, dialect = conn.connection.driver_connection, conn.dialect
-        pending = pool.submit(_fetch_pg, raw, dialect, conds, after, limit, fmt)
-        while rows := pending.result():
-            pending = pool.submit(_fetch_pg, raw, dialect, conds, rows[-1].id, limit, fmt)
-            yield rows
-        conn.rollback()
+    """Keyset batches after ``after`` (SQLite: rows fetched and hashed in Python)."""
+    while rows := _fetch(conds, after, limit, fmt):
+        yield rows
+        after = rows[-1].id
 
 
-def _fetch_pg(raw: Any, dialect: Any, conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:
-    """One batch, its canonical text built by PostgreSQL (hashed here: hashlib beats pgcrypto-free SQL)."""
-    stmt = _pg_batch_stmt(conds, after, limit, fmt).compile(dialect=dialect)
-    with raw.cursor() as cur:
-        cur.execute(str(stmt), stmt.params)
-        fetched = cur.fetchall()
-    sha = hashlib.sha256
-    if fmt == "csv":
-        # id, prev, hash, canon, ts, actor, action, type, res_id, meta, ip, ua
-        return [
-            Row(r[0], r[1], r[2], r[3], sha(r[3].encode()).hexdigest() == r[2],
-                (r[0], r[4], r[5] or "", r[6], r[7], r[8] or "", r[9] or "", r[10] or "", r[11] or "", r[1] or "",
-                 r[2] or ""))
-            for r in fetched
-        ]  # fmt: skip
-    return [Row(r[0], r[1], r[2], r[3], sha(r[3].encode()).hexdigest() == r[2], ()) for r in fetched]
+class Chunk(NamedTuple):
+    """One PostgreSQL batch: the file bytes PostgreSQL rendered, and its checked summary."""
+
+    data: bytes
+    rows: int
+    first_prev: str | None
+    first_id: int | None
+    last_id: int | None
+    first_hash: str | None
+    last_hash: str | None
+    bad_id: int | None
+    bad_reason: str | None
+
+
+def _pg_chunks(
+    conds: list[Any], after: int, stop: int, span: int, fmt: str, linked: bool, anchors: set[str]
+) -> Iterator[Chunk]:
+    """Batches of ``span`` consecutive ids after ``after`` (up to the snapshot's ``stop``), in id order.
+
+    PostgreSQL builds every row's canonical text, checks its hash (``sha256``) and its link to the
+    row before it in the batch (``lag``), and renders the file lines; ``COPY (SELECT ...) TO
+    STDOUT`` streams them. JSONL is one pass (``problem TAB line`` per row); CSV is one check
+    query (counts, chain ends, first problem) and one COPY of the same rows in the same
+    REPEATABLE READ transaction. Python touches no row: it only checks each batch's first link,
+    compresses and writes. Batches are id ranges, so they do not depend on each other: two read
+    connections fetch the next two batches while the caller writes the current one.
+    """
+    check_sql, copy_sql, base = _pg_sql(conds, fmt)
+    iso = {"isolation_level": "REPEATABLE READ"}
+    ranges = ((lo, min(lo + span, stop)) for lo in range(after, stop, span))
+    with (
+        db.engine.connect().execution_options(**iso) as one,
+        db.engine.connect().execution_options(**iso) as two,
+        ThreadPoolExecutor(2) as pool,
+    ):
+        raws = [one.connection.driver_connection, two.connection.driver_connection]
+
+        def fetch(raw: Any, lo: int, hi: int) -> Chunk:
+            params = {**base, "after": lo, "hi": hi, "linked": linked, "anchors": sorted(anchors)}
+            with raw.cursor() as cur:
+                if fmt != "csv":
+                    with cur.copy(copy_sql, params) as copy:
+                        return _jsonl_chunk(b"".join(bytes(block) for block in copy))
+                cur.execute(check_sql, params)
+                summary = cur.fetchone()
+                if not summary[0]:
+                    return Chunk(b"", 0, None, None, None, None, None, None, None)
+                with cur.copy(copy_sql, params) as copy:
+                    data = b"".join(bytes(block) for block in copy)
+            return Chunk(data, *summary)
+
+        pending = deque(pool.submit(fetch, raws[i], *r) for i, r in zip(range(2), ranges, strict=False))
+        turn = 0
+        while pending:
+            chunk = pending.popleft().result()
+            following = next(ranges, None)
+            if following is not None:
+                pending.append(pool.submit(fetch, raws[turn % 2], *following))
+            turn += 1
+            if chunk.rows:
+                yield chunk
+        one.rollback()
+        two.rollback()
+
+
+_JSONL_LINE = (
+    """concat('{"id":', id, ',"row_hash":', coalesce(to_json(row_hash)::text, 'null'), ',', substr(canon, 2))"""
+)
+_NULL_PROBLEM = b"\\N\t"  # COPY text: the problem column is NULL, then the tab before the line
+
+
+def _jsonl_chunk(data: bytes) -> Chunk:
+    """Split a JSONL batch's COPY output (``problem TAB line`` per row) into file bytes and summary.
+
+    In COPY's text format a JSON line has no raw tab or newline, and every backslash is doubled,
+    so ``\\N<TAB>`` can only be a NULL problem column at the start of a line.
+    """
+    if not data:
+        return Chunk(b"", 0, None, None, None, None, None, None, None)
+    rows = data.count(b"\n")
+    bad_id = bad_reason = None
+    if data.count(_NULL_PROBLEM) == rows:
+        body = data.replace(_NULL_PROBLEM, b"")
+    else:
+        kept = []
+        for raw_line in data.split(b"\n")[:-1]:
+            problem, _, line = raw_line.partition(b"\t")
+            if bad_id is None and problem != b"\\N":
+                bad_id, bad_reason = json.loads(line.replace(b"\\\\", b"\\"))["id"], problem.decode()
+            kept.append(line)
+        body = b"\n".join(kept) + b"\n"
+    body = body.replace(b"\\\\", b"\\")  # COPY's text format doubles every backslash; JSON has no other escape
+    first = json.loads(body[: body.index(b"\n")])
+    last = json.loads(body[body.rindex(b"\n", 0, len(body) - 1) + 1 :] if rows > 1 else body)
+    first_prev = first["prev_hash"]
+    return Chunk(
+        body, rows, first_prev, first["id"], last["id"], first["row_hash"], last["row_hash"], bad_id, bad_reason
+    )
+
+
+def _pg_sql(conds: list[Any], fmt: str) -> tuple[str, str, dict[str, Any]]:
+    """The check query and the COPY of one batch (parameters: after, hi, linked, anchors)."""
+    table = AuditLog.__table__
+    canon = audit.canonical_sql(table).label("canon")
+    in_range = [
+        table.c.id > sa.bindparam("after", type_=sa.BigInteger),
+        table.c.id <= sa.bindparam("hi", type_=sa.BigInteger),
+        *conds,
+    ]
+    inner = select(table.c.id, table.c.prev_hash, table.c.row_hash, canon).where(*in_range)
+    dialect = db.engine.dialect
+    compiled_inner = inner.compile(dialect=dialect)
+    base = {k: v for k, v in compiled_inner.params.items() if k not in ("after", "hi")}
+    # Same order and wording as _check(): no hash, then a broken link, then content. The first
+    # row's link (to the previous batch) is checked by the caller.
+    problem = f"""CASE
+        WHEN row_hash IS NULL THEN '{_NO_HASH}'
+        WHEN %(linked)s AND NOT first AND prev_hash IS DISTINCT FROM expected
+             AND NOT (expected IS NULL AND coalesce(prev_hash = ANY(%(anchors)s::text[]), false))
+             THEN '{_BROKEN}'
+        WHEN encode(sha256(convert_to(canon, 'UTF8')), 'hex') IS DISTINCT FROM row_hash THEN '{_CONTENT}'
+    END"""
+    # Only constants and SQLAlchemy-compiled SQL are interpolated; values travel as parameters.
+    checked = f"""(SELECT w.*, {problem} AS problem
+        FROM (SELECT b.*, lag(row_hash) OVER o AS expected, lag(id) OVER o IS NULL AS first
+              FROM ({compiled_inner}) b WINDOW o AS (ORDER BY id)) w) x"""  # noqa: S608
+    if fmt != "csv":
+        # One pass: the canonical text is built once, for the line and for the check.
+        return "", f"COPY (SELECT problem, {_JSONL_LINE} FROM {checked} ORDER BY id) TO STDOUT", base  # noqa: S608
+    check = f"""
+    SELECT count(*), (array_agg(prev_hash ORDER BY id))[1], min(id), max(id),
+           (array_agg(row_hash ORDER BY id))[1], (array_agg(row_hash ORDER BY id DESC))[1],
+           min(id) FILTER (WHERE problem IS NOT NULL),
+           (array_agg(problem ORDER BY id) FILTER (WHERE problem IS NOT NULL))[1]
+    FROM {checked}"""  # noqa: S608
+    created = func.to_char(func.timezone("UTC", table.c.created_at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    cols = [table.c.id, created, sa.cast(table.c.actor_id, sa.Text), table.c.action, table.c.resource_type,
+            table.c.resource_id, sa.cast(table.c.metadata_json, sa.Text), table.c.ip_address,
+            table.c.user_agent, table.c.prev_hash, table.c.row_hash]  # fmt: skip
+    lines = select(*cols).where(*in_range).order_by(table.c.id).compile(dialect=dialect)
+    base.update((k, v) for k, v in lines.params.items() if k not in ("after", "hi"))
+    return check, f"COPY ({lines}) TO STDOUT (FORMAT csv)", base
 
 
 def _fetch(conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:
@@ -341,19 +504,6 @@ def _fetch(conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:
         cells = _csv_cells(m["id"], audit.format_ts(m["created_at"]), m["actor_id"], m, m["metadata_json"])
         out.append(Row(m["id"], m["prev_hash"], m["row_hash"], canon, ok, cells))
     return out
-
-
-def _pg_batch_stmt(conds: list[Any], after: int, limit: int, fmt: str) -> Any:
-    table = AuditLog.__table__
-    canon = audit.canonical_sql(table).label("canon")
-    cols = [table.c.id, table.c.prev_hash, table.c.row_hash, canon]
-    if fmt == "csv":
-        created = func.to_char(func.timezone("UTC", table.c.created_at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-        meta = sa.cast(table.c.metadata_json, sa.Text).label("meta")
-        actor = sa.cast(table.c.actor_id, sa.Text).label("actor")
-        cols += [created.label("ts"), actor, table.c.action, table.c.resource_type, table.c.resource_id,
-                 meta, table.c.ip_address, table.c.user_agent]  # fmt: skip
-    return select(*cols).where(table.c.id > after, *conds).order_by(table.c.id).limit(limit)
 
 
 def _csv_cells(row_id: int, ts: str, actor: Any, m: Any, meta: Any, raw_meta: bool = False) -> tuple:
