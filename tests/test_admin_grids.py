@@ -321,6 +321,12 @@ def test_csv_export_is_a_real_csv_of_the_grid(app, client, accounts):
     assert rows[0] == ["Name", "Category", "Price", "Currency", "Duration (weeks)"]
     assert rows[1][0] == "Coaching 12 weeks" and rows[1][2] == "99.00" and rows[1][3] == "EUR"
     assert len(rows) == 2
+    with app.app_context():
+        from app.extensions import db
+        from app.models import AuditLog
+
+        audited = db.session.query(AuditLog).filter_by(action="export.grid").one()
+        assert audited.metadata_json["format"] == "csv" and audited.actor_id is not None
 
 
 def test_xlsx_export_is_a_real_workbook(app, client, accounts):
@@ -451,6 +457,12 @@ def test_compliance_downloads_and_the_hook_records_it(app, client, accounts, exp
     assert len(events) == 1
     assert events[0]["path"] == "2026/audit-0001.csv" and events[0]["area"] == "admin_exports"
     assert events[0]["user_id"] is not None and events[0]["size_bytes"] == 18
+    with app.app_context():
+        from app.extensions import db
+        from app.models import AuditLog
+
+        audited = db.session.query(AuditLog).filter_by(action="export.download").one()
+        assert audited.resource_id == "2026/audit-0001.csv" and audited.actor_id is not None
 
 
 def test_file_browser_is_read_only_for_everyone(app, client, accounts, export_dirs):

@@ -171,6 +171,14 @@ def test_export_sends_the_audit_hook(app: Flask, accounts: dict) -> None:
         export_started.disconnect(receiver)
     assert seen and seen[0]["resource"] == "Users" and seen[0]["filters"] == {"f_status": "ACTIVE"}
     assert seen[0]["user"].username == "support"
+    # ... and the audit trail records it: who, what, which filters (names only, never the values).
+    from app.models import AuditLog, ConsoleUser
+
+    with app.app_context():
+        row = db.session.query(AuditLog).filter_by(action="export.list_csv").one()
+        support = db.session.query(ConsoleUser).filter_by(username="support").one()
+        assert row.resource_type == "Users" and row.metadata_json["filters"] == ["f_status"]
+        assert row.actor_id == support.platform_user_id
 
 
 def test_a_secret_column_in_a_view_is_a_start_up_error(sqlite_app: Flask) -> None:

@@ -279,10 +279,24 @@ def record(
 
 
 def install() -> None:
-    """Listen to the app session's flushes once per process."""
+    """Listen to the app session's flushes, and to list exports, once per process."""
     if not event.contains(db.session, "before_flush", _before_flush):
         event.listen(db.session, "before_flush", _before_flush)
         event.listen(db.session, "after_flush", _after_flush)
+    from app.services import csv_export
+
+    csv_export.export_started.connect(_on_list_export)
+
+
+def _on_list_export(sender: Any, *, resource: str, columns: list[str], filters: dict[str, str], **_: Any) -> None:
+    # Filter *names* only: a search term can be a person's name or email.
+    record(
+        "export.list_csv",
+        resource,
+        None,
+        {"columns": list(columns), "filters": sorted(filters)},
+        commit=True,
+    )
 
 
 def _table(obj: Any) -> str | None:

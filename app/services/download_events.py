@@ -1,8 +1,8 @@
 """Data leaving the console: file downloads (audit exports, archives) and grid exports.
 
 Both functions are called before any byte is sent; if one raises, the download
-or export is refused. For now each logs one structured line; the audit trail
-will also write an AuditLogs row here.
+or export is refused. Each logs one structured line and writes an AuditLogs row
+(actor, IP and user agent come from the request's audit context).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import datetime as dt
 import json
 import logging
 from typing import Any
+
+from app.services import audit
 
 log = logging.getLogger("coachdesk.downloads")
 
@@ -29,6 +31,7 @@ def file_downloaded(
         "ip": ip,
     }
     log.info(json.dumps(record, sort_keys=True))
+    audit.record("export.download", area, relative_path, {"path": relative_path, "size_bytes": size_bytes}, commit=True)
     return record
 
 
@@ -46,4 +49,5 @@ def grid_exported(
         "ip": ip,
     }
     log.info(json.dumps(record, sort_keys=True))
+    audit.record("export.grid", grid, None, {"format": export_type, "filters": sorted(query)}, commit=True)
     return record

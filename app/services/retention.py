@@ -34,6 +34,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, event, exists, func, select, text, update
 
 from app.extensions import db
@@ -87,27 +88,38 @@ RETENTION_ENTITIES: dict[str, RetentionEntity] = {
 
 
 def validate_policy(entity: str, strategy: str | DeletionStrategy, days: Any) -> list[str]:
-    """Clear messages for an invalid (entity, strategy, period) combination; [] when valid."""
+    """Clear, translated messages for an invalid (entity, strategy, period) combination; [] when valid."""
     errors = []
     spec = RETENTION_ENTITIES.get(entity)
     if spec is None:
-        errors.append(f"{entity!r} cannot carry a retention policy; choose one of {', '.join(RETENTION_ENTITIES)}")
+        errors.append(
+            _("%(entity)s cannot carry a retention policy; choose one of %(choices)s",
+              entity=repr(entity), choices=", ".join(RETENTION_ENTITIES))
+        )  # fmt: skip
     try:
         strategy = DeletionStrategy(strategy)
     except ValueError:
-        errors.append(f"unknown strategy {strategy!r}; choose one of {', '.join(s.value for s in DeletionStrategy)}")
+        errors.append(
+            _("Unknown strategy %(strategy)s; choose one of %(choices)s",
+              strategy=repr(strategy), choices=", ".join(s.value for s in DeletionStrategy))
+        )  # fmt: skip
         strategy = None
     if spec is not None and strategy is not None and strategy not in spec.strategies:
         allowed = ", ".join(sorted(s.value for s in spec.strategies))
-        errors.append(f"{entity} allows only {allowed}, not {strategy.value}")
+        errors.append(
+            _("%(entity)s allows only %(allowed)s, not %(strategy)s", entity=entity, allowed=allowed,
+              strategy=strategy.value)
+        )  # fmt: skip
     try:
         days = int(days)
     except (TypeError, ValueError):
-        errors.append("the retention period must be a whole number of days")
+        errors.append(_("The retention period must be a whole number of days"))
     else:
         minimum = spec.min_days if spec else 1
         if days < minimum:
-            errors.append(f"the retention period for {entity} must be at least {minimum} days")
+            errors.append(
+                _("The retention period for %(entity)s must be at least %(days)s days", entity=entity, days=minimum)
+            )
     return errors
 
 
