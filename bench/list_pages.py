@@ -124,7 +124,7 @@ def generate(conn: Any, customers: int, events: int, coaches: int) -> None:
     run(
         "INSERT INTO engagement_events (customer_id, event_type, occurred_at) "
         f"SELECT md5('cust' || ((g * 7919) % :customers))::uuid, ({EVENT_TYPES})[1 + (g * 31 + g / 7) % 6], "
-        "now() - random() * interval '365 days' FROM generate_series(0, :events - 1) g",
+        "now() - random() * interval '365 days' FROM generate_series(0::bigint, :events - 1) g",
         f"{events:,} engagement events",
     )
     for _, definition in indexes:
