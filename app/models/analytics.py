@@ -53,9 +53,10 @@ class EngagementEvent(Model):
 
     __table_args__ = (
         sa.Index(None, "customer_id", "occurred_at"),
-        sa.Index(None, "event_type", "occurred_at"),
-        # The list's order (occurred_at, id): pages are found by an index-only scan, not heap visits.
-        sa.Index(None, "occurred_at", "id"),
+        # The list's order (occurred_at, id) and its event_type filter, carrying customer_id for the
+        # coach scope: list pages and capped counts are index-only scans, not heap visits (bench/list_pages.py).
+        sa.Index(None, "event_type", "occurred_at", postgresql_include=["customer_id"]),
+        sa.Index(None, "occurred_at", "id", postgresql_include=["customer_id"]),
     )
 
 
