@@ -214,3 +214,41 @@ def test_related_tabs_follow_the_viewers_permissions(app: Flask, accounts: dict)
     assert 'href="#SubscriptionView"' not in seen["compliance"]
     assert 'href="#SupportTicketView"' not in seen["compliance"] and "Help r" not in seen["compliance"]
     assert 'href="#ConsentView"' in seen["compliance"] and 'href="#AuthSessionView"' in seen["compliance"]
+
+
+def test_pages_of_an_eager_list_are_in_order_without_gaps_or_repeats(app: Flask, accounts: dict) -> None:
+    """Keys are paged first and the customer joined per page: the walk must equal one ordered scan."""
+    import re
+
+    with app.app_context():
+        world = make_world(None, tag="p")
+        customers = [world[PlatformUser].id]
+        for i in range(3):
+            person = PlatformUser(email=f"pp{i}@example.test", full_name=f"Pager {i}", locale="en")
+            db.session.add(person)
+            db.session.flush()
+            customers.append(person.id)
+        base = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+        for i in range(40):  # four events share each timestamp: the id must break the ties
+            db.session.add(EngagementEvent(customer_id=customers[i % 4], event_type="workout",
+                                           occurred_at=base + dt.timedelta(hours=i // 4)))  # fmt: skip
+        db.session.commit()
+        expected = [
+            str(pk)
+            for pk in db.session.scalars(
+                sa.select(EngagementEvent.id).order_by(EngagementEvent.occurred_at.desc(), EngagementEvent.id.desc())
+            )
+        ]
+    client = app.test_client()
+    login(client, "admin", "admin-Passw0rd!")
+    client.get("/engagement-events/list/")
+    seen: list[str] = []
+    for page in range(0, (len(expected) + 6) // 7):
+        url = f"/engagement-events/list/?psize_EngagementEventView=7&page_EngagementEventView={page}"
+        with counting(app) as statements:
+            body = client.get(url).get_data(as_text=True)
+        assert len(statements) <= MAX_QUERIES_PER_PAGE
+        ids = list(dict.fromkeys(re.findall(r"/engagement-events/show/(\d+)", body)))
+        assert "Pager " in body  # the customer relation is rendered, by name
+        seen += ids
+    assert seen == expected

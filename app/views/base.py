@@ -205,8 +205,14 @@ class ScopedSQLAInterface(SQLAInterface):
         query = self.apply_order_by(query, order_column, order_direction, add_pk=True)
         if not order_column:
             query = query.order_by(pk.desc())
+        if eager and page_size:
+            # Page the keys first (an index-only walk), then join the relations for that page
+            # only: otherwise PostgreSQL joins every skipped row of a deep OFFSET.
+            keys = self.apply_pagination(query.with_entities(pk), page, page_size).subquery()
+            query = query.filter(pk.in_(sa.select(keys.c[0])))
+        else:
+            query = self.apply_pagination(query, page, page_size)
         query = query.options(*self.eager_options(eager))
-        query = self.apply_pagination(query, page, page_size)
         return count, query.all()
 
     def iter_rows(
