@@ -28,14 +28,19 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def suspend_users(session: Session, users: Sequence[PlatformUser], actor: Any = None) -> int:
+def _set_status(session: Session, rows: Sequence[Any], status: Any, *, unless: tuple = ()) -> int:
+    """Move rows to ``status`` (skipping those already there or in ``unless``); return how many moved."""
     changed = 0
-    for user in users:
-        if user.status != UserStatus.SUSPENDED:
-            user.status = UserStatus.SUSPENDED
+    for row in rows:
+        if row.status != status and row.status not in unless:
+            row.status = status
             changed += 1
     session.flush()
     return changed
+
+
+def suspend_users(session: Session, users: Sequence[PlatformUser], actor: Any = None) -> int:
+    return _set_status(session, users, UserStatus.SUSPENDED)
 
 
 def close_tickets(session: Session, tickets: Sequence[SupportTicket], actor: Any = None) -> int:
@@ -77,33 +82,16 @@ def pause_subscriptions(
 
 
 def pause_plans(session: Session, plans: Sequence[CustomerPlan], actor: Any = None) -> int:
-    changed = 0
-    for plan in plans:
-        if plan.status == PlanStatus.ACTIVE:
-            plan.status = PlanStatus.PAUSED
-            changed += 1
-    session.flush()
-    return changed
+    only_active = tuple(st for st in PlanStatus if st not in (PlanStatus.ACTIVE, PlanStatus.PAUSED))
+    return _set_status(session, plans, PlanStatus.PAUSED, unless=only_active)
 
 
 def hide_posts(session: Session, posts: Sequence[CommunityPost], actor: Any = None) -> int:
-    changed = 0
-    for post in posts:
-        if post.status != PostStatus.HIDDEN:
-            post.status = PostStatus.HIDDEN
-            changed += 1
-    session.flush()
-    return changed
+    return _set_status(session, posts, PostStatus.HIDDEN)
 
 
 def revoke_api_clients(session: Session, clients: Sequence[APIClient], actor: Any = None) -> int:
-    changed = 0
-    for client in clients:
-        if client.status != ClientStatus.REVOKED:
-            client.status = ClientStatus.REVOKED
-            changed += 1
-    session.flush()
-    return changed
+    return _set_status(session, clients, ClientStatus.REVOKED)
 
 
 def revoke_wearables(session: Session, authorizations: Sequence[WearableAuthorization], actor: Any = None) -> int:
