@@ -21,7 +21,7 @@ install-dev: $(VENV)/.dev translations
 
 # Compile the Babel catalogues (the .mo files are build output, not committed).
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel compile -q -f -d translations
+	$(BIN)/pybabel compile -f -d translations >/dev/null
 
 run: install
 	$(BIN)/python run.py
