@@ -6,6 +6,7 @@ workers syncing at once race and duplicate rows, see FAB#625).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,8 +42,16 @@ def sync_roles(appbuilder: Any) -> SyncReport:
         if sm.find_role(role_name) is None:
             sm.add_role(role_name)
             report.created_roles.append(role_name)
-    # Create every permission-view the registered views declare.
-    appbuilder.add_permissions(update_perms=True)
+    # Create every permission-view the registered views declare. FAB then tries to drop
+    # the read/write pairs a read-only view does not use, which other views of the same
+    # resource still need; it refuses, with a warning per pair. That is expected here.
+    fab_log = logging.getLogger("flask_appbuilder.security.sqla.manager")
+    level = fab_log.level
+    fab_log.setLevel(logging.ERROR)
+    try:
+        appbuilder.add_permissions(update_perms=True)
+    finally:
+        fab_log.setLevel(level)
     for resource in ALL_RESOURCES:
         for action in (READ, WRITE):
             sm.add_permission_view_menu(action, resource)
