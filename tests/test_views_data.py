@@ -279,7 +279,9 @@ def test_admin_lists_shows_and_opens_every_entity(app, accounts):
         first = {m: display_text(rows[m], v.show_columns[0]) for m, v in views_by_model(app).items()}
     client = app.test_client()
     login(client, "admin", "admin-Passw0rd!")
-    for model, view in views_by_model(app).items():
+    # Audit logs first: every export below is itself audited and would push the world's row off page 1.
+    views = sorted(views_by_model(app).items(), key=lambda item: item[0].__tablename__ != "audit_logs")
+    for model, view in views:
         base = view.route_base
         listing = client.get(f"{base}/list/")
         assert listing.status_code == 200, (model.__name__, listing.status_code)

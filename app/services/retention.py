@@ -100,7 +100,7 @@ def validate_policy(entity: str, strategy: str | DeletionStrategy, days: Any) ->
         strategy = DeletionStrategy(strategy)
     except ValueError:
         errors.append(
-            _("Unknown strategy %(strategy)s; choose one of %(choices)s",
+            _("unknown strategy %(strategy)s; choose one of %(choices)s",
               strategy=repr(strategy), choices=", ".join(s.value for s in DeletionStrategy))
         )  # fmt: skip
         strategy = None
@@ -113,12 +113,12 @@ def validate_policy(entity: str, strategy: str | DeletionStrategy, days: Any) ->
     try:
         days = int(days)
     except (TypeError, ValueError):
-        errors.append(_("The retention period must be a whole number of days"))
+        errors.append(_("the retention period must be a whole number of days"))
     else:
         minimum = spec.min_days if spec else 1
         if days < minimum:
             errors.append(
-                _("The retention period for %(entity)s must be at least %(days)s days", entity=entity, days=minimum)
+                _("the retention period for %(entity)s must be at least %(days)s days", entity=entity, days=minimum)
             )
     return errors
 
