@@ -7,45 +7,26 @@ Chromium missing: the test fails when CI=true and is skipped otherwise.
 from __future__ import annotations
 
 import decimal
-import os
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from tests import databases
 from tests.conftest import build_app, make_accounts
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serving
 
 pytestmark = pytest.mark.e2e
 
 
-def _require_chromium() -> None:
-    if Path(CHROMIUM).exists():
-        return
-    message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flask]]:
-    _require_chromium()
+    require_chromium()
     app = build_app(databases.create_sqlite_database(tmp_path_factory.mktemp("e2e-admin")))
     make_accounts(app)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}", app
-    http.shutdown()
-    thread.join(timeout=10)
+    with serving(app) as base:
+        yield base, app
 
 
 @pytest.fixture
