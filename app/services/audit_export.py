@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -73,11 +74,17 @@ def parse_when(raw: Any, name: str) -> dt.datetime:
     else:
         text = str(raw or "").strip()
         if not text:
-            raise ExportError(f"{name}: a date is required (YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
+            raise ExportError(_("%(field)s: a date is required (YYYY-MM-DD or YYYY-MM-DDTHH:MM)", field=name))
         try:
             value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise ExportError(f"{name}: {text!r} is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+            raise ExportError(
+                _(
+                    "%(field)s: %(value)s is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)",
+                    field=name,
+                    value=repr(text),
+                )
+            ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC)
@@ -95,18 +102,18 @@ def build_params(
     since = parse_when(start, "from")
     until = parse_when(end, "to")
     if since >= until:
-        raise ExportError("the 'from' time must be before the 'to' time")
+        raise ExportError(_("the 'from' time must be before the 'to' time"))
     if fmt not in FORMATS:
-        raise ExportError(f"format must be one of {', '.join(FORMATS)}")
+        raise ExportError(_("format must be one of %(choices)s", choices=", ".join(FORMATS)))
     actor_id = None
     if actor:
         try:
             actor_id = str(uuid.UUID(str(actor).strip()))
         except ValueError:
-            raise ExportError(f"actor: {actor!r} is not a user id (UUID)") from None
+            raise ExportError(_("actor: %(value)s is not a user id (UUID)", value=repr(actor))) from None
     for name, value in (("action", action), ("resource type", resource_type)):
         if value and len(value) > MAX_FILTER:
-            raise ExportError(f"{name}: at most {MAX_FILTER} characters")
+            raise ExportError(_("%(field)s: at most %(n)s characters", field=name, n=MAX_FILTER))
     max_id = db.session.scalar(select(func.max(AuditLog.id))) or 0
     return {
         "from": since.isoformat(),
@@ -536,9 +543,9 @@ def verify_export(manifest_path: Path) -> dict[str, Any]:
     body = json.loads(manifest_path.read_text())
     data = manifest_path.parent / body["file"]
     if _sha256(data) != body["sha256"]:
-        raise ExportError(f"{body['file']}: SHA-256 does not match the manifest")
+        raise ExportError(_("%(file)s: SHA-256 does not match the manifest", file=body["file"]))
     if count_rows(data, body["format"]) != body["rows"]:
-        raise ExportError(f"{body['file']}: row count does not match the manifest")
+        raise ExportError(_("%(file)s: row count does not match the manifest", file=body["file"]))
     return body
 
 
@@ -560,11 +567,11 @@ def export_file(run_id: int, which: str) -> tuple[JobRun, Path]:
     """The finished export's data file or manifest, for a download."""
     run = db.session.get(JobRun, run_id)
     if run is None or run.kind != KIND or run.status != JobStatus.SUCCEEDED or not run.result:
-        raise ExportError(f"no finished export #{run_id}")
+        raise ExportError(_("no finished export #%(id)s", id=run_id))
     name = run.result["manifest"] if which == "manifest" else run.result["file"]
     path = exports_dir() / name
     if not path.is_file():
-        raise ExportError(f"the file of export #{run_id} is no longer there")
+        raise ExportError(_("the file of export #%(id)s is no longer there", id=run_id))
     return run, path
 
 

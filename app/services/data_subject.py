@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from app.extensions import db
@@ -44,7 +45,7 @@ def find_subject(user_ref: str) -> PlatformUser:
     """A platform user by id (UUID) or email."""
     ref = (user_ref or "").strip()
     if not ref:
-        raise SubjectRequestError("give the user's id or email")
+        raise SubjectRequestError(_("give the user's id or email"))
     user = None
     try:
         user = db.session.get(PlatformUser, uuid.UUID(ref))
@@ -52,9 +53,9 @@ def find_subject(user_ref: str) -> PlatformUser:
         if "@" in ref and len(ref) <= 320:
             user = db.session.scalar(select(PlatformUser).where(PlatformUser.email == ref.lower()))
     if user is None:
-        raise SubjectRequestError(f"no user matches {ref[:80]!r}")
+        raise SubjectRequestError(_("no user matches %(value)s", value=repr(ref[:80])))
     if user.email == audit.SYSTEM_EMAIL:
-        raise SubjectRequestError("the system user is not a data subject")
+        raise SubjectRequestError(_("the system user is not a data subject"))
     return user
 
 
@@ -103,7 +104,7 @@ def request_erasure(user: PlatformUser, requested_by: uuid.UUID | None) -> JobRu
 def run_subject_export(ctx: JobContext) -> dict[str, Any]:
     uid = uuid.UUID(ctx.params["user_id"])
     if db.session.get(PlatformUser, uid) is None:
-        raise SubjectRequestError(f"no user {uid}")
+        raise SubjectRequestError(_("no user %(id)s", id=uid))
     directory = Path(current_app.config["EXPORTS_DIR"])
     directory.mkdir(parents=True, exist_ok=True)
     name = f"subject-{ctx.run_id}.zip"
@@ -137,9 +138,9 @@ def run_erasure(ctx: JobContext) -> dict[str, Any]:
     uid = uuid.UUID(ctx.params["user_id"])
     user = db.session.get(PlatformUser, uid)
     if user is None:
-        raise SubjectRequestError(f"no user {uid}")
+        raise SubjectRequestError(_("no user %(id)s", id=uid))
     if user.legal_hold:
-        raise SubjectRequestError("this user is under legal hold: erasure refused")
+        raise SubjectRequestError(_("this user is under legal hold: erasure refused"))
     touched: dict[str, int] = {}
     for table, cols in user_columns():
         personal = sorted(audit.PERSONAL_DATA.get(table.name, ()))
@@ -175,8 +176,8 @@ def run_erasure(ctx: JobContext) -> dict[str, Any]:
 def subject_file(run_id: int) -> Path:
     run = db.session.get(JobRun, run_id)
     if run is None or run.kind != "dsr.export" or run.status != JobStatus.SUCCEEDED or not run.result:
-        raise SubjectRequestError(f"no finished data-subject export #{run_id}")
+        raise SubjectRequestError(_("no finished data-subject export #%(id)s", id=run_id))
     path = Path(current_app.config["EXPORTS_DIR"]) / run.result["file"]
     if not path.is_file():
-        raise SubjectRequestError(f"the file of export #{run_id} is no longer there")
+        raise SubjectRequestError(_("the file of export #%(id)s is no longer there", id=run_id))
     return path

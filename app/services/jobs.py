@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select, update
 
 from app.extensions import db
@@ -237,7 +238,7 @@ def retry_run(run_id: int) -> JobRun:
         db.session.commit()
         dispatch(run)
         return run
-    raise JobError(f"job #{run.id} is {run.status} and cannot be retried")
+    raise JobError(_("job #%(id)s is %(status)s and cannot be retried", id=run.id, status=run.status))
 
 
 def cancel_run(run_id: int) -> JobRun:
@@ -252,7 +253,7 @@ def cancel_run(run_id: int) -> JobRun:
         run.cancel_requested = True
         db.session.commit()
     else:
-        raise JobError(f"job #{run.id} is {run.status} and cannot be cancelled")
+        raise JobError(_("job #%(id)s is %(status)s and cannot be cancelled", id=run.id, status=run.status))
     return run
 
 
@@ -306,7 +307,7 @@ def _cancel_rq_job(rq_job_id: str | None) -> None:
 def _get(run_id: int) -> JobRun:
     run = db.session.get(JobRun, run_id)
     if run is None:
-        raise JobError(f"no job #{run_id}")
+        raise JobError(_("no job #%(id)s", id=run_id))
     return run
 
 

@@ -140,10 +140,10 @@ def save_policy(
         raise RetentionError("; ".join(errors))
     policy = db.session.get(DataRetentionPolicy, policy_id) if policy_id else None
     if policy_id and policy is None:
-        raise RetentionError(f"no retention policy #{policy_id}")
+        raise RetentionError(_("no retention policy #%(id)s", id=policy_id))
     other = db.session.scalar(select(DataRetentionPolicy).where(DataRetentionPolicy.entity == entity))
     if other is not None and other is not policy:
-        raise RetentionError(f"{entity} already has a policy (#{other.id}); edit that one")
+        raise RetentionError(_("%(entity)s already has a policy (#%(id)s); edit that one", entity=entity, id=other.id))
     if policy is None:
         policy = DataRetentionPolicy(entity=entity)
         db.session.add(policy)
@@ -207,7 +207,7 @@ def dry_run(policy: DataRetentionPolicy, sample_size: int = 10) -> DryRun:
     """How many rows a run would touch now, how many legal holds spare, and a sample (no personal data)."""
     spec = RETENTION_ENTITIES.get(policy.entity)
     if spec is None:
-        raise RetentionError(f"{policy.entity!r} cannot carry a retention policy")
+        raise RetentionError(_("%(entity)s cannot carry a retention policy", entity=repr(policy.entity)))
     cutoff = utcnow() - dt.timedelta(days=policy.retention_period_days)
     table = spec.sa_table
     conds = _candidates(spec, policy.deletion_strategy, cutoff)
@@ -255,7 +255,7 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
     spec = RETENTION_ENTITIES[params["entity"]]
     strategy = DeletionStrategy(params["strategy"])
     if strategy not in spec.strategies:
-        raise RetentionError(f"{spec.table} does not allow {strategy.value}")
+        raise RetentionError(_("%(entity)s does not allow %(strategy)s", entity=spec.table, strategy=strategy.value))
     cutoff = dt.datetime.fromisoformat(params["cutoff"])
     batch = int(current_app.config.get("RETENTION_BATCH", 5000))
     state = dict(ctx.state) or {"last_id": 0, "rows": 0, "batches": 0, "bytes": 0}
@@ -465,10 +465,10 @@ def set_legal_hold(user_id: Any, held: bool, reason: str = "") -> PlatformUser:
     try:
         uid = uuid.UUID(str(user_id))
     except ValueError:
-        raise RetentionError(f"{user_id!r} is not a user id") from None
+        raise RetentionError(_("%(value)s is not a user id", value=repr(user_id))) from None
     user = db.session.get(PlatformUser, uid)
     if user is None:
-        raise RetentionError(f"no user {uid}")
+        raise RetentionError(_("no user %(id)s", id=uid))
     user.legal_hold = held
     db.session.flush()
     audit.record("legal_hold.set" if held else "legal_hold.release", "users", uid, {"reason": reason[:200]})
