@@ -17,6 +17,7 @@ from typing import Any
 import plotly.graph_objects as go
 import sqlalchemy as sa
 from babel.numbers import get_decimal_symbol, get_group_symbol
+from flask_babel import gettext as _
 from sqlalchemy.sql.elements import ColumnElement
 
 MAX_POINTS = 5_000
@@ -59,16 +60,18 @@ def parse_date(value: str | None, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise ChartInputError(f"{name}: {value!r} is not a date (expected YYYY-MM-DD)") from None
+        raise ChartInputError(
+            _("%(field)s: %(value)s is not a date (expected YYYY-MM-DD)", field=name, value=repr(value))
+        ) from None
 
 
 def parse_range(start: str | None, end: str | None) -> tuple[dt.date | None, dt.date | None]:
     """Parse ``from``/``to`` query values; refuse a range that ends before it starts."""
     d1, d2 = parse_date(start, "from"), parse_date(end, "to")
     if d1 and d2 and d1 > d2:
-        raise ChartInputError(f"from ({d1}) is after to ({d2})")
+        raise ChartInputError(_("from (%(start)s) is after to (%(end)s)", start=d1, end=d2))
     if d1 and d1.year < 1900 or d2 and d2.year > 2999:
-        raise ChartInputError("dates must lie between 1900 and 2999")
+        raise ChartInputError(_("dates must lie between 1900 and 2999"))
     return d1, d2
 
 
@@ -87,7 +90,9 @@ def range_criteria(column: Any, rng: DateRange) -> list[ColumnElement]:
 def bucket_expr(column: Any, unit: str, dialect: str) -> ColumnElement:
     """The start date of ``column``'s day/week/month/quarter/year, computed by the database."""
     if unit not in UNITS:
-        raise ChartInputError(f"unknown bucket {unit!r}; expected one of {', '.join(UNITS)}")
+        raise ChartInputError(
+            _("unknown bucket %(value)s; expected one of %(choices)s", value=repr(unit), choices=", ".join(UNITS))
+        )
     if dialect == "postgresql":
         source = (
             sa.cast(column, sa.DateTime())
@@ -169,7 +174,9 @@ def choose_unit(rng: DateRange, series: int = 1, requested: str | None = None) -
     the next coarser unit is used (never an error: the user asked for a chart).
     """
     if requested and requested not in UNITS:
-        raise ChartInputError(f"unknown bucket {requested!r}; expected one of {', '.join(UNITS)}")
+        raise ChartInputError(
+            _("unknown bucket %(value)s; expected one of %(choices)s", value=repr(requested), choices=", ".join(UNITS))
+        )
     if requested:
         start = UNITS.index(requested)
     elif rng.days <= 92:

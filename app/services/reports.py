@@ -20,6 +20,7 @@ from typing import Any
 import plotly.graph_objects as go
 import sqlalchemy as sa
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -81,15 +82,17 @@ def parse_filters(args: Any, today: dt.date | None = None) -> ReportFilters:
     end = end or today
     start = start or ch.floor_date(end, "month").replace(year=end.year - 1)
     if start > end:
-        raise ReportInputError(f"from ({start}) is after to ({end})")
+        raise ReportInputError(_("from (%(start)s) is after to (%(end)s)", start=start, end=end))
     if (end - start).days > 366 * 20:
-        raise ReportInputError("the date range may span at most 20 years")
+        raise ReportInputError(_("the date range may span at most 20 years"))
     cohort = None
     if args.get("cohort"):
         try:
             cohort = dt.date.fromisoformat(args.get("cohort")[:7] + "-01")
         except ValueError:
-            raise ReportInputError(f"cohort: {args.get('cohort')!r} is not a month (expected YYYY-MM)") from None
+            raise ReportInputError(
+                _("cohort: %(value)s is not a month (expected YYYY-MM)", value=repr(args.get("cohort")))
+            ) from None
     return ReportFilters(
         start,
         end,
@@ -107,9 +110,9 @@ def _int_arg(args: Any, name: str) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise ReportInputError(f"{name}: {raw!r} is not an id") from None
+        raise ReportInputError(_("%(field)s: %(value)s is not an id", field=name, value=repr(raw))) from None
     if not 0 < value < 2**63:
-        raise ReportInputError(f"{name}: {raw!r} is not an id")
+        raise ReportInputError(_("%(field)s: %(value)s is not an id", field=name, value=repr(raw)))
     return value
 
 
@@ -120,7 +123,7 @@ def _uuid_arg(args: Any, name: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise ReportInputError(f"{name}: {raw!r} is not an id") from None
+        raise ReportInputError(_("%(field)s: %(value)s is not an id", field=name, value=repr(raw))) from None
 
 
 @dataclass
@@ -315,7 +318,7 @@ def all_reports() -> dict[str, Report]:
 
 def dashboard_reports(dashboard: str) -> list[Report]:
     if dashboard not in DASHBOARDS:
-        raise ReportInputError(f"unknown dashboard {dashboard!r}")
+        raise ReportInputError(_("unknown dashboard %(name)s", name=repr(dashboard)))
     return sorted((r for r in all_reports().values() if r.dashboard == dashboard), key=lambda r: (r.order, r.key))
 
 
@@ -323,7 +326,7 @@ def get_report(dashboard: str, key: str) -> Report:
     for report in dashboard_reports(dashboard):
         if report.key == key:
             return report
-    raise ReportInputError(f"unknown report {key!r} on dashboard {dashboard!r}")
+    raise ReportInputError(_("unknown report %(key)s on dashboard %(name)s", key=repr(key), name=repr(dashboard)))
 
 
 # --- rendering -------------------------------------------------------------
