@@ -6,6 +6,7 @@ import threading
 import uuid
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select, text
 
 from app.extensions import db
@@ -54,7 +55,7 @@ def test_create_update_delete_are_audited_without_personal_values(app_ctx):
     assert updated["values"]["status"] == {"old": "ACTIVE", "new": "SUSPENDED"}
     for meta in (created, updated):
         text_dump = repr(meta)
-        for secret in ("ann@example.com", "Ann", "555", "secret-hash", "another-secret"):
+        for secret in ("ann@example.com", "Ann", "555 0100", "secret-hash", "another-secret"):
             assert secret not in text_dump
     assert deleted["fields"] == []
     system = db.session.scalar(select(PlatformUser).where(PlatformUser.email == audit.SYSTEM_EMAIL))
@@ -226,3 +227,35 @@ def test_concurrent_writers_keep_one_chain(pg_app):
     with pg_app.app_context():
         report = audit.verify_chain()
         assert report.ok and report.rows >= 40
+
+
+def test_postgres_builds_the_same_canonical_text_for_awkward_values(pg_app):
+    """Exports check hashes in SQL (``canonical_sql``): its text must be ``canonical()``'s byte for byte."""
+    awkward = [
+        {"action": 'a"b\\c\nd\te\x01f', "resource_type": "r", "metadata_json": None, "user_agent": None},
+        {
+            "action": "ünï €😀",
+            "resource_type": "",
+            "resource_id": "",
+            "ip_address": "::1",
+            "user_agent": "</script>\u2028\x7f",
+            "metadata_json": {"a": 'x\\y"z', "b": [1, "2.50", None, True], "é": "\x01", "longer key": {"k": []}},
+        },
+        {"action": "x", "resource_type": "r", "metadata_json": {"just": "one"}},
+    ]
+    with pg_app.app_context():
+        with db.engine.begin() as conn:
+            written = audit.append(conn, [dict(e) for e in awkward])
+        table = AuditLog.__table__
+        lateral, canon = audit.canonical_sql(table)
+        stmt = (
+            select(table.c.id, canon, table.c.row_hash, func.encode(func.sha256(func.textsend(canon)), "hex"))
+            .select_from(table.join(lateral, sa.true()))
+            .where(table.c.action.in_([e["action"] for e in awkward]))
+            .order_by(table.c.id)
+        )
+        rows = db.session.execute(stmt).all()
+        assert len(rows) == len(written) == 3
+        for entry, (_, sql_text, stored, sql_hash) in zip(written, rows, strict=True):
+            assert sql_text == audit.canonical(entry)
+            assert sql_hash == stored == audit.row_hash(entry)
