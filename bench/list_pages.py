@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import statistics
 import sys
 import time
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+import sqlalchemy as sa
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
@@ -216,7 +218,7 @@ def measure(client: Any, engine: Any, url: str, runs: int, budget_s: float | Non
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
     body = resp.get_data(as_text=True)
-    note = "clamped: 'Lists stop at'" if "Lists stop at" in body else ""
+    note = "clamped: 'Page numbers stop at'" if "Page numbers stop at" in body else ""
     return Result(percentile(samples, 50), percentile(samples, 95), counter["n"], runs, resp.status_code, note)
 
 
@@ -225,8 +227,9 @@ def login(client: Any, username: str, password: str) -> None:
     assert resp.status_code == 302, f"bench login as {username} failed ({resp.status_code})"
 
 
-def cases(events: int) -> list[tuple[str, str, str, str]]:
-    """(case, user, our query string, stock query string)."""
+def cases(events: int, coach_rows: int) -> list[tuple[str, str, str, str]]:
+    """(case, user, our query string, stock query string); ``{cursor:user:depth}`` is filled in later."""
+    cursor_depths = {"admin": (events // 2,), "coach": (coach_rows // 2,)}
     since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=90)).date()
     until = (dt.datetime.now(dt.UTC) - dt.timedelta(days=30)).date()
     ours_filter = f"f_event_type=workout&f_occurred_at_from={since}&f_occurred_at_to={until}"
@@ -237,29 +240,63 @@ def cases(events: int) -> list[tuple[str, str, str, str]]:
     ps = f"psize_{{v}}={PAGE_SIZE}"
 
     def q(view: str, *parts: str) -> str:
-        return "&".join(p.format(v=view) for p in (ps, *parts))
+        return "&".join(p.replace("{v}", view) for p in (ps, *parts))
 
-    deepest = 10_000 // PAGE_SIZE  # ours allows offset 10,000 at most
-    deep = min(5_000, max(events // PAGE_SIZE - 1, deepest + 1))
     rows = []
     for user in ("admin", "coach"):
+        # Page numbers reach offset 10,000 (admin) or 1,000 (row-scoped coach); deeper, Next carries a cursor.
+        deepest = (10_000 if user == "admin" else 1_000) // PAGE_SIZE
         rows += [
             (f"{user}: first page", user, q(OURS), q(STOCK)),
             (f"{user}: filtered (type + 60 days)", user, q(OURS, ours_filter), q(STOCK, stock_filter)),
             (
-                f"{user}: page {deepest} (offset 10,000)",
+                f"{user}: page {deepest} (offset {deepest * PAGE_SIZE:,})",
                 user,
                 q(OURS, f"page_{{v}}={deepest}"),
                 q(STOCK, f"page_{{v}}={deepest}"),
             ),  # fmt: skip
-            (
-                f"{user}: page {deep} (offset {deep * PAGE_SIZE:,})",
-                user,
-                q(OURS, f"page_{{v}}={deep}"),
-                q(STOCK, f"page_{{v}}={deep}"),
-            ),  # fmt: skip
         ]
+        for depth in cursor_depths[user]:
+            rows.append(
+                (
+                    f"{user}: Next at offset {depth:,}",
+                    user,
+                    q(OURS, f"cursor_{{v}}={{cursor:{user}:{depth}}}"),
+                    q(STOCK, f"page_{{v}}={depth // PAGE_SIZE}"),
+                )
+            )
     return rows
+
+
+CURSOR_RE = re.compile(r"\{cursor:(\w+):(\d+)\}")
+
+
+def cursor_at(app: Any, user: str, depth: int) -> str:
+    """The Next cursor of the page that ends at row ``depth`` of ``user``'s list (found with a slow OFFSET, untimed)."""
+    from app.extensions import db
+    from app.models.analytics import EngagementEvent
+    from app.services import keyset
+
+    with app.app_context():
+        stmt = sa.select(EngagementEvent.occurred_at, EngagementEvent.id)
+        if user == "coach":
+            coach = sa.text("SELECT customer_id FROM coach_assignments WHERE coach_id = md5('coach0')::uuid")
+            stmt = stmt.where(EngagementEvent.customer_id.in_(coach.columns(sa.column("customer_id", sa.Uuid))))
+        stmt = stmt.order_by(EngagementEvent.occurred_at.desc(), EngagementEvent.id.desc()).offset(depth - 1).limit(1)
+        value, key = db.session.execute(stmt).one()
+        db.session.remove()
+    return keyset.encode(keyset.Cursor(True, value, key))
+
+
+def coach_row_count(app: Any) -> int:
+    from app.extensions import db
+
+    with app.app_context():
+        sql = "SELECT count(*) FROM engagement_events WHERE customer_id IN " \
+            "(SELECT customer_id FROM coach_assignments WHERE coach_id = md5('coach0')::uuid)"  # fmt: skip
+        n = db.session.scalar(sa.text(sql))
+        db.session.remove()
+    return int(n)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -295,8 +332,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(header)
         print("-" * len(header))
-        for label, user, ours_qs, stock_qs in cases(args.events):
+        for label, user, ours_qs, stock_qs in cases(args.events, coach_row_count(app)):
             client = clients[user]
+            found = CURSOR_RE.search(ours_qs)
+            if found:
+                ours_qs = CURSOR_RE.sub(cursor_at(app, found.group(1), int(found.group(2))), ours_qs)
             ours = measure(client, engine, f"/engagement-events/list/?{ours_qs}", args.runs)
             stock = measure(client, engine, f"/bench-stock-events/list/?{stock_qs}", args.stock_runs, args.stock_budget)
             ok = ours.status == 200 and ours.p95 < TARGET_P95_MS and ours.statements <= TARGET_STATEMENTS

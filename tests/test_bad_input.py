@@ -193,7 +193,7 @@ def test_page_and_page_size_are_validated_and_capped(app: Flask, admin: dict) ->
     page = text_of(client.get("/products/list/?psize_ProductView=-3&page_ProductView=-2"))
     assert page.count("/products/show/") == 1
     page = text_of(client.get("/products/list/?page_ProductView=99999999"))
-    assert "Lists stop at" in page
+    assert "Page numbers stop at" in page
     # sorting by a column the view does not offer (a secret, say) is ignored
     with app.app_context():
         db.session.get(PlatformUser, uuid.UUID(admin["ids"][PlatformUser])).password_hash = "scrypt:leaky-hash-value"

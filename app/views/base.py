@@ -54,8 +54,8 @@ from wtforms import validators as wtv
 from app.extensions import db
 from app.models.base import JSONValidationError
 from app.security.roles import READ_WRITE_METHOD_MAP
-from app.security.scope import scope_criteria
-from app.services import csv_export
+from app.security.scope import is_unrestricted, scope_criteria
+from app.services import csv_export, keyset
 from app.services.data_access import EXACT_COUNT_LIMIT, RowCount, coerce_pk, count_rows, get_many_scoped, pk_column
 from app.views.fields import AutocompleteField, AwareDateTimeField, EnumSelectField, JSONTextField
 
@@ -63,8 +63,11 @@ log = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 25
-# Deepest row offset a list page may reach; beyond it people narrow the filter or flip the sort.
+# Deepest row offset a page NUMBER may reach; beyond it lists page by cursor (Next/Previous,
+# app/services/keyset.py), whose cost does not grow with depth. Row-scoped lists (coaches) stop
+# sooner: their rows lie sparse in the shared indexes, so each skipped row costs many index entries.
 MAX_OFFSET = 10_000
+SCOPED_MAX_OFFSET = 1_000
 SEARCH_MAX_LENGTH = 200
 AUTOCOMPLETE_LIMIT = 20
 TEXT_MAX_LENGTH = 10_000
@@ -189,7 +192,10 @@ class ScopedSQLAInterface(SQLAInterface):
         outer_default_load: bool = False,
         criteria: Sequence[Any] = (),
         eager: Sequence[str] = (),
+        seek: keyset.Seek | None = None,
     ) -> tuple[RowCount, list[Any]]:
+        """One page and the count. With ``seek`` (keyset paging) it reads ``page_size + 1`` rows from
+        the seek point, in the seek's order, so the caller knows whether more follow."""
         query = self.scoped_query(for_write=False)
         for criterion in criteria:
             query = query.filter(criterion)
@@ -202,6 +208,11 @@ class ScopedSQLAInterface(SQLAInterface):
             filtered=bool(criteria) or bool(filters),
             limit=self.exact_count_limit,
         )
+        if seek is not None:
+            query = query.filter(seek.where).order_by(*seek.order_by)
+            keys = query.with_entities(pk).limit((page_size or DEFAULT_PAGE_SIZE) + 1).subquery()
+            query = query.filter(pk.in_(sa.select(keys.c[0]))).options(*self.eager_options(eager))
+            return count, query.all()
         query = self.apply_order_by(query, order_column, order_direction, add_pk=True)
         if not order_column:
             query = query.order_by(pk.desc())
@@ -569,10 +580,57 @@ class CoachdeskModelView(ModelView):
             number = max(int(page or 0), 0)
         except (TypeError, ValueError):
             number = 0
-        if number * size > MAX_OFFSET:
-            number = MAX_OFFSET // size
+        deepest = self.max_offset()
+        if number * size > deepest:
+            number = deepest // size
             g.cd_page_clamped = True
         return number, size
+
+    def max_offset(self) -> int:
+        return MAX_OFFSET if is_unrestricted(getattr(g, "user", None)) else SCOPED_MAX_OFFSET
+
+    def _read_cursor(self, order_column: str) -> tuple[keyset.Cursor | None, bool]:
+        """The page cursor in the URL (None: offset paging) and whether this sort can page by cursor at all."""
+        model = self.datamodel.obj
+        if not keyset.keyable(model, order_column):
+            return None, False
+        raw = request.args.get(f"cursor_{type(self).__name__}")
+        if not raw:
+            return None, True
+        try:
+            return keyset.decode(raw, keyset.sort_column(model, order_column), pk_column(model)), True
+        except keyset.CursorError as exc:
+            flash(str(exc), "warning")
+            return None, True
+
+    def _cursor_url(self, cursor: keyset.Cursor) -> str:
+        name = type(self).__name__
+        args = {k: v for k, v in request.args.items(multi=False) if k not in (f"page_{name}", f"cursor_{name}")}
+        args[f"cursor_{name}"] = keyset.encode(cursor)
+        return url_for(request.endpoint or "", **(request.view_args or {}), **args)
+
+    def _keyset_links(
+        self, rows: list[Any], order_column: str, cursor: keyset.Cursor | None, more: bool, page: int
+    ) -> dict[str, str | None]:
+        """Previous/Next links for this page: cursors at its first and last rows."""
+        if not rows:
+            return {"prev": None, "next": None}
+        pk = pk_column(self.datamodel.obj).key
+
+        def point(row: Any, forward: bool) -> str:
+            value = getattr(row, order_column) if order_column else None
+            return self._cursor_url(keyset.Cursor(forward, value, getattr(row, pk)))
+
+        if cursor is None:
+            has_prev, has_next = page > 0, more
+        elif cursor.forward:
+            has_prev, has_next = True, more
+        else:
+            has_prev, has_next = more, True
+        return {
+            "prev": point(rows[0], False) if has_prev else None,
+            "next": point(rows[-1], True) if has_next else None,
+        }
 
     def _get_list_widget(
         self,
@@ -596,6 +654,13 @@ class CoachdeskModelView(ModelView):
         if order_direction not in ("asc", "desc"):
             order_direction = "desc"
         joined_filters = filters.get_joined_filters(self._base_filters)
+        cursor, can_seek = self._read_cursor(order_column)
+        seek = None
+        if can_seek:
+            model = self.datamodel.obj
+            column = keyset.sort_column(model, order_column)
+            seek = keyset.seek(column, pk_column(model), order_direction == "desc", cursor)
+        offset_page = cursor is None
         count, rows = self.datamodel.query(
             joined_filters,
             order_column,
@@ -604,7 +669,17 @@ class CoachdeskModelView(ModelView):
             page_size=page_size,
             criteria=criteria,
             eager=self.eager_paths(),
+            seek=seek if can_seek and not offset_page else None,
         )
+        more = False
+        if can_seek and not offset_page:
+            more = len(rows) > page_size
+            rows = rows[:page_size]
+            if seek.reverse:
+                rows.reverse()
+        elif can_seek:
+            more = len(rows) == page_size and (count.estimated or count > (page + 1) * page_size)
+        links = self._keyset_links(rows, order_column, cursor, more, page) if can_seek else {}
         pks = [str(pk) for pk in self.datamodel.get_keys(rows)]
         values = [{c: self._cell(row, c) for c in self.list_columns} for row in rows]
         widgets["list"] = self.list_widget(
@@ -618,6 +693,9 @@ class CoachdeskModelView(ModelView):
             count=count,
             pks=pks,
             actions=actions,
+            keyset_prev=links.get("prev"),
+            keyset_next=links.get("next"),
+            keyset_active=not offset_page,
             filters=filters,
             modelview_name=type(self).__name__,
             **kwargs,
@@ -784,7 +862,13 @@ class CoachdeskModelView(ModelView):
     def list(self) -> Any:
         widgets = self._list()
         if getattr(g, "cd_page_clamped", False):
-            flash(_("Lists stop at %(rows)s rows: narrow the search or reverse the sort.", rows=MAX_OFFSET), "info")
+            flash(
+                _(
+                    "Page numbers stop at %(rows)s rows: use Next to go further, or narrow the search.",
+                    rows=f"{self.max_offset():,}",
+                ),
+                "info",
+            )
         return self.render_template(
             self.list_template,
             title=self.list_title,
