@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from tqdm import tqdm
 
@@ -56,14 +57,31 @@ class DemoResult:
     def summary_lines(self) -> list[str]:
         total = sum(self.counts.values())
         lines = [
-            f"Demo data seeded: {self.customers} customers, seed {self.seed}, "
-            f"{total:,} rows in {len(self.counts)} tables ({self.seconds:.1f} s)."
+            _(
+                "Demo data seeded: %(customers)s customers, seed %(seed)s, %(rows)s rows in %(tables)s tables "
+                "(%(seconds)s s).",
+                customers=self.customers,
+                seed=self.seed,
+                rows=f"{total:,}",
+                tables=len(self.counts),
+                seconds=f"{self.seconds:.1f}",
+            )
         ]
         width = max(len(name) for name in self.counts)
         lines += [f"  {name:<{width}}  {count:>9,}" for name, count in sorted(self.counts.items())]
-        lines.append("Demo logins (one per console role):")
-        lines += [f"  {e['role']:<11} username: {e['username']:<12} password: {e['password']}" for e in self.logins]
+        lines.append(_("Demo logins (one per console role):"))
+        lines += [login_line(e) for e in self.logins]
         return lines
+
+
+def login_line(entry: dict[str, str]) -> str:
+    """One demo login, as printed by ``flask demo seed`` and the embedded default's start."""
+    return "  " + _(
+        "%(role)s username: %(username)s password: %(password)s",
+        role=f"{entry['role']:<11}",
+        username=f"{entry['username']:<12}",
+        password=entry["password"],
+    )
 
 
 PHASES: tuple[tuple[str, Callable[[Ctx], None]], ...] = (
@@ -116,16 +134,22 @@ def _check_empty(sm: Any) -> None:
     }
     if accounts or filled:
         names = sorted(filled, key=lambda name: (-filled[name], name))
-        detail = ", ".join(f"{name}: {filled[name]}" for name in names[:4]) or "no other rows"
+        detail = ", ".join(f"{name}: {filled[name]}" for name in names[:4]) or _("no other rows")
         if len(names) > 4:
-            detail += f" and {len(names) - 4} more tables"
+            detail = _("%(tables)s and %(n)s more tables", tables=detail, n=len(names) - 4)
         raise DemoDataError(
-            f"the database already holds {accounts} console account(s) and data ({detail}); "
-            "demo data only goes into an empty database (use a fresh database, or empty this one first)"
+            _(
+                "the database already holds %(accounts)s console account(s) and data (%(detail)s); "
+                "demo data only goes into an empty database (use a fresh database, or empty this one first)",
+                accounts=accounts,
+                detail=detail,
+            )
         )
     missing = [role for role in CONSOLE_ROLES if sm.find_role(role) is None]
     if missing:
-        raise DemoDataError(f"console roles missing ({', '.join(missing)}): run `flask roles sync` first")
+        raise DemoDataError(
+            _("console roles missing (%(roles)s): run `flask roles sync` first", roles=", ".join(missing))
+        )
 
 
 def seed_demo_data(sm: Any, *, customers: int, seed: int, progress: bool, now: dt.datetime | None = None) -> DemoResult:
@@ -135,7 +159,7 @@ def seed_demo_data(sm: Any, *, customers: int, seed: int, progress: bool, now: d
     seed reproduces the same rows within that hour, and exactly when ``now`` is given.
     """
     if customers < 1:
-        raise DemoDataError("--customers must be at least 1")
+        raise DemoDataError(_("--customers must be at least 1"))
     if now is None:
         now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     elif now.tzinfo is None:
@@ -196,6 +220,8 @@ def _console_accounts(sm: Any, ctx: Ctx) -> list[dict[str, str]]:
                 platform_user=platform_user,
             )
         except AccountError as exc:
-            raise DemoDataError(f"could not create the {role} console account: {exc}") from exc
+            raise DemoDataError(
+                _("could not create the %(role)s console account: %(error)s", role=role, error=exc)
+            ) from exc
         logins.append({"role": role, "username": account.username, "password": account.password})
     return logins
