@@ -155,8 +155,10 @@ def check_database(app: Flask) -> None:
             with db.engine.connect() as conn:
                 conn.exec_driver_sql("SELECT 1")
         except (OperationalError, ArgumentError) as exc:
-            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            raise ConfigError(f"cannot reach the database: {reason}") from None
+            from flask_babel import gettext as _
+
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]  # the driver's words, untranslated
+            raise ConfigError(_("cannot reach the database: %(reason)s", reason=reason)) from None
 
 
 __all__ = ["create_app", "check_database", "ConfigError"]

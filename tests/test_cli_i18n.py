@@ -18,9 +18,10 @@ from app.extensions import db
 from app.i18n import LazyMessage, SourceText, _l, environment_locale, message_of, option
 from app.models.identity import PlatformUser
 from app.models.jobs import JobRun
-from app.services import jobs
+from app.services import jobs, plan_jobs
 from app.services.jobs import JobContext, job_kind
 from tests.conftest import login
+from tests.test_plan_views import _login, world  # noqa: F401  (fixture and helper)
 
 LANGS = ("en", "es", "de")
 
@@ -144,6 +145,28 @@ def test_translated_option_help_is_chosen_when_help_is_shown(app, env_locale):
     assert german.exit_code == english.exit_code == 0
     assert "Exportieren" in german.output and "Exportieren" not in english.output
     assert "--what TEXT  Export" in english.output
+
+
+def test_flask_command_help_follows_the_chosen_language(app, env_locale):
+    """Through `flask` itself (FlaskGroup pushes the app context before click parses --help)."""
+    from flask.cli import FlaskGroup
+
+    @click.command(help=_lazy("Jobs"))
+    @option("--what", help=_lazy("Export"))
+    def cmd(what: str | None) -> None:
+        click.echo(_("no job #%(id)s", id=what))
+
+    env_locale.setitem(app.cli.commands, "i18n-probe", cmd)
+    flask = FlaskGroup(create_app=lambda: app, add_default_commands=False, load_dotenv=False)
+    runner = app.test_cli_runner()
+    env_locale.setenv("COACHDESK_LOCALE", "de")
+    german = runner.invoke(flask, ["i18n-probe", "--help"])
+    assert german.exit_code == 0 and "--what TEXT  Exportieren" in german.output, german.output
+    assert runner.invoke(flask, ["i18n-probe", "--what", "3"]).output == "kein Job #3\n"
+    env_locale.setenv("COACHDESK_LOCALE", "es")
+    assert "--what TEXT  Exportar" in runner.invoke(flask, ["i18n-probe", "--help"]).output
+    env_locale.delenv("COACHDESK_LOCALE")
+    assert "--what TEXT  Export\n" in runner.invoke(flask, ["i18n-probe", "--help"]).output
 
 
 def test_every_command_help_renders(app):
@@ -281,3 +304,23 @@ def test_source_text_is_english_and_remembers_its_message():
     assert text == "Plan 4 was not found." and isinstance(text, str)
     assert message_of(text) == _l("Plan %(id)s was not found.", id=4)
     assert message_of("plain text") is None
+
+
+def test_plan_assignment_failure_reads_in_the_coachs_language(client, world):  # noqa: F811
+    """plans.assign re-checks scope in the job: its PlanError (SourceText) is stored English, shown German."""
+    app = world["app"]
+    with app.app_context():
+        from app.models.identity import ConsoleUser
+
+        coach = db.session.scalar(select(ConsoleUser).where(ConsoleUser.username == "coach"))
+        params = {"console_user_id": coach.id, "program_id": world["program"],
+                  "customer_ids": [str(world["theirs"])], "start_date": None, "start_week": 1}  # fmt: skip
+        run = jobs.run_inline(jobs.start_job(plan_jobs.KIND, params, enqueue=False))
+        assert run.status == "failed"
+        assert run.error == f"PlanError: Customer {world['theirs']} is not one of your customers."
+        run_id = run.id
+    _login(client, world["accounts"], "Coach")
+    client.get("/lang/de", headers={"Referer": "/"})
+    status = client.get(f"/plans/assign/job/{run_id}").get_json()
+    assert status["status"] == "failed"
+    assert status["error"] == f"Kunde {world['theirs']} gehört nicht zu Ihren Kunden."

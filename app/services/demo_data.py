@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from tqdm import tqdm
 
 from app.extensions import db
+from app.i18n import N_
 from app.models import SEED_MODELS, AuditLog
 from app.models.identity import ConsoleUser, PlatformRole, PlatformUser
 from app.security.roles import CONSOLE_ROLES
@@ -84,36 +85,37 @@ def login_line(entry: dict[str, str]) -> str:
     )
 
 
+# Phase names are shown on the progress bar (translated there) and key the timings (English).
 PHASES: tuple[tuple[str, Callable[[Ctx], None]], ...] = (
-    ("roles", people.seed_roles),
-    ("staff", people.seed_staff),
-    ("customers", people.seed_customers),
-    ("users", people.insert_users),
-    ("profiles", people.seed_profiles),
-    ("consents & assessments", people.seed_consents_and_assessments),
-    ("coach assignments", people.seed_assignments),
-    ("availability", people.seed_availability),
-    ("auth sessions", people.seed_auth_sessions),
-    ("products & promotions", commerce.seed_catalogue),
-    ("subscriptions & billing", commerce.seed_billing),
-    ("exercises, meals, habits", training.seed_content),
-    ("programs", training.seed_programs),
-    ("customer plans", training.seed_plans),
-    ("badges", training.seed_badges),
-    ("sessions & rosters", scheduling.seed_sessions),
-    ("threads & tickets", engagement.seed_threads_and_tickets),
-    ("announcements", engagement.seed_announcements),
-    ("community", engagement.seed_community),
-    ("challenges", engagement.seed_challenges),
-    ("engagement events", telemetry.seed_events),
-    ("progress metrics", telemetry.seed_metrics),
-    ("cohort snapshots", telemetry.seed_cohorts),
-    ("recommendations", telemetry.seed_recommendations),
-    ("automation", telemetry.seed_automation),
-    ("API clients", telemetry.seed_api),
-    ("wearables", telemetry.seed_wearables),
-    ("retention policies", telemetry.seed_retention),
-    ("audit trail", telemetry.seed_audit),
+    (N_("roles"), people.seed_roles),
+    (N_("staff"), people.seed_staff),
+    (N_("customers"), people.seed_customers),
+    (N_("users"), people.insert_users),
+    (N_("profiles"), people.seed_profiles),
+    (N_("consents & assessments"), people.seed_consents_and_assessments),
+    (N_("coach assignments"), people.seed_assignments),
+    (N_("availability"), people.seed_availability),
+    (N_("auth sessions"), people.seed_auth_sessions),
+    (N_("products & promotions"), commerce.seed_catalogue),
+    (N_("subscriptions & billing"), commerce.seed_billing),
+    (N_("exercises, meals, habits"), training.seed_content),
+    (N_("programs"), training.seed_programs),
+    (N_("customer plans"), training.seed_plans),
+    (N_("badges"), training.seed_badges),
+    (N_("sessions & rosters"), scheduling.seed_sessions),
+    (N_("threads & tickets"), engagement.seed_threads_and_tickets),
+    (N_("announcements"), engagement.seed_announcements),
+    (N_("community"), engagement.seed_community),
+    (N_("challenges"), engagement.seed_challenges),
+    (N_("engagement events"), telemetry.seed_events),
+    (N_("progress metrics"), telemetry.seed_metrics),
+    (N_("cohort snapshots"), telemetry.seed_cohorts),
+    (N_("recommendations"), telemetry.seed_recommendations),
+    (N_("automation"), telemetry.seed_automation),
+    (N_("API clients"), telemetry.seed_api),
+    (N_("wearables"), telemetry.seed_wearables),
+    (N_("retention policies"), telemetry.seed_retention),
+    (N_("audit trail"), telemetry.seed_audit),
 )
 
 
@@ -167,16 +169,16 @@ def seed_demo_data(sm: Any, *, customers: int, seed: int, progress: bool, now: d
     _check_empty(sm)
     started = time.perf_counter()
     ctx = Ctx(seed=seed, customers=customers, now=now.astimezone(dt.UTC))
-    bar = tqdm(total=len(PHASES) + 1, desc="demo data", unit="step", disable=not progress, leave=False)
+    bar = tqdm(total=len(PHASES) + 1, desc=_("demo data"), unit="step", disable=not progress, leave=False)
     timings: dict[str, float] = {}
     try:
         for name, phase in PHASES:
-            bar.set_postfix_str(name)
+            bar.set_postfix_str(_(name))
             t0 = time.perf_counter()
             phase(ctx)
             timings[name] = time.perf_counter() - t0
             bar.update()
-        bar.set_postfix_str("console accounts")
+        bar.set_postfix_str(_("console accounts"))
         logins = _console_accounts(sm, ctx)
         # The bulk-inserted audit history has no hashes yet: chain it with the rest.
         audit.rechain()
