@@ -39,9 +39,13 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
         appbuilder = AppBuilder(update_perms=False)
         appbuilder.init_app(app, db.session)
         _install_locale_selector(app)
+        from flask_babel import force_locale
+
         from app.views import register_views
 
-        register_views(appbuilder)
+        # Text a view fixes at registration is in the default language, whatever the shell's LANG says.
+        with force_locale(app.config["BABEL_DEFAULT_LOCALE"]):
+            register_views(appbuilder)
 
     from app.admin import register_admin
 
