@@ -324,3 +324,15 @@ def test_plan_assignment_failure_reads_in_the_coachs_language(client, world):  #
     status = client.get(f"/plans/assign/job/{run_id}").get_json()
     assert status["status"] == "failed"
     assert status["error"] == f"Kunde {world['theirs']} gehört nicht zu Ihren Kunden."
+
+
+def test_jobs_list_shows_a_known_failure_in_the_cli_language(app, env_locale):
+    with app.app_context():
+        run = jobs.run_inline(jobs.start_job("test.i18n_fail", {"n": 12}, enqueue=False))
+        run_id = run.id
+    runner = app.test_cli_runner()
+    english = runner.invoke(args=["jobs", "list"]).output.splitlines()
+    assert english[0].startswith(f"#{run_id:<6} test.i18n_fail") and english[0].endswith("attempts=1")
+    assert english[1].strip() == "no job #12"
+    env_locale.setenv("COACHDESK_LOCALE", "de")
+    assert runner.invoke(args=["jobs", "list"]).output.splitlines()[1].strip() == "kein Job #12"
