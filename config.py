@@ -103,6 +103,8 @@ class BaseConfig:
     BABEL_DEFAULT_TIMEZONE = "UTC"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     LANGUAGES = LANGUAGES
+    # Outside a request (the CLI) speak COACHDESK_LOCALE, else LC_ALL/LC_MESSAGES/LANG, else English.
+    LOCALE_FROM_ENVIRONMENT = True
 
     TRUSTED_PROXY_HOPS = 0  # reverse proxies in front of the app whose X-Forwarded-* headers we trust
 
@@ -189,6 +191,8 @@ class TestConfig(BaseConfig):
     # Every test signs in from 127.0.0.1: limits are off here and switched on by the
     # tests that exercise them (tests/test_login_hardening.py builds its own apps).
     RATELIMIT_ENABLED = False
+    # CLI output in the default language whatever the developer's shell says (tests switch it on).
+    LOCALE_FROM_ENVIRONMENT = False
 
     def __init__(self) -> None:
         self.REDIS_URL = os.environ.get("TEST_REDIS_URL") or None

@@ -39,9 +39,13 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
         appbuilder = AppBuilder(update_perms=False)
         appbuilder.init_app(app, db.session)
         _install_locale_selector(app)
+        from flask_babel import force_locale
+
         from app.views import register_views
 
-        register_views(appbuilder)
+        # Text a view fixes at registration is in the default language, whatever the shell's LANG says.
+        with force_locale(app.config["BABEL_DEFAULT_LOCALE"]):
+            register_views(appbuilder)
 
     from app.admin import register_admin
 
@@ -86,12 +90,15 @@ def _migrations_dir() -> Any:
 
 
 def select_locale() -> str:
-    """The console language: switcher choice, then account setting, then browser, then English."""
+    """The console language: switcher choice, then account setting, then browser, then English.
+
+    Outside a request (CLI): the process environment's choice, see ``process_locale``.
+    """
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
-    if not has_request_context():  # jobs and CLI: messages in the default language
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if not has_request_context():  # CLI and scripts; jobs force the default language (jobs.execute_run)
+        return process_locale(current_app.config)
     chosen = session.get("locale")
     if chosen in languages:
         return chosen
@@ -100,6 +107,20 @@ def select_locale() -> str:
     if account_locale in languages:
         return account_locale
     return request.accept_languages.best_match(list(languages)) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def process_locale(config: Any) -> str:
+    """The language outside a request: ``COACHDESK_LOCALE``, then LC_ALL/LC_MESSAGES/LANG, then the default.
+
+    ``LOCALE_FROM_ENVIRONMENT = False`` (the test settings) ignores the environment, so output
+    does not depend on the shell it runs in.
+    """
+    from app.i18n import environment_locale
+
+    default = config["BABEL_DEFAULT_LOCALE"]
+    if not config.get("LOCALE_FROM_ENVIRONMENT", True):
+        return default
+    return environment_locale(config["LANGUAGES"], default)
 
 
 def _install_locale_selector(app: Flask) -> None:
@@ -138,8 +159,10 @@ def check_database(app: Flask) -> None:
             with db.engine.connect() as conn:
                 conn.exec_driver_sql("SELECT 1")
         except (OperationalError, ArgumentError) as exc:
-            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            raise ConfigError(f"cannot reach the database: {reason}") from None
+            from flask_babel import gettext as _
+
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]  # the driver's words, untranslated
+            raise ConfigError(_("cannot reach the database: %(reason)s", reason=reason)) from None
 
 
 __all__ = ["create_app", "check_database", "ConfigError"]

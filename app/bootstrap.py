@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from flask import Flask
+from flask_babel import gettext as _
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
@@ -23,7 +24,7 @@ def prepare_embedded(app: Flask, demo_customers: int = 300) -> list[str]:
     from app.extensions import appbuilder, db
     from app.models.identity import ConsoleUser
     from app.security.sync import sync_roles
-    from app.services.demo_data import seed_demo_data
+    from app.services.demo_data import login_line, seed_demo_data
 
     logins_file = Path(app.config["INSTANCE_DIR"]) / "demo_logins.json"
     with app.app_context():
@@ -33,12 +34,11 @@ def prepare_embedded(app: Flask, demo_customers: int = 300) -> list[str]:
             result = seed_demo_data(appbuilder.sm, customers=demo_customers, seed=7, progress=True)
             logins_file.write_text(json.dumps(result.logins, indent=2))
             logins_file.chmod(0o600)
-    if not logins_file.exists():
-        return ["Sign in with your console account."]
-    logins = json.loads(logins_file.read_text())
-    return ["Demo logins (one per role):"] + [
-        f"  {entry['role']:<11} username: {entry['username']:<12} password: {entry['password']}" for entry in logins
-    ]
+    with app.app_context():  # the operator's language (COACHDESK_LOCALE or LANG), see app.process_locale
+        if not logins_file.exists():
+            return [_("Sign in with your console account.")]
+        logins = json.loads(logins_file.read_text())
+        return [_("Demo logins (one per console role):")] + [login_line(entry) for entry in logins]
 
 
 class Background:

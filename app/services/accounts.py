@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
@@ -50,12 +51,18 @@ def create_console_account(
 ) -> NewAccount:
     """Create (or link) the platform user and the console account; commit."""
     if role not in CONSOLE_ROLES:
-        raise AccountError(f"unknown console role {role!r}; expected one of {', '.join(CONSOLE_ROLES)}")
+        raise AccountError(
+            _(
+                "unknown console role %(role)s; expected one of %(choices)s",
+                role=repr(role),
+                choices=", ".join(CONSOLE_ROLES),
+            )
+        )
     fab_role = sm.find_role(role)
     if fab_role is None:
-        raise AccountError(f"role {role!r} does not exist yet: run `flask roles sync` first")
+        raise AccountError(_("role %(role)s does not exist yet: run `flask roles sync` first", role=repr(role)))
     if sm.find_user(username=username) is not None:
-        raise AccountError(f"a console account named {username!r} already exists")
+        raise AccountError(_("a console account named %(username)s already exists", username=repr(username)))
     email = email.strip().lower()
     if platform_user is None:
         platform_user = db.session.scalar(select(PlatformUser).where(PlatformUser.email == email))
@@ -68,11 +75,17 @@ def create_console_account(
     if code.value not in {r.code.value for r in platform_user.roles}:
         db.session.add(UserRole(user_id=platform_user.id, role_id=platform_role.id))
     password = password or generate_password()
-    first, _, last = full_name.partition(" ")
+    first, _sep, last = full_name.partition(" ")
     user = sm.add_user(username, first or username, last or "-", email, fab_role, password=password)
     if not user:
         db.session.rollback()
-        raise AccountError(f"could not create console account {username!r} (is the email {email} taken?)")
+        raise AccountError(
+            _(
+                "could not create console account %(username)s (is the email %(email)s taken?)",
+                username=repr(username),
+                email=email,
+            )
+        )
     user.platform_user_id = platform_user.id
     db.session.commit()
     return NewAccount(username=username, password=password, role=role, console_user=user)

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import NO_VALUE
 
 from app.extensions import db
+from app.i18n import N_
 from app.models.base import utcnow
 from app.models.compliance import AuditLog
 from app.models.identity import PlatformUser, UserStatus
@@ -424,16 +425,16 @@ CHAIN_COLUMNS = (
 
 
 def check_row(row: dict[str, Any], expected_prev: str | None, first: bool, anchors: set[str]) -> str | None:
-    """Why ``row`` breaks the chain, or None."""
+    """Why ``row`` breaks the chain (English, marked: translate it where it is shown), or None."""
     if row["row_hash"] is None:
-        return "row is not chained (no hash): inserted outside the audit service"
+        return N_("row is not chained (no hash): inserted outside the audit service")
     if first:
         if row["prev_hash"] is not None and row["prev_hash"] not in anchors:
-            return "first row does not start the chain nor continue an archived segment"
+            return N_("first row does not start the chain nor continue an archived segment")
     elif row["prev_hash"] != expected_prev:
-        return "link broken: the row before it was deleted, or this row was inserted"
+        return N_("link broken: the row before it was deleted, or this row was inserted")
     if row_hash(row) != row["row_hash"]:
-        return "content does not match its hash: the row was edited"
+        return N_("content does not match its hash: the row was edited")
     return None
 
 

@@ -34,6 +34,7 @@ from isal import isal_zlib
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.i18n import _l
 from app.models.base import utcnow
 from app.models.compliance import AuditLog
 from app.models.jobs import JobRun, JobStatus
@@ -196,7 +197,7 @@ def run_export(ctx: JobContext) -> dict[str, Any]:
         os.replace(part, final)
         _fsync_dir(directory)
     if not final.exists():
-        raise RuntimeError(f"export file {final_name} is missing after its rows were written")
+        raise RuntimeError(_l("export file %(file)s is missing after its rows were written", file=final_name))
     digest = _sha256(final)
     body = {
         "export_id": ctx.run_id,
@@ -258,7 +259,7 @@ def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, stat
             part.write_bytes(b"")
         ctx.commit(done=0, total=total, checkpoint=state)
     if not part.exists():
-        raise RuntimeError("the temporary export file disappeared; start a new export")
+        raise RuntimeError(_l("the temporary export file disappeared; start a new export"))
     anchors = audit.archive_anchors()
     linked = _unfiltered(params)
     with open(part, "r+b") as out:

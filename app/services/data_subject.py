@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from app.extensions import db
+from app.i18n import _l
 from app.models.base import utcnow
 from app.models.identity import ConsoleUser, PlatformUser, UserStatus
 from app.models.jobs import JobRun, JobStatus
@@ -104,7 +105,7 @@ def request_erasure(user: PlatformUser, requested_by: uuid.UUID | None) -> JobRu
 def run_subject_export(ctx: JobContext) -> dict[str, Any]:
     uid = uuid.UUID(ctx.params["user_id"])
     if db.session.get(PlatformUser, uid) is None:
-        raise SubjectRequestError(_("no user %(id)s", id=uid))
+        raise SubjectRequestError(_l("no user %(id)s", id=uid))
     directory = Path(current_app.config["EXPORTS_DIR"])
     directory.mkdir(parents=True, exist_ok=True)
     name = f"subject-{ctx.run_id}.zip"
@@ -138,9 +139,9 @@ def run_erasure(ctx: JobContext) -> dict[str, Any]:
     uid = uuid.UUID(ctx.params["user_id"])
     user = db.session.get(PlatformUser, uid)
     if user is None:
-        raise SubjectRequestError(_("no user %(id)s", id=uid))
+        raise SubjectRequestError(_l("no user %(id)s", id=uid))
     if user.legal_hold:
-        raise SubjectRequestError(_("this user is under legal hold: erasure refused"))
+        raise SubjectRequestError(_l("this user is under legal hold: erasure refused"))
     touched: dict[str, int] = {}
     for table, cols in user_columns():
         personal = sorted(audit.PERSONAL_DATA.get(table.name, ()))

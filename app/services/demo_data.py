@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from tqdm import tqdm
 
 from app.extensions import db
+from app.i18n import N_
 from app.models import SEED_MODELS, AuditLog
 from app.models.identity import ConsoleUser, PlatformRole, PlatformUser
 from app.security.roles import CONSOLE_ROLES
@@ -56,46 +58,64 @@ class DemoResult:
     def summary_lines(self) -> list[str]:
         total = sum(self.counts.values())
         lines = [
-            f"Demo data seeded: {self.customers} customers, seed {self.seed}, "
-            f"{total:,} rows in {len(self.counts)} tables ({self.seconds:.1f} s)."
+            _(
+                "Demo data seeded: %(customers)s customers, seed %(seed)s, %(rows)s rows in %(tables)s tables "
+                "(%(seconds)s s).",
+                customers=self.customers,
+                seed=self.seed,
+                rows=f"{total:,}",
+                tables=len(self.counts),
+                seconds=f"{self.seconds:.1f}",
+            )
         ]
         width = max(len(name) for name in self.counts)
         lines += [f"  {name:<{width}}  {count:>9,}" for name, count in sorted(self.counts.items())]
-        lines.append("Demo logins (one per console role):")
-        lines += [f"  {e['role']:<11} username: {e['username']:<12} password: {e['password']}" for e in self.logins]
+        lines.append(_("Demo logins (one per console role):"))
+        lines += [login_line(e) for e in self.logins]
         return lines
 
 
+def login_line(entry: dict[str, str]) -> str:
+    """One demo login, as printed by ``flask demo seed`` and the embedded default's start."""
+    return "  " + _(
+        "%(role)s username: %(username)s password: %(password)s",
+        role=f"{entry['role']:<11}",
+        username=f"{entry['username']:<12}",
+        password=entry["password"],
+    )
+
+
+# Phase names are shown on the progress bar (translated there) and key the timings (English).
 PHASES: tuple[tuple[str, Callable[[Ctx], None]], ...] = (
-    ("roles", people.seed_roles),
-    ("staff", people.seed_staff),
-    ("customers", people.seed_customers),
-    ("users", people.insert_users),
-    ("profiles", people.seed_profiles),
-    ("consents & assessments", people.seed_consents_and_assessments),
-    ("coach assignments", people.seed_assignments),
-    ("availability", people.seed_availability),
-    ("auth sessions", people.seed_auth_sessions),
-    ("products & promotions", commerce.seed_catalogue),
-    ("subscriptions & billing", commerce.seed_billing),
-    ("exercises, meals, habits", training.seed_content),
-    ("programs", training.seed_programs),
-    ("customer plans", training.seed_plans),
-    ("badges", training.seed_badges),
-    ("sessions & rosters", scheduling.seed_sessions),
-    ("threads & tickets", engagement.seed_threads_and_tickets),
-    ("announcements", engagement.seed_announcements),
-    ("community", engagement.seed_community),
-    ("challenges", engagement.seed_challenges),
-    ("engagement events", telemetry.seed_events),
-    ("progress metrics", telemetry.seed_metrics),
-    ("cohort snapshots", telemetry.seed_cohorts),
-    ("recommendations", telemetry.seed_recommendations),
-    ("automation", telemetry.seed_automation),
-    ("API clients", telemetry.seed_api),
-    ("wearables", telemetry.seed_wearables),
-    ("retention policies", telemetry.seed_retention),
-    ("audit trail", telemetry.seed_audit),
+    (N_("roles"), people.seed_roles),
+    (N_("staff"), people.seed_staff),
+    (N_("customers"), people.seed_customers),
+    (N_("users"), people.insert_users),
+    (N_("profiles"), people.seed_profiles),
+    (N_("consents & assessments"), people.seed_consents_and_assessments),
+    (N_("coach assignments"), people.seed_assignments),
+    (N_("availability"), people.seed_availability),
+    (N_("auth sessions"), people.seed_auth_sessions),
+    (N_("products & promotions"), commerce.seed_catalogue),
+    (N_("subscriptions & billing"), commerce.seed_billing),
+    (N_("exercises, meals, habits"), training.seed_content),
+    (N_("programs"), training.seed_programs),
+    (N_("customer plans"), training.seed_plans),
+    (N_("badges"), training.seed_badges),
+    (N_("sessions & rosters"), scheduling.seed_sessions),
+    (N_("threads & tickets"), engagement.seed_threads_and_tickets),
+    (N_("announcements"), engagement.seed_announcements),
+    (N_("community"), engagement.seed_community),
+    (N_("challenges"), engagement.seed_challenges),
+    (N_("engagement events"), telemetry.seed_events),
+    (N_("progress metrics"), telemetry.seed_metrics),
+    (N_("cohort snapshots"), telemetry.seed_cohorts),
+    (N_("recommendations"), telemetry.seed_recommendations),
+    (N_("automation"), telemetry.seed_automation),
+    (N_("API clients"), telemetry.seed_api),
+    (N_("wearables"), telemetry.seed_wearables),
+    (N_("retention policies"), telemetry.seed_retention),
+    (N_("audit trail"), telemetry.seed_audit),
 )
 
 
@@ -116,16 +136,22 @@ def _check_empty(sm: Any) -> None:
     }
     if accounts or filled:
         names = sorted(filled, key=lambda name: (-filled[name], name))
-        detail = ", ".join(f"{name}: {filled[name]}" for name in names[:4]) or "no other rows"
+        detail = ", ".join(f"{name}: {filled[name]}" for name in names[:4]) or _("no other rows")
         if len(names) > 4:
-            detail += f" and {len(names) - 4} more tables"
+            detail = _("%(tables)s and %(n)s more tables", tables=detail, n=len(names) - 4)
         raise DemoDataError(
-            f"the database already holds {accounts} console account(s) and data ({detail}); "
-            "demo data only goes into an empty database (use a fresh database, or empty this one first)"
+            _(
+                "the database already holds %(accounts)s console account(s) and data (%(detail)s); "
+                "demo data only goes into an empty database (use a fresh database, or empty this one first)",
+                accounts=accounts,
+                detail=detail,
+            )
         )
     missing = [role for role in CONSOLE_ROLES if sm.find_role(role) is None]
     if missing:
-        raise DemoDataError(f"console roles missing ({', '.join(missing)}): run `flask roles sync` first")
+        raise DemoDataError(
+            _("console roles missing (%(roles)s): run `flask roles sync` first", roles=", ".join(missing))
+        )
 
 
 def seed_demo_data(sm: Any, *, customers: int, seed: int, progress: bool, now: dt.datetime | None = None) -> DemoResult:
@@ -135,7 +161,7 @@ def seed_demo_data(sm: Any, *, customers: int, seed: int, progress: bool, now: d
     seed reproduces the same rows within that hour, and exactly when ``now`` is given.
     """
     if customers < 1:
-        raise DemoDataError("--customers must be at least 1")
+        raise DemoDataError(_("--customers must be at least 1"))
     if now is None:
         now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     elif now.tzinfo is None:
@@ -143,16 +169,16 @@ def seed_demo_data(sm: Any, *, customers: int, seed: int, progress: bool, now: d
     _check_empty(sm)
     started = time.perf_counter()
     ctx = Ctx(seed=seed, customers=customers, now=now.astimezone(dt.UTC))
-    bar = tqdm(total=len(PHASES) + 1, desc="demo data", unit="step", disable=not progress, leave=False)
+    bar = tqdm(total=len(PHASES) + 1, desc=_("demo data"), unit="step", disable=not progress, leave=False)
     timings: dict[str, float] = {}
     try:
         for name, phase in PHASES:
-            bar.set_postfix_str(name)
+            bar.set_postfix_str(_(name))
             t0 = time.perf_counter()
             phase(ctx)
             timings[name] = time.perf_counter() - t0
             bar.update()
-        bar.set_postfix_str("console accounts")
+        bar.set_postfix_str(_("console accounts"))
         logins = _console_accounts(sm, ctx)
         # The bulk-inserted audit history has no hashes yet: chain it with the rest.
         audit.rechain()
@@ -196,6 +222,8 @@ def _console_accounts(sm: Any, ctx: Ctx) -> list[dict[str, str]]:
                 platform_user=platform_user,
             )
         except AccountError as exc:
-            raise DemoDataError(f"could not create the {role} console account: {exc}") from exc
+            raise DemoDataError(
+                _("could not create the %(role)s console account: %(error)s", role=role, error=exc)
+            ) from exc
         logins.append({"role": role, "username": account.username, "password": account.password})
     return logins

@@ -38,6 +38,12 @@ claims the run with a compare-and-set on its status, so a double dispatch cannot
 double-run. ``retry_run``, ``cancel_run`` and ``redispatch_stale`` back the jobs
 console and the every-minute cron entry. ``run_inline`` executes a run in the
 current process (CLI with a progress bar).
+
+Languages: a job runs in the default language, whatever the process environment
+says, so ``job_runs.error`` holds English text for logs. An exception raised with
+an ``app.i18n._l`` message also leaves the message's msgid and parameters in the
+failed run's ``result`` (``{"failure": {...}}``); ``failure_message`` shows it in
+the reader's language. Other errors (unexpected exceptions) are shown as stored.
 """
 
 from __future__ import annotations
@@ -53,10 +59,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select, update
 
 from app.extensions import db
+from app.i18n import LazyMessage, _l, message_of
 from app.models.base import utcnow
 from app.models.jobs import JobRun, JobStatus
 
@@ -125,7 +133,7 @@ def redis_url() -> str:
         return url
     if current_app.config.get("APP_ENV") == "embedded":
         return start_embedded_redis(Path(current_app.config["INSTANCE_DIR"]))
-    raise JobsUnavailable("no Redis configured: set REDIS_URL")
+    raise JobsUnavailable(_("no Redis configured: set REDIS_URL"))
 
 
 def start_embedded_redis(instance_dir: Path) -> str:
@@ -222,7 +230,7 @@ def dispatch(run: JobRun) -> None:
     except JobsUnavailable:
         raise
     except Exception as exc:  # redis.ConnectionError and friends
-        raise JobsUnavailable(f"the job queue is unreachable: {exc.__class__.__name__}") from None
+        raise JobsUnavailable(_("the job queue is unreachable: %(error)s", error=exc.__class__.__name__)) from None
 
 
 def retry_run(run_id: int) -> JobRun:
@@ -390,8 +398,8 @@ def execute_run(run_id: int, on_progress: Callable[[int, int | None], None] | No
     context = AuditContext(extra={"job_run": run.id})
     try:
         if kind is None:
-            raise JobError(f"unknown job kind {run.kind!r}")
-        with acting_as(context):
+            raise JobError(_l("unknown job kind %(kind)s", kind=repr(run.kind)))
+        with acting_as(context), force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
             result = kind.func(ctx)
     except JobSuperseded:
         log.warning("run %s attempt %s superseded", run_id, ctx.attempt)
@@ -401,10 +409,38 @@ def execute_run(run_id: int, on_progress: Callable[[int, int | None], None] | No
     except Exception as exc:
         db.session.rollback()
         log.exception("run %s failed", run_id)
-        _finish(run_id, ctx.attempt, JobStatus.FAILED, None, f"{exc.__class__.__name__}: {exc}"[:MAX_ERROR])
+        error, failure = describe_exception(exc)
+        _finish(run_id, ctx.attempt, JobStatus.FAILED, failure, error)
     else:
         _finish(run_id, ctx.attempt, JobStatus.SUCCEEDED, result, None)
     return db.session.get(JobRun, run_id, populate_existing=True)
+
+
+def describe_exception(exc: BaseException) -> tuple[str, dict[str, Any] | None]:
+    """What a failed run stores: ``ClassName: English text`` in ``error`` (for logs), and for a
+    known failure (raised with an ``app.i18n._l`` message or ``SourceText``) ``{"failure": {msgid, params}}`` as
+    its ``result``, so the console can show it in the reader's language."""
+    message = message_of(exc.args[0]) if len(exc.args) == 1 else None
+    if message is None:
+        return f"{exc.__class__.__name__}: {exc}"[:MAX_ERROR], None
+    return f"{exc.__class__.__name__}: {message.source}"[:MAX_ERROR], {"failure": message.as_json()}
+
+
+def failure_message(run: JobRun) -> str | None:
+    """A failed run's error as a person should read it: a known failure in the current language,
+    anything else (an unexpected exception) exactly as stored."""
+    if not run.error:
+        return None
+    if run.status == JobStatus.FAILED and isinstance(run.result, dict):
+        message = LazyMessage.from_json(run.result.get("failure"))
+        if message is not None:
+            try:
+                if "%(" in message.msgid:
+                    message.msgid % message.params  # noqa: B018 (the stored parameters must fill the msgid)
+                return str(message)
+            except (KeyError, ValueError, TypeError):  # a record or a catalogue entry that does not fit
+                log.warning("run %s: failure message %r does not render", run.id, message.msgid)
+    return run.error
 
 
 def _finish(run_id: int, attempt: int, status: str, result: dict | None, error: str | None) -> None:
@@ -468,7 +504,7 @@ def run_status(run: JobRun) -> dict[str, Any]:
         "attempts": run.attempts,
         "done": run.progress_done,
         "total": run.progress_total,
-        "error": run.error,
-        "result": run.result,
+        "error": failure_message(run),
+        "result": run.result if run.status == JobStatus.SUCCEEDED else None,
         "finished": run.finished,
     }

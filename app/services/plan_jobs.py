@@ -76,5 +76,5 @@ def job_status(job_id: str, *, console_user_id: int, is_admin: bool) -> dict[str
         if run.progress_total is not None
         else len((run.params or {}).get("customer_ids", [])),
         "result": run.result if run.status == JobStatus.SUCCEEDED else None,
-        "error": run.error,
+        "error": jobs.failure_message(run),
     }

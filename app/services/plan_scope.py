@@ -108,10 +108,13 @@ def plan_scope(actor: Actor) -> sa.ColumnElement[bool]:
 
 
 def _(message: str, **variables: Any) -> str:
-    """gettext that also works in jobs and shells (no request, so no locale): falls back to English."""
+    """gettext that also works in jobs and shells: outside a request, English text that keeps its
+    message, so a failed job's error can be shown translated later (``jobs.failure_message``)."""
     from flask import has_request_context
     from flask_babel import gettext
 
+    from app.i18n import LazyMessage, SourceText
+
     if has_request_context():
         return gettext(message, **variables)
-    return message % variables if variables else message
+    return SourceText(LazyMessage(message, **variables))

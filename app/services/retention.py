@@ -38,6 +38,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, event, exists, func, select, text, update
 
 from app.extensions import db
+from app.i18n import _l
 from app.models.base import utcnow
 from app.models.compliance import DataRetentionPolicy, DeletionStrategy
 from app.models.identity import PlatformUser
@@ -255,7 +256,7 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
     spec = RETENTION_ENTITIES[params["entity"]]
     strategy = DeletionStrategy(params["strategy"])
     if strategy not in spec.strategies:
-        raise RetentionError(_("%(entity)s does not allow %(strategy)s", entity=spec.table, strategy=strategy.value))
+        raise RetentionError(_l("%(entity)s does not allow %(strategy)s", entity=spec.table, strategy=strategy.value))
     cutoff = dt.datetime.fromisoformat(params["cutoff"])
     batch = int(current_app.config.get("RETENTION_BATCH", 5000))
     state = dict(ctx.state) or {"last_id": 0, "rows": 0, "batches": 0, "bytes": 0}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, g, has_request_context, jsonify, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, g, has_request_context, jsonify, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
@@ -311,6 +311,8 @@ class JobsView(BaseView):
 
 def register(appbuilder: Any) -> None:
     audit.set_context_provider(request_audit_context)
+    # Templates show a failed run's error through this: known failures in the reader's language.
+    current_app.add_template_global(jobs.failure_message, "job_error")  # register_views runs in the app context
     pages = (
         (AuditExportView, "Audit exports", _l("Audit exports"), "fa-download"),
         (RetentionView, "Retention and legal holds", _l("Retention and legal holds"), "fa-clock-o"),
