@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import io
 import re
+import uuid
 from typing import Any
 
 import pytest
@@ -87,6 +88,30 @@ def test_the_same_row_reads_in_each_viewers_zone(app: Flask, accounts: dict[str,
     default_list = page(new_york, "/platform-users/list/?q=Zoe")
     assert "Jan 15, 2026, 11:30:00\u202fPM" in default_list
     assert "Times are shown in UTC (UTC+00:00)" in default_list
+
+
+def test_related_lists_and_the_audit_trail_use_the_viewers_zone(app: Flask, accounts: dict[str, Account]) -> None:
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_datetime as babel_datetime
+
+    from app.models.identity import Consent
+    from app.services import audit
+
+    user_id = add_platform_user(app, "Rita Related", dt.datetime(2026, 1, 10, 8, 0, tzinfo=dt.UTC))
+    with app.app_context():
+        db.session.add(Consent(user_id=uuid.UUID(user_id), consent_type="marketing", granted_at=LATE_EVENING_UTC))
+        audit.record("demo.event", "users", user_id, {}, commit=True)
+        logged_at = db.session.scalar(select(AuditLog.created_at).where(AuditLog.action == "demo.event"))
+    set_zone(app, "admin", BERLIN)
+    set_zone(app, "compliance", NEW_YORK)
+    # The consent is a related list on the user's page; only its time is 00:30 in Berlin.
+    shown = page(signed_in(app, accounts["Admin"]), f"/platform-users/show/{user_id}")
+    assert "Jan 16, 2026, 12:30:00\u202fAM" in shown and "Jan 10, 2026, 9:00:00\u202fAM" in shown
+    trail = page(signed_in(app, accounts["Compliance"]), "/audit-logs/list/")
+    expected = babel_datetime(logged_at, "medium", tzinfo=ZoneInfo(NEW_YORK), locale="en")
+    assert expected in trail
+    assert babel_datetime(logged_at, "medium", tzinfo=ZoneInfo("UTC"), locale="en") not in trail
 
 
 def test_a_date_filter_means_that_day_in_the_viewers_zone(app: Flask, accounts: dict[str, Account]) -> None:

@@ -45,9 +45,7 @@ def clean_zone(raw: str | None) -> str | None:
     if not name:
         return None
     if len(name) > MAX_LENGTH or not is_valid_zone(name):
-        raise TimezoneError(
-            _("Unknown time zone “%(zone)s”: choose one from the list.", zone=name[:MAX_LENGTH])
-        )
+        raise TimezoneError(_("Unknown time zone “%(zone)s”: choose one from the list.", zone=name[:MAX_LENGTH]))
     return name
 
 

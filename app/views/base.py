@@ -11,7 +11,10 @@
 * a search box over ``search_text_columns`` and typed filters (enum, boolean,
   date and number ranges, relations by autocomplete) built from ``filter_columns``;
 * ``/autocomplete/<column>`` (scoped, permission-checked) for relation pickers and filters;
-* ``/export/`` streaming the current filtered list as CSV (hook: ``csv_export.export_started``);
+* times shown in the viewer's time zone (``app.select_timezone``: the account's own, else the
+  default); a date filter's day runs from midnight to midnight in that zone;
+* ``/export/`` streaming the current filtered list as CSV, timestamps in ISO-8601 UTC whatever the
+  viewer's zone (headers say "(UTC)") (hook: ``csv_export.export_started``);
 * bulk actions that load the selected rows in one scoped query;
 * constraint violations turned into a message, with the transaction rolled back.
 
@@ -1103,7 +1106,6 @@ class CoachdeskModelView(ModelView):
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
         )
-
 
     def is_datetime_column(self, column: str) -> bool:
         """True for a timestamp column (possibly dotted through many-to-one relations)."""
