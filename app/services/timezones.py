@@ -35,8 +35,13 @@ def available_zones() -> tuple[str, ...]:
     return tuple(sorted(names - _NOT_PLACES))
 
 
+@functools.cache
+def _zone_set() -> frozenset[str]:
+    return frozenset(available_zones())
+
+
 def is_valid_zone(name: str) -> bool:
-    return name in available_zones()
+    return name in _zone_set()
 
 
 def clean_zone(raw: str | None) -> str | None:
