@@ -266,6 +266,31 @@ def test_the_jobs_console_shows_times_in_the_viewers_zone(
     assert "Jan 16, 2026, 12:30:00\u202fAM" in page(signed_in(app, accounts["Compliance"]), "/compliance/jobs/")
 
 
+def test_retention_and_program_pages_use_the_viewers_zone(app: Flask, accounts: dict[str, Account]) -> None:
+    from app.models.compliance import DataRetentionPolicy, DeletionStrategy
+    from app.models.training import Program, ProgramLevel, Visibility
+
+    with app.app_context():
+        db.session.add(
+            DataRetentionPolicy(
+                entity="auth_sessions", retention_period_days=30, deletion_strategy=DeletionStrategy.HARD_DELETE,
+                last_run_at=LATE_EVENING_UTC,
+            )
+        )  # fmt: skip
+        db.session.add(
+            Program(
+                title="Zone Strength", level=ProgramLevel.BEGINNER, visibility=Visibility.PUBLIC,
+                created_at=LATE_EVENING_UTC, updated_at=LATE_EVENING_UTC,
+            )
+        )  # fmt: skip
+        db.session.commit()
+    set_zone(app, "compliance", BERLIN)
+    set_zone(app, "admin", NEW_YORK)
+    assert "Jan 16, 2026, 12:30:00\u202fAM" in page(signed_in(app, accounts["Compliance"]), "/compliance/retention/")
+    programs = page(signed_in(app, accounts["Admin"]), "/planbuilder/")
+    assert "Zone Strength" in programs and "Jan 15, 2026, 6:30:00\u202fPM" in programs
+
+
 def test_a_typed_datetime_is_read_in_the_viewers_zone(app: Flask, accounts: dict[str, Account]) -> None:
     """Edit forms: what a Berlin admin types as 10:00 is stored as 09:00 UTC (winter), and shown back as 10:00."""
     from flask import g
