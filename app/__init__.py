@@ -123,10 +123,25 @@ def process_locale(config: Any) -> str:
     return environment_locale(config["LANGUAGES"], default)
 
 
+def select_timezone() -> str:
+    """The zone times are shown in: the signed-in account's own, else the configured default."""
+    from flask import current_app
+
+    from app.services.timezones import effective_zone
+
+    default = current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    if not has_request_context():  # jobs and CLI
+        return default
+    user = getattr(g, "user", None)
+    account = user if user is not None and not user.is_anonymous else None
+    return effective_zone(account, default)
+
+
 def _install_locale_selector(app: Flask) -> None:
     # FAB's BabelManager initialises Flask-Babel with a selector that ignores the
     # browser; swap in ours on the configuration object Flask-Babel keeps.
     app.extensions["babel"].locale_selector = select_locale
+    app.extensions["babel"].timezone_selector = select_timezone
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -142,12 +157,27 @@ def _register_request_hooks(app: Flask) -> None:
 
         return {"console_locale": str(get_locale() or "en")}
 
+    @app.context_processor
+    def _console_timezone() -> dict[str, Any]:
+        # Lazy: only pages that show the footer line (or a tooltip) pay for it.
+        return {"console_timezone": _describe_console_timezone}
+
     @app.after_request
     def _security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+
+def _describe_console_timezone() -> Any:
+    """The viewer's zone with its abbreviation and offset now, e.g. "Europe/Berlin (CET, UTC+01:00)"."""
+    from flask_babel import get_timezone
+
+    from app.services.timezones import describe_zone
+
+    tz = get_timezone()
+    return describe_zone(tz, str(getattr(tz, "zone", tz)))
 
 
 def check_database(app: Flask) -> None:

@@ -131,6 +131,9 @@ class ConsoleUser(FabUser):
     )
     # Preferred console language; empty means "follow the browser".
     locale: Mapped[str | None] = mapped_column(sa.String(10), nullable=True)
+    # IANA time zone the console shows times in (e.g. "Europe/Berlin"); empty means the
+    # configured default (BABEL_DEFAULT_TIMEZONE). Validated by app.services.timezones.
+    timezone: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     # Bumped on logout and password change; a session stamped with an older value is
     # refused, so a copied cookie dies with the logout (ASVS 7.4.1).
     session_epoch: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")

@@ -38,6 +38,11 @@ class CoachdeskSecurityManager(PermissionCacheMixin, SecurityManager):
         sessions.install_session_limits(current_app._get_current_object(), self)
 
     def register_views(self) -> None:
+        # FAB's account admin with the account's time zone on it (same class name, so the
+        # endpoints and Admin's permissions stay); imported here because views import security.
+        from app.views.accounts import UserDBModelView
+
+        self.userdbmodelview = UserDBModelView
         super().register_views()
         login_limits.install_login_limits(self)
 

@@ -59,6 +59,7 @@ FEATURE_RESOURCES = (
     "DataSubjectRequests",
     "Jobs",
     "CatalogueGrids",
+    "AccountSettings",  # each person's own settings page (time zone); changes only their own account
 )
 
 ALL_RESOURCES = ENTITY_RESOURCES + FEATURE_RESOURCES
@@ -85,7 +86,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
         rw=(
             "Users", "CustomerProfiles", "Consents", "Subscriptions", "Invoices", "Payments", "Promotions",
             "SupportTickets", "Threads", "Messages", "WaitlistEntries", "CommunityPosts", "CommunityReactions",
-            "WearableAuthorizations",
+            "WearableAuthorizations", "AccountSettings",
         ),
         ro=(
             "Roles", "UserRoles", "AuthSessions", "Assessments", "CoachAssignments", "Products",
@@ -98,7 +99,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
         rw=(
             "Programs", "ProgramItems", "CustomerPlans", "PlanItems", "ScheduledSessions", "SessionParticipants",
             "CoachAvailability", "WaitlistEntries", "Threads", "Messages", "ProgressMetrics", "PlanBuilder",
-            "Calendar",
+            "Calendar", "AccountSettings",
         ),
         ro=(
             "Users", "CustomerProfiles", "Assessments", "CoachAssignments", "Exercises", "Meals", "Habits",
@@ -109,7 +110,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
     MANAGER: _grants(
         rw=(
             "Products", "Promotions", "Challenges", "ChallengeResults", "Announcements", "CoachAssignments",
-            "Badges", "CatalogueGrids",
+            "Badges", "CatalogueGrids", "AccountSettings",
         ),
         ro=(
             "Users", "CustomerProfiles", "Subscriptions", "Invoices", "Payments", "Exercises", "Meals", "Habits",
@@ -120,7 +121,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
         ),
     ),
     COMPLIANCE: _grants(
-        rw=("DataRetentionPolicies", "Consents", "AuditExports", "DataSubjectRequests", "Jobs"),
+        rw=("DataRetentionPolicies", "Consents", "AuditExports", "DataSubjectRequests", "Jobs", "AccountSettings"),
         ro=(
             "AuditLogs", "APIAccessLogs", "APIClients", "Users", "UserRoles", "Roles", "AuthSessions",
             "WearableAuthorizations",

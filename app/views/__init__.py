@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
+
 
 def register_views(appbuilder: Any) -> None:
     """Register every view with FAB; each area module adds its own."""
     from app.views import home
+    from app.views.base import format_value
+
+    # Templates show values (datetimes in the viewer's time zone) the way list pages do.
+    current_app.add_template_filter(format_value, "cd_format")
 
     home.register(appbuilder)
     from app.views import plan_builder, plans
@@ -24,3 +30,6 @@ def register_views(appbuilder: Any) -> None:
     from app.views import entities
 
     entities.register(appbuilder)
+    from app.views import accounts
+
+    accounts.register(appbuilder)

@@ -11,7 +11,10 @@
 * a search box over ``search_text_columns`` and typed filters (enum, boolean,
   date and number ranges, relations by autocomplete) built from ``filter_columns``;
 * ``/autocomplete/<column>`` (scoped, permission-checked) for relation pickers and filters;
-* ``/export/`` streaming the current filtered list as CSV (hook: ``csv_export.export_started``);
+* times shown in the viewer's time zone (``app.select_timezone``: the account's own, else the
+  default); a date filter's day runs from midnight to midnight in that zone;
+* ``/export/`` streaming the current filtered list as CSV, timestamps in ISO-8601 UTC whatever the
+  viewer's zone (headers say "(UTC)") (hook: ``csv_export.export_started``);
 * bulk actions that load the selected rows in one scoped query;
 * constraint violations turned into a message, with the transaction rolled back.
 
@@ -294,6 +297,8 @@ def export_value(item: Any, column: str) -> str:
         return ""
     if isinstance(value, enum.Enum):
         return str(value.value)
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).isoformat()  # files stay in UTC whatever the viewer's zone
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, (list, tuple, set)) and value and not isinstance(next(iter(value)), (str, int, float, dict)):
@@ -1177,7 +1182,7 @@ class CoachdeskModelView(ModelView):
             filters={k: v for k, v in request.args.items()},
         )
         rows = self.datamodel.iter_rows(criteria, order_column, order_direction, self.eager_paths())
-        header = [str(self.label_columns.get(c, c)) for c in columns]
+        header = [self._export_header(c) for c in columns]
         body = csv_export.stream_csv(header, rows, lambda row: [export_value(row, c) for c in columns])
         filename = f"{self.class_permission_name.lower()}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}.csv"
         return Response(
@@ -1185,6 +1190,23 @@ class CoachdeskModelView(ModelView):
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
         )
+
+    def is_datetime_column(self, column: str) -> bool:
+        """True for a timestamp column (possibly dotted through many-to-one relations)."""
+        mapper = sa.inspect(self.datamodel.obj)
+        *relations, last = column.split(".")
+        for part in relations:
+            prop = mapper.attrs.get(part)
+            if not isinstance(prop, orm.RelationshipProperty):
+                return False
+            mapper = prop.mapper
+        prop = mapper.attrs.get(last)
+        return bool(getattr(prop, "columns", None)) and isinstance(column_type(prop.columns[0]), sa.DateTime)
+
+    def _export_header(self, column: str) -> str:
+        label = str(self.label_columns.get(column, column))
+        # Machine-readable files keep ISO-8601 UTC; the header says so.
+        return _("%(label)s (UTC)", label=label) if self.is_datetime_column(column) else label
 
 
 def _unproxy(obj: Any) -> Any:

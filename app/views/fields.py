@@ -159,3 +159,43 @@ class AutocompleteField(Field):
             self.data = None
             raise StopValidation(_("Choose an existing record from the list."))
         self.data = obj
+
+
+class TimezoneField(SelectField):
+    """An IANA time zone picked from a searchable list; blank means the configured default.
+
+    The choice is checked by ``app.services.timezones.clean_zone`` (one rule for every
+    place a zone is set), so an unknown name gets a message that says what to do.
+    """
+
+    def __init__(self, label: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("render_kw", {"class": "form-control cd-select2"})
+        super().__init__(label, choices=self._choices, validate_choice=False, **kwargs)
+
+    @staticmethod
+    def _choices() -> list[tuple[str, str]]:
+        from flask import current_app
+
+        from app.services.timezones import available_zones
+
+        default = _("Default (%(zone)s)", zone=current_app.config["BABEL_DEFAULT_TIMEZONE"])
+        return [("", default), *((z, z) for z in available_zones())]
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = valuelist[0] if valuelist else None
+
+    def process_data(self, value: Any) -> None:
+        self.data = value or ""
+
+    def pre_validate(self, form: Any) -> None:
+        from app.services.timezones import TimezoneError, clean_zone
+
+        if not self.raw_data:
+            raise StopValidation(_("Choose a time zone."))
+        try:
+            self.data = clean_zone(self.data)
+        except TimezoneError as exc:
+            raise StopValidation(str(exc)) from None
+
+    def populate_obj(self, obj: Any, name: str) -> None:
+        setattr(obj, name, self.data or None)
