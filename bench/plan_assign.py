@@ -74,8 +74,8 @@ def _seed(customers: int) -> dict[str, Any]:
         ProgramLevel,
         Visibility,
     )
+    from app.security.scope import Actor
     from app.services.accounts import ensure_platform_role
-    from app.services.plan_scope import Actor
 
     exercises = [
         Exercise(name=f"Exercise {n}", category="STRENGTH", difficulty=Difficulty.BEGINNER) for n in range(200)

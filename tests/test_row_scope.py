@@ -122,7 +122,13 @@ def test_related_lists_on_a_shared_program_are_scoped(app: Flask, two_coaches: d
     text = page.get_data(as_text=True)
     assert "Strength b" in text
     assert "Customer B" not in text  # B's customer plan is in the related tab's table, but not for coach A
-    # a shared program can be read, not changed
+    # DESIGN.md: a coach sees and touches programs they created or that are shared with the team...
+    assert client.get(f"/programs/edit/{b[Program]}").status_code == 200
+    # ...while a public template can be read and assigned, not changed
+    with app.app_context():
+        db.session.get(Program, int(b[Program])).visibility = Visibility.PUBLIC
+        db.session.commit()
+    assert client.get(f"/programs/show/{b[Program]}").status_code == 200
     assert client.get(f"/programs/edit/{b[Program]}").status_code == 404
 
 
