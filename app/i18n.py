@@ -163,3 +163,15 @@ def option(*param_decls: str, **attrs: Any) -> Any:
     """``click.option`` with a translatable ``help``."""
     attrs.setdefault("cls", TranslatedOption)
     return click.option(*param_decls, **attrs)
+
+
+def service_gettext(message: str, **variables: Any) -> str:
+    """gettext for services that also run in jobs and shells: in a request, the reader's language;
+    outside one, English text that keeps its message, so a failed job's error can be shown
+    translated later (``jobs.failure_message``)."""
+    from flask import has_request_context
+    from flask_babel import gettext
+
+    if has_request_context():
+        return gettext(message, **variables)
+    return SourceText(LazyMessage(message, **variables))

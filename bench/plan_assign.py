@@ -74,8 +74,8 @@ def _seed(customers: int) -> dict[str, Any]:
         ProgramLevel,
         Visibility,
     )
+    from app.security.scope import Actor
     from app.services.accounts import ensure_platform_role
-    from app.services.plan_scope import Actor
 
     exercises = [
         Exercise(name=f"Exercise {n}", category="STRENGTH", difficulty=Difficulty.BEGINNER) for n in range(200)
@@ -163,7 +163,6 @@ def main() -> int:
     from flask_migrate import upgrade
     from redis import Redis
     from rq import Queue, SimpleWorker
-    from rq.job import Job
 
     from app import create_app
     from app.extensions import db
@@ -224,8 +223,9 @@ def main() -> int:
         queue.empty()
         results = {}
         for mode_label, start_day in (("job, bulk: COPY (default)", start + dt.timedelta(days=14)),):
-            job_id = plan_jobs.enqueue_assignment(
+            run_id = plan_jobs.enqueue_assignment(
                 console_user_id=console_user.id,
+                requested_by=actor.user_id,
                 program_id=program_id,
                 customer_ids=bulk_customers,
                 start_date=start_day,
@@ -234,8 +234,9 @@ def main() -> int:
             t0 = time.perf_counter()
             SimpleWorker([queue], connection=connection).work(burst=True)
             elapsed = time.perf_counter() - t0
-            job = Job.fetch(job_id, connection=connection)
-            results[mode_label] = (elapsed, job.return_value(), job.get_status().value, job.meta)
+            db.session.expire_all()
+            status = plan_jobs.job_status(str(run_id), console_user_id=console_user.id, is_admin=False) or {}
+            results[mode_label] = (elapsed, status.get("result"), status.get("status"), status)
         t_orm_many = _timed(
             lambda: plans.assign_program(
                 actor, program_id, bulk_customers, start_date=start + dt.timedelta(days=21), insert_mode="orm"

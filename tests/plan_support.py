@@ -21,8 +21,8 @@ from app.models.training import (
     ProgramLevel,
     Visibility,
 )
+from app.security.scope import Actor
 from app.services.accounts import ensure_platform_role
-from app.services.plan_scope import Actor
 
 
 @dataclass

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.training import CompletionState, CustomerPlan, ItemType, PlanItem, ProgramItem, Visibility
+from app.security.scope import Actor
 from app.services import plans, programs
-from app.services.plan_scope import Actor
 from tests.plan_support import coach_actor, make_catalogue, make_customer, make_program, utc
 
 E, M, H = ItemType.EXERCISE, ItemType.MEAL, ItemType.HABIT
@@ -178,13 +178,26 @@ def test_row_scope_on_programs(app_ctx):
     with pytest.raises(programs.ProgramForbidden):
         programs.save_program(coach_b, public.id, _payload(public, []))
     assert {p.id for p in programs.list_programs(coach_b)} == {public.id}
-    nobody = Actor(None, frozenset({"Compliance"}))
-    assert programs.list_programs(nobody) == []
+    # No rule matched, no rows: an account without a console role, and a coach whose console
+    # account has no platform user (the central rule; the builder's old rule showed it shared ones).
+    assert programs.list_programs(Actor(None, frozenset())) == []
+    assert programs.list_programs(Actor(None, frozenset({"Coach"}))) == []
+    with pytest.raises(programs.ProgramForbidden):
+        programs.create_program(
+            Actor(None, frozenset({"Coach"})), title="Ownerless", level="BEGINNER", visibility="PRIVATE"
+        )
+    # Compliance reads every row the role matrix lets it reach (it has no grant on Programs) but writes none.
+    with pytest.raises(programs.ProgramForbidden):
+        programs.save_program(Actor(None, frozenset({"Compliance"})), public.id, _payload(public, []))
 
 
 def test_library_search_filters_and_caps(app_ctx):
     make_catalogue()
-    search = programs.search_library
+    coach = coach_actor()
+
+    def search(query):
+        return programs.search_library(coach, query)
+
     strength = search(programs.LibraryQuery(ItemType.EXERCISE, category="STRENGTH", page_size=500))
     assert strength["total"] == 3 and strength["page_size"] == programs.LIBRARY_PAGE_SIZE_MAX
     squat = search(programs.LibraryQuery(ItemType.EXERCISE, q="squat", difficulty="BEGINNER"))
@@ -377,10 +390,11 @@ def test_adherence_windows(app_ctx):
     items[6].completion_state = CompletionState.SKIPPED  # 7 April: not due
     db.session.commit()
     # 11 April 05:00 UTC is still 10 April in Los Angeles: due = 1-9 April minus the skipped day = 8 items.
-    rates = plans.adherence(customer, now=dt.datetime(2027, 4, 11, 5, tzinfo=dt.UTC))
+    rates = plans.adherence(coach, customer, now=dt.datetime(2027, 4, 11, 5, tzinfo=dt.UTC))
     assert rates[90] == {"due": 8, "completed": 6, "rate": 0.75}
     assert rates[7] == {"due": 6, "completed": 4, "rate": 4 / 6}  # 3-9 April minus 7 April
-    assert plans.adherence(make_customer("New", "UTC"), now=utc(2027, 4, 11))[30]["rate"] is None
+    new = make_customer("New", "UTC", coach.user_id)
+    assert plans.adherence(coach, new, now=utc(2027, 4, 11))[30]["rate"] is None
 
 
 def test_substitute_move_and_skip(app_ctx):

@@ -122,7 +122,13 @@ def test_related_lists_on_a_shared_program_are_scoped(app: Flask, two_coaches: d
     text = page.get_data(as_text=True)
     assert "Strength b" in text
     assert "Customer B" not in text  # B's customer plan is in the related tab's table, but not for coach A
-    # a shared program can be read, not changed
+    # DESIGN.md: a coach sees and touches programs they created or that are shared with the team...
+    assert client.get(f"/programs/edit/{b[Program]}").status_code == 200
+    # ...while a public template can be read and assigned, not changed
+    with app.app_context():
+        db.session.get(Program, int(b[Program])).visibility = Visibility.PUBLIC
+        db.session.commit()
+    assert client.get(f"/programs/show/{b[Program]}").status_code == 200
     assert client.get(f"/programs/edit/{b[Program]}").status_code == 404
 
 
@@ -177,3 +183,30 @@ def test_no_rule_means_no_rows_for_every_entity(app: Flask, two_coaches: dict) -
             assert db.session.execute(scoped_select(model, nobody)).first() is None, model.__name__
             if model not in COACH_RULES:
                 assert db.session.execute(scoped_select(model, coach)).first() is None, model.__name__
+
+
+def test_coach_acts_only_on_assigned_customers_and_edits_own_or_team_programs(app: Flask, two_coaches: dict) -> None:
+    """The rules the plan builder added to the central table hold for every caller of ``scoped_select``."""
+    a, b = two_coaches["a"], two_coaches["b"]
+    with app.app_context():
+        coach = db.session.scalar(select(ConsoleUser).where(ConsoleUser.username == "coach"))
+        readable = {str(u.id) for u in db.session.scalars(scoped_select(PlatformUser, coach))}
+        writable = {str(u.id) for u in db.session.scalars(scoped_select(PlatformUser, coach, for_write=True))}
+        assert readable == {a[PlatformUser], str(coach.platform_user_id)}  # pickers may offer the coach
+        assert writable == {a[PlatformUser]}  # plans go to assigned customers only
+        program_b = db.session.get(Program, int(b[Program]))
+        expected = {
+            Visibility.PRIVATE: (False, False),
+            Visibility.SHARED: (True, True),
+            Visibility.PUBLIC: (True, False),
+        }
+        for visibility, (can_read, can_write) in expected.items():
+            program_b.visibility = visibility
+            db.session.commit()
+            by_id = Program.id == program_b.id
+            assert (db.session.execute(scoped_select(Program, coach, by_id)).first() is not None) is can_read
+            assert (
+                db.session.execute(scoped_select(Program, coach, by_id, for_write=True)).first() is not None
+            ) is can_write
+        own = scoped_select(Program, coach, Program.id == int(a[Program]), for_write=True)
+        assert db.session.execute(own).first() is not None

@@ -14,14 +14,14 @@ def plan_assignment(ctx: JobContext) -> dict[str, Any]:
     """Run the assignment for the console user who asked (their row scope is re-checked now)."""
     from app.extensions import db
     from app.models.identity import ConsoleUser
+    from app.security.scope import Actor
     from app.services import plans
-    from app.services.plan_scope import actor_for
 
     params = ctx.params
     console_user = db.session.get(ConsoleUser, params["console_user_id"])
     start = params.get("start_date")
     result = plans.assign_program(
-        actor_for(console_user),
+        Actor.of(console_user),
         int(params["program_id"]),
         [uuid.UUID(c) for c in params["customer_ids"]],
         start_date=dt.date.fromisoformat(start) if start else None,

@@ -2,15 +2,17 @@
 
 This is the one place the coach rules live. Every data path (console lists,
 show/edit/delete by URL, related lists, autocomplete, filters, CSV export, bulk
-actions, charts, REST) asks :func:`scope_criteria` (or
-``app.services.data_access.scoped_select``) and adds the result to its WHERE
-clause. A model or role without a rule gets ``false()``: no rows, never all rows.
+actions, charts, REST, and the plan builder's pages, JSON endpoints and jobs) asks
+:func:`scope_criteria` (or :func:`scoped_select`) and adds the result to its WHERE
+clause; ``for_write=True`` asks for the rows the user may change. A model or role
+without a rule gets ``false()``: no rows, never all rows.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,7 +44,41 @@ UNRESTRICTED_ROLES = frozenset({ADMIN, SUPPORT, MANAGER, COMPLIANCE})
 Criteria = ColumnElement[bool]
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, reduced to what row scope reads: a platform user id and console role names.
+
+    Services and jobs hold one instead of a request's console account (a job only has the
+    account it was started for); every function here accepts it wherever it accepts a
+    console account, so both go through the same rules.
+    """
+
+    user_id: uuid.UUID | None
+    roles: frozenset[str]
+
+    @property
+    def platform_user_id(self) -> uuid.UUID | None:
+        return self.user_id
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.roles
+
+    @property
+    def is_coach(self) -> bool:
+        return COACH in self.roles
+
+    @classmethod
+    def of(cls, user: Any) -> Actor:
+        """The actor for a console account (``g.user``, or the account a job runs for); anonymous acts as nobody."""
+        if isinstance(user, Actor):
+            return user
+        return cls(getattr(user, "platform_user_id", None) if user is not None else None, frozenset(role_names(user)))
+
+
 def role_names(user: Any) -> set[str]:
+    if isinstance(user, Actor):
+        return set(user.roles)
     if user is None or getattr(user, "is_anonymous", False):
         return set()
     return {r.name for r in (getattr(user, "roles", None) or [])}
@@ -60,8 +96,11 @@ def _visible_programs(coach_id: uuid.UUID) -> Criteria:
     return sa.or_(Program.created_by == coach_id, Program.visibility.in_([Visibility.SHARED, Visibility.PUBLIC]))
 
 
-def _own_programs(coach_id: uuid.UUID) -> Criteria:
-    return Program.created_by == coach_id
+def _editable_programs(coach_id: uuid.UUID) -> Criteria:
+    # DESIGN.md: a coach "sees and touches" programs they created or that are shared. SHARED
+    # ("shared with the team") is the team's to edit; PUBLIC is a template every coach may
+    # read and assign, but only its author (or an admin) changes.
+    return sa.or_(Program.created_by == coach_id, Program.visibility == Visibility.SHARED)
 
 
 def _customer_rows(column: Any) -> Callable[[uuid.UUID, bool], Criteria]:
@@ -73,7 +112,7 @@ def _everything(cid: uuid.UUID, write: bool) -> Criteria:
 
 
 def _program_rule(cid: uuid.UUID, write: bool) -> Criteria:
-    return _own_programs(cid) if write else _visible_programs(cid)
+    return _editable_programs(cid) if write else _visible_programs(cid)
 
 
 def _program_item_rule(cid: uuid.UUID, write: bool) -> Criteria:
@@ -105,7 +144,10 @@ def _message_rule(cid: uuid.UUID, write: bool) -> Criteria:
 
 
 def _user_rule(cid: uuid.UUID, write: bool) -> Criteria:
-    # A coach sees their customers and themselves (so "coach" pickers can offer them).
+    # A coach sees their customers and themselves (so "coach" pickers can offer them), but acts
+    # on (assigns plans to, changes) only the customers assigned to them.
+    if write:
+        return PlatformUser.id.in_(_assigned_customers(cid))
     return sa.or_(PlatformUser.id == cid, PlatformUser.id.in_(_assigned_customers(cid)))
 
 

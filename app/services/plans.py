@@ -4,6 +4,11 @@ Dates are calendar dates in the customer's own timezone: week W, day D of a
 program started on S (at week N) falls on S + 7*(W - N + 1) + D, whatever
 daylight-saving change lies between; "today" (what is past, what may still
 follow a program edit) is the customer's local today.
+
+Which plans, plan items and customers an actor may read or change is decided by
+``app.security.scope`` alone (``scope_criteria``/``scoped_select``; ``for_write``
+on every change); the checks here only add what a plan needs (the target has the
+CUSTOMER seed role, the actor's role may write plans).
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
 from app.extensions import db
+from app.i18n import service_gettext as _
 from app.models.customers import CustomerProfile
-from app.models.identity import PlatformUser
+from app.models.identity import PlatformRole, PlatformUser, RoleCode, UserRole
 from app.models.training import (
     CompletionState,
     CustomerPlan,
@@ -32,8 +38,8 @@ from app.models.training import (
     Program,
     ProgramItem,
 )
-from app.services.plan_scope import MAX_ID, Actor, _, customer_scope, plan_scope
-from app.services.programs import CATALOGUE, catalogue_names, get_program
+from app.security.scope import Actor, scope_criteria, scoped_select
+from app.services.programs import CATALOGUE, MAX_ID, catalogue_names, get_program, may_write
 
 Progress = Callable[[int, int], None]
 InsertMode = Literal["orm", "bulk"]
@@ -81,10 +87,13 @@ def day_bounds_utc(day: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
-def customer_zones(customer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ZoneInfo]:
+def customer_zones(actor: Actor, customer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ZoneInfo]:
+    """Each customer's zone from the profiles the actor may read (UTC where there is none)."""
     ids = list(customer_ids)
     rows = db.session.execute(
-        sa.select(CustomerProfile.user_id, CustomerProfile.timezone).where(CustomerProfile.user_id.in_(ids))
+        sa.select(CustomerProfile.user_id, CustomerProfile.timezone).where(
+            CustomerProfile.user_id.in_(ids), scope_criteria(CustomerProfile, actor)
+        )
     )
     found = {uid: zone(tz) for uid, tz in rows}
     return {uid: found.get(uid, ZoneInfo("UTC")) for uid in ids}
@@ -102,7 +111,7 @@ class Slot:
     order: int
 
 
-def program_slots(program_id: int) -> list[Slot]:
+def program_slots(actor: Actor, program_id: int) -> list[Slot]:
     rows = db.session.execute(
         sa.select(
             ProgramItem.id,
@@ -112,7 +121,7 @@ def program_slots(program_id: int) -> list[Slot]:
             ProgramItem.day_index,
             ProgramItem.order_index,
         )
-        .where(ProgramItem.program_id == program_id)
+        .where(ProgramItem.program_id == program_id, scope_criteria(ProgramItem, actor))
         .order_by(ProgramItem.week_index, ProgramItem.day_index, ProgramItem.order_index)
     )
     return [Slot(*row) for row in rows]
@@ -141,6 +150,21 @@ class AssignResult:
     plan_ids: list[int] = field(default_factory=list)
 
 
+def _is_customer() -> sa.ColumnElement[bool]:
+    """Plans are for platform users holding the CUSTOMER seed role (a domain rule, not row scope)."""
+    return PlatformUser.id.in_(
+        sa.select(UserRole.user_id).join(PlatformRole).where(PlatformRole.code == RoleCode.CUSTOMER)
+    )
+
+
+def assignable_customers(actor: Actor) -> sa.ColumnElement[bool]:
+    """Platform users the actor may assign plans to: the central write rule on PlatformUser
+    (a coach: their assigned customers), customers only, and only for roles that write plans."""
+    if not may_write(actor, "CustomerPlans"):
+        return sa.false()
+    return sa.and_(scope_criteria(PlatformUser, actor, for_write=True), _is_customer())
+
+
 def check_customers(actor: Actor, customer_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
     """Refuse the whole request if any customer is unknown or not the actor's (no partial surprises)."""
     if not customer_ids:
@@ -154,7 +178,9 @@ def check_customers(actor: Actor, customer_ids: Sequence[uuid.UUID]) -> list[uui
     for chunk_start in range(0, len(unique), 500):
         chunk = unique[chunk_start : chunk_start + 500]
         allowed |= set(
-            db.session.scalars(sa.select(PlatformUser.id).where(PlatformUser.id.in_(chunk), customer_scope(actor)))
+            db.session.scalars(
+                sa.select(PlatformUser.id).where(PlatformUser.id.in_(chunk), assignable_customers(actor))
+            )
         )
     for cid in unique:
         if cid not in allowed:
@@ -164,7 +190,7 @@ def check_customers(actor: Actor, customer_ids: Sequence[uuid.UUID]) -> list[uui
 
 def check_assignment(actor: Actor, program_id: int, start_week: int) -> Program:
     program = get_program(actor, program_id)
-    if not (actor.is_admin or actor.is_coach):
+    if not may_write(actor, "CustomerPlans"):
         raise PlanError(_("You may not assign programs."))
     if not isinstance(start_week, int) or not 1 <= start_week <= program.weeks:
         raise PlanError(_("Start week must be between 1 and %(max)s.", max=program.weeks), field="start_week")
@@ -196,7 +222,7 @@ def assign_program(
     customers = check_customers(actor, customer_ids)
     if insert_mode is None:
         insert_mode = "orm" if current_app.config.get("PLAN_ITEMS_VIA_UNIT_OF_WORK") else "bulk"
-    slots = [s for s in program_slots(program.id) if s.week >= start_week - 1]
+    slots = [s for s in program_slots(actor, program.id) if s.week >= start_week - 1]
     if not slots:
         raise PlanError(_("The program has no items from week %(week)s on.", week=start_week), field="start_week")
     weeks = program.weeks
@@ -207,14 +233,14 @@ def assign_program(
             batch = customers[batch_start : batch_start + batch_size]
             snapshot = AssignResult(result.created, result.existing, result.items, list(result.plan_ids))
             try:
-                _assign_batch(program.id, weeks, slots, batch, start_date, start_week, now, insert_mode, result)
+                _assign_batch(actor, program.id, weeks, slots, batch, start_date, start_week, now, insert_mode, result)
                 db.session.commit()
             except IntegrityError:
                 # A concurrent assignment of the same program and start won the unique index:
                 # redo the batch, which now finds those plans and skips them.
                 db.session.rollback()
                 result = snapshot
-                _assign_batch(program.id, weeks, slots, batch, start_date, start_week, now, insert_mode, result)
+                _assign_batch(actor, program.id, weeks, slots, batch, start_date, start_week, now, insert_mode, result)
                 db.session.commit()
             if progress:
                 progress(min(batch_start + batch_size, total), total)
@@ -225,6 +251,7 @@ def assign_program(
 
 
 def _assign_batch(
+    actor: Actor,
     program_id: int,
     weeks: int,
     slots: list[Slot],
@@ -235,13 +262,14 @@ def _assign_batch(
     insert_mode: InsertMode,
     result: AssignResult,
 ) -> None:
-    zones = customer_zones(batch)
+    zones = customer_zones(actor, batch)
     starts = {cid: start_date or local_today(zones[cid], now) for cid in batch}
     existing = db.session.execute(
         sa.select(CustomerPlan.id, CustomerPlan.customer_id, CustomerPlan.start_date).where(
             CustomerPlan.program_id == program_id,
             CustomerPlan.customer_id.in_(batch),
             CustomerPlan.status != PlanStatus.CANCELLED,
+            scope_criteria(CustomerPlan, actor, for_write=True),
         )
     ).all()
     already = {(cid, start): pid for pid, cid, start in existing}
@@ -265,6 +293,7 @@ def _assign_batch(
         return
     db.session.add_all(new_plans)
     db.session.flush()
+    _require_write_scope(actor, [plan.id for plan in new_plans])
     rows: list[dict[str, Any]] = []
     for plan in new_plans:
         for slot in slots:
@@ -293,6 +322,17 @@ def _assign_batch(
         for chunk_start in range(0, len(rows), 5000):
             db.session.execute(sa.insert(PlanItem), rows[chunk_start : chunk_start + 5000])
     result.items += len(rows)
+
+
+def _require_write_scope(actor: Actor, plan_ids: list[int]) -> None:
+    """After the flush, every new plan must be one the actor may change (as a console save checks)."""
+    inside = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(CustomerPlan)
+        .where(CustomerPlan.id.in_(plan_ids), scope_criteria(CustomerPlan, actor, for_write=True))
+    )
+    if inside != len(plan_ids):
+        raise PlanError(_("Not saved: that record would be outside the records you may change."), field="customers")
 
 
 _COPY_COLUMNS = (
@@ -330,6 +370,7 @@ def _copy_plan_items(rows: list[dict[str, Any]]) -> None:
 
 
 def follow_program_change(
+    actor: Actor,
     program: Program,
     removed: Sequence[ProgramItem],
     *,
@@ -344,21 +385,30 @@ def follow_program_change(
     and the removed ones are looked at, which keeps a small edit cheap on a
     program with thousands of plans. Returns the number of plans touched. Runs
     inside the caller's transaction.
+
+    Only plans the actor may change follow (row scope, ``for_write``): a coach editing a
+    team-shared program brings their own customers' plans in line, never another
+    coach's customers' plans; an admin's edit reaches every plan.
     """
+    in_scope = scope_criteria(CustomerPlan, actor, for_write=True)
     plans = db.session.scalars(
         sa.select(CustomerPlan)
         .options(lazyload("*"))
-        .where(CustomerPlan.program_id == program.id, CustomerPlan.status.in_(OPEN_STATUSES))
+        .where(CustomerPlan.program_id == program.id, CustomerPlan.status.in_(OPEN_STATUSES), in_scope)
     ).all()
     if not plans:
         return 0
-    zones = customer_zones({p.customer_id for p in plans})
-    slots = program_slots(program.id)
+    zones = customer_zones(actor, {p.customer_id for p in plans})
+    slots = program_slots(actor, program.id)
     removed_ids = {item.id for item in removed}
     open_plans = sa.select(CustomerPlan.id).where(
-        CustomerPlan.program_id == program.id, CustomerPlan.status.in_(OPEN_STATUSES)
+        CustomerPlan.program_id == program.id, CustomerPlan.status.in_(OPEN_STATUSES), in_scope
     )
-    linked_filter = sa.and_(PlanItem.plan_id.in_(open_plans), PlanItem.program_item_id.is_not(None))
+    linked_filter = sa.and_(
+        PlanItem.plan_id.in_(open_plans),
+        PlanItem.program_item_id.is_not(None),
+        scope_criteria(PlanItem, actor, for_write=True),
+    )
     if changed is not None:
         slots = [slot for slot in slots if slot.program_item_id in changed]
         linked_filter = sa.and_(linked_filter, PlanItem.program_item_id.in_(changed | removed_ids))
@@ -429,8 +479,10 @@ def _is_open_future(pi: PlanItem, today: dt.date) -> bool:
 def unlink_removed_items(removed: Sequence[ProgramItem]) -> None:
     """Plan items keep their history when their program item goes; only the link is cleared.
 
-    Done through the ORM (not left to ON DELETE SET NULL) so it also holds on SQLite
-    without foreign-key enforcement, and so the change is flushed like any other.
+    Done through the ORM (not left to ON DELETE SET NULL) so the change is flushed and
+    audited like any other. Not limited by row scope on purpose: it is the foreign key's
+    own consequence of deleting a program item the actor may change (the database would
+    clear the same links), and it changes no date, state or content of anyone's plan.
     """
     ids = [item.id for item in removed]
     if not ids:
@@ -443,38 +495,40 @@ def unlink_removed_items(removed: Sequence[ProgramItem]) -> None:
 # --- reading and editing plans -----------------------------------------------------------------------------
 
 
-def get_plan(actor: Actor, plan_id: int) -> CustomerPlan:
+def get_plan(actor: Actor, plan_id: int, *, for_write: bool = False) -> CustomerPlan:
+    """A plan in the actor's read (or, ``for_write``, write) scope, or PlanNotFound."""
     if not 1 <= plan_id <= MAX_ID:
         raise PlanNotFound(_("Plan %(id)s was not found.", id=plan_id))
-    plan = db.session.scalars(sa.select(CustomerPlan).where(CustomerPlan.id == plan_id, plan_scope(actor))).first()
+    stmt = scoped_select(CustomerPlan, actor, CustomerPlan.id == plan_id, for_write=for_write)
+    plan = db.session.scalars(stmt).first()
     if plan is None:
         raise PlanNotFound(_("Plan %(id)s was not found.", id=plan_id))
     return plan
 
 
 def list_plans(actor: Actor, *, customer_id: uuid.UUID | None = None, limit: int = 100) -> list[CustomerPlan]:
-    stmt = sa.select(CustomerPlan).where(plan_scope(actor))
+    stmt = scoped_select(CustomerPlan, actor)
     if customer_id is not None:
         stmt = stmt.where(CustomerPlan.customer_id == customer_id)
     return list(db.session.scalars(stmt.order_by(CustomerPlan.start_date.desc(), CustomerPlan.id.desc()).limit(limit)))
 
 
-def plan_zone(plan: CustomerPlan) -> ZoneInfo:
-    return customer_zones([plan.customer_id])[plan.customer_id]
+def plan_zone(actor: Actor, plan: CustomerPlan) -> ZoneInfo:
+    return customer_zones(actor, [plan.customer_id])[plan.customer_id]
 
 
-def plan_items_between(plan: CustomerPlan, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
+def plan_items_between(actor: Actor, plan: CustomerPlan, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
     """The plan's items in [first, last] with names, local completion times and substitutions."""
-    tz = plan_zone(plan)
+    tz = plan_zone(actor, plan)
     items = db.session.scalars(
-        sa.select(PlanItem)
-        .where(PlanItem.plan_id == plan.id, PlanItem.scheduled_date.between(first, last))
+        scoped_select(PlanItem, actor, PlanItem.plan_id == plan.id, PlanItem.scheduled_date.between(first, last))
+        .options(lazyload("*"))
         .order_by(PlanItem.scheduled_date, PlanItem.order_index, PlanItem.id)
     ).all()
     pairs = {(i.item_type, i.item_id) for i in items} | {
         (i.item_type, i.substitution_item_id) for i in items if i.substitution_item_id
     }
-    names = catalogue_names(pairs)
+    names = catalogue_names(actor, pairs)
     return [
         {
             "id": i.id,
@@ -498,7 +552,7 @@ def substitute_item(
     actor: Actor, plan_item_id: int, substitute_id: int | None, *, plan_id: int | None = None
 ) -> PlanItem:
     """Swap a pending item for another catalogue item of the same type (None or the original clears it)."""
-    item = _scoped_plan_item(actor, plan_item_id)
+    item = _writable_plan_item(actor, plan_item_id)
     if plan_id is not None and item.plan_id != plan_id:
         raise PlanNotFound(_("Plan item %(id)s was not found.", id=plan_item_id))
     if item.completion_state != CompletionState.PENDING:
@@ -507,7 +561,13 @@ def substitute_item(
         item.substitution_item_id = None
     else:
         model = CATALOGUE[item.item_type]
-        if not 1 <= substitute_id <= MAX_ID or db.session.get(model, substitute_id) is None:
+        known = (
+            1 <= substitute_id <= MAX_ID
+            and db.session.execute(
+                sa.select(model.id).where(model.id == substitute_id, scope_criteria(model, actor))
+            ).first()
+        )
+        if not known:
             raise PlanError(
                 _("There is no %(type)s with id %(id)s.", type=item.item_type.value, id=substitute_id),
                 field="substitute_id",
@@ -521,16 +581,16 @@ def move_day(
     actor: Actor, plan_id: int, from_date: dt.date, to_date: dt.date, *, now: dt.datetime | None = None
 ) -> int:
     """Move a day's pending items to another day (today or later, in the customer's timezone)."""
-    plan = get_plan(actor, plan_id)
-    today = local_today(plan_zone(plan), now)
+    plan = _writable_plan(actor, plan_id)
+    today = local_today(plan_zone(actor, plan), now)
     if to_date < today:
         raise PlanError(_("Items can only be moved to today or a later day."), field="to_date")
     if from_date == to_date:
         raise PlanError(_("Choose a different day to move to."), field="to_date")
-    items = _pending_on(plan.id, from_date)
+    items = _pending_on(actor, plan.id, from_date)
     if not items:
         raise PlanError(_("There are no pending items on %(day)s.", day=from_date.isoformat()), field="from_date")
-    offset = len(_pending_on(plan.id, to_date))
+    offset = len(_pending_on(actor, plan.id, to_date))
     for n, item in enumerate(items):
         item.scheduled_date = to_date
         item.order_index = offset + n
@@ -542,8 +602,8 @@ def move_day(
 
 def skip_day(actor: Actor, plan_id: int, day: dt.date) -> int:
     """Mark a day's pending items as skipped (they then no longer count as due in adherence)."""
-    plan = get_plan(actor, plan_id)
-    items = _pending_on(plan.id, day)
+    plan = _writable_plan(actor, plan_id)
+    items = _pending_on(actor, plan.id, day)
     if not items:
         raise PlanError(_("There are no pending items on %(day)s.", day=day.isoformat()), field="day")
     for item in items:
@@ -552,40 +612,46 @@ def skip_day(actor: Actor, plan_id: int, day: dt.date) -> int:
     return len(items)
 
 
-def _pending_on(plan_id: int, day: dt.date) -> list[PlanItem]:
+def _writable_plan(actor: Actor, plan_id: int) -> CustomerPlan:
+    """A plan the actor may change; a plan they may only read is "not found", like one they cannot see."""
+    if not may_write(actor, "PlanItems"):
+        raise PlanNotFound(_("Plan %(id)s was not found.", id=plan_id))
+    return get_plan(actor, plan_id, for_write=True)
+
+
+def _pending_on(actor: Actor, plan_id: int, day: dt.date) -> list[PlanItem]:
     return list(
         db.session.scalars(
-            sa.select(PlanItem)
-            .where(
+            scoped_select(
+                PlanItem,
+                actor,
                 PlanItem.plan_id == plan_id,
                 PlanItem.scheduled_date == day,
                 PlanItem.completion_state == CompletionState.PENDING,
+                for_write=True,
             )
+            .options(lazyload("*"))
             .order_by(PlanItem.order_index, PlanItem.id)
         )
     )
 
 
-def _scoped_plan_item(actor: Actor, plan_item_id: int) -> PlanItem:
-    if not 1 <= plan_item_id <= MAX_ID:
+def _writable_plan_item(actor: Actor, plan_item_id: int) -> PlanItem:
+    if not 1 <= plan_item_id <= MAX_ID or not may_write(actor, "PlanItems"):
         raise PlanNotFound(_("Plan item %(id)s was not found.", id=plan_item_id))
-    item = db.session.scalars(
-        sa.select(PlanItem)
-        .join(CustomerPlan, CustomerPlan.id == PlanItem.plan_id)
-        .where(PlanItem.id == plan_item_id, plan_scope(actor))
-    ).first()
+    item = db.session.scalars(scoped_select(PlanItem, actor, PlanItem.id == plan_item_id, for_write=True)).first()
     if item is None:
         raise PlanNotFound(_("Plan item %(id)s was not found.", id=plan_item_id))
     return item
 
 
-def adherence(customer_id: uuid.UUID, *, now: dt.datetime | None = None) -> dict[int, dict[str, Any]]:
+def adherence(actor: Actor, customer_id: uuid.UUID, *, now: dt.datetime | None = None) -> dict[int, dict[str, Any]]:
     """Completed / due over the last 7, 30 and 90 local days (today excluded: it is not over yet).
 
     Skipped items are not due (a coach skipping a day withdraws it); missed,
     partial and still-pending past items are due and not completed.
     """
-    today = local_today(customer_zones([customer_id])[customer_id], now)
+    today = local_today(customer_zones(actor, [customer_id])[customer_id], now)
     columns = []
     for days in ADHERENCE_WINDOWS:
         in_window = PlanItem.scheduled_date >= today - dt.timedelta(days=days)
@@ -604,6 +670,7 @@ def adherence(customer_id: uuid.UUID, *, now: dt.datetime | None = None) -> dict
             PlanItem.scheduled_date < today,
             PlanItem.scheduled_date >= today - dt.timedelta(days=max(ADHERENCE_WINDOWS)),
             PlanItem.completion_state != CompletionState.SKIPPED,
+            scope_criteria(CustomerPlan, actor),  # the joined plan's rule is the PlanItem rule
         )
     ).one()
     result = {}
@@ -614,9 +681,9 @@ def adherence(customer_id: uuid.UUID, *, now: dt.datetime | None = None) -> dict
 
 
 def customer_choices(actor: Actor, q: str, limit: int = 20) -> list[dict[str, str]]:
-    """Autocomplete: the actor's customers whose name or email contains ``q``."""
+    """Autocomplete for assigning: customers the actor may assign to whose name or email contains ``q``."""
     limit = max(1, min(limit, 50))
-    stmt = sa.select(PlatformUser.id, PlatformUser.full_name, PlatformUser.email).where(customer_scope(actor))
+    stmt = sa.select(PlatformUser.id, PlatformUser.full_name, PlatformUser.email).where(assignable_customers(actor))
     q = (q or "").strip()[:100]
     if q:
         like = f"%{q.replace(chr(92), chr(92) * 2).replace('%', chr(92) + '%').replace('_', chr(92) + '_')}%"

@@ -4,6 +4,10 @@ The builder sends the whole program on every save; the service validates all
 of it before touching a row, then updates items in place (keeping their ids so
 plan items stay linked), inserts new ones and deletes removed ones in one
 transaction, through ORM flushes so the audit hooks see every change.
+
+Row scope is the project's one rule set (``app.security.scope``): every read
+here goes through ``scope_criteria``/``scoped_select``, every change asks it
+with ``for_write=True``. This module holds no rule of its own.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import sqlalchemy as sa
 from jsonschema import Draft202012Validator
 
 from app.extensions import db
+from app.i18n import service_gettext as _
 from app.models import json_schemas as js
 from app.models.training import (
     Difficulty,
@@ -30,7 +35,11 @@ from app.models.training import (
     ProgramLevel,
     Visibility,
 )
-from app.services.plan_scope import MAX_ID, Actor, _, program_editable, program_scope
+from app.security.roles import WRITE, allowed
+from app.security.scope import Actor, scope_criteria, scoped_select
+
+# Largest value an INTEGER key column holds; larger ids are "not found", never a database error.
+MAX_ID = 2**31 - 1
 
 MAX_WEEKS = 104
 MAX_ITEMS = 3000
@@ -74,32 +83,70 @@ class ProgramConflict(ProgramError):
         return {**super().as_dict(), "current_version": self.current_version}
 
 
+def may_write(actor: Actor, resource: str) -> bool:
+    """Whether one of the actor's roles grants write on ``resource`` in the role matrix (roles.py).
+
+    Views check the same grant through FAB; services check it again so a job or a shell
+    cannot do what the console would refuse.
+    """
+    return any(allowed(role, resource, WRITE) for role in actor.roles)
+
+
 # --- loading -----------------------------------------------------------------------------------------------
 
 
-def get_program(actor: Actor, program_id: int, *, for_update: bool = False) -> Program:
-    """A program in the actor's scope, or ProgramNotFound (never reveals out-of-scope rows)."""
+def open_program(actor: Actor, program_id: int, *, for_update: bool = False) -> tuple[Program, bool]:
+    """A program the actor may read, and whether they may change it, in one query.
+
+    ProgramNotFound for a program outside the read scope (never reveals it exists).
+    """
     if not 1 <= program_id <= MAX_ID:
         raise ProgramNotFound(_("Program %(id)s was not found.", id=program_id))
-    stmt = sa.select(Program).where(Program.id == program_id, program_scope(actor))
+    editable = scope_criteria(Program, actor, for_write=True)
+    stmt = sa.select(Program, editable.label("editable")).where(
+        Program.id == program_id, scope_criteria(Program, actor)
+    )
     if for_update:
         stmt = stmt.with_for_update(of=Program)
-    program = db.session.scalars(stmt).unique().one_or_none()
-    if program is None:
+    row = db.session.execute(stmt).unique().one_or_none()
+    if row is None:
         raise ProgramNotFound(_("Program %(id)s was not found.", id=program_id))
-    return program
+    return row[0], bool(row[1]) and may_write(actor, "Programs")
+
+
+def get_program(actor: Actor, program_id: int, *, for_update: bool = False) -> Program:
+    """A program in the actor's read scope, or ProgramNotFound."""
+    return open_program(actor, program_id, for_update=for_update)[0]
+
+
+def program_editable(actor: Actor, program_id: int) -> bool:
+    """Whether the actor may change this program (the central write rule, and write on Programs)."""
+    stmt = sa.select(Program.id).where(Program.id == program_id, scope_criteria(Program, actor, for_write=True))
+    return may_write(actor, "Programs") and db.session.execute(stmt).first() is not None
 
 
 def list_programs(actor: Actor, limit: int = 200) -> list[Program]:
-    stmt = sa.select(Program).where(program_scope(actor)).order_by(Program.updated_at.desc()).limit(limit)
+    stmt = scoped_select(Program, actor).order_by(Program.updated_at.desc()).limit(limit)
     return list(db.session.scalars(stmt).unique())
+
+
+def program_items(actor: Actor, program_id: int, *, for_write: bool = False) -> list[ProgramItem]:
+    """The program's items in grid order, through the ProgramItem scope rule."""
+    stmt = scoped_select(ProgramItem, actor, ProgramItem.program_id == program_id, for_write=for_write).order_by(
+        ProgramItem.week_index, ProgramItem.day_index, ProgramItem.order_index, ProgramItem.id
+    )
+    return list(db.session.scalars(stmt))
 
 
 def create_program(
     actor: Actor, *, title: str, level: str, visibility: str, weeks: int = 4, description: str | None = None
 ) -> Program:
-    """Create an empty program owned by the actor; validation errors raise ProgramError."""
-    if not (actor.is_admin or actor.is_coach):
+    """Create an empty program owned by the actor; validation errors raise ProgramError.
+
+    Like a console save, the new row must fall inside the actor's write scope (a coach
+    whose console account has no platform user owns nothing, so may create nothing).
+    """
+    if not may_write(actor, "Programs"):
         raise ProgramForbidden(_("You may not create programs."))
     title = (title or "").strip()
     if not title or len(title) > 200:
@@ -120,33 +167,42 @@ def create_program(
         weeks=weeks,
         version=1,
     )
-    db.session.add(program)
-    db.session.commit()
+    try:
+        db.session.add(program)
+        db.session.flush()
+        if not program_editable(actor, program.id):
+            raise ProgramForbidden(_("You may not create programs."))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     return program
 
 
-def catalogue_names(pairs: set[tuple[ItemType, int]]) -> dict[tuple[str, int], str]:
-    """Names of catalogue items, one query per type."""
+def catalogue_names(actor: Actor, pairs: set[tuple[ItemType, int]]) -> dict[tuple[str, int], str]:
+    """Names of catalogue items the actor may see, one query per type."""
     names: dict[tuple[str, int], str] = {}
     by_type: dict[ItemType, set[int]] = {}
     for item_type, item_id in pairs:
         by_type.setdefault(item_type, set()).add(item_id)
     for item_type, ids in by_type.items():
         model = CATALOGUE[item_type]
-        for row_id, name in db.session.execute(sa.select(model.id, model.name).where(model.id.in_(ids))):
+        stmt = sa.select(model.id, model.name).where(model.id.in_(ids), scope_criteria(model, actor))
+        for row_id, name in db.session.execute(stmt):
             names[(item_type.value, row_id)] = name
     return names
 
 
-def program_document(actor: Actor, program: Program) -> dict[str, Any]:
-    """The builder's JSON view of a program."""
-    names = catalogue_names({(i.item_type, i.item_id) for i in program.items})
+def program_document(actor: Actor, program: Program, *, editable: bool | None = None) -> dict[str, Any]:
+    """The builder's JSON view of a program (``editable`` from ``open_program`` saves a query)."""
+    items = program_items(actor, program.id)
+    names = catalogue_names(actor, {(i.item_type, i.item_id) for i in items})
     return {
         "id": program.id,
         "title": program.title,
         "weeks": program.weeks,
         "version": program.version,
-        "editable": program_editable(actor, program),
+        "editable": program_editable(actor, program.id) if editable is None else editable,
         "items": [
             {
                 "id": i.id,
@@ -158,7 +214,7 @@ def program_document(actor: Actor, program: Program) -> dict[str, Any]:
                 "order": i.order_index,
                 "prescription": i.prescription_json or {},
             }
-            for i in program.items
+            for i in items
         ],
     }
 
@@ -178,10 +234,10 @@ class LibraryQuery:
     page_size: int = 20
 
 
-def search_library(query: LibraryQuery) -> dict[str, Any]:
-    """Search one catalogue with filters; paginated and capped, one count + one page query."""
+def search_library(actor: Actor, query: LibraryQuery) -> dict[str, Any]:
+    """Search one catalogue the actor may see, with filters; paginated and capped, one count + one page query."""
     model = CATALOGUE[query.item_type]
-    clauses: list[sa.ColumnElement[bool]] = []
+    clauses: list[sa.ColumnElement[bool]] = [scope_criteria(model, actor)]
     if query.q:
         clauses.append(model.name.ilike(f"%{_escape_like(query.q)}%", escape="\\"))
     if query.item_type == ItemType.EXERCISE:
@@ -215,9 +271,15 @@ def search_library(query: LibraryQuery) -> dict[str, Any]:
     }
 
 
-def library_facets() -> dict[str, list[str]]:
-    """Distinct exercise categories (for the filter dropdown), capped."""
-    categories = db.session.scalars(sa.select(Exercise.category).distinct().order_by(Exercise.category).limit(200))
+def library_facets(actor: Actor) -> dict[str, list[str]]:
+    """Distinct exercise categories the actor may see (for the filter dropdown), capped."""
+    categories = db.session.scalars(
+        sa.select(Exercise.category)
+        .where(scope_criteria(Exercise, actor))
+        .distinct()
+        .order_by(Exercise.category)
+        .limit(200)
+    )
     return {"categories": list(categories), "difficulties": [d.value for d in Difficulty]}
 
 
@@ -357,8 +419,8 @@ def save_program(actor: Actor, program_id: int, payload: Any, *, now: dt.datetim
     from app.services import plans  # plans imports this module
 
     try:
-        program = get_program(actor, program_id, for_update=True)
-        if not program_editable(actor, program):
+        program, editable = open_program(actor, program_id, for_update=True)
+        if not editable:
             raise ProgramForbidden(_("You may view this program but not change it."))
         version, weeks, follow, specs = parse_save_payload(payload, program)
         if version != program.version:
@@ -371,7 +433,7 @@ def save_program(actor: Actor, program_id: int, payload: Any, *, now: dt.datetim
                 ),
                 current_version=program.version,
             )
-        existing = {item.id: item for item in program.items}
+        existing = {item.id: item for item in program_items(actor, program.id, for_write=True)}
         seen: set[int] = set()
         for n, spec in enumerate(specs):
             if spec.id is None:
@@ -387,7 +449,7 @@ def save_program(actor: Actor, program_id: int, payload: Any, *, now: dt.datetim
                     _("Item %(n)s, id: item %(id)s is listed twice.", n=n + 1, id=spec.id), item=n, field="id"
                 )
             seen.add(spec.id)
-        _check_catalogue(specs)
+        _check_catalogue(actor, specs)
 
         ordered = _renumber(specs)
         created = updated = 0
@@ -422,7 +484,7 @@ def save_program(actor: Actor, program_id: int, payload: Any, *, now: dt.datetim
         program.version = program.version + 1
         db.session.flush()
         changed_ids = {item.id for item, changed in kept if changed}
-        followed = plans.follow_program_change(program, removed, changed=changed_ids, now=now) if follow else 0
+        followed = plans.follow_program_change(actor, program, removed, changed=changed_ids, now=now) if follow else 0
         plans.unlink_removed_items(removed)
         for item in removed:
             db.session.delete(item)
@@ -448,14 +510,15 @@ def _renumber(specs: list[ItemSpec]) -> list[tuple[ItemSpec, int]]:
     return result
 
 
-def _check_catalogue(specs: list[ItemSpec]) -> None:
+def _check_catalogue(actor: Actor, specs: list[ItemSpec]) -> None:
     wanted: dict[ItemType, set[int]] = {}
     for spec in specs:
         wanted.setdefault(spec.item_type, set()).add(spec.item_id)
     known: dict[ItemType, set[int]] = {}
     for item_type, ids in wanted.items():
         model = CATALOGUE[item_type]
-        known[item_type] = set(db.session.scalars(sa.select(model.id).where(model.id.in_(ids))))
+        stmt = sa.select(model.id).where(model.id.in_(ids), scope_criteria(model, actor))
+        known[item_type] = set(db.session.scalars(stmt))
     for n, spec in enumerate(specs):
         if spec.item_id not in known[spec.item_type]:
             raise ProgramError(

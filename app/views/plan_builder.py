@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.models.training import Difficulty, ItemType, ProgramLevel, Visibility
+from app.security.scope import Actor
 from app.services import programs
-from app.services.plan_scope import actor_for
 
 MAX_SAVE_BYTES = 1024 * 1024
 MENU_CATEGORY = "Training"
@@ -41,8 +41,9 @@ ENUM_LABELS = {
 }
 
 
-def current_actor() -> Any:
-    return actor_for(g.user)
+def current_actor() -> Actor:
+    """The signed-in console account as the services' actor (same row scope as the console lists)."""
+    return Actor.of(g.user)
 
 
 def json_error(message: str, status: int = 400, **extra: Any) -> Any:
@@ -152,15 +153,15 @@ class PlanBuilderView(BaseView):
     def edit(self, program_id: int) -> Any:
         actor = current_actor()
         try:
-            program = programs.get_program(actor, program_id)
+            program, editable = programs.open_program(actor, program_id)
         except programs.ProgramNotFound:
             abort(404)
-        document = programs.program_document(actor, program)
+        document = programs.program_document(actor, program, editable=editable)
         return self.render_template(
             "plan_builder/builder.html",
             program=program,
             document=document,
-            facets=programs.library_facets(),
+            facets=programs.library_facets(actor),
             item_types=[t.value for t in ItemType],
             difficulties=[(d.value, ENUM_LABELS[d.value]) for d in Difficulty],
             strings=js_strings(),
@@ -194,7 +195,7 @@ class PlanBuilderView(BaseView):
             page_size=int(size),
         )
         try:
-            return jsonify(programs.search_library(query))
+            return jsonify(programs.search_library(current_actor(), query))
         except programs.ProgramError as exc:
             return json_error(exc.message)
 
@@ -211,10 +212,10 @@ class ProgramDataView(BaseView):
     def document(self, program_id: int) -> Any:
         actor = current_actor()
         try:
-            program = programs.get_program(actor, program_id)
+            program, editable = programs.open_program(actor, program_id)
         except programs.ProgramNotFound as exc:
             return json_error(exc.message, 404)
-        return jsonify(programs.program_document(actor, program))
+        return jsonify(programs.program_document(actor, program, editable=editable))
 
     @expose("/<int:program_id>/items", methods=["POST"])
     @has_access_api
@@ -227,7 +228,8 @@ class ProgramDataView(BaseView):
             result = programs.save_program(actor, program_id, payload)
         except programs.ProgramError as exc:
             return jsonify(exc.as_dict()), exc.status
-        document = programs.program_document(actor, programs.get_program(actor, program_id))
+        program, editable = programs.open_program(actor, program_id)
+        document = programs.program_document(actor, program, editable=editable)
         return jsonify(
             {
                 "ok": True,

@@ -128,7 +128,7 @@ class PlansView(BaseView):
         except plans.PlanNotFound:
             abort(404)
         mode = "week" if request.args.get("view") == "week" else "month"
-        tz = plans.plan_zone(plan)
+        tz = plans.plan_zone(actor, plan)
         try:
             anchor = dt.date.fromisoformat(request.args["at"]) if request.args.get("at") else None
         except ValueError:
@@ -146,7 +146,7 @@ class PlansView(BaseView):
             next_at = last + dt.timedelta(days=1)
         grid_first = first - dt.timedelta(days=first.weekday())
         grid_last = last + dt.timedelta(days=6 - last.weekday())
-        items = plans.plan_items_between(plan, grid_first, grid_last)
+        items = plans.plan_items_between(actor, plan, grid_first, grid_last)
         by_day: dict[dt.date, list[dict[str, Any]]] = {}
         for item in items:
             by_day.setdefault(item["date"], []).append(item)
@@ -164,7 +164,7 @@ class PlansView(BaseView):
             tz=tz.key,
             prev_at=prev_at,
             next_at=next_at,
-            adherence=plans.adherence(plan.customer_id),
+            adherence=plans.adherence(actor, plan.customer_id),
             can_edit=can_edit,
             states=CompletionState,
         )
