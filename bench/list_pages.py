@@ -244,8 +244,8 @@ def cases(events: int, coach_rows: int) -> list[tuple[str, str, str, str]]:
 
     rows = []
     for user in ("admin", "coach"):
-        # Page numbers reach offset 10,000 (admin) or 1,000 (row-scoped coach); deeper, Next carries a cursor.
-        deepest = (10_000 if user == "admin" else 1_000) // PAGE_SIZE
+        # Page numbers reach offset 10,000 (admin) or 500 (row-scoped coach); deeper, Next carries a cursor.
+        deepest = (10_000 if user == "admin" else 500) // PAGE_SIZE
         rows += [
             (f"{user}: first page", user, q(OURS), q(STOCK)),
             (f"{user}: filtered (type + 60 days)", user, q(OURS, ours_filter), q(STOCK, stock_filter)),

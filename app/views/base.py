@@ -67,11 +67,12 @@ log = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 25
+SCOPED_EXACT_COUNT_LIMIT = 500
 # Deepest row offset a page NUMBER may reach; beyond it lists page by cursor (Next/Previous,
 # app/services/keyset.py), whose cost does not grow with depth. Row-scoped lists (coaches) stop
 # sooner: their rows lie sparse in the shared indexes, so each skipped row costs many index entries.
 MAX_OFFSET = 10_000
-SCOPED_MAX_OFFSET = 1_000
+SCOPED_MAX_OFFSET = 500
 SEARCH_MAX_LENGTH = 200
 AUTOCOMPLETE_LIMIT = 20
 TEXT_MAX_LENGTH = 10_000
@@ -138,6 +139,8 @@ class ScopedSQLAInterface(SQLAInterface):
 
     #: Exact counts up to this many rows, an estimate ("about N") beyond; see data_access.count_rows.
     exact_count_limit = EXACT_COUNT_LIMIT
+    #: The same for row-scoped (coach) lists, whose matches lie sparse in the shared indexes.
+    scoped_exact_count_limit = SCOPED_EXACT_COUNT_LIMIT
 
     def current_user(self) -> Any:
         return getattr(g, "user", None)
@@ -210,7 +213,7 @@ class ScopedSQLAInterface(SQLAInterface):
             self.session,
             query.with_entities(pk).statement,
             filtered=bool(criteria) or bool(filters),
-            limit=self.exact_count_limit,
+            limit=self.exact_count_limit if is_unrestricted(self.current_user()) else self.scoped_exact_count_limit,
         )
         if seek is not None:
             query = query.filter(seek.where).order_by(*seek.order_by)
