@@ -346,3 +346,29 @@ def test_no_password_hash_in_any_security_page(app: Flask, admin: dict) -> None:
     assert len(fields) == 2 and all(re.search(r'value="[^"]', f) is None for f in fields), fields
     endpoints = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint.partition(".")[0] in FAB_SECURITY_VIEWS}
     assert not {e for e in endpoints if e.rpartition(".")[2] in ("export", "download", "api_read", "get_list")}
+
+
+def test_a_relation_key_that_matches_nothing_is_a_form_error(app: Flask, admin: dict) -> None:
+    """FAB's multiple-select dropped unknown keys silently: a role was saved without them."""
+    client, token = admin["client"], admin["token"]
+    with app.app_context():
+        sm = app.appbuilder.sm
+        permission_id = str(db.session.scalars(select(sm.permissionview_model.id)).first())
+        coach_role_id = str(sm.find_role("Coach").id)
+        support_id = str(db.session.scalar(select(ConsoleUser.id).where(ConsoleUser.username == "support")))
+    before = snapshot(app)
+    for bad in ("abc", "987654321", "99999999999999999999"):
+        resp = client.post(
+            "/roles/add", data={"name": "New role", "permissions": [permission_id, bad], "csrf_token": token}
+        )
+        assert resp.status_code == 200 and "Not a valid choice" in resp.get_data(as_text=True), bad
+        resp = client.post(f"/users/edit/{support_id}", data={
+            "first_name": "Changed", "last_name": "Person", "username": "support", "email": "support@coachdesk.test",
+            "active": "y", "roles": [coach_role_id, bad], "csrf_token": token,
+        })  # fmt: skip
+        assert resp.status_code == 200 and "Not a valid choice" in resp.get_data(as_text=True), bad
+    assert snapshot(app) == before
+    resp = client.post("/roles/add", data={"name": "New role", "permissions": [permission_id], "csrf_token": token})
+    assert resp.status_code == 302
+    with app.app_context():
+        assert [str(p.id) for p in app.appbuilder.sm.find_role("New role").permissions] == [permission_id]

@@ -13,7 +13,9 @@ names stay what ``roles.py``/``sync.py`` and the database know) and change only 
 * bulk actions: permission first (anonymous to the login page, others 403), then an unknown
   action is a 404 (single) or 400 (list), and a selection with unknown rows changes nothing;
 * no download route (this product stores no uploads); database errors are flashed as a
-  fixed message, never as SQL with its parameters (which could hold a password hash).
+  fixed message, never as SQL with its parameters (which could hold a password hash);
+* a relation key in a form that matches no row is a form error (FAB dropped it silently),
+  and names on the own-details form fit their columns.
 
 The security manager installs them through FAB's view attributes (``userdbmodelview`` ...).
 """
@@ -29,12 +31,14 @@ from dateutil import parser as date_parser
 from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.exceptions import DatabaseException
+from flask_appbuilder.fields import QuerySelectMultipleField
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security import views as fab_views
 from flask_appbuilder.security.forms import UserInfoEdit
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 from wtforms import StringField
+from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, Length
 
 from app.models.identity import ConsoleUser
@@ -122,6 +126,23 @@ class SafeSQLAInterface(SQLAInterface):
             raise DatabaseException(_("Not deleted: other records still refer to this one.")) from None
 
 
+class StrictQuerySelectMultipleField(QuerySelectMultipleField):
+    """FAB's field notices unknown keys only after validating, so a role saved with a bad key silently lost it."""
+
+    def pre_validate(self, form: Any) -> None:
+        _ = self.data  # resolving the submitted keys is what marks unknown ones
+        super().pre_validate(form)
+
+
+def strict_relation_fields(form_class: Any) -> None:
+    """Swap FAB's multiple-relation fields in a generated form class for the strict one (same order)."""
+    for name, unbound in list(vars(form_class).items()):
+        if isinstance(unbound, UnboundField) and unbound.field_class is QuerySelectMultipleField:
+            strict = UnboundField(StrictQuerySelectMultipleField, *unbound.args, name=unbound.name, **unbound.kwargs)
+            strict.creation_counter = unbound.creation_counter
+            setattr(form_class, name, strict)
+
+
 class SafeModelViewMixin:
     """Put before FAB's ModelView class: 4xx for malformed URLs, actions checked before they run."""
 
@@ -132,6 +153,11 @@ class SafeModelViewMixin:
     class_permission_name: str
     order_columns: list[str]
     page_size: int
+
+    def _init_forms(self) -> None:
+        super()._init_forms()  # type: ignore[misc]
+        for form_class in (self.add_form, self.edit_form):  # type: ignore[attr-defined]
+            strict_relation_fields(form_class)
 
     # ---- request arguments: checked inside the routes, so permission checks come first
 
