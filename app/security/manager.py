@@ -16,6 +16,7 @@ from flask_appbuilder.security.sqla.manager import SecurityManager
 from app.models.identity import ConsoleUser
 from app.security import login_limits, passwords, sessions
 from app.security.permission_cache import PermissionCacheMixin
+from app.security.views import SECURITY_VIEWS, SafeSQLAInterface
 from app.services import auth_events
 
 
@@ -23,6 +24,15 @@ class CoachdeskSecurityManager(PermissionCacheMixin, SecurityManager):
     user_model = ConsoleUser
     # FAB's user-statistics chart loads Google's CDN and aggregates in Python.
     userstatschartview = None
+    # FAB's account/role/permission views, refusing malformed URLs with a 4xx (app/security/views.py).
+    userdbmodelview = SECURITY_VIEWS["userdbmodelview"]
+    rolemodelview = SECURITY_VIEWS["rolemodelview"]
+    groupmodelview = SECURITY_VIEWS["groupmodelview"]
+    permissionmodelview = SECURITY_VIEWS["permissionmodelview"]
+    viewmenumodelview = SECURITY_VIEWS["viewmenumodelview"]
+    permissionviewmodelview = SECURITY_VIEWS["permissionviewmodelview"]
+    resetpasswordview = SECURITY_VIEWS["resetpasswordview"]
+    userinfoeditview = SECURITY_VIEWS["userinfoeditview"]
 
     def __init__(self, appbuilder: Any) -> None:
         config = current_app.config
@@ -35,6 +45,11 @@ class CoachdeskSecurityManager(PermissionCacheMixin, SecurityManager):
         login_limits.configure_storage(config)
         login_limits.trust_proxy_headers(current_app._get_current_object())
         super().__init__(appbuilder)
+        # FAB gives each security view a plain SQLAInterface here; ours refuses malformed keys.
+        for attr in SECURITY_VIEWS:
+            view = getattr(self, attr)
+            if getattr(view, "datamodel", None) is not None:
+                view.datamodel = SafeSQLAInterface(view.datamodel.obj)
         sessions.install_session_limits(current_app._get_current_object(), self)
 
     def register_views(self) -> None:
