@@ -54,7 +54,9 @@ class CoachdeskSecurityManager(PermissionCacheMixin, SecurityManager):
 
     def register_views(self) -> None:
         # FAB's account admin with the account's time zone on it (same class name, so the
-        # endpoints and Admin's permissions stay); imported here because views import security.
+        # endpoints and Admin's permissions stay), built on the safe one of app/security/views.py
+        # (so it inherits the checked data layer set in __init__); imported here because views
+        # import security.
         from app.views.accounts import UserDBModelView
 
         self.userdbmodelview = UserDBModelView

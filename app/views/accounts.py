@@ -14,7 +14,6 @@ from typing import Any
 from flask import flash, g, redirect, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
-from flask_appbuilder.security.views import UserDBModelView as FabUserDBModelView
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,6 +21,7 @@ from flask_wtf import FlaskForm
 
 from app.extensions import db
 from app.models.identity import ConsoleUser
+from app.security.views import UserDBModelView as FabUserDBModelView  # FAB's, refusing malformed URLs
 from app.services import timezones
 from app.views.fields import TimezoneField
 
