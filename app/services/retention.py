@@ -53,6 +53,7 @@ from app.services import audit
 from app.services.jobs import JobContext, partial_path, start_job
 
 KIND = "retention.run"
+ARCHIVE_GZIP_LEVEL = 6
 H, A, X = DeletionStrategy.HARD_DELETE, DeletionStrategy.ANONYMIZE, DeletionStrategy.ARCHIVE
 
 
@@ -396,44 +397,90 @@ def _archive_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo: 
     """
     table = spec.sa_table
     conn = db.session.connection()
+    pg = conn.dialect.name == "postgresql"
     _async_commit()
     if spec.table == "audit_logs":
         hi = _audit_prefix_end(cutoff, lo, hi, state)
         conds = [table.c.id > lo, table.c.id <= hi]
-        if conn.dialect.name == "postgresql":
+        if pg:
             conn.execute(text("SET LOCAL coachdesk.maintenance = 'on'"))
     else:
         conds = _range_conds(spec, X, cutoff, lo, hi)
     state["last_id"] = hi
-    stmt = delete(table).where(*conds).returning(*table.c).execution_options(synchronize_session=False)
-    rows = sorted(db.session.execute(stmt).mappings(), key=lambda r: r["id"])
+    hashed = "row_hash" in table.c
+    # PostgreSQL renders each line itself (no row object in Python); SQLite's rows are rendered here.
+    returning = [table.c.id, *([table.c.row_hash] if hashed else []), archive_line_sql(table).label("_line")]
+    stmt = delete(table).where(*conds).execution_options(synchronize_session=False)
+    result = db.session.execute(stmt.returning(*returning) if pg else stmt.returning(*table.c)).mappings()
+    rows = sorted(
+        ((r["id"], r["row_hash"] if hashed else None, r["_line"] if pg else archive_line(table, r)) for r in result),
+        key=lambda r: r[0],
+    )
     if not rows:
         return 0
-    blob = _gzip_lines(rows)
+    blob = _gzip_lines([line for _, _, line in rows])
     with open(part, "r+b") as fh:
         fh.seek(state["bytes"])
         fh.write(blob)
         fh.truncate()
         fh.flush()
         os.fsync(fh.fileno())
+    last_id, last_hash, _ = rows[-1]
     if spec.table == "audit_logs":
         # The anchor that lets `flask audit verify` start from the first remaining row.
-        state["archived_last_hash"] = rows[-1]["row_hash"]
-        audit.record(
-            "audit.archive", "audit_logs", rows[-1]["id"],
-            {"archived_last_hash": rows[-1]["row_hash"], "rows": len(rows)},
-        )  # fmt: skip
+        state["archived_last_hash"] = last_hash
+        audit.record("audit.archive", "audit_logs", last_id, {"archived_last_hash": last_hash, "rows": len(rows)})
     state["bytes"] += len(blob)
-    state.setdefault("first_id", rows[0]["id"])
-    state["archived_last_id"] = rows[-1]["id"]
+    state.setdefault("first_id", rows[0][0])
+    state["archived_last_id"] = last_id
     return len(rows)
 
 
-def _gzip_lines(rows: list[Any]) -> bytes:
-    """One gzip member of JSON lines (a member per batch, so the file is valid after any checkpoint)."""
-    lines = "".join(json.dumps(audit._plain(dict(r)), sort_keys=True, ensure_ascii=False) + "\n" for r in rows)
-    data = zlib.compressobj(6, zlib.DEFLATED, 31)
-    return data.compress(lines.encode()) + data.flush()
+def _gzip_lines(lines: list[str]) -> bytes:
+    """One gzip member per batch, so the file is a valid gzip stream after any checkpoint."""
+    data = zlib.compressobj(ARCHIVE_GZIP_LEVEL, zlib.DEFLATED, 31)
+    return data.compress(("\n".join(lines) + "\n").encode()) + data.flush()
+
+
+def _base_type(column: sa.Column) -> Any:
+    return getattr(column.type, "impl_instance", column.type)
+
+
+def archive_line(table: sa.Table, row: Any) -> str:
+    """One row as its archive line: jsonb's text form (keys by length, then name), timestamps in
+    ISO 8601 UTC, decimals, dates and UUIDs as strings, JSON columns nested as stored.
+
+    ``archive_line_sql`` makes PostgreSQL print the same text, so an archive reads the same
+    whichever backend wrote it.
+    """
+    doc = {}
+    for column in table.c:
+        value = row[column.name]
+        doc[column.name] = value if isinstance(_base_type(column), sa.JSON) else audit._plain(value)
+    return audit.jsonb_text(doc)
+
+
+def archive_line_sql(table: sa.Table) -> Any:
+    """``archive_line`` as a PostgreSQL expression over ``table``'s columns."""
+    pairs: list[Any] = []
+    for column in table.c:
+        base = _base_type(column)
+        if isinstance(base, sa.DateTime):
+            utc = sa.func.timezone("UTC", column)
+            whole = sa.func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS')
+            # Python's isoformat() prints microseconds only when there are some, always six digits.
+            frac = sa.case((sa.func.date_trunc("second", column) == column, ""), else_=sa.func.to_char(utc, ".US"))
+            value: Any = sa.case((column.is_(None), sa.null()), else_=sa.func.concat(whole, frac, "+00:00"))
+        elif isinstance(base, sa.Float):
+            raise TypeError(f"{table.name}.{column.name}: floats print differently in Python and PostgreSQL")
+        elif isinstance(base, (sa.Numeric, sa.Date, sa.Time, sa.Uuid)):
+            value = sa.cast(column, sa.Text)
+        elif isinstance(base, (sa.JSON, sa.Integer, sa.Boolean, sa.String)):
+            value = column
+        else:
+            raise TypeError(f"{table.name}.{column.name}: no archive rendering for {base!r}")
+        pairs += [sa.literal(column.name, sa.Text), value]
+    return sa.cast(sa.func.jsonb_build_object(*pairs), sa.Text)
 
 
 def _audit_prefix_end(cutoff: dt.datetime, lo: int, hi: int, state: dict) -> int:
@@ -510,13 +557,16 @@ def verify_archive(archive: Path) -> list[str]:
     if archive.stat().st_size != body.get("bytes"):
         problems.append("size differs from the manifest")
     ids = []
-    with gzip.open(archive, "rt", encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            try:
-                ids.append(json.loads(line)["id"])
-            except (ValueError, KeyError, TypeError):
-                problems.append(f"line {n} is not a JSON row with an id")
-                break
+    try:
+        with gzip.open(archive, "rt", encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                try:
+                    ids.append(json.loads(line)["id"])
+                except (ValueError, KeyError, TypeError):
+                    problems.append(f"line {n} is not a JSON row with an id")
+                    break
+    except (OSError, EOFError, zlib.error) as exc:
+        problems.append(f"not a readable gzip stream: {exc}")
     if len(ids) != body.get("rows"):
         problems.append(f"{len(ids)} rows, the manifest says {body.get('rows')}")
     if any(b <= a for a, b in zip(ids, ids[1:], strict=False)):
