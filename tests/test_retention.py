@@ -7,6 +7,7 @@ import decimal
 import gzip
 import io
 import json
+import threading
 import uuid
 
 import pytest
@@ -276,6 +277,40 @@ def test_sigkill_mid_retention_then_rerun_touches_exactly_the_expired_rows(app, 
         assert {r["id"]: r["payload_json"] for r in archived} == {i: before[i][1] for i in expired}
         manifest = json.loads(retention.manifest_path(archive).read_text())
         assert manifest["rows"] == len(expired) and manifest["first_id"] == min(expired)
+
+
+@pytest.mark.parametrize("strategy", ["HARD_DELETE", "ANONYMIZE", "ARCHIVE"])
+def test_a_batch_that_overruns_its_time_limit_is_retried_smaller(pg_app, tmp_path, strategy):
+    """Another transaction holds a lock on an expired row: the batch waiting for it hits its
+    statement_timeout, is rolled back and retried smaller until the lock is gone; the run still
+    changes exactly the expired, unheld rows, and no other writer waited behind a long batch."""
+    pg_app.config["ARCHIVE_DIR"] = tmp_path
+    try:
+        with pg_app.app_context():
+            free, _ = _world(n_old=40, n_new=5)
+            before = _snapshot()
+            cutoff = utcnow() - dt.timedelta(days=365)
+            expired = {i for i, (cid, _, at) in before.items() if cid == free.id and at < cutoff}
+            blocker = db.engine.connect()
+            blocker.begin()
+            blocker.execute(select(EngagementEvent.id).where(EngagementEvent.id == min(expired)).with_for_update())
+            release = threading.Timer(0.5, blocker.rollback)
+            release.start()
+            try:
+                run = jobs.run_inline(_plan(strategy))
+            finally:
+                release.join()
+                blocker.close()
+            assert run.status == "succeeded", run.error
+            assert run.result["overruns"] >= 1 and run.result["rows"] == len(expired)
+            assert _changed(strategy, before, expired) == expired
+            untouched = {i: v for i, v in before.items() if i not in expired}
+            after = _snapshot()
+            assert {i: after[i] for i in untouched} == untouched
+            if strategy == "ARCHIVE":
+                assert retention.verify_archive(tmp_path / run.result["archive"]) == []
+    finally:
+        pg_app.config["ARCHIVE_DIR"] = pg_app.config["INSTANCE_DIR"] / "archive"
 
 
 @pytest.mark.usefixtures("jobs_env")

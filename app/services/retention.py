@@ -291,17 +291,36 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
             with open(part, "r+b") as fh:
                 fh.truncate(state["bytes"])  # drop whatever a killed attempt wrote after its last checkpoint
     step = {H: _delete_batch, A: _anonymize_batch, X: _archive_batch}[strategy]
+    overruns = 0
     while not state.get("written"):
         began = time.perf_counter()
-        bounds = _next_range(spec, state, batch)
-        if bounds is not None:
-            state["rows"] += step(spec, cutoff, state, *bounds, part)
-            state["batches"] += 1
-        state["written"] = bounds is None or bool(state.pop("range_done", False))
-        ctx.commit(done=state["rows"], checkpoint=state)
+        before = json.loads(json.dumps(state))
+        try:
+            bounds = _next_range(spec, state, batch)
+            if bounds is not None:
+                state["rows"] += step(spec, cutoff, state, *bounds, part)
+                state["batches"] += 1
+            state["written"] = bounds is None or bool(state.pop("range_done", False))
+            ctx.commit(done=state["rows"], checkpoint=state)
+        except sa.exc.OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "57014":  # only our statement_timeout is expected
+                raise
+            # The batch overran its time limit (a stall, or a lock another writer holds): nothing
+            # was committed; retry the same range smaller, after a short pause.
+            db.session.rollback()
+            state.clear()
+            state.update(before)
+            overruns += 1
+            if overruns > int(current_app.config.get("RETENTION_MAX_OVERRUNS", 20)):
+                raise
+            state["overruns"] = state.get("overruns", 0) + 1
+            batch = max(1, batch // 4)
+            time.sleep(min(1.0, 0.05 * overruns))
+            continue
+        overruns = 0
         batch = _next_batch_size(batch, time.perf_counter() - began)
     result: dict[str, Any] = {"entity": spec.table, "strategy": strategy.value, "cutoff": params["cutoff"]}
-    result.update(rows=state["rows"], batches=state["batches"])
+    result.update(rows=state["rows"], batches=state["batches"], overruns=state.get("overruns", 0))
     if archive is not None and part is not None:
         if part.exists():
             os.replace(part, archive)
@@ -344,18 +363,25 @@ def _next_range(spec: RetentionEntity, state: dict, limit: int) -> tuple[int, in
     return lo, hi
 
 
-def _async_commit() -> None:
-    """On PostgreSQL, commit this batch without waiting for its WAL flush.
+def _batch_settings() -> None:
+    """On PostgreSQL: a time limit on the batch's statements, and commit without waiting for the WAL flush.
 
-    The checkpoint commits in the same transaction as the batch, so a server crash that loses
-    an asynchronously committed batch loses its changes and its checkpoint together (at most the
-    last few batches, all later WAL too); the rerun resumes from the older checkpoint and redoes
-    them (an ARCHIVE truncates its file back to the older byte count first). A SIGKILLed worker
-    loses nothing: the server flushes within ``wal_writer_delay``. The run's final commit is
-    synchronous, which flushes the WAL of every batch before the run is reported done and audited.
+    ``statement_timeout`` (``RETENTION_STATEMENT_TIMEOUT``, 80 ms) bounds how long the batch can
+    hold its row locks, whatever stalls it (CPU, I/O, a lock it waits for); an overrun batch is
+    rolled back and retried smaller (``run_policy``).
+
+    Asynchronous commit: the checkpoint commits in the same transaction as the batch, so a server
+    crash that loses an asynchronously committed batch loses its changes and its checkpoint
+    together (at most the last few batches, all later WAL too); the rerun resumes from the older
+    checkpoint and redoes them (an ARCHIVE truncates its file back to the older byte count first).
+    A SIGKILLed worker loses nothing: the server flushes within ``wal_writer_delay``. The run's
+    final commit is synchronous, which flushes the WAL of every batch before the run is reported
+    done and audited.
     """
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
+        limit = int(float(current_app.config.get("RETENTION_STATEMENT_TIMEOUT", 0.08)) * 1000)
+        conn.execute(text(f"SET LOCAL statement_timeout = {max(1, limit)}"))
         conn.execute(text("SET LOCAL synchronous_commit = off"))
 
 
@@ -367,7 +393,7 @@ def _range_conds(spec: RetentionEntity, strategy: DeletionStrategy, cutoff: dt.d
 
 def _delete_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo: int, hi: int, part: Any) -> int:
     """HARD_DELETE one key range; every row in it is then decided, so the checkpoint moves to ``hi``."""
-    _async_commit()
+    _batch_settings()
     conds = _range_conds(spec, H, cutoff, lo, hi)
     gone = db.session.execute(delete(spec.sa_table).where(*conds).execution_options(synchronize_session=False)).rowcount
     state["last_id"] = hi
@@ -377,7 +403,7 @@ def _delete_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo: i
 def _anonymize_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo: int, hi: int, part: Any) -> int:
     """ANONYMIZE one key range: personal columns get their placeholders, rows already anonymized are skipped."""
     table = spec.sa_table
-    _async_commit()
+    _batch_settings()
     values = {name: placeholder(table.c[name]) for name in spec.personal_columns}
     conds = _range_conds(spec, A, cutoff, lo, hi)
     done = db.session.execute(
@@ -398,7 +424,7 @@ def _archive_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo: 
     table = spec.sa_table
     conn = db.session.connection()
     pg = conn.dialect.name == "postgresql"
-    _async_commit()
+    _batch_settings()
     if spec.table == "audit_logs":
         hi = _audit_prefix_end(cutoff, lo, hi, state)
         conds = [table.c.id > lo, table.c.id <= hi]
