@@ -366,7 +366,7 @@ def _next_range(spec: RetentionEntity, state: dict, limit: int) -> tuple[int, in
 def _batch_settings() -> None:
     """On PostgreSQL: a time limit on the batch's statements, and commit without waiting for the WAL flush.
 
-    ``statement_timeout`` (``RETENTION_STATEMENT_TIMEOUT``, 80 ms) bounds how long the batch can
+    ``statement_timeout`` (``RETENTION_STATEMENT_TIMEOUT``, 60 ms) bounds how long the batch can
     hold its row locks, whatever stalls it (CPU, I/O, a lock it waits for); an overrun batch is
     rolled back and retried smaller (``run_policy``).
 
@@ -380,7 +380,7 @@ def _batch_settings() -> None:
     """
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
-        limit = int(float(current_app.config.get("RETENTION_STATEMENT_TIMEOUT", 0.08)) * 1000)
+        limit = int(float(current_app.config.get("RETENTION_STATEMENT_TIMEOUT", 0.06)) * 1000)
         conn.execute(text(f"SET LOCAL statement_timeout = {max(1, limit)}"))
         conn.execute(text("SET LOCAL synchronous_commit = off"))
 
