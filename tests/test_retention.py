@@ -313,6 +313,52 @@ def test_a_batch_that_overruns_its_time_limit_is_retried_smaller(pg_app, tmp_pat
         pg_app.config["ARCHIVE_DIR"] = pg_app.config["INSTANCE_DIR"] / "archive"
 
 
+def test_archive_rereads_a_range_a_writer_changed_after_it_was_written(pg_app, tmp_path):
+    """ARCHIVE writes a range before deleting it, without holding locks meanwhile: when another
+    writer updates a row in between, the deleted version differs from the written one, so the
+    range is rolled back and archived again, and the archive holds the row as it was deleted."""
+    from sqlalchemy import event
+
+    pg_app.config["ARCHIVE_DIR"] = tmp_path
+    try:
+        with pg_app.app_context():
+            free, _ = _world(n_old=20, n_new=5)
+            before = _snapshot()
+            cutoff = utcnow() - dt.timedelta(days=365)
+            expired = {i for i, (cid, _, at) in before.items() if cid == free.id and at < cutoff}
+            victim = min(expired)
+            touched = []
+
+            def writer_strikes(conn, cursor, statement, params, context, executemany):
+                if statement.lstrip().startswith("DELETE FROM engagement_events") and not touched:
+                    touched.append(victim)
+                    with db.engine.connect() as other:
+                        other.execute(
+                            EngagementEvent.__table__.update()
+                            .where(EngagementEvent.id == victim)
+                            .values(event_type="changed-meanwhile")
+                        )
+                        other.commit()
+
+            event.listen(db.engine, "before_cursor_execute", writer_strikes)
+            try:
+                run = jobs.run_inline(_plan("ARCHIVE"))
+            finally:
+                event.remove(db.engine, "before_cursor_execute", writer_strikes)
+            assert touched == [victim]
+            assert run.status == "succeeded", run.error
+            assert run.result["reread"] == 1 and run.result["rows"] == len(expired)
+            assert _changed("ARCHIVE", before, expired) == expired
+            archive = tmp_path / run.result["archive"]
+            assert retention.verify_archive(archive) == []
+            with gzip.open(archive, "rt") as fh:
+                archived = {row["id"]: row for row in map(json.loads, fh)}
+            assert sorted(archived) == sorted(expired)
+            assert archived[victim]["event_type"] == "changed-meanwhile"
+    finally:
+        pg_app.config["ARCHIVE_DIR"] = pg_app.config["INSTANCE_DIR"] / "archive"
+
+
 @pytest.mark.usefixtures("jobs_env")
 def test_verify_archive_finds_a_changed_or_extended_archive(app):
     with app.app_context():

@@ -16,9 +16,10 @@ Ranges are sized from the last transaction's duration (~40 ms), whatever the row
 width, strategy or load.
 
 HARD_DELETE deletes the range's rows; ANONYMIZE overwrites their personal columns
-with placeholders (rows already anonymized are skipped); ARCHIVE deletes them with
-``RETURNING``, appends them as a gzip member to a temporary file and fsyncs it before
-the transaction commits, so no row is gone before it is on disk. At the end the file
+with placeholders (rows already anonymized are skipped); ARCHIVE reads them (rendered
+by PostgreSQL), appends them as a gzip member to a temporary file and fsyncs it, then
+deletes exactly those row versions in the range's short transaction, so no row is gone
+before it is on disk and no row lock is held during file I/O. At the end the file
 is renamed into ``instance/archive/`` next to its manifest (``verify_archive`` checks
 one against the other). Audit logs may only be ARCHIVEd, as a contiguous oldest
 prefix (the chain stays verifiable: each batch records the last archived hash as an
@@ -291,17 +292,26 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
             with open(part, "r+b") as fh:
                 fh.truncate(state["bytes"])  # drop whatever a killed attempt wrote after its last checkpoint
     step = {H: _delete_batch, A: _anonymize_batch, X: _archive_batch}[strategy]
-    overruns = 0
+    overruns = changed = 0
     while not state.get("written"):
         began = time.perf_counter()
         before = json.loads(json.dumps(state))
         try:
             bounds = _next_range(spec, state, batch)
             if bounds is not None:
-                state["rows"] += step(spec, cutoff, state, *bounds, part)
+                locked = {"locked": changed >= 3} if strategy == X else {}
+                state["rows"] += step(spec, cutoff, state, *bounds, part, **locked)
                 state["batches"] += 1
             state["written"] = bounds is None or bool(state.pop("range_done", False))
             ctx.commit(done=state["rows"], checkpoint=state)
+        except _RowsChanged:
+            # A writer changed a row of this ARCHIVE range after it was written: redo the range.
+            db.session.rollback()
+            state.clear()
+            state.update(before)
+            changed += 1
+            state["reread"] = state.get("reread", 0) + 1
+            continue
         except sa.exc.OperationalError as exc:
             if getattr(exc.orig, "sqlstate", None) != "57014":  # only our statement_timeout is expected
                 raise
@@ -317,10 +327,11 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
             batch = max(1, batch // 4)
             time.sleep(min(1.0, 0.05 * overruns))
             continue
-        overruns = 0
+        overruns = changed = 0
         batch = _next_batch_size(batch, time.perf_counter() - began)
     result: dict[str, Any] = {"entity": spec.table, "strategy": strategy.value, "cutoff": params["cutoff"]}
     result.update(rows=state["rows"], batches=state["batches"], overruns=state.get("overruns", 0))
+    result.update(reread=state.get("reread", 0))
     if archive is not None and part is not None:
         if part.exists():
             os.replace(part, archive)
@@ -413,45 +424,72 @@ def _anonymize_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo
     return done
 
 
-def _archive_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo: int, hi: int, part: Path) -> int:
-    """ARCHIVE one key range: delete its rows, write and fsync them, then commit.
+class _RowsChanged(Exception):
+    """Between reading an ARCHIVE range and deleting it, another writer changed or added a row in it."""
 
-    ``DELETE ... RETURNING`` locks and reads the rows in one pass; the deletion only takes effect
-    at the commit, which follows the fsync, so no row is gone before it is on disk. A crash
-    before the commit keeps the rows; the rerun truncates the file to the checkpoint's byte
-    count (the bytes written for a batch that never committed) and archives them again.
+
+def _archive_batch(
+    spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo: int, hi: int, part: Path, locked: bool = False
+) -> int:
+    """ARCHIVE one key range: its rows are on disk before they are deleted, and no file I/O
+    happens while they are locked.
+
+    On PostgreSQL: (1) read the range's rows (expired, not held), rendered as lines by the
+    database, with each row version's ``xmin``, and end that read-only transaction; (2) write
+    them as one gzip member after the checkpoint's byte count and fsync; (3) in one short
+    transaction, ``DELETE`` the range under the same conditions ``RETURNING id, xmin`` and
+    commit it with the checkpoint (the caller). If the deleted versions are not exactly the
+    ones written (a writer changed or added a row in between), ``_RowsChanged`` rolls the
+    batch back and the caller retries it; the retry overwrites the same bytes. After repeated
+    changes (``locked``), and on SQLite, the batch instead deletes ``RETURNING`` the rows and
+    writes and fsyncs them before its commit, holding the rows' locks meanwhile.
+
+    A crash before the commit keeps the rows; the rerun truncates the file to the checkpoint's
+    byte count and archives them again.
     """
     table = spec.sa_table
-    conn = db.session.connection()
-    pg = conn.dialect.name == "postgresql"
+    pg = db.session.connection().dialect.name == "postgresql"
     _batch_settings()
     if spec.table == "audit_logs":
         hi = _audit_prefix_end(cutoff, lo, hi, state)
-        conds = [table.c.id > lo, table.c.id <= hi]
-        if pg:
-            conn.execute(text("SET LOCAL coachdesk.maintenance = 'on'"))
-    else:
-        conds = _range_conds(spec, X, cutoff, lo, hi)
+    conds = _range_conds(spec, X, cutoff, lo, hi)
     state["last_id"] = hi
     hashed = "row_hash" in table.c
-    # PostgreSQL renders each line itself (no row object in Python); SQLite's rows are rendered here.
-    returning = [table.c.id, *([table.c.row_hash] if hashed else []), archive_line_sql(table).label("_line")]
-    stmt = delete(table).where(*conds).execution_options(synchronize_session=False)
-    result = db.session.execute(stmt.returning(*returning) if pg else stmt.returning(*table.c)).mappings()
-    rows = sorted(
-        ((r["id"], r["row_hash"] if hashed else None, r["_line"] if pg else archive_line(table, r)) for r in result),
-        key=lambda r: r[0],
-    )
+    extra = [table.c.row_hash] if hashed else []
+    version = sa.cast(sa.literal_column(f"{table.name}.xmin"), sa.Text).label("_v")
+    line = archive_line_sql(table).label("_line")
+    optimistic = pg and not locked
+    if optimistic:
+        read = select(table.c.id, version, *extra, line).where(*conds).order_by(table.c.id)
+        result = db.session.execute(read).mappings()
+        rows = [(r["id"], r["row_hash"] if hashed else None, r["_line"], r["_v"]) for r in result]
+        db.session.commit()  # only a read: the file I/O below holds neither a snapshot nor a lock
+    else:
+        _maintenance(spec)
+        stmt = delete(table).where(*conds).execution_options(synchronize_session=False)
+        result = db.session.execute(stmt.returning(table.c.id, *extra, line) if pg else stmt.returning(*table.c))
+        rows = sorted(
+            ((r["id"], r["row_hash"] if hashed else None, r["_line"] if pg else archive_line(table, r), None)
+             for r in result.mappings()),
+            key=lambda r: r[0],
+        )  # fmt: skip
     if not rows:
         return 0
-    blob = _gzip_lines([line for _, _, line in rows])
+    blob = _gzip_lines([r[2] for r in rows])
     with open(part, "r+b") as fh:
         fh.seek(state["bytes"])
         fh.write(blob)
         fh.truncate()
         fh.flush()
         os.fsync(fh.fileno())
-    last_id, last_hash, _ = rows[-1]
+    if optimistic:
+        _batch_settings()
+        _maintenance(spec)
+        stmt = delete(table).where(*conds).returning(table.c.id, version)
+        gone = db.session.execute(stmt.execution_options(synchronize_session=False)).all()
+        if sorted((i, v) for i, v in gone) != [(r[0], r[3]) for r in rows]:
+            raise _RowsChanged()
+    last_id, last_hash = rows[-1][0], rows[-1][1]
     if spec.table == "audit_logs":
         # The anchor that lets `flask audit verify` start from the first remaining row.
         state["archived_last_hash"] = last_hash
@@ -460,6 +498,12 @@ def _archive_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo: 
     state.setdefault("first_id", rows[0][0])
     state["archived_last_id"] = last_id
     return len(rows)
+
+
+def _maintenance(spec: RetentionEntity) -> None:
+    """Audit logs are append-only; the archive's delete is the one maintenance write the guard lets through."""
+    if spec.table == "audit_logs" and db.session.connection().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL coachdesk.maintenance = 'on'"))
 
 
 def _gzip_lines(lines: list[str]) -> bytes:
