@@ -113,6 +113,9 @@ class Figures:
     planning: float = 0.0  # ms, the read-only count at the start of the job
     finish: float = 0.0  # ms, rename + manifest + audit after the last batch
     overruns: int = 0  # batches rolled back at their statement_timeout and retried smaller
+    longest_locking: float = 0.0  # ms, the longest transaction that changed the table (held row locks)
+    reread: int = 0  # ARCHIVE ranges a writer changed between write and delete, archived again
+    writer_p99: float = 0.0  # ms
 
     @property
     def rate(self) -> float:
@@ -120,23 +123,30 @@ class Figures:
 
 
 class TxnClock:
-    """Times every transaction of the app's engine (begin to commit or rollback): the job's batches."""
+    """Times every transaction of the app's engine (begin to commit or rollback) and notes whether
+    it changed the purged table (the transactions that hold its row locks)."""
 
     def __init__(self, engine) -> None:
         self.engine, self.open, self.spans = engine, {}, []
 
     def _begin(self, conn) -> None:
-        self.open[id(conn)] = time.perf_counter()
+        self.open[id(conn)] = [time.perf_counter(), False]
+
+    def _statement(self, conn, cursor, statement, *args) -> None:
+        head = statement.lstrip()[:40]
+        if id(conn) in self.open and head.startswith(("DELETE FROM engagement_events", "UPDATE engagement_events")):
+            self.open[id(conn)][1] = True
 
     def _end(self, conn) -> None:
-        start = self.open.pop(id(conn), None)
+        start, wrote = self.open.pop(id(conn), (None, False))
         if start is not None:
-            self.spans.append((start, time.perf_counter()))
+            self.spans.append((start, time.perf_counter(), wrote))
 
     def __enter__(self) -> TxnClock:
         from sqlalchemy import event
 
         event.listen(self.engine, "begin", self._begin)
+        event.listen(self.engine, "before_cursor_execute", self._statement)
         event.listen(self.engine, "commit", self._end)
         event.listen(self.engine, "rollback", self._end)
         return self
@@ -145,6 +155,7 @@ class TxnClock:
         from sqlalchemy import event
 
         event.remove(self.engine, "begin", self._begin)
+        event.remove(self.engine, "before_cursor_execute", self._statement)
         event.remove(self.engine, "commit", self._end)
         event.remove(self.engine, "rollback", self._end)
 
@@ -166,7 +177,8 @@ def run_job(app, url, users, policy_id: int, strategy: str, cutoff: dt.datetime,
     assert done.result["rows"] == expected, (done.result, expected)
     # stamps[1] is the planning commit (count + last candidate id, read-only on the table);
     # every transaction after it is a batch (or an overrun batch rolled back), then the run's end.
-    spans = [(b - a) * 1000 for a, b in clock.spans if a >= stamps[1]]
+    spans = [(b - a) * 1000 for a, b, _ in clock.spans if a >= stamps[1]]
+    locking = [(b - a) * 1000 for a, b, wrote in clock.spans if wrote]
     if strategy == "ARCHIVE":
         archive = Path(app.config["ARCHIVE_DIR"]) / done.result["archive"]
         problems = retention.verify_archive(archive)
@@ -176,7 +188,8 @@ def run_job(app, url, users, policy_id: int, strategy: str, cutoff: dt.datetime,
     return Figures(
         expected, end - stamps[0], max(spans), statistics.median(spans), max(writer.waits),
         statistics.median(writer.waits), done.result["batches"], (stamps[1] - stamps[0]) * 1000,
-        (stamps[-1] - stamps[-2]) * 1000, done.result.get("overruns", 0),
+        (stamps[-1] - stamps[-2]) * 1000, done.result.get("overruns", 0), max(locking),
+        done.result.get("reread", 0), statistics.quantiles(writer.waits, n=100)[98],
     )  # fmt: skip
 
 
@@ -268,7 +281,7 @@ def main() -> None:
                 job = run_job(app, url, users, policy.id, strategy, cutoff, expected)
                 check_table(url, strategy, cutoff, held_rows)
                 print(f"  job:      {job.rows:,} rows in {job.seconds:6.2f} s = {job.rate:>9,.0f} rows/s "
-                      f"({job.batches} batches, {job.overruns} overruns retried smaller); {load()}")  # fmt: skip
+                      f"({job.batches} batches, {job.overruns} overruns, {job.reread} re-read); {load()}")  # fmt: skip
                 seed_events(url, users)
                 base = run_baseline(url, users, strategy, cutoff, expected, folder)
                 check_table(url, strategy, cutoff, held_rows)
@@ -290,8 +303,9 @@ def main() -> None:
             )
         print("(txn = a job transaction, begin to commit or rollback; writer = one UPDATE + one INSERT round trip)")
         for strategy, (job, _) in figures.items():
-            print(f"  {strategy}: planning count {job.planning:.0f} ms (read-only, no row locks); "
-                  f"finish {job.finish:.0f} ms (outside the batches)")  # fmt: skip
+            print(f"  {strategy}: longest transaction that changed the table {job.longest_locking:.1f} ms; "
+                  f"writer p99 {job.writer_p99:.1f} ms; planning count {job.planning:.0f} ms (read-only); "
+                  f"finish {job.finish:.0f} ms")  # fmt: skip
     finally:
         drop_database(url)
         shutil.rmtree(folder, ignore_errors=True)
