@@ -39,7 +39,7 @@ ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 RECENT = 10000
 USERS = 1000
 HELD = 10  # users under legal hold: their rows must survive untouched
-STRATEGIES = ("HARD_DELETE", "ANONYMIZE", "ARCHIVE")
+STRATEGIES = tuple(os.environ.get("BENCH_STRATEGIES", "HARD_DELETE,ANONYMIZE,ARCHIVE").split(","))
 NOT_HELD = (
     "NOT EXISTS (SELECT 1 FROM users u WHERE u.legal_hold AND u.id = e.customer_id) AND e.occurred_at < %(cutoff)s"
 )
@@ -127,20 +127,28 @@ class TxnClock:
     it changed the purged table (the transactions that hold its row locks)."""
 
     def __init__(self, engine) -> None:
-        self.engine, self.open, self.spans = engine, {}, []
+        self.engine, self.open, self.spans, self.steps = engine, {}, [], []
 
     def _begin(self, conn) -> None:
-        self.open[id(conn)] = [time.perf_counter(), False]
+        self.open[id(conn)] = [time.perf_counter(), False, []]
 
     def _statement(self, conn, cursor, statement, *args) -> None:
         head = statement.lstrip()[:40]
-        if id(conn) in self.open and head.startswith(("DELETE FROM engagement_events", "UPDATE engagement_events")):
-            self.open[id(conn)][1] = True
+        if id(conn) in self.open:
+            self.open[id(conn)][2].append((time.perf_counter(), head))
+            if head.startswith(("DELETE FROM engagement_events", "UPDATE engagement_events")):
+                self.open[id(conn)][1] = True
 
     def _end(self, conn) -> None:
-        start, wrote = self.open.pop(id(conn), (None, False))
+        start, wrote, steps = self.open.pop(id(conn), (None, False, []))
         if start is not None:
-            self.spans.append((start, time.perf_counter(), wrote))
+            now = time.perf_counter()
+            marks = [*steps, (now, "COMMIT/ROLLBACK")]
+            # Where the time went: the gaps between statements (each gap is the previous statement).
+            self.spans.append((start, now, wrote))
+            self.steps.append(
+                (now - start, [(round((b[0] - a[0]) * 1000, 1), a[1]) for a, b in zip(marks, marks[1:], strict=False)])
+            )
 
     def __enter__(self) -> TxnClock:
         from sqlalchemy import event
@@ -179,6 +187,9 @@ def run_job(app, url, users, policy_id: int, strategy: str, cutoff: dt.datetime,
     # every transaction after it is a batch (or an overrun batch rolled back), then the run's end.
     spans = [(b - a) * 1000 for a, b, _ in clock.spans if a >= stamps[1]]
     locking = [(b - a) * 1000 for a, b, wrote in clock.spans if wrote]
+    if os.environ.get("BENCH_VERBOSE"):
+        for took, steps in sorted(clock.steps, key=lambda t: t[0])[-3:]:
+            print(f"    slow transaction {took * 1000:.1f} ms: {steps}")
     if strategy == "ARCHIVE":
         archive = Path(app.config["ARCHIVE_DIR"]) / done.result["archive"]
         problems = retention.verify_archive(archive)
