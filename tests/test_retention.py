@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import gzip
+import io
 import json
+import threading
 import uuid
 
 import pytest
@@ -99,8 +102,9 @@ def test_each_strategy_touches_exactly_the_expired_unheld_rows(app, strategy):
                 assert set(after) == set(untouched)
             if strategy == "ARCHIVE":
                 archive = app.config["ARCHIVE_DIR"] / run.result["archive"]
+                assert retention.verify_archive(archive) == []
                 with gzip.open(archive, "rt") as fh:
-                    assert {json.loads(line)["id"] for line in fh} == expired
+                    assert [json.loads(line)["id"] for line in fh] == sorted(expired)
             row = db.session.scalar(select(AuditLog).where(AuditLog.action == "retention.run"))
             assert row.metadata_json["rows"] == len(expired) == 30
             assert db.session.get(DataRetentionPolicy, run.params["policy_id"]).last_run_at is not None
@@ -194,17 +198,30 @@ def test_legal_hold_page_and_permissions(app, accounts, client):
     assert client.get("/compliance/retention/").status_code == 403
 
 
+def _changed(strategy: str, before: dict[int, tuple], expired: set[int]) -> set[int]:
+    """The expired rows this run has changed so far (deleted, or anonymized)."""
+    after = _snapshot()
+    if strategy == "ANONYMIZE":
+        return {i for i in expired if after[i][1] is None}
+    return {i for i in expired if i not in after}
+
+
 @pytest.mark.usefixtures("jobs_env")
-def test_sigkill_mid_retention_then_rerun_touches_exactly_the_expired_rows(app):
+@pytest.mark.parametrize("strategy", ["HARD_DELETE", "ANONYMIZE", "ARCHIVE"])
+def test_sigkill_mid_retention_then_rerun_touches_exactly_the_expired_rows(app, strategy):
+    """A real worker is SIGKILLed mid-run: each committed range came with its checkpoint (and, for
+    ARCHIVE, its fsynced bytes); the rerun resumes there and changes exactly the expired, unheld rows."""
     instance = app.config["EXPORTS_DIR"].parent
     with app.app_context():
         free, held = _world(n_old=150, n_new=20)
         before = _snapshot()
         cutoff = utcnow() - dt.timedelta(days=365)
         expired = {i for i, (cid, _, at) in before.items() if cid == free.id and at < cutoff}
-        run = retention.plan_run(_policy("ARCHIVE"), None)
+        run = retention.plan_run(_policy(strategy), None)
         run_id = run.id
-    worker = start_worker(app, app.config["REDIS_URL"], instance, "RETENTION_BATCH=5", "JOBS_TEST_BATCH_DELAY=0.05")
+    # Ranges of exactly 5 ids (no time-based growth), slowed down so the kill lands mid-run.
+    fixed = ("RETENTION_BATCH=5", "RETENTION_BATCH_MAX=5")
+    worker = start_worker(app, app.config["REDIS_URL"], instance, *fixed, "JOBS_TEST_BATCH_DELAY=0.05")
 
     def midway() -> bool:
         with app.app_context():
@@ -215,25 +232,186 @@ def test_sigkill_mid_retention_then_rerun_touches_exactly_the_expired_rows(app):
     wait_for(midway, what="retention half-way")
     kill_hard(worker)
     archive = app.config["ARCHIVE_DIR"] / f"engagement_events-{run_id}.jsonl.gz"
-    assert not archive.exists()
+    with app.app_context():
+        killed = db.session.get(JobRun, run_id)
+        assert killed.status == "running" and killed.progress_done < len(expired)
+        state = killed.checkpoint
+        # The checkpoint describes exactly what was committed: no more, no less.
+        changed = _changed(strategy, before, expired)
+        assert len(changed) == state["rows"] == killed.progress_done
+        assert changed == {i for i in expired if i <= state["last_id"]}
+    if strategy == "ARCHIVE":
+        assert not archive.exists()
+        part = jobs.partial_path(archive)
+        assert part.stat().st_size >= state["bytes"]
+        with gzip.open(io.BytesIO(part.read_bytes()[: state["bytes"]]), "rt") as fh:
+            assert sorted(json.loads(line)["id"] for line in fh) == sorted(changed)
     app.config["JOBS_STALE_AFTER"] = 0
     try:
         with app.app_context():
             jobs.retry_run(run_id)
     finally:
         app.config.pop("JOBS_STALE_AFTER")
-    finish(start_worker(app, app.config["REDIS_URL"], instance, "RETENTION_BATCH=5"))
+    finish(start_worker(app, app.config["REDIS_URL"], instance, *fixed))
     with app.app_context():
         done = db.session.get(JobRun, run_id)
         assert done.status == "succeeded" and done.attempts == 2, done.error
+        assert done.result["rows"] == len(expired)
         after = _snapshot()
-    assert set(after) == set(before) - expired
-    assert {i: after[i] for i in after} == {i: before[i] for i in after}
-    with gzip.open(archive, "rt") as fh:
-        archived = [json.loads(line)["id"] for line in fh]
-    assert sorted(archived) == sorted(expired) and len(archived) == len(set(archived))
-    manifest = json.loads(archive.with_name(archive.name.replace(".jsonl.gz", ".manifest.json")).read_text())
-    assert manifest["rows"] == len(expired)
+        assert _changed(strategy, before, expired) == expired
+        logged = db.session.scalar(select(AuditLog).where(AuditLog.action == "retention.run"))
+        assert logged.metadata_json["rows"] == len(expired)
+    untouched = {i: v for i, v in before.items() if i not in expired}
+    assert {i: after[i] for i in untouched} == untouched  # held and young rows, byte for byte
+    if strategy == "ANONYMIZE":
+        assert set(after) == set(before)
+        assert {i: (after[i][0], after[i][2]) for i in expired} == {i: (before[i][0], before[i][2]) for i in expired}
+    else:
+        assert set(after) == set(untouched)
+    if strategy == "ARCHIVE":
+        assert retention.verify_archive(archive) == []
+        with gzip.open(archive, "rt") as fh:
+            archived = [json.loads(line) for line in fh]
+        assert [r["id"] for r in archived] == sorted(expired)
+        # What was archived is the row as it was, not a later state of it.
+        assert {r["id"]: r["payload_json"] for r in archived} == {i: before[i][1] for i in expired}
+        manifest = json.loads(retention.manifest_path(archive).read_text())
+        assert manifest["rows"] == len(expired) and manifest["first_id"] == min(expired)
+
+
+@pytest.mark.parametrize("strategy", ["HARD_DELETE", "ANONYMIZE", "ARCHIVE"])
+def test_a_batch_that_overruns_its_time_limit_is_retried_smaller(pg_app, tmp_path, strategy):
+    """Another transaction holds a lock on an expired row: the batch waiting for it hits its
+    statement_timeout, is rolled back and retried smaller until the lock is gone; the run still
+    changes exactly the expired, unheld rows, and no other writer waited behind a long batch."""
+    pg_app.config["ARCHIVE_DIR"] = tmp_path
+    try:
+        with pg_app.app_context():
+            free, _ = _world(n_old=40, n_new=5)
+            before = _snapshot()
+            cutoff = utcnow() - dt.timedelta(days=365)
+            expired = {i for i, (cid, _, at) in before.items() if cid == free.id and at < cutoff}
+            blocker = db.engine.connect()
+            blocker.begin()
+            blocker.execute(select(EngagementEvent.id).where(EngagementEvent.id == min(expired)).with_for_update())
+            release = threading.Timer(0.5, blocker.rollback)
+            release.start()
+            try:
+                run = jobs.run_inline(_plan(strategy))
+            finally:
+                release.join()
+                blocker.close()
+            assert run.status == "succeeded", run.error
+            assert run.result["overruns"] >= 1 and run.result["rows"] == len(expired)
+            assert _changed(strategy, before, expired) == expired
+            untouched = {i: v for i, v in before.items() if i not in expired}
+            after = _snapshot()
+            assert {i: after[i] for i in untouched} == untouched
+            if strategy == "ARCHIVE":
+                assert retention.verify_archive(tmp_path / run.result["archive"]) == []
+    finally:
+        pg_app.config["ARCHIVE_DIR"] = pg_app.config["INSTANCE_DIR"] / "archive"
+
+
+def test_archive_rereads_a_range_a_writer_changed_after_it_was_written(pg_app, tmp_path):
+    """ARCHIVE writes a range before deleting it, without holding locks meanwhile: when another
+    writer updates a row in between, the deleted version differs from the written one, so the
+    range is rolled back and archived again, and the archive holds the row as it was deleted."""
+    from sqlalchemy import event
+
+    pg_app.config["ARCHIVE_DIR"] = tmp_path
+    try:
+        with pg_app.app_context():
+            free, _ = _world(n_old=20, n_new=5)
+            before = _snapshot()
+            cutoff = utcnow() - dt.timedelta(days=365)
+            expired = {i for i, (cid, _, at) in before.items() if cid == free.id and at < cutoff}
+            victim = min(expired)
+            touched = []
+
+            def writer_strikes(conn, cursor, statement, params, context, executemany):
+                if statement.lstrip().startswith("DELETE FROM engagement_events") and not touched:
+                    touched.append(victim)
+                    with db.engine.connect() as other:
+                        other.execute(
+                            EngagementEvent.__table__.update()
+                            .where(EngagementEvent.id == victim)
+                            .values(event_type="changed-meanwhile")
+                        )
+                        other.commit()
+
+            event.listen(db.engine, "before_cursor_execute", writer_strikes)
+            try:
+                run = jobs.run_inline(_plan("ARCHIVE"))
+            finally:
+                event.remove(db.engine, "before_cursor_execute", writer_strikes)
+            assert touched == [victim]
+            assert run.status == "succeeded", run.error
+            assert run.result["reread"] == 1 and run.result["rows"] == len(expired)
+            assert _changed("ARCHIVE", before, expired) == expired
+            archive = tmp_path / run.result["archive"]
+            assert retention.verify_archive(archive) == []
+            with gzip.open(archive, "rt") as fh:
+                archived = {row["id"]: row for row in map(json.loads, fh)}
+            assert sorted(archived) == sorted(expired)
+            assert archived[victim]["event_type"] == "changed-meanwhile"
+    finally:
+        pg_app.config["ARCHIVE_DIR"] = pg_app.config["INSTANCE_DIR"] / "archive"
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_verify_archive_finds_a_changed_or_extended_archive(app):
+    with app.app_context():
+        _world(n_old=12, n_new=2)
+        run = jobs.run_inline(_plan("ARCHIVE"))
+        assert run.status == "succeeded", run.error
+    archive = app.config["ARCHIVE_DIR"] / run.result["archive"]
+    assert retention.verify_archive(archive) == []
+    original = archive.read_bytes()
+    extra = gzip.compress(json.dumps({"id": 10**9}).encode() + b"\n")
+    archive.write_bytes(original + extra)
+    problems = retention.verify_archive(archive)
+    assert "sha256 differs from the manifest" in problems and any("rows, the manifest says" in p for p in problems)
+    archive.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    problems = retention.verify_archive(archive)
+    assert "sha256 differs from the manifest" in problems and any("gzip" in p for p in problems)
+    archive.unlink()
+    assert retention.verify_archive(archive) == [f"{archive.name}: archive or manifest missing"]
+
+
+def test_postgresql_renders_archive_lines_as_python_does(pg_app):
+    """ARCHIVE lines are printed by PostgreSQL; SQLite's by Python: the same row gives the same text."""
+    from app.models import ProgressMetric
+
+    with pg_app.app_context():
+        user = PlatformUser(email="lines@example.com", full_name="Lines")
+        db.session.add(user)
+        db.session.commit()
+        whole = dt.datetime(2020, 2, 29, 23, 59, 59, tzinfo=dt.UTC)
+        frac = dt.datetime(2021, 1, 2, 3, 4, 5, 120000, tzinfo=dt.timezone(dt.timedelta(hours=5)))
+        db.session.add_all([
+            EngagementEvent(customer_id=user.id, event_type='quote " back \\ tab \t', occurred_at=whole,
+                            payload_json={"minutes": 30, "zone": "Zürich ✓", "nested": {"b": [1, None, True]}}),
+            EngagementEvent(customer_id=user.id, event_type="none", occurred_at=frac, payload_json=None),
+            ProgressMetric(customer_id=user.id, metric_type="weight", value=decimal.Decimal("72.500"), unit="kg",
+                           recorded_at=frac, source="MANUAL"),
+        ])  # fmt: skip
+        db.session.commit()
+        for model in (EngagementEvent, ProgressMetric):
+            table = model.__table__
+            rendered = dict(db.session.execute(select(table.c.id, retention.archive_line_sql(table))).all())
+            python = {r["id"]: retention.archive_line(table, r) for r in db.session.execute(select(table)).mappings()}
+            assert rendered == python and rendered
+        events = EngagementEvent.__table__
+        query = select(events.c.id, retention.archive_line_sql(events))
+        lines = [json.loads(line) for _, line in db.session.execute(query)]
+        assert sorted(r["occurred_at"] for r in lines) == [
+            "2020-02-29T23:59:59+00:00",
+            "2021-01-01T22:04:05.120000+00:00",
+        ]
+        assert {r["event_type"] for r in lines} == {'quote " back \\ tab \t', "none"}
+        payload = {"minutes": 30, "zone": "Zürich ✓", "nested": {"b": [1, None, True]}}
+        assert payload in [r["payload_json"] for r in lines]
 
 
 def test_invalid_policy_cannot_be_written_by_any_path(app_ctx):

@@ -4,30 +4,41 @@
 name: its time column, its personal-data columns (from ``audit.PERSONAL_DATA``),
 the user columns whose legal hold protects a row, and the strategies allowed.
 
-A run's cutoff is fixed when it is planned (``plan_run``). The job then works in
-batches of ``RETENTION_BATCH`` rows, each batch one short transaction that also
-commits the run's checkpoint (last id, counts, archive bytes): the legal-hold
-exclusion is part of the very statement that picks the batch
-(``NOT EXISTS (SELECT 1 FROM users WHERE legal_hold AND id IN (...))``).
-HARD_DELETE deletes primary-key ranges (upper bound from the index, up to the last
-candidate id fixed at planning) and sizes each range from the last transaction's
-duration, so every transaction stays short whatever the row width or load.
-ARCHIVE appends each batch as a gzip member to a temporary file, fsyncs it,
-then deletes the rows; at the end the file is renamed into ``instance/archive/``
-next to its manifest. Audit logs may only be ARCHIVEd, as a contiguous oldest
-prefix (the chain stays verifiable: each batch records the last archived hash
-as an anchor, in the same transaction).
+A run's cutoff, its candidate count and its last candidate id are fixed when it
+starts. Every strategy then walks primary-key ranges ``(last_id, hi]``: ``hi`` comes
+from the primary-key index alone, and one statement per range changes exactly the
+rows in it that are expired and not held (the legal-hold exclusion,
+``NOT EXISTS (SELECT 1 FROM users WHERE legal_hold AND id IN (...))``, is part of
+that statement). Each range is one short transaction that also commits the run's
+checkpoint (last id, counts, archive bytes), so a SIGKILL leaves a range and its
+checkpoint, or neither, and the rerun resumes after the last committed range.
+Ranges are sized from the last transaction's duration (~40 ms), whatever the row
+width, strategy or load.
+
+HARD_DELETE deletes the range's rows; ANONYMIZE overwrites their personal columns
+with placeholders (rows already anonymized are skipped); ARCHIVE reads them (rendered
+by PostgreSQL), appends them as a gzip member to a temporary file and fsyncs it, then
+deletes exactly those row versions in the range's short transaction, so no row is gone
+before it is on disk and no row lock is held during file I/O. At the end the file
+is renamed into ``instance/archive/`` next to its manifest (``verify_archive`` checks
+one against the other). Audit logs may only be ARCHIVEd, as a contiguous oldest
+prefix (the chain stays verifiable: each batch records the last archived hash as an
+anchor, in the same transaction).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
+import gzip
 import hashlib
 import json
 import os
 import time
 import uuid
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +58,7 @@ from app.services import audit
 from app.services.jobs import JobContext, partial_path, start_job
 
 KIND = "retention.run"
+ARCHIVE_GZIP_LEVEL = 6
 H, A, X = DeletionStrategy.HARD_DELETE, DeletionStrategy.ANONYMIZE, DeletionStrategy.ARCHIVE
 
 
@@ -261,16 +273,18 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
     batch = int(current_app.config.get("RETENTION_BATCH", 5000))
     state = dict(ctx.state) or {"last_id": 0, "rows": 0, "batches": 0, "bytes": 0}
     if not ctx.state:
-        # One pass: how many rows, and (for HARD_DELETE's primary-key ranges) the last candidate id.
+        # One pass: how many rows, and the last candidate id (the end of the run's primary-key ranges).
         total, state["max_id"] = db.session.execute(
             select(func.count(), func.max(spec.sa_table.c.id)).where(*_candidates(spec, strategy, cutoff))
         ).one()
         state["total"] = total
         ctx.commit(done=0, total=total, checkpoint=state)
-    if strategy == H and "max_id" not in state:  # a checkpoint written before ranges existed
+    if "max_id" not in state:  # a checkpoint written before every strategy used ranges
         state["max_id"] = db.session.scalar(
             select(func.max(spec.sa_table.c.id)).where(*_candidates(spec, strategy, cutoff))
         )
+        if state.get("first_id") is not None:  # an ARCHIVE whose last_id was its last archived row
+            state.setdefault("archived_last_id", state["last_id"])
     archive = part = None
     if strategy == X:
         name = f"{spec.table}-{ctx.run_id}.jsonl.gz"
@@ -280,29 +294,13 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
             with open(part, "ab"):
                 pass
             with open(part, "r+b") as fh:
-                fh.truncate(state["bytes"])
-    while not state.get("written"):
-        if strategy == H:
-            began = time.perf_counter()
-            moved = _delete_batch(spec, cutoff, state, batch)
-            state["rows"] += moved
-            state["batches"] += 1
-            state["written"] = bool(state.pop("range_done", False))
-            ctx.commit(done=state["rows"], checkpoint=state)
-            batch = _next_batch_size(batch, time.perf_counter() - began)
-            continue
-        if strategy == A:
-            moved = _anonymize_batch(spec, cutoff, state, batch)
-        else:
-            moved = _archive_batch(spec, cutoff, state, batch, part)  # type: ignore[arg-type]
-        if not moved:
-            state["written"] = True
-        else:
-            state["rows"] += moved
-            state["batches"] += 1
-        ctx.commit(done=state["rows"], checkpoint=state)
+                fh.truncate(state["bytes"])  # drop whatever a killed attempt wrote after its last checkpoint
+    step = {H: _delete_batch, A: _anonymize_batch, X: _archive_batch}[strategy]
+    with _collect_between_batches() as collect:
+        _run_batches(ctx, spec, strategy, cutoff, state, batch, step, part, collect)
     result: dict[str, Any] = {"entity": spec.table, "strategy": strategy.value, "cutoff": params["cutoff"]}
-    result.update(rows=state["rows"], batches=state["batches"])
+    result.update(rows=state["rows"], batches=state["batches"], overruns=state.get("overruns", 0))
+    result.update(reread=state.get("reread", 0))
     if archive is not None and part is not None:
         if part.exists():
             os.replace(part, archive)
@@ -315,10 +313,82 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
     return result
 
 
+def _run_batches(
+    ctx: JobContext, spec: RetentionEntity, strategy: DeletionStrategy, cutoff: dt.datetime, state: dict,
+    batch: int, step: Any, part: Path | None, collect: Any,
+) -> None:  # fmt: skip
+    """The batch loop: one key range per transaction, each committed with its checkpoint."""
+    overruns = changed = 0
+    while not state.get("written"):
+        began = time.perf_counter()
+        before = json.loads(json.dumps(state))
+        try:
+            bounds = _next_range(spec, state, batch)
+            if bounds is not None:
+                locked = {"locked": changed >= 3} if strategy == X else {}
+                state["rows"] += step(spec, cutoff, state, *bounds, part, **locked)
+                state["batches"] += 1
+            state["written"] = bounds is None or bool(state.pop("range_done", False))
+            ctx.commit(done=state["rows"], checkpoint=state)
+        except _RowsChanged:
+            # A writer changed a row of this ARCHIVE range after it was written: redo the range.
+            db.session.rollback()
+            state.clear()
+            state.update(before)
+            changed += 1
+            state["reread"] = state.get("reread", 0) + 1
+            continue
+        except sa.exc.OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "57014":  # only our statement_timeout is expected
+                raise
+            # The batch overran its time limit (a stall, or a lock another writer holds): nothing
+            # was committed; retry the same range smaller, after a short pause.
+            db.session.rollback()
+            state.clear()
+            state.update(before)
+            overruns += 1
+            if overruns > int(current_app.config.get("RETENTION_MAX_OVERRUNS", 20)):
+                raise
+            state["overruns"] = state.get("overruns", 0) + 1
+            batch = max(1, batch // 4)
+            time.sleep(min(1.0, 0.05 * overruns))
+            continue
+        overruns = changed = 0
+        batch = _next_batch_size(batch, time.perf_counter() - began)
+        collect()
+
+
+@contextlib.contextmanager
+def _collect_between_batches() -> Iterator[Any]:
+    """Python's garbage collector may not pause a batch while it holds row locks.
+
+    A full collection over a worker's heap (the app, FAB, SQLAlchemy) took 100-200 ms, and when
+    it started inside a batch transaction it held that batch's row locks as long (measured:
+    ARCHIVE transactions of 160-230 ms against a 60 ms statement limit). So automatic
+    collection is off during the run and the caller collects between batches, after the
+    commit: the young generations every batch, everything every 100 batches.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    count = 0
+
+    def collect() -> None:
+        nonlocal count
+        count += 1
+        gc.collect(2 if count % 100 == 0 else 1)
+
+    try:
+        yield collect
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _next_batch_size(size: int, seconds: float) -> int:
-    """Size the next HARD_DELETE range from the last transaction's duration, aiming at
-    ``RETENTION_BATCH_SECONDS`` (40 ms, well under the 100 ms a concurrent writer may wait);
-    it grows at most 1.5x per batch, within [RETENTION_BATCH_MIN, RETENTION_BATCH_MAX]."""
+    """Size the next range from the last batch's duration, aiming at ``RETENTION_BATCH_SECONDS``
+    (40 ms, well under the 100 ms a concurrent writer may wait); it grows at most 1.5x per batch,
+    within [RETENTION_BATCH_MIN, RETENTION_BATCH_MAX]. Row width, indexes, archive serialisation
+    and load all change what a row costs, so the size follows the measured time, not a constant."""
     cfg = current_app.config
     target = float(cfg.get("RETENTION_BATCH_SECONDS", 0.04))
     low = min(size, int(cfg.get("RETENTION_BATCH_MIN", 1000)))
@@ -327,138 +397,293 @@ def _next_batch_size(size: int, seconds: float) -> int:
     return max(low, min(high, int(size * factor)))
 
 
-def _batch_ids(spec: RetentionEntity, cutoff: dt.datetime, strategy: DeletionStrategy, state: dict, limit: int) -> Any:
-    table = spec.sa_table
-    return (
-        select(table.c.id)
-        .where(table.c.id > state["last_id"], *_candidates(spec, strategy, cutoff))
-        .order_by(table.c.id)
-        .limit(limit)
-    )
+def _next_range(spec: RetentionEntity, state: dict, limit: int) -> tuple[int, int] | None:
+    """The next primary-key range ``(lo, hi]``: at most ``limit`` ids after the checkpoint.
 
-
-def _delete_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, limit: int) -> int:
-    """One batch of HARD_DELETE: at most ``limit`` ids after the checkpoint, as a primary-key range.
-
-    The range's upper bound comes from the primary-key index alone; the DELETE then walks that
-    range once, keeping the time and legal-hold conditions in the same statement. Returns the
-    rows deleted; ``state["last_id"]`` moves to the range's end (its rows are all decided), and
-    ``state["range_done"]`` says the range reached the end of the run's snapshot.
+    The upper bound comes from the primary-key index alone (no row is read or locked), capped
+    at the last candidate id fixed at planning; ``state["range_done"]`` says the range reaches
+    it. ``None`` when nothing is left.
     """
     table = spec.sa_table
     lo, stop = state["last_id"], state.get("max_id")
     if stop is None or lo >= stop:
-        state["range_done"] = True
-        return 0
+        return None
     hi = db.session.scalar(select(table.c.id).where(table.c.id > lo).order_by(table.c.id).offset(limit - 1).limit(1))
     if hi is None or hi >= stop:
         hi, state["range_done"] = stop, True
+    return lo, hi
+
+
+def _batch_settings() -> None:
+    """On PostgreSQL: a time limit on the batch's statements, and commit without waiting for the WAL flush.
+
+    ``statement_timeout`` (``RETENTION_STATEMENT_TIMEOUT``, 60 ms) bounds how long the batch can
+    hold its row locks, whatever stalls it (CPU, I/O, a lock it waits for); an overrun batch is
+    rolled back and retried smaller (``run_policy``).
+
+    Asynchronous commit: the checkpoint commits in the same transaction as the batch, so a server
+    crash that loses an asynchronously committed batch loses its changes and its checkpoint
+    together (at most the last few batches, all later WAL too); the rerun resumes from the older
+    checkpoint and redoes them (an ARCHIVE truncates its file back to the older byte count first).
+    A SIGKILLed worker loses nothing: the server flushes within ``wal_writer_delay``. The run's
+    final commit is synchronous, which flushes the WAL of every batch before the run is reported
+    done and audited.
+    """
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
-        # The checkpoint commits in this same transaction, so a crash that loses an
-        # asynchronously committed batch loses its deletions and its checkpoint together
-        # (at most the last few batches); the rerun resumes from the older checkpoint and
-        # deletes them again. The run's final commit is synchronous, which flushes the WAL
-        # of every batch before the run is reported done and audited.
+        limit = int(float(current_app.config.get("RETENTION_STATEMENT_TIMEOUT", 0.06)) * 1000)
+        conn.execute(text(f"SET LOCAL statement_timeout = {max(1, limit)}"))
         conn.execute(text("SET LOCAL synchronous_commit = off"))
-    conds = [table.c.id > lo, table.c.id <= hi, *_candidates(spec, H, cutoff)]
-    gone = db.session.execute(delete(table).where(*conds).execution_options(synchronize_session=False)).rowcount
+
+
+def _range_conds(spec: RetentionEntity, strategy: DeletionStrategy, cutoff: dt.datetime, lo: int, hi: int) -> list:
+    """The batch's rows: its key range, cut to the expired rows nobody holds, in the one statement that changes them."""
+    table = spec.sa_table
+    return [table.c.id > lo, table.c.id <= hi, *_candidates(spec, strategy, cutoff)]
+
+
+def _delete_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo: int, hi: int, part: Any) -> int:
+    """HARD_DELETE one key range; every row in it is then decided, so the checkpoint moves to ``hi``."""
+    _batch_settings()
+    conds = _range_conds(spec, H, cutoff, lo, hi)
+    gone = db.session.execute(delete(spec.sa_table).where(*conds).execution_options(synchronize_session=False)).rowcount
     state["last_id"] = hi
     return gone
 
 
-def _anonymize_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, limit: int) -> int:
+def _anonymize_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo: int, hi: int, part: Any) -> int:
+    """ANONYMIZE one key range: personal columns get their placeholders, rows already anonymized are skipped."""
     table = spec.sa_table
-    ids = _batch_ids(spec, cutoff, A, state, limit).scalar_subquery()
+    _batch_settings()
     values = {name: placeholder(table.c[name]) for name in spec.personal_columns}
-    done = db.session.execute(update(table).where(table.c.id.in_(ids)).values(**values).returning(table.c.id))
-    done_ids = done.scalars().all()
-    if done_ids:
-        state["last_id"] = max(done_ids)
-    return len(done_ids)
+    conds = _range_conds(spec, A, cutoff, lo, hi)
+    done = db.session.execute(
+        update(table).where(*conds).values(**values).execution_options(synchronize_session=False)
+    ).rowcount
+    state["last_id"] = hi
+    return done
 
 
-def _archive_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, limit: int, part: Path) -> int:
+class _RowsChanged(Exception):
+    """Between reading an ARCHIVE range and deleting it, another writer changed or added a row in it."""
+
+
+def _archive_batch(
+    spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo: int, hi: int, part: Path, locked: bool = False
+) -> int:
+    """ARCHIVE one key range: its rows are on disk before they are deleted, and no file I/O
+    happens while they are locked.
+
+    On PostgreSQL: (1) read the range's rows (expired, not held), rendered as lines by the
+    database, with each row version's ``xmin``, and end that read-only transaction; (2) write
+    them as one gzip member after the checkpoint's byte count and fsync; (3) in one short
+    transaction, ``DELETE`` the range under the same conditions ``RETURNING id, xmin`` and
+    commit it with the checkpoint (the caller). If the deleted versions are not exactly the
+    ones written (a writer changed or added a row in between), ``_RowsChanged`` rolls the
+    batch back and the caller retries it; the retry overwrites the same bytes. After repeated
+    changes (``locked``), and on SQLite, the batch instead deletes ``RETURNING`` the rows and
+    writes and fsyncs them before its commit, holding the rows' locks meanwhile.
+
+    A crash before the commit keeps the rows; the rerun truncates the file to the checkpoint's
+    byte count and archives them again.
+    """
     table = spec.sa_table
-    conn = db.session.connection()
+    pg = db.session.connection().dialect.name == "postgresql"
+    _batch_settings()
     if spec.table == "audit_logs":
-        rows = _audit_prefix(cutoff, state, limit)
+        hi = _audit_prefix_end(cutoff, lo, hi, state)
+    conds = _range_conds(spec, X, cutoff, lo, hi)
+    state["last_id"] = hi
+    hashed = "row_hash" in table.c
+    extra = [table.c.row_hash] if hashed else []
+    version = sa.cast(sa.literal_column(f"{table.name}.xmin"), sa.Text).label("_v")
+    line = archive_line_sql(table).label("_line")
+    optimistic = pg and not locked
+    if optimistic:
+        read = select(table.c.id, version, *extra, line).where(*conds).order_by(table.c.id)
+        result = db.session.execute(read).mappings()
+        rows = [(r["id"], r["row_hash"] if hashed else None, r["_line"], r["_v"]) for r in result]
+        db.session.commit()  # only a read: the file I/O below holds neither a snapshot nor a lock
     else:
-        stmt = select(table).where(table.c.id.in_(_batch_ids(spec, cutoff, X, state, limit).scalar_subquery()))
-        stmt = stmt.order_by(table.c.id)
-        if conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        rows = [dict(r) for r in db.session.execute(stmt).mappings()]
+        _maintenance(spec)
+        stmt = delete(table).where(*conds).execution_options(synchronize_session=False)
+        result = db.session.execute(stmt.returning(table.c.id, *extra, line) if pg else stmt.returning(*table.c))
+        rows = sorted(
+            ((r["id"], r["row_hash"] if hashed else None, r["_line"] if pg else archive_line(table, r), None)
+             for r in result.mappings()),
+            key=lambda r: r[0],
+        )  # fmt: skip
     if not rows:
         return 0
-    lines = "".join(json.dumps(audit._plain(r), sort_keys=True, ensure_ascii=False) + "\n" for r in rows)
-    data = zlib.compressobj(6, zlib.DEFLATED, 31)
-    blob = data.compress(lines.encode()) + data.flush()
+    blob = _gzip_lines([r[2] for r in rows])
     with open(part, "r+b") as fh:
         fh.seek(state["bytes"])
         fh.write(blob)
         fh.truncate()
         fh.flush()
         os.fsync(fh.fileno())
-    ids = [r["id"] for r in rows]
-    if spec.table == "audit_logs":
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL coachdesk.maintenance = 'on'"))
-        state["archived_last_hash"] = rows[-1]["row_hash"]
-    db.session.execute(delete(table).where(table.c.id.in_(ids)))
+    if optimistic:
+        _batch_settings()
+        _maintenance(spec)
+        stmt = delete(table).where(*conds).returning(table.c.id, version)
+        gone = db.session.execute(stmt.execution_options(synchronize_session=False)).all()
+        if sorted((i, v) for i, v in gone) != [(r[0], r[3]) for r in rows]:
+            raise _RowsChanged()
+    last_id, last_hash = rows[-1][0], rows[-1][1]
     if spec.table == "audit_logs":
         # The anchor that lets `flask audit verify` start from the first remaining row.
-        audit.record(
-            "audit.archive", "audit_logs", ids[-1], {"archived_last_hash": rows[-1]["row_hash"], "rows": len(ids)}
-        )
+        state["archived_last_hash"] = last_hash
+        audit.record("audit.archive", "audit_logs", last_id, {"archived_last_hash": last_hash, "rows": len(rows)})
     state["bytes"] += len(blob)
-    state["last_id"] = ids[-1]
-    state.setdefault("first_id", ids[0])
-    return len(ids)
+    state.setdefault("first_id", rows[0][0])
+    state["archived_last_id"] = last_id
+    return len(rows)
 
 
-def _audit_prefix(cutoff: dt.datetime, state: dict, limit: int) -> list[dict[str, Any]]:
-    """The oldest audit rows, stopping at the first one that is too young or belongs to a held user."""
+def _maintenance(spec: RetentionEntity) -> None:
+    """Audit logs are append-only; the archive's delete is the one maintenance write the guard lets through."""
+    if spec.table == "audit_logs" and db.session.connection().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL coachdesk.maintenance = 'on'"))
+
+
+def _gzip_lines(lines: list[str]) -> bytes:
+    """One gzip member per batch, so the file is a valid gzip stream after any checkpoint."""
+    data = zlib.compressobj(ARCHIVE_GZIP_LEVEL, zlib.DEFLATED, 31)
+    return data.compress(("\n".join(lines) + "\n").encode()) + data.flush()
+
+
+def _base_type(column: sa.Column) -> Any:
+    return getattr(column.type, "impl_instance", column.type)
+
+
+def archive_line(table: sa.Table, row: Any) -> str:
+    """One row as its archive line: jsonb's text form (keys by length, then name), timestamps in
+    ISO 8601 UTC, decimals, dates and UUIDs as strings, JSON columns nested as stored.
+
+    ``archive_line_sql`` makes PostgreSQL print the same text, so an archive reads the same
+    whichever backend wrote it.
+    """
+    doc = {}
+    for column in table.c:
+        value = row[column.name]
+        doc[column.name] = value if isinstance(_base_type(column), sa.JSON) else audit._plain(value)
+    return audit.jsonb_text(doc)
+
+
+def archive_line_sql(table: sa.Table) -> Any:
+    """``archive_line`` as a PostgreSQL expression over ``table``'s columns."""
+    pairs: list[Any] = []
+    for column in table.c:
+        base = _base_type(column)
+        if isinstance(base, sa.DateTime):
+            utc = sa.func.timezone("UTC", column)
+            whole = sa.func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS')
+            # Python's isoformat() prints microseconds only when there are some, always six digits.
+            frac = sa.case((sa.func.date_trunc("second", column) == column, ""), else_=sa.func.to_char(utc, ".US"))
+            value: Any = sa.case((column.is_(None), sa.null()), else_=sa.func.concat(whole, frac, "+00:00"))
+        elif isinstance(base, sa.Float):
+            raise TypeError(f"{table.name}.{column.name}: floats print differently in Python and PostgreSQL")
+        elif isinstance(base, (sa.Numeric, sa.Date, sa.Time, sa.Uuid)):
+            value = sa.cast(column, sa.Text)
+        elif isinstance(base, (sa.JSON, sa.Integer, sa.Boolean, sa.String)):
+            value = column
+        else:
+            raise TypeError(f"{table.name}.{column.name}: no archive rendering for {base!r}")
+        pairs += [sa.literal(column.name, sa.Text), value]
+    return sa.cast(sa.func.jsonb_build_object(*pairs), sa.Text)
+
+
+def _audit_prefix_end(cutoff: dt.datetime, lo: int, hi: int, state: dict) -> int:
+    """Audit logs leave as their oldest contiguous prefix: the range ends before the first row
+    that is too young or belongs to a held user, and the run stops there."""
     table = db.metadata.tables["audit_logs"]
     users = PlatformUser.__table__
-    held = select(users.c.id).where(users.c.legal_hold.is_(True))
-    stmt = (
-        select(table, table.c.actor_id.in_(held).label("_held"))
-        .where(table.c.id > state["last_id"])
-        .order_by(table.c.id)
-        .limit(limit)
+    held = exists(select(1).where(users.c.legal_hold.is_(True), users.c.id == table.c.actor_id))
+    blocker = db.session.scalar(
+        select(func.min(table.c.id)).where(
+            table.c.id > lo, table.c.id <= hi, sa.or_(table.c.created_at >= cutoff, held)
+        )
     )
-    rows = []
-    for row in db.session.execute(stmt).mappings():
-        if row["created_at"] >= cutoff or row["_held"]:
-            break
-        rows.append({k: v for k, v in row.items() if k != "_held"})
-    return rows
+    if blocker is None:
+        return hi
+    state["range_done"] = True
+    return blocker - 1
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _write_archive_manifest(archive: Path, state: dict, params: dict, run_id: int) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    with open(archive, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
+    """The manifest, fsynced and renamed into place (with the directory entry) before the run is done."""
     body = {
         "file": archive.name,
-        "sha256": digest.hexdigest(),
+        "sha256": _sha256(archive),
         "bytes": archive.stat().st_size,
         "rows": state["rows"],
         "first_id": state.get("first_id"),
-        "last_id": state.get("last_id"),
+        "last_id": state.get("archived_last_id"),
         "entity": params["entity"],
         "cutoff": params["cutoff"],
         "run_id": run_id,
         "archived_last_hash": state.get("archived_last_hash"),
         "written_at": utcnow().isoformat(),
     }
-    manifest = archive.with_name(archive.name.replace(".jsonl.gz", ".manifest.json"))
+    manifest = manifest_path(archive)
     tmp = partial_path(manifest)
-    tmp.write_text(json.dumps(body, indent=2, sort_keys=True))
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(body, indent=2, sort_keys=True))
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, manifest)
+    folder = os.open(archive.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # both renames (archive and manifest) survive a power loss
+    finally:
+        os.close(folder)
     return {"archive": archive.name, "sha256": body["sha256"]}
+
+
+def manifest_path(archive: Path) -> Path:
+    return archive.with_name(archive.name.replace(".jsonl.gz", ".manifest.json"))
+
+
+def verify_archive(archive: Path) -> list[str]:
+    """Problems found checking an archive against its manifest (digest, size, rows, id order); [] when it holds.
+
+    Diagnostics for operators and tests, in English like the CLI's other checks.
+    """
+    manifest = manifest_path(archive)
+    if not archive.exists() or not manifest.exists():
+        return [f"{archive.name}: archive or manifest missing"]
+    body = json.loads(manifest.read_text())
+    problems = []
+    if _sha256(archive) != body.get("sha256"):
+        problems.append("sha256 differs from the manifest")
+    if archive.stat().st_size != body.get("bytes"):
+        problems.append("size differs from the manifest")
+    ids = []
+    try:
+        with gzip.open(archive, "rt", encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                try:
+                    ids.append(json.loads(line)["id"])
+                except (ValueError, KeyError, TypeError):
+                    problems.append(f"line {n} is not a JSON row with an id")
+                    break
+    except (OSError, EOFError, zlib.error) as exc:
+        problems.append(f"not a readable gzip stream: {exc}")
+    if len(ids) != body.get("rows"):
+        problems.append(f"{len(ids)} rows, the manifest says {body.get('rows')}")
+    if any(b <= a for a, b in zip(ids, ids[1:], strict=False)):
+        problems.append("row ids are not strictly increasing (a row archived twice?)")
+    if ids and (ids[0] != body.get("first_id") or ids[-1] != body.get("last_id")):
+        problems.append("first or last id differs from the manifest")
+    return problems
 
 
 def set_legal_hold(user_id: Any, held: bool, reason: str = "") -> PlatformUser:
