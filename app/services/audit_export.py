@@ -542,16 +542,10 @@ def _pg_sql(conds: list[Any], fmt: str) -> BatchSQL:
            (array_agg(problem ORDER BY id) FILTER (WHERE problem IS NOT NULL))[1]
     FROM {checked}"""  # noqa: S608
     raise_at_problem = "WHERE problem IS NULL OR pg_temp.coachdesk_chain_problem(id, problem)"
-
-    def content_checked(stmt: Any) -> str:
-        # OFFSET 0 keeps the subquery whole: flattened, PostgreSQL would build the canonical text
-        # once for the hash and again for the line. Its ORDER BY lets the outer one skip a sort.
-        inner = compiled(stmt.order_by(table.c.id))
-        return f"(SELECT r.*, {content_problem} AS problem FROM ({inner} OFFSET 0) r) x"  # noqa: S608
-
+    content_checked = f"(SELECT r.*, {content_problem} AS problem FROM ({compiled(rows)}) r) x"  # noqa: S608
     if fmt != "csv":
         # One pass: the canonical text is built once, for the line and for the check.
-        checked_copy = f"COPY (SELECT {_JSONL_FIELDS} FROM {content_checked(rows)} {raise_at_problem} ORDER BY id) TO STDOUT {_RAW_LINES}"  # noqa: S608,E501
+        checked_copy = f"COPY (SELECT {_JSONL_FIELDS} FROM {content_checked} {raise_at_problem} ORDER BY id) TO STDOUT {_RAW_LINES}"  # noqa: S608,E501
         plain_copy = f"COPY (SELECT {_JSONL_FIELDS} FROM ({compiled(rows)}) x ORDER BY id) TO STDOUT {_RAW_LINES}"  # noqa: S608,E501
         return BatchSQL(summary, checked_copy, check, plain_copy, params)
 
@@ -570,7 +564,8 @@ def _pg_sql(conds: list[Any], fmt: str) -> BatchSQL:
         .select_from(table.join(canon_row, sa.true()))
         .where(*in_range)
     )
-    checked_copy = f"COPY (SELECT {names} FROM {content_checked(with_cells)} {raise_at_problem} ORDER BY id) TO STDOUT (FORMAT csv)"  # noqa: S608,E501
+    checked_cells = f"(SELECT r.*, {content_problem} AS problem FROM ({compiled(with_cells)}) r) x"  # noqa: S608
+    checked_copy = f"COPY (SELECT {names} FROM {checked_cells} {raise_at_problem} ORDER BY id) TO STDOUT (FORMAT csv)"  # noqa: S608,E501
     return BatchSQL(summary, checked_copy, check, f"COPY ({lines}) TO STDOUT (FORMAT csv)", params)
 
 
