@@ -377,12 +377,6 @@ class Chunk(NamedTuple):
 
 
 _EMPTY = Chunk(b"", 0, None, None, None, None, None, None, None)
-
-
-class _ChainProblem(Exception):
-    """The batch's summary found a broken link: take the slow path that names the first problem."""
-
-
 # Raised by the checked COPY at the first row whose hash or link is wrong (a custom SQLSTATE,
 # so no other error can pass for a chain problem). A temporary function: no schema object.
 _PROBLEM_STATE = "CDA01"
@@ -398,11 +392,11 @@ def _pg_chunks(
 ) -> Iterator[Chunk]:
     """Batches of ``span`` consecutive ids after ``after`` (up to the snapshot's ``stop``), in id order.
 
-    Each batch is one cheap summary query (count, chain ends, and each row's link to the row
-    before it, over narrow rows) and one ``COPY (SELECT ...) TO STDOUT`` in which PostgreSQL
-    builds every row's canonical text, checks its hash and renders the file lines; a wrong hash
-    makes the COPY raise (``_PROBLEM_STATE``). Only on a problem is the batch redone as a check
-    query that names the first problem plus a COPY without the check. Python touches no row: it checks each
+    Each batch is one cheap summary query (count, chain ends) and one ``COPY (SELECT ...) TO
+    STDOUT`` in which PostgreSQL builds every row's canonical text, checks its hash and its link
+    to the row before it in the batch, and renders the file lines; a wrong row makes the COPY
+    raise (``_PROBLEM_STATE``), and only then is the batch redone as a check query that names
+    the first problem plus a COPY without the check. Python touches no row: it checks each
     batch's first link, and compresses (ISA-L, outside the GIL) in the fetching thread. Batches
     are id ranges, so they do not depend on each other: two read connections fetch and
     compress the next two batches while the caller writes the current one.
@@ -423,19 +417,15 @@ def _pg_chunks(
         def fetch(raw: Any, lo: int, hi: int) -> Chunk:
             params = {**sql.params, "after": lo, "hi": hi, "linked": linked, "anchors": sorted(anchors)}
             with raw.cursor() as cur:
-                found = cur.execute(sql.summary, params).fetchone()
-                if found is None:
+                summary = cur.execute(sql.summary, params).fetchone()
+                if summary is None:
                     return _EMPTY
-                *summary, broken_link = found
                 try:
-                    if broken_link is not None:
-                        raise _ChainProblem
                     data, problem = _copy(cur, sql.checked_copy, params), (None, None)
-                except (psycopg.Error, _ChainProblem) as exc:
-                    if isinstance(exc, psycopg.Error) and exc.sqlstate != _PROBLEM_STATE:
+                except psycopg.Error as exc:
+                    if exc.sqlstate != _PROBLEM_STATE:
                         raise
                     raw.rollback()
-                    # The full check names the batch's first problem of any kind, as _check() would.
                     *summary, bad_id, bad_reason = cur.execute(sql.check, params).fetchone()
                     data, problem = _copy(cur, sql.plain_copy, params), (bad_id, bad_reason)
             return Chunk(data if fmt == "csv" else _gzip_member(_jsonl_lines(data)), *summary, *problem)
@@ -519,20 +509,9 @@ def _pg_sql(conds: list[Any], fmt: str) -> BatchSQL:
     checked = f"""(SELECT w.*, {problem} AS problem
         FROM (SELECT b.*, lag(row_hash) OVER o AS expected, lag(id) OVER o IS NULL AS first
               FROM ({compiled(rows)}) b WINDOW o AS (ORDER BY id)) w) x"""  # noqa: S608
-    # The fast path splits the check: links in the summary, over narrow rows (a window over the
-    # wide canonical rows would copy each into its buffer), content in the COPY, row by row.
-    content_problem = f"""CASE
-        WHEN row_hash IS NULL THEN '{_NO_HASH}'
-        WHEN encode(sha256(textsend(canon)), 'hex') IS DISTINCT FROM row_hash THEN '{_CONTENT}'
-    END"""
     firsts = select(table.c.id, table.c.prev_hash, table.c.row_hash).where(*in_range)
-    links = f"""SELECT min(id) FROM (
-            SELECT id, prev_hash, lag(row_hash) OVER o AS expected, lag(id) OVER o IS NULL AS first
-            FROM ({compiled(firsts)}) n WINDOW o AS (ORDER BY id)) k
-        WHERE %(linked)s AND NOT first AND prev_hash IS DISTINCT FROM expected
-              AND NOT (expected IS NULL AND coalesce(prev_hash = ANY(%(anchors)s::text[]), false))"""  # noqa: S608
     summary = f"""SELECT (SELECT count(*) FROM audit_logs WHERE {compiled(sa.and_(*in_range))}),
-        f.prev_hash, f.id, l.id, f.row_hash, l.row_hash, ({links})
+        f.prev_hash, f.id, l.id, f.row_hash, l.row_hash
         FROM ({compiled(firsts.order_by(table.c.id).limit(1))}) f,
              ({compiled(firsts.order_by(table.c.id.desc()).limit(1))}) l"""  # noqa: S608
     check = f"""
@@ -542,10 +521,11 @@ def _pg_sql(conds: list[Any], fmt: str) -> BatchSQL:
            (array_agg(problem ORDER BY id) FILTER (WHERE problem IS NOT NULL))[1]
     FROM {checked}"""  # noqa: S608
     raise_at_problem = "WHERE problem IS NULL OR pg_temp.coachdesk_chain_problem(id, problem)"
-    content_checked = f"(SELECT r.*, {content_problem} AS problem FROM ({compiled(rows)}) r) x"  # noqa: S608
     if fmt != "csv":
         # One pass: the canonical text is built once, for the line and for the check.
-        checked_copy = f"COPY (SELECT {_JSONL_FIELDS} FROM {content_checked} {raise_at_problem} ORDER BY id) TO STDOUT {_RAW_LINES}"  # noqa: S608,E501
+        checked_copy = (
+            f"COPY (SELECT {_JSONL_FIELDS} FROM {checked} {raise_at_problem} ORDER BY id) TO STDOUT {_RAW_LINES}"  # noqa: S608,E501
+        )
         plain_copy = f"COPY (SELECT {_JSONL_FIELDS} FROM ({compiled(rows)}) x ORDER BY id) TO STDOUT {_RAW_LINES}"  # noqa: S608,E501
         return BatchSQL(summary, checked_copy, check, plain_copy, params)
 
@@ -564,7 +544,9 @@ def _pg_sql(conds: list[Any], fmt: str) -> BatchSQL:
         .select_from(table.join(canon_row, sa.true()))
         .where(*in_range)
     )
-    checked_cells = f"(SELECT r.*, {content_problem} AS problem FROM ({compiled(with_cells)}) r) x"  # noqa: S608
+    checked_cells = f"""(SELECT w.*, {problem} AS problem
+        FROM (SELECT b.*, lag(row_hash) OVER o AS expected, lag(id) OVER o IS NULL AS first
+              FROM ({compiled(with_cells)}) b WINDOW o AS (ORDER BY id)) w) x"""  # noqa: S608
     checked_copy = f"COPY (SELECT {names} FROM {checked_cells} {raise_at_problem} ORDER BY id) TO STDOUT (FORMAT csv)"  # noqa: S608,E501
     return BatchSQL(summary, checked_copy, check, f"COPY ({lines}) TO STDOUT (FORMAT csv)", params)
 
