@@ -7,6 +7,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 from flask import Flask
@@ -45,3 +47,37 @@ def serving(app: Flask) -> Iterator[str]:
     finally:
         http.shutdown()
         thread.join(timeout=10)
+
+
+@contextmanager
+def live_app(tmp_dir: Path, *, accounts: bool = True) -> Iterator[tuple[str, Flask]]:
+    """A freshly migrated SQLite app (one console account per role) served on a free port: (base URL, app)."""
+    from tests import databases
+    from tests.conftest import build_app, make_accounts
+
+    require_chromium()
+    app = build_app(databases.create_sqlite_database(tmp_dir))
+    if accounts:
+        make_accounts(app)
+    with serving(app) as base:
+        yield base, app
+
+
+@contextmanager
+def recording_page(base: str, **context_options: Any) -> Iterator[Any]:
+    """A Chromium page on ``base`` whose ``requested_hosts`` collects every host it asked for
+    (tests assert nothing left the server)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(base_url=base, **context_options)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.requested_hosts = set()
+        page.on("request", lambda req: page.requested_hosts.add(urlparse(req.url).netloc))
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()

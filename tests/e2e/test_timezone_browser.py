@@ -13,37 +13,21 @@ from urllib.parse import urlparse
 import pytest
 from flask import Flask
 
-from tests import databases
-from tests.conftest import build_app, make_accounts
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serving
+from tests.e2e.browser import live_app, recording_page
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flask]]:
-    require_chromium()
-    app = build_app(databases.create_sqlite_database(tmp_path_factory.mktemp("e2e-tz")))
-    make_accounts(app)
-    with serving(app) as base:
-        yield base, app
+    with live_app(tmp_path_factory.mktemp("e2e-tz")) as served:
+        yield served
 
 
 @pytest.fixture
 def page(server):
-    from playwright.sync_api import sync_playwright
-
-    base, _ = server
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(base_url=base, locale="en-US")
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        page.requested_hosts = set()  # type: ignore[attr-defined]
-        page.on("request", lambda req: page.requested_hosts.add(urlparse(req.url).netloc))  # type: ignore[attr-defined]
+    with recording_page(server[0], locale="en-US") as page:
         yield page
-        context.close()
-        browser.close()
 
 
 def test_pick_a_zone_from_the_searchable_list(server, page):
