@@ -42,9 +42,8 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, Length
 
 from app.models.identity import ConsoleUser
+from app.services.data_access import clamp_page
 
-MAX_PAGE_SIZE = 100
-MAX_OFFSET = 10_000
 MAX_ARG_LENGTH = 200
 MAX_SELECTED_ROWS = 100
 
@@ -211,8 +210,7 @@ class SafeModelViewMixin:
         widgets: Any = None,
         **kwargs: Any,
     ) -> Any:
-        size = min(max(int(page_size or self.page_size), 1), MAX_PAGE_SIZE)
-        number = min(max(int(page or 0), 0), MAX_OFFSET // size)
+        number, size, _clamped = clamp_page(page, page_size, self.page_size)
         if order_column not in (self.order_columns or []) or order_direction not in ("asc", "desc"):
             order_column, order_direction = "", ""
         return super()._get_list_widget(  # type: ignore[misc]

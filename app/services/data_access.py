@@ -22,6 +22,31 @@ __all__ = ["scoped_select", "scope_criteria", "RowCount", "count_rows", "coerce_
 
 # Exact counts up to this many rows; above it the planner's estimate is shown as "about N".
 EXACT_COUNT_LIMIT = 10_000
+SCOPED_EXACT_COUNT_LIMIT = 500
+MAX_PAGE_SIZE = 100
+# Deepest row offset a page NUMBER may reach; beyond it lists page by cursor (Next/Previous,
+# app/services/keyset.py), whose cost does not grow with depth. Row-scoped lists (coaches) stop
+# sooner: their rows lie sparse in the shared indexes, so each skipped row costs many index entries.
+MAX_OFFSET = 10_000
+SCOPED_MAX_OFFSET = 500
+
+
+def clamp_page(page: Any, page_size: Any, default_size: int, deepest: int = MAX_OFFSET) -> tuple[int, int, bool]:
+    """(page number, page size, whether the number was cut back): sizes 1..MAX_PAGE_SIZE, offsets to ``deepest``.
+
+    Unreadable values fall back to the first page and the default size (views answer 400 first)."""
+    try:
+        size = int(page_size) if page_size else default_size
+    except (TypeError, ValueError):
+        size = default_size
+    size = min(max(size, 1), MAX_PAGE_SIZE)
+    try:
+        number = max(int(page or 0), 0)
+    except (TypeError, ValueError):
+        number = 0
+    if number * size > deepest:
+        return deepest // size, size, True
+    return number, size, False
 
 
 class RowCount(int):

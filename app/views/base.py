@@ -60,19 +60,24 @@ from app.models.base import JSONValidationError
 from app.security.roles import READ_WRITE_METHOD_MAP
 from app.security.scope import is_unrestricted, scope_criteria
 from app.services import csv_export, keyset
-from app.services.data_access import EXACT_COUNT_LIMIT, RowCount, coerce_pk, count_rows, get_many_scoped, pk_column
+from app.services.data_access import (
+    EXACT_COUNT_LIMIT,
+    MAX_OFFSET,
+    MAX_PAGE_SIZE,
+    SCOPED_EXACT_COUNT_LIMIT,
+    SCOPED_MAX_OFFSET,
+    RowCount,
+    clamp_page,
+    coerce_pk,
+    count_rows,
+    get_many_scoped,
+    pk_column,
+)
 from app.views.fields import AutocompleteField, AwareDateTimeField, EnumSelectField, JSONTextField
 
 log = logging.getLogger(__name__)
 
-MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 25
-SCOPED_EXACT_COUNT_LIMIT = 500
-# Deepest row offset a page NUMBER may reach; beyond it lists page by cursor (Next/Previous,
-# app/services/keyset.py), whose cost does not grow with depth. Row-scoped lists (coaches) stop
-# sooner: their rows lie sparse in the shared indexes, so each skipped row costs many index entries.
-MAX_OFFSET = 10_000
-SCOPED_MAX_OFFSET = 500
 SEARCH_MAX_LENGTH = 200
 AUTOCOMPLETE_LIMIT = 20
 TEXT_MAX_LENGTH = 10_000
@@ -594,18 +599,8 @@ class CoachdeskModelView(ModelView):
         )
 
     def _clamp_paging(self, page: Any, page_size: Any) -> tuple[int, int]:
-        try:
-            size = int(page_size) if page_size else self.page_size
-        except (TypeError, ValueError):
-            size = self.page_size
-        size = min(max(size, 1), MAX_PAGE_SIZE)
-        try:
-            number = max(int(page or 0), 0)
-        except (TypeError, ValueError):
-            number = 0
-        deepest = self.max_offset()
-        if number * size > deepest:
-            number = deepest // size
+        number, size, clamped = clamp_page(page, page_size, self.page_size, self.max_offset())
+        if clamped:
             g.cd_page_clamped = True
         return number, size
 
