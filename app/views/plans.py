@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
@@ -191,11 +192,23 @@ class PlanItemActionsView(BaseView):
         # Bad input answers 400 with the plan page (and the flashed reason), not a redirect.
         return current_app.view_functions["PlansView.show"](plan_id=plan_id), 400
 
+    def _edit(self, plan_id: int, change: Callable[[], str]) -> Any:
+        """Run one calendar edit: its message on success, 404 for a plan out of reach, 400 with the reason."""
+        try:
+            flash(change(), "success")
+        except plans.PlanNotFound:
+            abort(404)
+        except plans.PlanError as exc:
+            flash(exc.message, "danger")
+            return self._again(plan_id)
+        return self._back(plan_id)
+
     @expose("/<int:plan_id>/substitute", methods=["POST"])
     @has_access
     def substitute(self, plan_id: int) -> Any:
         actor = current_actor()
-        try:
+
+        def change() -> str:
             plans.get_plan(actor, plan_id)
             item_id = _form_int("plan_item_id")
             raw = request.form.get("substitute_id", "").strip()
@@ -203,46 +216,32 @@ class PlanItemActionsView(BaseView):
             if raw and substitute is None:
                 raise plans.PlanError(_("Choose an item to substitute."), field="substitute_id")
             plans.substitute_item(actor, item_id, substitute, plan_id=plan_id)
-            flash(_("Substitution saved."), "success")
-        except plans.PlanNotFound:
-            abort(404)
-        except plans.PlanError as exc:
-            flash(exc.message, "danger")
-            return self._again(plan_id)
-        return self._back(plan_id)
+            return _("Substitution saved.")
+
+        return self._edit(plan_id, change)
 
     @expose("/<int:plan_id>/move", methods=["POST"])
     @has_access
     def move_day(self, plan_id: int) -> Any:
         actor = current_actor()
-        try:
-            moved = plans.move_day(
-                actor,
-                plan_id,
-                _parse_date(request.form.get("from_date"), "from_date"),
-                _parse_date(request.form.get("to_date"), "to_date"),
-            )
-            flash(_("%(n)s items moved.", n=moved), "success")
-        except plans.PlanNotFound:
-            abort(404)
-        except plans.PlanError as exc:
-            flash(exc.message, "danger")
-            return self._again(plan_id)
-        return self._back(plan_id)
+
+        def change() -> str:
+            from_date = _parse_date(request.form.get("from_date"), "from_date")
+            to_date = _parse_date(request.form.get("to_date"), "to_date")
+            return _("%(n)s items moved.", n=plans.move_day(actor, plan_id, from_date, to_date))
+
+        return self._edit(plan_id, change)
 
     @expose("/<int:plan_id>/skip", methods=["POST"])
     @has_access
     def skip_day(self, plan_id: int) -> Any:
         actor = current_actor()
-        try:
-            skipped = plans.skip_day(actor, plan_id, _parse_date(request.form.get("day"), "day"))
-            flash(_("%(n)s items skipped.", n=skipped), "success")
-        except plans.PlanNotFound:
-            abort(404)
-        except plans.PlanError as exc:
-            flash(exc.message, "danger")
-            return self._again(plan_id)
-        return self._back(plan_id)
+
+        def change() -> str:
+            day = _parse_date(request.form.get("day"), "day")
+            return _("%(n)s items skipped.", n=plans.skip_day(actor, plan_id, day))
+
+        return self._edit(plan_id, change)
 
 
 def _form_int(name: str) -> int:
