@@ -166,3 +166,26 @@ def test_cursor_values_round_trip_by_column_type(app: Flask) -> None:
         with pytest.raises(keyset.CursorError):
             keyset.decode(keyset.encode(keyset.Cursor(True, moment, "1; DROP TABLE x")), column, pk)
         assert not keyset.keyable(EngagementEvent, "customer.full_name")
+        # A list ordered by its key alone: the cursor carries the key only.
+        assert keyset.decode(keyset.encode(keyset.Cursor(True, None, 9)), None, pk) == keyset.Cursor(True, None, 9)
+        with pytest.raises(keyset.CursorError):
+            keyset.decode(keyset.encode(keyset.Cursor(True, moment, 9)), None, pk)
+
+
+def test_next_walks_a_list_ordered_by_its_key_alone(app: Flask, accounts: dict) -> None:
+    import decimal
+
+    with app.app_context():
+        for i in range(23):
+            db.session.add(Product(name=f"K{i:02}", category=ProductCategory.COACHING, price=decimal.Decimal(i)))
+        db.session.commit()
+        expected = list(db.session.scalars(select(Product.id).order_by(Product.id.desc())))
+    client = app.test_client()
+    login(client, "admin", "admin-Passw0rd!")
+    url, seen = "/products/list/?psize_ProductView=10", []
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        assert "This page link is not valid any more" not in page
+        seen += list(dict.fromkeys(int(x) for x in re.findall(r"/products/show/(\d+)", page)))
+        url = _link(NEXT_RE, page)
+    assert seen == expected

@@ -81,14 +81,19 @@ def encode(cursor: Cursor) -> str:
 
 def decode(text: str, column: Any, pk: Any) -> Cursor:
     """``encode``'s inverse, checked against the sort column's and the primary key's types."""
+    stale = CursorError(_l("This page link is not valid any more; showing the first page."))
     if not text or len(text) > MAX_CURSOR_LENGTH:
-        raise CursorError(_l("This page link is not valid any more; showing the first page."))
+        raise stale
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         forward, value, key = json.loads(raw)
+        if column is None:  # ordered by the key alone: the cursor holds no sort value
+            if value is not None:
+                raise ValueError("a sort value for a list ordered by its key")
+            return Cursor(bool(forward), None, _typed(key, pk))
         return Cursor(bool(forward), _typed(value, column), _typed(key, pk))
     except (binascii.Error, ValueError, TypeError, KeyError, AttributeError, decimal.InvalidOperation):
-        raise CursorError(_l("This page link is not valid any more; showing the first page.")) from None
+        raise stale from None
 
 
 def seek(column: Any | None, pk: Any, descending: bool, cursor: Cursor | None) -> Seek:
@@ -101,10 +106,8 @@ def seek(column: Any | None, pk: Any, descending: bool, cursor: Cursor | None) -
     if cursor is None:
         return Seek(sa.true(), order_by, False)
     bound = [cursor.value, cursor.key] if column is not None else [cursor.key]
-    row = sa.tuple_(*keys) if len(keys) > 1 else keys[0]
-    point = sa.tuple_(*[sa.literal(v, type_=k.type) for v, k in zip(bound, keys, strict=True)]) if len(keys) > 1 else (
-        sa.literal(bound[0], type_=keys[0].type)
-    )  # fmt: skip
+    points = [sa.literal(v, type_=k.type) for v, k in zip(bound, keys, strict=True)]
+    row, point = (sa.tuple_(*keys), sa.tuple_(*points)) if len(keys) > 1 else (keys[0], points[0])
     where = row < point if read_descending else row > point
     return Seek(where, order_by, backwards)
 
