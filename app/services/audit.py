@@ -188,7 +188,29 @@ def canonical_sql(table: sa.Table) -> tuple[Any, Any]:
     for byte (tests/test_audit.py checks awkward values), at a fifth less work than
     concatenating one ``to_json`` per field.
     """
+    return _json_row(table, [])
+
+
+def line_sql(table: sa.Table) -> tuple[Any, Any]:
+    """An export line in PostgreSQL: ``{"id":..,"row_hash":..,`` then the canonical text without its ``{``.
+
+    The canonical bytes are the line's from byte ``line_prefix_bytes`` on, after a ``{``: one
+    ``row_to_json`` serves the file and the hash check."""
+    return _json_row(table, [table.c.id, table.c.row_hash])
+
+
+def canonical_in_line_sql(line: str, row_id: str) -> str:
+    """SQL for the canonical bytes inside a line of ``line_sql`` (``line``: its bytes, a bytea column).
+
+    The line starts ``{"id":<id>,"row_hash":"<64 hex>",``: 85 bytes plus the id's digits, all
+    ASCII, so the canonical text is a ``{`` and the bytes after them. A row_hash that is not 64
+    characters shifts the cut, and the hash check fails as it must."""
+    return f"'\\x7b'::bytea || substring({line} from 86 + length({row_id}::text))"
+
+
+def _json_row(table: sa.Table, leading: list[Any]) -> tuple[Any, Any]:
     fields = sa.select(
+        *leading,
         table.c.action,
         table.c.actor_id,
         utc_text_sql(table.c.created_at).label("created_at"),

@@ -1,8 +1,8 @@
 """Audit export: a verifiable file of audit rows for a time range and filters.
 
 The request fixes the snapshot (``max_id``) when it is planned. The job streams
-rows in batches (never all in memory; on PostgreSQL id ranges rendered, checked and
-streamed by the database with COPY, see ``_pg_chunks``), appends each batch to a temporary
+rows in batches (never all in memory; on PostgreSQL id ranges rendered and checked by
+the database, one query per batch, see ``_pg_chunks``), appends each batch to a temporary
 partial file in a hidden sibling folder (gzip: one gzip member per batch, so the file can be cut back to
 any committed batch), fsyncs it and commits the checkpoint (last id, bytes, rows,
 chain state) with the run. A rerun truncates the temporary file to the committed
@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 import uuid
@@ -26,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import psycopg
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
@@ -172,15 +170,11 @@ def _unfiltered(params: dict[str, Any]) -> bool:
 
 
 def _encode_batch(rows: list[Row], fmt: str) -> bytes:
+    """A batch's file bytes, as PostgreSQL renders them (``_pg_sql``), for SQLite."""
     if fmt == "csv":
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerows(r.csv for r in rows)
-        return buf.getvalue().encode()
-    # One JSON object per line: the canonical text the hash covers, plus id and row_hash.
-    lines = "".join(
-        f'{{"id":{r.id},"row_hash":{"null" if r.row_hash is None else chr(34) + r.row_hash + chr(34)},{r.canon[1:]}\n'
-        for r in rows
-    )
+        return "".join(",".join(r.csv) + "\n" for r in rows).encode()
+    # One JSON object per line: id and row_hash, then the canonical text the hash covers.
+    lines = "".join(f'{{"id":{r.id},"row_hash":{json.dumps(r.row_hash)},{r.canon[1:]}\n' for r in rows)
     return _gzip_member(lines.encode())
 
 
@@ -198,7 +192,9 @@ def run_export(ctx: JobContext) -> dict[str, Any]:
         _fsync_dir(directory)
     if not final.exists():
         raise RuntimeError(_l("export file %(file)s is missing after its rows were written", file=final_name))
-    digest = _sha256(final)
+    # Hashed as it was written; a file that is not the size the rows left is read again.
+    digest = state.get("sha256") if final.stat().st_size == state["bytes"] else None
+    digest = digest or _sha256(final)
     body = {
         "export_id": ctx.run_id,
         "file": final_name,
@@ -243,9 +239,12 @@ def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, stat
     conds = _filters(params)
     fmt = params["format"]
     if not state:
-        total = db.session.scalar(select(func.count()).select_from(table).where(*conds)) or 0
+        total, first, last = db.session.execute(
+            select(func.count(), func.min(table.c.id), func.max(table.c.id)).where(*conds)
+        ).one()
         state = {
             "last_id": 0,
+            "span": [first - 1, last] if total else [0, 0],  # the ids the batches walk (only those that match)
             "rows": 0,
             "bytes": 0,
             "chain_ok": True,
@@ -264,6 +263,11 @@ def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, stat
     linked = _unfiltered(params)
     with open(part, "r+b") as out:
         out.truncate(state["bytes"])
+        # The file's SHA-256 grows with each batch, so no second pass reads the file back;
+        # a rerun first hashes what the earlier run left.
+        digest = hashlib.sha256()
+        for block in iter(lambda: out.read(1 << 20), b""):
+            digest.update(block)
         out.seek(state["bytes"])
         prev = state.get("last_hash")
         if linked and state["last_id"] == 0:
@@ -271,7 +275,8 @@ def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, stat
                 select(table.c.row_hash).where(table.c.id < _first_id(conds)).order_by(table.c.id.desc()).limit(1)
             )
         if db.session.get_bind().dialect.name == "postgresql":
-            for chunk in _pg_chunks(conds, state["last_id"], params["max_id"], batch_size, fmt, linked, anchors):
+            after, stop = state.get("span", [0, params["max_id"]])
+            for chunk in _pg_chunks(conds, max(state["last_id"], after), stop, batch_size, fmt, linked):
                 if state["chain_ok"]:
                     problem = _first_link(chunk, prev, linked, anchors)
                     if problem or chunk.bad_id is not None:
@@ -279,7 +284,7 @@ def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, stat
                         state["chain_problem"] = problem or {"id": chunk.bad_id, "reason": chunk.bad_reason}
                 prev = chunk.last_hash
                 summary = (chunk.rows, chunk.first_id, chunk.last_id, chunk.first_hash, chunk.last_hash)
-                _append(ctx, out, state, chunk.data, *summary)
+                _append(ctx, out, digest, state, chunk.data, *summary)
         else:
             for rows in _batches(conds, state["last_id"], batch_size, fmt):
                 for row in rows:
@@ -290,8 +295,9 @@ def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, stat
                             state["chain_problem"] = {"id": row.id, "reason": problem}
                     prev = row.row_hash
                 summary = (len(rows), rows[0].id, rows[-1].id, rows[0].row_hash, rows[-1].row_hash)
-                _append(ctx, out, state, _encode_batch(rows, fmt), *summary)
+                _append(ctx, out, digest, state, _encode_batch(rows, fmt), *summary)
     state["written"] = True
+    state["sha256"] = digest.hexdigest()
     ctx.commit(done=state["rows"], checkpoint=state)
     return state
 
@@ -299,6 +305,7 @@ def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, stat
 def _append(
     ctx: JobContext,
     out: Any,
+    digest: Any,
     state: dict,
     data: bytes,
     rows: int,
@@ -309,6 +316,7 @@ def _append(
 ) -> None:
     """Make one batch durable, then commit its checkpoint (a rerun truncates back to ``bytes``)."""
     out.write(data)
+    digest.update(data)
     out.flush()
     os.fsync(out.fileno())
     state["bytes"] += len(data)
@@ -377,29 +385,19 @@ class Chunk(NamedTuple):
 
 
 _EMPTY = Chunk(b"", 0, None, None, None, None, None, None, None)
-# Raised by the checked COPY at the first row whose hash or link is wrong (a custom SQLSTATE,
-# so no other error can pass for a chain problem). A temporary function: no schema object.
-_PROBLEM_STATE = "CDA01"
-_RAISE_PROBLEM = """CREATE OR REPLACE FUNCTION pg_temp.coachdesk_chain_problem(row_id bigint, reason text)
-RETURNS boolean LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION USING ERRCODE = 'CDA01', MESSAGE = reason, DETAIL = row_id::text;
-END $$"""
 
 
-def _pg_chunks(
-    conds: list[Any], after: int, stop: int, span: int, fmt: str, linked: bool, anchors: set[str]
-) -> Iterator[Chunk]:
+def _pg_chunks(conds: list[Any], after: int, stop: int, span: int, fmt: str, linked: bool) -> Iterator[Chunk]:
     """Batches of ``span`` consecutive ids after ``after`` (up to the snapshot's ``stop``), in id order.
 
-    Each batch is one cheap summary query (count, chain ends) and one ``COPY (SELECT ...) TO
-    STDOUT`` in which PostgreSQL builds every row's canonical text, checks its hash and its link
-    to the row before it in the batch, and renders the file lines; a wrong row makes the COPY
-    raise (``_PROBLEM_STATE``), and only then is the batch redone as a check query that names
-    the first problem plus a COPY without the check. Python touches no row: it checks each
-    batch's first link, and compresses (ISA-L, outside the GIL) in the fetching thread. Batches
-    are id ranges, so they do not depend on each other: two read connections fetch and
-    compress the next two batches while the caller writes the current one.
+    Each batch is one query that returns one row: the batch's summary (count, chain ends, the
+    first row whose hash or link is wrong) and its whole file text, lines joined by
+    ``string_agg``. PostgreSQL builds every row's canonical text, checks its hash and its link to
+    the row before it in the batch, and renders the lines; Python touches no row (a COPY would
+    hand it one message per row): it checks each batch's first link, and compresses (ISA-L,
+    outside the GIL) in the fetching thread. Batches are id ranges, so they do not depend on each
+    other: two read connections fetch and compress the next two batches while the caller writes
+    the current one.
     """
     sql = _pg_sql(conds, fmt)
     iso = {"isolation_level": "REPEATABLE READ"}
@@ -410,25 +408,20 @@ def _pg_chunks(
         ThreadPoolExecutor(2) as pool,
     ):
         raws = [one.connection.driver_connection, two.connection.driver_connection]
-        for raw in raws:
-            raw.execute(_RAISE_PROBLEM)
-            raw.commit()
 
         def fetch(raw: Any, lo: int, hi: int) -> Chunk:
-            params = {**sql.params, "after": lo, "hi": hi, "linked": linked, "anchors": sorted(anchors)}
-            with raw.cursor() as cur:
-                summary = cur.execute(sql.summary, params).fetchone()
-                if summary is None:
+            params = {**sql.params, "after": lo, "hi": hi, "linked": linked}
+            with raw.cursor(binary=True) as cur:
+                # Not prepared: a generic plan cannot see that the time range matches the whole id
+                # range and scans the created_at index of the whole table for every batch.
+                *summary, bad_id, text = cur.execute(sql.batch, params, prepare=False).fetchone()
+                if not summary[0]:
                     return _EMPTY
-                try:
-                    data, problem = _copy(cur, sql.checked_copy, params), (None, None)
-                except psycopg.Error as exc:
-                    if exc.sqlstate != _PROBLEM_STATE:
-                        raise
-                    raw.rollback()
-                    *summary, bad_id, bad_reason = cur.execute(sql.check, params).fetchone()
-                    data, problem = _copy(cur, sql.plain_copy, params), (bad_id, bad_reason)
-            return Chunk(data if fmt == "csv" else _gzip_member(_jsonl_lines(data)), *summary, *problem)
+                reason = None
+                if bad_id is not None:
+                    reason = cur.execute(sql.reason, {**params, "bad": bad_id}, prepare=False).fetchone()[0]
+            data = text + b"\n"
+            return Chunk(data if fmt == "csv" else _gzip_member(data), *summary, bad_id, reason)
 
         pending = deque(pool.submit(fetch, raws[i], *r) for i, r in zip(range(2), ranges, strict=False))
         turn = 0
@@ -444,38 +437,27 @@ def _pg_chunks(
         two.rollback()
 
 
-def _copy(cur: Any, statement: str, params: dict[str, Any]) -> bytes:
-    with cur.copy(statement, params) as copy:
-        return b"".join(bytes(block) for block in copy)
-
-
 class BatchSQL(NamedTuple):
-    """The statements of one batch (parameters: after, hi, linked, anchors, plus ``params``)."""
+    """The statements of one batch (parameters: after, hi, linked, plus ``params``)."""
 
-    summary: str
-    checked_copy: str
-    check: str
-    plain_copy: str
+    batch: str  # count, first prev_hash, first id, last id, first and last row_hash, first bad id, the lines
+    reason: str  # the problem of row %(bad)s
     params: dict[str, Any]
 
 
-# JSON lines leave PostgreSQL as they are: CSV format with a delimiter and quote that JSON text
-# cannot hold raw (it escapes every control character), so no value is quoted or escaped. Each
-# line leaves as two fields, the head ('{"id":..,"row_hash":..,') and the canonical text, which
-# Python joins by dropping the delimiter and the canonical text's "{": PostgreSQL is spared
-# building a second copy of every line.
-_RAW_LINES = "(FORMAT csv, DELIMITER E'\\x1f', QUOTE E'\\x1e')"
-_JSONL_FIELDS = """concat('{"id":', id, ',"row_hash":', coalesce(to_json(row_hash)::text, 'null'), ','), canon"""
-_JSONL_JOINT = b",\x1f{"
+def _csv_text(column: Any) -> Any:
+    """A CSV cell, always quoted (as ``_csv_quote``); NULL is an empty, unquoted cell. Constants inline."""
+    quote = sa.literal_column("'\"'")
+    cell = quote.concat(sa.func.replace(column, quote, sa.literal_column("'\"\"'"))).concat(quote)
+    return sa.func.coalesce(cell, sa.literal_column("''"))
 
 
-def _jsonl_lines(data: bytes) -> bytes:
-    return data.replace(_JSONL_JOINT, b",")
+def _csv_quote(value: Any) -> str:
+    return "" if value is None else '"' + str(value).replace('"', '""') + '"'
 
 
 def _pg_sql(conds: list[Any], fmt: str) -> BatchSQL:
     table = AuditLog.__table__
-    canon_row, canon = audit.canonical_sql(table)
     in_range = [
         table.c.id > sa.bindparam("after", type_=sa.BigInteger),
         table.c.id <= sa.bindparam("hi", type_=sa.BigInteger),
@@ -491,64 +473,56 @@ def _pg_sql(conds: list[Any], fmt: str) -> BatchSQL:
         return str(text)
 
     params: dict[str, Any] = {}
+    if fmt == "csv":
+        # The file's cells, and beside them the canonical text the check hashes (its UTC time built once).
+        lateral, canon = audit.canonical_sql(table)
+        # A JSON null is an empty cell, as SQLite's driver (which reads it as None) writes it.
+        metadata = sa.cast(sa.func.nullif(table.c.metadata_json, sa.literal_column("'null'::jsonb")), sa.Text)
+        cells = [
+            sa.cast(table.c.id, sa.Text),
+            lateral.c.created_at,
+            sa.func.coalesce(sa.cast(table.c.actor_id, sa.Text), sa.literal_column("''")),
+            *(_csv_text(c) for c in (table.c.action, table.c.resource_type, table.c.resource_id,
+                                     metadata, table.c.ip_address, table.c.user_agent,
+                                     table.c.prev_hash, table.c.row_hash)),
+        ]  # fmt: skip
+        line = sa.func.concat_ws(sa.literal_column("','"), *cells)
+        extra = [canon.label("canon")]
+        content = "textsend(canon)"
+    else:
+        # One row_to_json is both the line and (all but its head) the canonical text.
+        lateral, line = audit.line_sql(table)
+        extra = []
+        content = audit.canonical_in_line_sql("line", "id")
     rows = (
-        select(table.c.id, table.c.prev_hash, table.c.row_hash, canon.label("canon"))
-        .select_from(table.join(canon_row, sa.true()))
+        select(table.c.id, table.c.prev_hash, table.c.row_hash, sa.func.textsend(line).label("line"), *extra)
+        .select_from(table.join(lateral, sa.true()))
         .where(*in_range)
     )
-    # Same order and wording as _check(): no hash, then a broken link, then content. The first
-    # row's link (to the previous batch) is checked by the caller.
+    # Same order and wording as _check(): no hash, then a broken link, then content. A row with
+    # no row before it in the batch (expected is NULL: the first row, or one after a row with no
+    # hash, which is itself the first problem) has its link checked by the caller.
     problem = f"""CASE
         WHEN row_hash IS NULL THEN '{_NO_HASH}'
-        WHEN %(linked)s AND NOT first AND prev_hash IS DISTINCT FROM expected
-             AND NOT (expected IS NULL AND coalesce(prev_hash = ANY(%(anchors)s::text[]), false))
-             THEN '{_BROKEN}'
-        WHEN encode(sha256(textsend(canon)), 'hex') IS DISTINCT FROM row_hash THEN '{_CONTENT}'
+        WHEN %(linked)s AND prev_hash IS DISTINCT FROM expected AND expected IS NOT NULL THEN '{_BROKEN}'
+        WHEN encode(sha256({content}), 'hex') IS DISTINCT FROM row_hash THEN '{_CONTENT}'
     END"""
     # Only constants and SQLAlchemy-compiled SQL are interpolated; values travel as parameters.
+    # The sorted subquery is not flattened, so each row's problem is worked out once, and the
+    # aggregates read it already in id order.
     checked = f"""(SELECT w.*, {problem} AS problem
-        FROM (SELECT b.*, lag(row_hash) OVER o AS expected, lag(id) OVER o IS NULL AS first
-              FROM ({compiled(rows)}) b WINDOW o AS (ORDER BY id)) w) x"""  # noqa: S608
-    firsts = select(table.c.id, table.c.prev_hash, table.c.row_hash).where(*in_range)
-    summary = f"""SELECT (SELECT count(*) FROM audit_logs WHERE {compiled(sa.and_(*in_range))}),
-        f.prev_hash, f.id, l.id, f.row_hash, l.row_hash
-        FROM ({compiled(firsts.order_by(table.c.id).limit(1))}) f,
-             ({compiled(firsts.order_by(table.c.id.desc()).limit(1))}) l"""  # noqa: S608
-    check = f"""
-    SELECT count(*), (array_agg(prev_hash ORDER BY id))[1], min(id), max(id),
-           (array_agg(row_hash ORDER BY id))[1], (array_agg(row_hash ORDER BY id DESC))[1],
-           min(id) FILTER (WHERE problem IS NOT NULL),
-           (array_agg(problem ORDER BY id) FILTER (WHERE problem IS NOT NULL))[1]
-    FROM {checked}"""  # noqa: S608
-    raise_at_problem = "WHERE problem IS NULL OR pg_temp.coachdesk_chain_problem(id, problem)"
-    if fmt != "csv":
-        # One pass: the canonical text is built once, for the line and for the check.
-        checked_copy = (
-            f"COPY (SELECT {_JSONL_FIELDS} FROM {checked} {raise_at_problem} ORDER BY id) TO STDOUT {_RAW_LINES}"  # noqa: S608,E501
-        )
-        plain_copy = f"COPY (SELECT {_JSONL_FIELDS} FROM ({compiled(rows)}) x ORDER BY id) TO STDOUT {_RAW_LINES}"  # noqa: S608,E501
-        return BatchSQL(summary, checked_copy, check, plain_copy, params)
-
-    def cells(created: Any) -> list[Any]:
-        return [table.c.id, created, sa.cast(table.c.actor_id, sa.Text), table.c.action, table.c.resource_type,
-                table.c.resource_id, sa.cast(table.c.metadata_json, sa.Text), table.c.ip_address,
-                table.c.user_agent, table.c.prev_hash, table.c.row_hash]  # fmt: skip
-
-    lines = compiled(select(*cells(audit.utc_text_sql(table.c.created_at))).where(*in_range).order_by(table.c.id))
-    # The check rides along the CSV rows: same ids, same order, canonical text (and its UTC time) built once per row.
-    cols = cells(canon_row.c.created_at)
-    names = ", ".join(f"c{i}" for i in range(len(cols)))
-    labelled = [c.label(f"c{i}") for i, c in enumerate(cols)]
-    with_cells = (
-        select(*labelled, canon.label("canon"), table.c.id, table.c.prev_hash, table.c.row_hash)
-        .select_from(table.join(canon_row, sa.true()))
-        .where(*in_range)
-    )
-    checked_cells = f"""(SELECT w.*, {problem} AS problem
-        FROM (SELECT b.*, lag(row_hash) OVER o AS expected, lag(id) OVER o IS NULL AS first
-              FROM ({compiled(with_cells)}) b WINDOW o AS (ORDER BY id)) w) x"""  # noqa: S608
-    checked_copy = f"COPY (SELECT {names} FROM {checked_cells} {raise_at_problem} ORDER BY id) TO STDOUT (FORMAT csv)"  # noqa: S608,E501
-    return BatchSQL(summary, checked_copy, check, f"COPY ({lines}) TO STDOUT (FORMAT csv)", params)
+        FROM (SELECT b.*, lag(row_hash) OVER (ORDER BY id) AS expected FROM ({compiled(rows)}) b) w
+        ORDER BY id) x"""  # noqa: S608
+    # The chain ends are read back by id (two index lookups), not tracked row by row.
+    batch = f"""SELECT a.n, f.prev_hash, a.first_id, a.last_id, f.row_hash, l.row_hash, a.bad_id, a.lines
+        FROM (SELECT count(*) AS n, min(id) AS first_id, max(id) AS last_id,
+                     min(id) FILTER (WHERE problem IS NOT NULL) AS bad_id,
+                     string_agg(line, '\\x0a'::bytea ORDER BY id) AS lines
+              FROM {checked}) a
+        LEFT JOIN audit_logs f ON f.id = a.first_id
+        LEFT JOIN audit_logs l ON l.id = a.last_id"""  # noqa: S608
+    reason = f"SELECT problem FROM {checked} WHERE id = %(bad)s"  # noqa: S608
+    return BatchSQL(batch, reason, params)
 
 
 def _fetch(conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:
@@ -564,13 +538,11 @@ def _fetch(conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:
     return out
 
 
-def _csv_cells(row_id: int, ts: str, actor: Any, m: Any, meta: Any, raw_meta: bool = False) -> tuple:
-    if meta is not None and not raw_meta:
-        meta = audit.jsonb_text(meta)
-    return (
-        row_id, ts, actor or "", m["action"], m["resource_type"], m["resource_id"] or "", meta or "",
-        m["ip_address"] or "", m["user_agent"] or "", m["prev_hash"] or "", m["row_hash"] or "",
-    )  # fmt: skip
+def _csv_cells(row_id: int, ts: str, actor: Any, m: Any, meta: Any) -> tuple[str, ...]:
+    """Id, time and actor as they are; every other cell quoted (``_csv_text`` in SQL)."""
+    texts = (m["action"], m["resource_type"], m["resource_id"], None if meta is None else audit.jsonb_text(meta),
+             m["ip_address"], m["user_agent"], m["prev_hash"], m["row_hash"])  # fmt: skip
+    return (str(row_id), ts, str(actor) if actor else "", *(_csv_quote(t) for t in texts))
 
 
 def _sha256(path: Path) -> str:
