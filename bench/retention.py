@@ -136,7 +136,7 @@ class TxnClock:
         head = statement.lstrip()[:40]
         if id(conn) in self.open:
             self.open[id(conn)][2].append((time.perf_counter(), head))
-            if head.startswith(("DELETE FROM engagement_events", "UPDATE engagement_events")):
+            if "DELETE FROM engagement_events" in statement or head.startswith("UPDATE engagement_events"):
                 self.open[id(conn)][1] = True
 
     def _end(self, conn) -> None:

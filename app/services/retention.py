@@ -46,7 +46,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from isal import isal_zlib
 from sqlalchemy import delete, event, exists, func, select, text, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.extensions import db
 from app.i18n import _l
@@ -58,7 +60,7 @@ from app.services import audit
 from app.services.jobs import JobContext, partial_path, start_job
 
 KIND = "retention.run"
-ARCHIVE_GZIP_LEVEL = 6
+ARCHIVE_GZIP_LEVEL = 2  # ISA-L (0-3)
 H, A, X = DeletionStrategy.HARD_DELETE, DeletionStrategy.ANONYMIZE, DeletionStrategy.ARCHIVE
 
 
@@ -495,49 +497,91 @@ def _archive_batch(
     conds = _range_conds(spec, X, cutoff, lo, hi)
     state["last_id"] = hi
     hashed = "row_hash" in table.c
-    extra = [table.c.row_hash] if hashed else []
-    version = sa.cast(sa.literal_column(f"{table.name}.xmin"), sa.Text).label("_v")
-    line = archive_line_sql(table).label("_line")
-    optimistic = pg and not locked
-    if optimistic:
-        read = select(table.c.id, version, *extra, line).where(*conds).order_by(table.c.id)
-        result = db.session.execute(read).mappings()
-        rows = [(r["id"], r["row_hash"] if hashed else None, r["_line"], r["_v"]) for r in result]
-        db.session.commit()  # only a read: the file I/O below holds neither a snapshot nor a lock
+    if pg:
+        batch = _pg_archive_rows(spec, conds, locked)
     else:
-        _maintenance(spec)
-        stmt = delete(table).where(*conds).execution_options(synchronize_session=False)
-        result = db.session.execute(stmt.returning(table.c.id, *extra, line) if pg else stmt.returning(*table.c))
-        rows = sorted(
-            ((r["id"], r["row_hash"] if hashed else None, r["_line"] if pg else archive_line(table, r), None)
-             for r in result.mappings()),
-            key=lambda r: r[0],
+        stmt = delete(table).where(*conds).execution_options(synchronize_session=False).returning(*table.c)
+        rows = sorted(db.session.execute(stmt).mappings(), key=lambda r: r["id"])
+        batch = _ArchiveBatch(
+            len(rows), rows[0]["id"] if rows else None, rows[-1]["id"] if rows else None,
+            rows[-1]["row_hash"] if rows and hashed else None, "\n".join(archive_line(table, r) for r in rows), None,
         )  # fmt: skip
-    if not rows:
+    if not batch.rows:
         return 0
-    blob = _gzip_lines([r[2] for r in rows])
+    blob = _gzip_lines(batch.lines)
     with open(part, "r+b") as fh:
         fh.seek(state["bytes"])
         fh.write(blob)
         fh.truncate()
         fh.flush()
         os.fsync(fh.fileno())
-    if optimistic:
+    if batch.versions is not None:
         _batch_settings()
         _maintenance(spec)
-        stmt = delete(table).where(*conds).returning(table.c.id, version)
-        gone = db.session.execute(stmt.execution_options(synchronize_session=False)).all()
-        if sorted((i, v) for i, v in gone) != [(r[0], r[3]) for r in rows]:
+        gone = delete(table).where(*conds).returning(table.c.id, _row_version(table)).cte("gone")
+        if db.session.scalar(select(_versions(gone.c.id, gone.c._v))) != batch.versions:
             raise _RowsChanged()
-    last_id, last_hash = rows[-1][0], rows[-1][1]
     if spec.table == "audit_logs":
         # The anchor that lets `flask audit verify` start from the first remaining row.
-        state["archived_last_hash"] = last_hash
-        audit.record("audit.archive", "audit_logs", last_id, {"archived_last_hash": last_hash, "rows": len(rows)})
+        state["archived_last_hash"] = batch.last_hash
+        audit.record(
+            "audit.archive", "audit_logs", batch.last_id, {"archived_last_hash": batch.last_hash, "rows": batch.rows}
+        )
     state["bytes"] += len(blob)
-    state.setdefault("first_id", rows[0][0])
-    state["archived_last_id"] = last_id
-    return len(rows)
+    state.setdefault("first_id", batch.first_id)
+    state["archived_last_id"] = batch.last_id
+    return batch.rows
+
+
+@dataclass
+class _ArchiveBatch:
+    """One ARCHIVE range, as the database hands it over: its lines (in id order) and ends."""
+
+    rows: int
+    first_id: int | None
+    last_id: int | None
+    last_hash: str | None  # audit logs: the last archived row's chain hash
+    lines: str
+    versions: str | None  # "id.xmin,..." of the rows read, when they are to be deleted later
+
+
+def _row_version(table: sa.Table) -> Any:
+    return sa.cast(sa.literal_column(f"{table.name}.xmin"), sa.Text).label("_v")
+
+
+def _versions(ids: Any, versions: Any) -> Any:
+    """Every row version of a range as one string, to compare what was read with what is deleted."""
+    pair = sa.cast(ids, sa.Text).concat(".").concat(versions)
+    return func.coalesce(func.string_agg(pair, aggregate_order_by(sa.literal_column("','"), ids)), "")
+
+
+def _pg_archive_rows(spec: RetentionEntity, conds: list[Any], locked: bool) -> _ArchiveBatch:
+    """Read a range's lines (rendered and joined by PostgreSQL: Python handles no row), with the
+    versions of the rows read; or, ``locked``, delete the range and take the lines it returns."""
+    table = spec.sa_table
+    hashed = "row_hash" in table.c
+    line = archive_line_sql(table).label("_line")
+    extra = [table.c.row_hash] if hashed else []
+    if locked:
+        _maintenance(spec)
+        rows = delete(table).where(*conds).returning(table.c.id, *extra, line).cte("rows")
+    else:
+        rows = select(table.c.id, _row_version(table), *extra, line).where(*conds).subquery("rows")
+    summary = select(
+        func.count(),
+        func.min(rows.c.id),
+        func.max(rows.c.id),
+        func.coalesce(func.string_agg(rows.c._line, aggregate_order_by(sa.literal_column("E'\\n'"), rows.c.id)), ""),
+        sa.null() if locked else _versions(rows.c.id, rows.c._v),
+    ).subquery("s")
+    last_hash = select(table.c.row_hash).where(table.c.id == summary.c[2]).scalar_subquery() if hashed else sa.null()
+    # The locked DELETE's RETURNING rows are gone from the table: the last hash comes from them.
+    if hashed and locked:
+        last_hash = select(rows.c.row_hash).where(rows.c.id == summary.c[2]).scalar_subquery()
+    count, first, last, lines, versions, last_row_hash = db.session.execute(select(summary, last_hash)).one()
+    if not locked:
+        db.session.commit()  # only a read: the file I/O that follows holds neither a snapshot nor a lock
+    return _ArchiveBatch(count, first, last, last_row_hash, lines, versions)
 
 
 def _maintenance(spec: RetentionEntity) -> None:
@@ -546,10 +590,12 @@ def _maintenance(spec: RetentionEntity) -> None:
         db.session.execute(text("SET LOCAL coachdesk.maintenance = 'on'"))
 
 
-def _gzip_lines(lines: list[str]) -> bytes:
-    """One gzip member per batch, so the file is a valid gzip stream after any checkpoint."""
-    data = zlib.compressobj(ARCHIVE_GZIP_LEVEL, zlib.DEFLATED, 31)
-    return data.compress(("\n".join(lines) + "\n").encode()) + data.flush()
+def _gzip_lines(lines: str) -> bytes:
+    """One gzip member per batch, so the file is a valid gzip stream after any checkpoint.
+
+    ISA-L at level 2 compresses JSON lines about as small as zlib at 6, about ten times faster."""
+    data = isal_zlib.compressobj(ARCHIVE_GZIP_LEVEL, isal_zlib.DEFLATED, 31)
+    return data.compress((lines + "\n").encode()) + data.flush()
 
 
 def _base_type(column: sa.Column) -> Any:
