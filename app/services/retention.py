@@ -17,7 +17,8 @@ width, strategy or load.
 
 HARD_DELETE deletes the range's rows; ANONYMIZE overwrites their personal columns
 with placeholders (rows already anonymized are skipped); ARCHIVE reads them (rendered
-by PostgreSQL), appends them as a gzip member to a temporary file and fsyncs it, then
+and joined by PostgreSQL, so Python handles no row), appends them as a gzip member to a
+temporary file and fsyncs it, then
 deletes exactly those row versions in the range's short transaction, so no row is gone
 before it is on disk and no row lock is held during file I/O. At the end the file
 is renamed into ``instance/archive/`` next to its manifest (``verify_archive`` checks
@@ -434,8 +435,11 @@ def _batch_settings() -> None:
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         limit = int(float(current_app.config.get("RETENTION_STATEMENT_TIMEOUT", 0.06)) * 1000)
-        conn.execute(text(f"SET LOCAL statement_timeout = {max(1, limit)}"))
-        conn.execute(text("SET LOCAL synchronous_commit = off"))
+        # One round trip for both (set_config(..., true) is SET LOCAL).
+        conn.execute(
+            text("SELECT set_config('statement_timeout', :limit, true), set_config('synchronous_commit', 'off', true)"),
+            {"limit": str(max(1, limit))},
+        )
 
 
 def _range_conds(spec: RetentionEntity, strategy: DeletionStrategy, cutoff: dt.datetime, lo: int, hi: int) -> list:
