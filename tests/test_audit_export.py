@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import zoneinfo
 
 import pytest
+import pytz
 from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models import AuditLog
+from app.models.identity import ConsoleUser
 from app.models.jobs import JobRun
 from app.services import audit, jobs
 from app.services import audit_export as ex
@@ -191,6 +194,46 @@ def test_page_flow_download_is_audited_and_permissions_hold(app, accounts, clien
     login(client, coach.username, coach.password)
     assert client.get("/compliance/exports/").status_code == 403
     assert client.get(f"/compliance/exports/{run_id}/download/data").status_code == 403
+
+
+def test_a_range_is_read_in_the_given_zone_and_a_to_date_includes_its_day(app_ctx):
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    params = ex.build_params("2026-03-01", "2026-03-01", "jsonl", zone=berlin)
+    assert params["from"] == "2026-02-28T23:00:00+00:00" and params["to"] == "2026-03-01T23:00:00+00:00"
+    # Summer time (and a pytz zone, as Flask-Babel hands it over); a time of day is an exact instant.
+    params = ex.build_params("2026-07-01T08:30", "2026-07-01T12:00", "csv", zone=pytz.timezone("Europe/Berlin"))
+    assert params["from"] == "2026-07-01T06:30:00+00:00" and params["to"] == "2026-07-01T10:00:00+00:00"
+    # No zone (the CLI): UTC; an explicit offset wins over the zone.
+    assert ex.build_params("2026-01-01", "2026-01-31", "csv")["to"] == "2026-02-01T00:00:00+00:00"
+    assert ex.build_params("2026-01-01T00:00+05:00", "2026-01-02", "csv", zone=berlin)["from"] == (
+        "2025-12-31T19:00:00+00:00"
+    )
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_the_export_page_reads_and_shows_the_range_in_the_viewers_zone(app, accounts, client):
+    acc = accounts["Compliance"]
+    with app.app_context():
+        account = db.session.scalar(select(ConsoleUser).where(ConsoleUser.username == acc.username))
+        account.timezone = "America/New_York"
+        db.session.commit()
+    try:
+        login(client, acc.username, acc.password)
+        page = client.get("/compliance/exports/").get_data(as_text=True)
+        assert "America/New_York" in page
+        token = csrf_token(client, "/compliance/exports/")
+        data = {"csrf_token": token, "start": "2026-01-10", "end": "2026-01-10", "format": "csv"}
+        assert client.post("/compliance/exports/", data=data).status_code == 302
+        with app.app_context():
+            run = db.session.scalar(select(JobRun).where(JobRun.kind == "audit.export").order_by(JobRun.id.desc()))
+            assert run.params["from"] == "2026-01-10T05:00:00+00:00" and run.params["to"] == "2026-01-11T05:00:00+00:00"
+        listed = client.get("/compliance/exports/").get_data(as_text=True)
+        assert "2026-01-10T05:00:00+00:00" not in listed  # shown as local times, not the stored UTC text
+    finally:
+        with app.app_context():
+            account = db.session.scalar(select(ConsoleUser).where(ConsoleUser.username == acc.username))
+            account.timezone = None
+            db.session.commit()
 
 
 def test_cli_export(app, tmp_path):

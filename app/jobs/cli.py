@@ -106,7 +106,7 @@ def audit_rechain() -> None:
 
 @audit_cli.command("export", help=_l("Export audit rows to instance/exports/ with a manifest, in this process."))
 @option("--from", "start", required=True, help=_l("YYYY-MM-DD or ISO datetime (UTC)"))
-@option("--to", "end", required=True, help=_l("YYYY-MM-DD or ISO datetime (UTC), exclusive"))
+@option("--to", "end", required=True, help=_l("YYYY-MM-DD (that whole day) or ISO datetime (UTC, exclusive)"))
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @option("--actor", default=None, help=_l("platform user id (UUID)"))
 @click.option("--action", default=None)

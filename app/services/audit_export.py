@@ -67,8 +67,9 @@ class ExportError(ValueError):
     """The export request is invalid; the message says why."""
 
 
-def parse_when(raw: Any, name: str) -> dt.datetime:
-    """ISO date or datetime (naive = UTC) -> aware UTC datetime."""
+def parse_when(raw: Any, name: str, zone: dt.tzinfo | None = None, day_end: bool = False) -> dt.datetime:
+    """ISO date or datetime -> aware UTC datetime. A naive value is wall time in ``zone`` (UTC if
+    none); a bare date is its midnight, or with ``day_end`` the next midnight (the day included)."""
     if isinstance(raw, dt.datetime):
         value = raw
     else:
@@ -85,9 +86,21 @@ def parse_when(raw: Any, name: str) -> dt.datetime:
                     value=repr(text),
                 )
             ) from None
+        if day_end and _is_bare_date(text):
+            value += dt.timedelta(days=1)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
+        zone = zone or dt.UTC
+        localize = getattr(zone, "localize", None)  # a pytz zone (Flask-Babel's) needs localize()
+        value = localize(value) if localize else value.replace(tzinfo=zone)
     return value.astimezone(dt.UTC)
+
+
+def _is_bare_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def build_params(
@@ -97,10 +110,14 @@ def build_params(
     actor: str | None = None,
     action: str | None = None,
     resource_type: str | None = None,
+    zone: dt.tzinfo | None = None,
 ) -> dict[str, Any]:
-    """Validate an export request and return the job parameters (snapshot fixed now)."""
-    since = parse_when(start, "from")
-    until = parse_when(end, "to")
+    """Validate an export request and return the job parameters (snapshot fixed now).
+
+    Times without an offset are read in ``zone`` (the viewer's; UTC from the CLI); a bare 'to'
+    date includes that whole day. The parameters hold the UTC instants."""
+    since = parse_when(start, "from", zone)
+    until = parse_when(end, "to", zone, day_end=True)
     if since >= until:
         raise ExportError(_("the 'from' time must be before the 'to' time"))
     if fmt not in FORMATS:

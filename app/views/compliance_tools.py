@@ -5,11 +5,13 @@ Thin: every action calls a service; the services also back the jobs and the CLI.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import abort, current_app, flash, g, has_request_context, jsonify, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -58,8 +60,15 @@ class AuditExportView(BaseView):
         runs = db.session.scalars(
             select(JobRun).where(JobRun.kind == exports.KIND).order_by(JobRun.id.desc()).limit(50)
         ).all()
+        zone = get_timezone()
         body = self.render_template(
-            "compliance/exports.html", runs=runs, error=error, form=request.form, formats=list(exports.FORMATS)
+            "compliance/exports.html",
+            runs=runs,
+            error=error,
+            form=request.form,
+            formats=list(exports.FORMATS),
+            zone=str(getattr(zone, "zone", zone)),
+            instant=_instant,
         )
         return body, status
 
@@ -80,6 +89,7 @@ class AuditExportView(BaseView):
                 form.get("actor") or None,
                 form.get("action") or None,
                 form.get("resource_type") or None,
+                zone=get_timezone(),
             )
             run = exports.request_export(params, _actor())
         except exports.ExportError as exc:
@@ -105,6 +115,14 @@ class AuditExportView(BaseView):
             abort(404)
         exports.record_download(run_id, which)
         return send_file(path, as_attachment=True, download_name=path.name)
+
+
+def _instant(iso: str | None) -> dt.datetime | str | None:
+    """A run's stored ISO time, as a datetime the page shows in the viewer's zone."""
+    try:
+        return dt.datetime.fromisoformat(iso) if iso else None
+    except (TypeError, ValueError):
+        return iso
 
 
 class RetentionView(BaseView):
