@@ -142,6 +142,9 @@ def test_verify_passes_then_catches_an_edit(app_ctx):
     _tamper("UPDATE audit_logs SET resource_id = 'forged' WHERE id = :id", id=ids[2])
     report = audit.verify_chain()
     assert not report.ok and report.first_bad_id == ids[2] and "edited" in report.reason
+    # Both databases count the rows verified before the break and hand back the last good hash.
+    before = db.session.scalars(select(AuditLog.row_hash).where(AuditLog.id < ids[2]).order_by(AuditLog.id)).all()
+    assert report.rows == len(before) and report.last_hash == before[-1]
 
 
 def test_verify_catches_a_deleted_row(app_ctx):

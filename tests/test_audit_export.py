@@ -112,7 +112,7 @@ def test_every_kind_of_break_is_found_at_its_row(app, fmt, where):
 @pytest.mark.usefixtures("jobs_env")
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_both_databases_write_the_same_bytes_for_awkward_values(app, fmt):
-    """PostgreSQL renders lines in SQL (``_pg_sql``), SQLite in Python (``_encode_batch``): the same file."""
+    """PostgreSQL renders lines in SQL (``_rendering``), SQLite in Python (``_encode_batch``): the same file."""
     awkward = [
         {"action": 'a"b,c\nd\te\x01f', "resource_type": "r", "metadata_json": None, "user_agent": None},
         {

@@ -81,7 +81,13 @@ def register(app: object) -> None:
 def audit_verify() -> None:
     from app.services.audit import verify_chain
 
-    report = verify_chain()
+    with click.progressbar(length=1, label=_("verifying the audit chain")) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        report = verify_chain(progress=progress)
     if report.ok:
         click.echo(_("audit chain OK: %(rows)s rows, head %(head)s", rows=report.rows, head=report.last_hash))
         return

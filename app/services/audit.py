@@ -486,16 +486,63 @@ def iter_rows(batch: int = 5000, where: Any = None) -> Iterator[dict[str, Any]]:
         last = rows[-1]["id"]
 
 
-def verify_chain(batch: int = 5000) -> VerifyReport:
+Progress = Callable[[int, int], None]
+
+
+def verify_chain(batch: int = 10000, progress: Progress | None = None) -> VerifyReport:
+    """Check every row's hash and link, in id order, up to the last row when it starts.
+
+    On PostgreSQL the database checks each id range (``chain_check``, as the export does), on
+    SQLite Python does (``check_row``); both name the first broken row the same way.
+    ``progress(done, total)`` follows the rows checked."""
+    table = AuditLog.__table__
+    stop, total = db.session.execute(select(sa.func.max(table.c.id), sa.func.count())).one()
+    if progress:
+        progress(0, total)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _verify_in_database(stop or 0, batch, total, progress)
     anchors = archive_anchors()
     prev: str | None = None
     count = 0
-    for row in iter_rows(batch):
+    for row in iter_rows(batch, where=table.c.id <= (stop or 0)):
         problem = check_row(row, prev, count == 0, anchors)
         if problem:
             return VerifyReport(False, count, row["id"], problem, prev)
         prev = row["row_hash"]
         count += 1
+        if progress and count % batch == 0:
+            progress(count, total)
+    if progress:
+        progress(count, total)
+    return VerifyReport(True, count, None, None, prev)
+
+
+def _verify_in_database(stop: int, span: int, total: int, progress: Progress | None) -> VerifyReport:
+    from app.services import chain_check  # it builds on this module
+
+    table = AuditLog.__table__
+    # The database's reasons, in check_row's words.
+    words = {
+        chain_check.NO_HASH: N_("row is not chained (no hash): inserted outside the audit service"),
+        chain_check.BROKEN: N_("link broken: the row before it was deleted, or this row was inserted"),
+        chain_check.CONTENT: N_("content does not match its hash: the row was edited"),
+    }
+    anchors = archive_anchors()
+    prev: str | None = None
+    count = 0
+    for chunk in chain_check.batches([], 0, stop, span, chain_check.check_only(), linked=True):
+        if chain_check.first_link(chunk, prev, True, anchors):
+            first = N_("first row does not start the chain nor continue an archived segment")
+            return VerifyReport(False, count, chunk.first_id, first if count == 0 else words[chain_check.BROKEN], prev)
+        if chunk.bad_id is not None:
+            before = select(table.c.id, table.c.row_hash).where(table.c.id < chunk.bad_id, table.c.id >= chunk.first_id)
+            rows = db.session.execute(before.order_by(table.c.id.desc())).all()
+            last = rows[0].row_hash if rows else prev
+            return VerifyReport(False, count + len(rows), chunk.bad_id, words[chunk.bad_reason], last)
+        prev = chunk.last_hash
+        count += chunk.rows
+        if progress:
+            progress(count, total)
     return VerifyReport(True, count, None, None, prev)
 
 

@@ -2,7 +2,7 @@
 
 The request fixes the snapshot (``max_id``) when it is planned. The job streams
 rows in batches (never all in memory; on PostgreSQL id ranges rendered and checked by
-the database, one query per batch, see ``_pg_chunks``), appends each batch to a temporary
+the database, one query per batch, see ``chain_check``), appends each batch to a temporary
 partial file in a hidden sibling folder (gzip: one gzip member per batch, so the file can be cut back to
 any committed batch), fsyncs it and commits the checkpoint (last id, bytes, rows,
 chain state) with the run. A rerun truncates the temporary file to the committed
@@ -19,9 +19,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -36,7 +34,7 @@ from app.i18n import _l
 from app.models.base import utcnow
 from app.models.compliance import AuditLog
 from app.models.jobs import JobRun, JobStatus
-from app.services import audit
+from app.services import audit, chain_check
 from app.services.jobs import JobContext, partial_path, start_job
 
 KIND = "audit.export"
@@ -47,9 +45,6 @@ CSV_FIELDS = [
 ]  # fmt: skip
 MAX_FILTER = 100
 GZIP_LEVEL = 1  # ISA-L: 8x smaller JSON lines at memcpy-like speed
-_NO_HASH = "row is not chained (no hash)"
-_BROKEN = "link broken: a row before it was deleted, or this row was inserted"
-_CONTENT = "content does not match its hash"
 
 
 class Row(NamedTuple):
@@ -187,7 +182,7 @@ def _unfiltered(params: dict[str, Any]) -> bool:
 
 
 def _encode_batch(rows: list[Row], fmt: str) -> bytes:
-    """A batch's file bytes, as PostgreSQL renders them (``_pg_sql``), for SQLite."""
+    """A batch's file bytes, as PostgreSQL renders them (``_rendering``), for SQLite."""
     if fmt == "csv":
         return "".join(",".join(r.csv) + "\n" for r in rows).encode()
     # One JSON object per line: id and row_hash, then the canonical text the hash covers.
@@ -293,12 +288,18 @@ def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, stat
             )
         if db.session.get_bind().dialect.name == "postgresql":
             after, stop = state.get("span", [0, params["max_id"]])
-            for chunk in _pg_chunks(conds, max(state["last_id"], after), stop, batch_size, fmt, linked):
+            finish = None if fmt == "csv" else _gzip_member
+            lo = max(state["last_id"], after)
+            for chunk in chain_check.batches(conds, lo, stop, batch_size, _rendering(fmt), linked, finish):
                 if state["chain_ok"]:
-                    problem = _first_link(chunk, prev, linked, anchors)
-                    if problem or chunk.bad_id is not None:
+                    broken = chain_check.first_link(chunk, prev, linked, anchors)
+                    if broken or chunk.bad_id is not None:
                         state["chain_ok"] = False
-                        state["chain_problem"] = problem or {"id": chunk.bad_id, "reason": chunk.bad_reason}
+                        state["chain_problem"] = (
+                            {"id": chunk.first_id, "reason": broken}
+                            if broken
+                            else {"id": chunk.bad_id, "reason": chunk.bad_reason}
+                        )
                 prev = chunk.last_hash
                 summary = (chunk.rows, chunk.first_id, chunk.last_id, chunk.first_hash, chunk.last_hash)
                 _append(ctx, out, digest, state, chunk.data, *summary)
@@ -359,24 +360,13 @@ def _first_id(conds: list[Any]) -> int:
     return db.session.scalar(select(func.min(table.c.id)).where(*conds)) or 0
 
 
-def _first_link(chunk: Chunk, prev: str | None, linked: bool, anchors: set[str]) -> dict[str, Any] | None:
-    """The link of a batch's first row to the previous batch (PostgreSQL checked the links inside it).
-
-    A first row without a hash is reported by PostgreSQL itself, which checks that first."""
-    if not linked or chunk.first_hash is None:
-        return None
-    if chunk.first_prev != prev and not (prev is None and chunk.first_prev in anchors):
-        return {"id": chunk.first_id, "reason": _BROKEN}
-    return None
-
-
 def _check(row: Row, prev: str | None, linked: bool, anchors: set[str]) -> str | None:
     if row.row_hash is None:
-        return _NO_HASH
+        return chain_check.NO_HASH
     if linked and row.prev_hash != prev and not (prev is None and row.prev_hash in anchors):
-        return _BROKEN
+        return chain_check.BROKEN
     if not row.hash_ok:
-        return _CONTENT
+        return chain_check.CONTENT
     return None
 
 
@@ -385,81 +375,6 @@ def _batches(conds: list[Any], after: int, limit: int, fmt: str) -> Iterator[lis
     while rows := _fetch(conds, after, limit, fmt):
         yield rows
         after = rows[-1].id
-
-
-class Chunk(NamedTuple):
-    """One PostgreSQL batch: the file bytes (compressed for JSONL), and its checked summary."""
-
-    data: bytes
-    rows: int
-    first_prev: str | None
-    first_id: int | None
-    last_id: int | None
-    first_hash: str | None
-    last_hash: str | None
-    bad_id: int | None
-    bad_reason: str | None
-
-
-_EMPTY = Chunk(b"", 0, None, None, None, None, None, None, None)
-
-
-def _pg_chunks(conds: list[Any], after: int, stop: int, span: int, fmt: str, linked: bool) -> Iterator[Chunk]:
-    """Batches of ``span`` consecutive ids after ``after`` (up to the snapshot's ``stop``), in id order.
-
-    Each batch is one query that returns one row: the batch's summary (count, chain ends, the
-    first row whose hash or link is wrong) and its whole file text, lines joined by
-    ``string_agg``. PostgreSQL builds every row's canonical text, checks its hash and its link to
-    the row before it in the batch, and renders the lines; Python touches no row (a COPY would
-    hand it one message per row): it checks each batch's first link, and compresses (ISA-L,
-    outside the GIL) in the fetching thread. Batches are id ranges, so they do not depend on each
-    other: two read connections fetch and compress the next two batches while the caller writes
-    the current one.
-    """
-    sql = _pg_sql(conds, fmt)
-    iso = {"isolation_level": "REPEATABLE READ"}
-    ranges = ((lo, min(lo + span, stop)) for lo in range(after, stop, span))
-    with (
-        db.engine.connect().execution_options(**iso) as one,
-        db.engine.connect().execution_options(**iso) as two,
-        ThreadPoolExecutor(2) as pool,
-    ):
-        raws = [one.connection.driver_connection, two.connection.driver_connection]
-
-        def fetch(raw: Any, lo: int, hi: int) -> Chunk:
-            params = {**sql.params, "after": lo, "hi": hi, "linked": linked}
-            with raw.cursor(binary=True) as cur:
-                # Not prepared: a generic plan cannot see that the time range matches the whole id
-                # range and scans the created_at index of the whole table for every batch.
-                *summary, bad_id, text = cur.execute(sql.batch, params, prepare=False).fetchone()
-                if not summary[0]:
-                    return _EMPTY
-                reason = None
-                if bad_id is not None:
-                    reason = cur.execute(sql.reason, {**params, "bad": bad_id}, prepare=False).fetchone()[0]
-            data = text + b"\n"
-            return Chunk(data if fmt == "csv" else _gzip_member(data), *summary, bad_id, reason)
-
-        pending = deque(pool.submit(fetch, raws[i], *r) for i, r in zip(range(2), ranges, strict=False))
-        turn = 0
-        while pending:
-            chunk = pending.popleft().result()
-            following = next(ranges, None)
-            if following is not None:
-                pending.append(pool.submit(fetch, raws[turn % 2], *following))
-            turn += 1
-            if chunk.rows:
-                yield chunk
-        one.rollback()
-        two.rollback()
-
-
-class BatchSQL(NamedTuple):
-    """The statements of one batch (parameters: after, hi, linked, plus ``params``)."""
-
-    batch: str  # count, first prev_hash, first id, last id, first and last row_hash, first bad id, the lines
-    reason: str  # the problem of row %(bad)s
-    params: dict[str, Any]
 
 
 def _csv_text(column: Any) -> Any:
@@ -473,23 +388,9 @@ def _csv_quote(value: Any) -> str:
     return "" if value is None else '"' + str(value).replace('"', '""') + '"'
 
 
-def _pg_sql(conds: list[Any], fmt: str) -> BatchSQL:
+def _rendering(fmt: str) -> chain_check.Rendering:
+    """The file lines PostgreSQL renders beside the chain check (SQLite: ``_encode_batch``, the same bytes)."""
     table = AuditLog.__table__
-    in_range = [
-        table.c.id > sa.bindparam("after", type_=sa.BigInteger),
-        table.c.id <= sa.bindparam("hi", type_=sa.BigInteger),
-        *conds,
-    ]
-    dialect = db.engine.dialect
-
-    def compiled(stmt: Any) -> str:
-        text = stmt.compile(dialect=dialect)
-        for key, value in text.params.items():
-            if key not in ("after", "hi") and params.setdefault(key, value) != value:
-                raise RuntimeError(f"two values for the batch parameter {key!r}")  # would mix up statements
-        return str(text)
-
-    params: dict[str, Any] = {}
     if fmt == "csv":
         # The file's cells, and beside them the canonical text the check hashes (its UTC time built once).
         lateral, canon = audit.canonical_sql(table)
@@ -504,42 +405,10 @@ def _pg_sql(conds: list[Any], fmt: str) -> BatchSQL:
                                      table.c.prev_hash, table.c.row_hash)),
         ]  # fmt: skip
         line = sa.func.concat_ws(sa.literal_column("','"), *cells)
-        extra = [canon.label("canon")]
-        content = "textsend(canon)"
-    else:
-        # One row_to_json is both the line and (all but its head) the canonical text.
-        lateral, line = audit.line_sql(table)
-        extra = []
-        content = audit.canonical_in_line_sql("line", "id")
-    rows = (
-        select(table.c.id, table.c.prev_hash, table.c.row_hash, sa.func.textsend(line).label("line"), *extra)
-        .select_from(table.join(lateral, sa.true()))
-        .where(*in_range)
-    )
-    # Same order and wording as _check(): no hash, then a broken link, then content. A row with
-    # no row before it in the batch (expected is NULL: the first row, or one after a row with no
-    # hash, which is itself the first problem) has its link checked by the caller.
-    problem = f"""CASE
-        WHEN row_hash IS NULL THEN '{_NO_HASH}'
-        WHEN %(linked)s AND prev_hash IS DISTINCT FROM expected AND expected IS NOT NULL THEN '{_BROKEN}'
-        WHEN encode(sha256({content}), 'hex') IS DISTINCT FROM row_hash THEN '{_CONTENT}'
-    END"""
-    # Only constants and SQLAlchemy-compiled SQL are interpolated; values travel as parameters.
-    # The sorted subquery is not flattened, so each row's problem is worked out once, and the
-    # aggregates read it already in id order.
-    checked = f"""(SELECT w.*, {problem} AS problem
-        FROM (SELECT b.*, lag(row_hash) OVER (ORDER BY id) AS expected FROM ({compiled(rows)}) b) w
-        ORDER BY id) x"""  # noqa: S608
-    # The chain ends are read back by id (two index lookups), not tracked row by row.
-    batch = f"""SELECT a.n, f.prev_hash, a.first_id, a.last_id, f.row_hash, l.row_hash, a.bad_id, a.lines
-        FROM (SELECT count(*) AS n, min(id) AS first_id, max(id) AS last_id,
-                     min(id) FILTER (WHERE problem IS NOT NULL) AS bad_id,
-                     string_agg(line, '\\x0a'::bytea ORDER BY id) AS lines
-              FROM {checked}) a
-        LEFT JOIN audit_logs f ON f.id = a.first_id
-        LEFT JOIN audit_logs l ON l.id = a.last_id"""  # noqa: S608
-    reason = f"SELECT problem FROM {checked} WHERE id = %(bad)s"  # noqa: S608
-    return BatchSQL(batch, reason, params)
+        return chain_check.Rendering(lateral, line, [canon.label("canon")], "textsend(canon)")
+    # One row_to_json is both the line and (all but its head) the canonical text.
+    lateral, line = audit.line_sql(table)
+    return chain_check.Rendering(lateral, line, [], audit.canonical_in_line_sql("line", "id"))
 
 
 def _fetch(conds: list[Any], after: int, limit: int, fmt: str) -> list[Row]:
