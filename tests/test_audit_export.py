@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import zoneinfo
@@ -194,6 +195,30 @@ def test_page_flow_download_is_audited_and_permissions_hold(app, accounts, clien
     login(client, coach.username, coach.password)
     assert client.get("/compliance/exports/").status_code == 403
     assert client.get(f"/compliance/exports/{run_id}/download/data").status_code == 403
+
+
+@pytest.mark.usefixtures("jobs_env")
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_time_range_exports_exactly_its_rows(app, fmt):
+    """Batches walk only the id span the range matches; rows outside it, before or after, stay out."""
+    days = [dt.datetime(1999, 12, d, 12, tzinfo=dt.UTC) for d in (29, 30, 31)] + [
+        dt.datetime(2000, 1, d, 12, tzinfo=dt.UTC) for d in (1, 2, 3)
+    ]
+    with app.app_context():
+        with db.engine.begin() as conn:
+            audit.append(conn, [{"action": "dated", "resource_type": "r", "created_at": d} for d in days])
+        ids = db.session.scalars(select(AuditLog.id).where(AuditLog.action == "dated").order_by(AuditLog.id)).all()
+        app.config["AUDIT_EXPORT_BATCH"] = 2
+        try:
+            run = jobs.run_inline(ex.request_export(ex.build_params("1999-12-30", "2000-01-02", fmt), None, False))
+        finally:
+            app.config.pop("AUDIT_EXPORT_BATCH")
+        assert run.status == "succeeded", run.error
+        manifest = ex.verify_export(app.config["EXPORTS_DIR"] / run.result["manifest"])
+        rows = ex.read_rows(app.config["EXPORTS_DIR"] / manifest["file"], fmt)
+        assert [int(r["id"]) for r in rows] == ids[1:5]
+        assert {r["created_at"][:10] for r in rows} == {"1999-12-30", "1999-12-31", "2000-01-01", "2000-01-02"}
+        assert manifest["rows"] == 4 and manifest["chain_verified"] is True
 
 
 def test_a_range_is_read_in_the_given_zone_and_a_to_date_includes_its_day(app_ctx):
