@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 from app.extensions import db
 from app.models import AuditLog, PlatformUser
 from app.services import audit
+from tests.audit_samples import AWKWARD_ENTRIES
 from tests.conftest import csrf_token, login
 
 
@@ -234,18 +235,7 @@ def test_concurrent_writers_keep_one_chain(pg_app):
 
 def test_postgres_builds_the_same_canonical_text_for_awkward_values(pg_app):
     """Exports check hashes in SQL (``canonical_sql``): its text must be ``canonical()``'s byte for byte."""
-    awkward = [
-        {"action": 'a"b\\c\nd\te\x01f', "resource_type": "r", "metadata_json": None, "user_agent": None},
-        {
-            "action": "ünï €😀",
-            "resource_type": "",
-            "resource_id": "",
-            "ip_address": "::1",
-            "user_agent": "</script>\u2028\x7f",
-            "metadata_json": {"a": 'x\\y"z', "b": [1, "2.50", None, True], "é": "\x01", "longer key": {"k": []}},
-        },
-        {"action": "x", "resource_type": "r", "metadata_json": {"just": "one"}},
-    ]
+    awkward = AWKWARD_ENTRIES
     with pg_app.app_context():
         with db.engine.begin() as conn:
             written = audit.append(conn, [dict(e) for e in awkward])
@@ -258,7 +248,7 @@ def test_postgres_builds_the_same_canonical_text_for_awkward_values(pg_app):
             .order_by(table.c.id)
         )
         rows = db.session.execute(stmt).all()
-        assert len(rows) == len(written) == 3
+        assert len(rows) == len(written) == len(awkward)
         for entry, (_, sql_text, stored, sql_hash) in zip(written, rows, strict=True):
             assert sql_text == audit.canonical(entry)
             assert sql_hash == stored == audit.row_hash(entry)
