@@ -28,7 +28,8 @@ class ProgressMetric(Model):
     __tablename__ = "progress_metrics"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
+    # Indexed as the leading column of ix_progress_metrics_customer_id_recorded_at.
+    customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid(), index=False)
     metric_type: Mapped[str] = mapped_column(sa.String(50), nullable=False, index=True)
     value: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(14, 3), nullable=False)
     unit: Mapped[str] = mapped_column(sa.String(20), nullable=False)
@@ -44,7 +45,8 @@ class EngagementEvent(Model):
     __tablename__ = "engagement_events"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
+    # Indexed as the leading column of ix_engagement_events_customer_id_occurred_at.
+    customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid(), index=False)
     event_type: Mapped[str] = mapped_column(sa.String(50), nullable=False)
     payload_json = json_column(js.EVENT_PAYLOAD)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

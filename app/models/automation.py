@@ -120,7 +120,8 @@ class WearableAuthorization(Model):
     __tablename__ = "wearable_authorizations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
+    # Indexed as the leading column of uq_wearable_authorizations_customer_id_provider.
+    customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid(), index=False)
     provider: Mapped[str] = mapped_column(sa.String(50), nullable=False)
     access_token_hash: Mapped[str | None] = mapped_column(sa.String(256), info={"secret": True})
     refresh_token_hash: Mapped[str | None] = mapped_column(sa.String(256), info={"secret": True})

@@ -65,7 +65,8 @@ class CoachAssignment(Model):
     __tablename__ = "coach_assignments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
+    # Indexed as the leading column of uq_coach_assignments_customer_id_coach_id.
+    customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid(), index=False)
     coach_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
     assigned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
     is_primary: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)

@@ -151,7 +151,8 @@ class CommunityReaction(Model):
     __tablename__ = "community_reactions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    post_id: Mapped[int] = fk("community_posts.id", "CASCADE")
+    # Indexed as the leading column of uq_community_reactions_post_id_user_id_type.
+    post_id: Mapped[int] = fk("community_posts.id", "CASCADE", index=False)
     user_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
     type: Mapped[ReactionType] = mapped_column(enum_column_type(ReactionType, "reaction_type"), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
@@ -182,7 +183,8 @@ class ChallengeResult(Model):
     __tablename__ = "challenge_results"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    challenge_id: Mapped[int] = fk("challenges.id", "CASCADE")
+    # Indexed as the leading column of uq_challenge_results_challenge_id_customer_id.
+    challenge_id: Mapped[int] = fk("challenges.id", "CASCADE", index=False)
     customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
     score: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(12, 2), nullable=False, default=0)
     rank: Mapped[int | None] = mapped_column(sa.Integer)

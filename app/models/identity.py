@@ -74,7 +74,8 @@ class UserRole(Model):
 
     # A surrogate key so the generated console views can address a row by one id.
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
+    # Indexed as the leading column of uq_user_roles_user_id_role_id.
+    user_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid(), index=False)
     role_id: Mapped[int] = fk("roles.id", "CASCADE")
 
     user: Mapped[PlatformUser] = relationship(lazy="joined")

@@ -77,7 +77,8 @@ class SessionParticipant(Model):
     __tablename__ = "session_participants"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = fk("scheduled_sessions.id", "CASCADE")
+    # Indexed as the leading column of uq_session_participants_session_id_customer_id.
+    session_id: Mapped[int] = fk("scheduled_sessions.id", "CASCADE", index=False)
     customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
     role: Mapped[ParticipantRole] = mapped_column(
         enum_column_type(ParticipantRole, "participant_role"), nullable=False, default=ParticipantRole.PRIMARY
@@ -121,7 +122,8 @@ class WaitlistEntry(Model):
     __tablename__ = "waitlist_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = fk("scheduled_sessions.id", "CASCADE")
+    # Indexed as the leading column of uq_waitlist_entries_session_id_customer_id.
+    session_id: Mapped[int] = fk("scheduled_sessions.id", "CASCADE", index=False)
     customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
     joined_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
     promoted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

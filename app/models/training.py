@@ -165,7 +165,8 @@ class CustomerPlan(TimestampMixin, Model):
     __tablename__ = "customer_plans"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
+    # Indexed as the leading column of uq_customer_plans_open_assignment.
+    customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid(), index=False)
     program_id: Mapped[int] = fk("programs.id", "RESTRICT")
     start_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False, index=True)
     end_date: Mapped[dt.date | None] = mapped_column(sa.Date)
@@ -199,7 +200,8 @@ class PlanItem(Model):
     __tablename__ = "plan_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    plan_id: Mapped[int] = fk("customer_plans.id", "CASCADE")
+    # Indexed as the leading column of ix_plan_items_plan_id_scheduled_date.
+    plan_id: Mapped[int] = fk("customer_plans.id", "CASCADE", index=False)
     scheduled_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False, index=True)
     item_type: Mapped[ItemType] = mapped_column(enum_column_type(ItemType, "plan_item_type"), nullable=False)
     item_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
@@ -240,7 +242,8 @@ class CustomerBadge(Model):
     __tablename__ = "customer_badges"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
+    # Indexed as the leading column of uq_customer_badges_customer_id_badge_id.
+    customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid(), index=False)
     badge_id: Mapped[int] = fk("badges.id", "CASCADE")
     awarded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
 
