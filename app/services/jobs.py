@@ -351,16 +351,18 @@ class JobContext:
         if checkpoint is not None:
             self.state = json.loads(json.dumps(checkpoint))
             values["checkpoint"] = self.state
+        # One round trip: the update says whether this attempt still owns the run and whether a cancel was asked.
         owned = db.session.execute(
             update(JobRun)
             .where(JobRun.id == self.run_id, JobRun.attempts == self.attempt, JobRun.status == JobStatus.RUNNING)
             .values(**values)
+            .returning(JobRun.cancel_requested)
             .execution_options(synchronize_session=False)
-        ).rowcount
-        if not owned:
+        ).first()
+        if owned is None:
             db.session.rollback()
             raise JobSuperseded(f"run {self.run_id}: attempt {self.attempt} no longer owns the run")
-        cancel = db.session.scalar(select(JobRun.cancel_requested).where(JobRun.id == self.run_id))
+        cancel = owned.cancel_requested
         db.session.commit()
         if self._on_progress is not None:
             self._on_progress(self.done, self.total)

@@ -411,7 +411,9 @@ def _next_range(spec: RetentionEntity, state: dict, limit: int) -> tuple[int, in
     lo, stop = state["last_id"], state.get("max_id")
     if stop is None or lo >= stop:
         return None
-    hi = db.session.scalar(select(table.c.id).where(table.c.id > lo).order_by(table.c.id).offset(limit - 1).limit(1))
+    upper = select(table.c.id).where(table.c.id > lo).order_by(table.c.id).offset(limit - 1).limit(1)
+    # The batch's settings ride along: the range is the first statement of its transaction.
+    hi = db.session.execute(select(upper.scalar_subquery(), *_batch_settings_sql())).scalar()
     if hi is None or hi >= stop:
         hi, state["range_done"] = stop, True
     return lo, hi
@@ -432,14 +434,21 @@ def _batch_settings() -> None:
     final commit is synchronous, which flushes the WAL of every batch before the run is reported
     done and audited.
     """
-    conn = db.session.connection()
-    if conn.dialect.name == "postgresql":
-        limit = int(float(current_app.config.get("RETENTION_STATEMENT_TIMEOUT", 0.06)) * 1000)
-        # One round trip for both (set_config(..., true) is SET LOCAL).
-        conn.execute(
-            text("SELECT set_config('statement_timeout', :limit, true), set_config('synchronous_commit', 'off', true)"),
-            {"limit": str(max(1, limit))},
-        )
+    settings = _batch_settings_sql()
+    if settings:
+        db.session.execute(select(*settings))
+
+
+def _batch_settings_sql() -> list[Any]:
+    """``_batch_settings`` as expressions to select (``set_config(..., true)`` is ``SET LOCAL``), so
+    they can ride on a batch's first statement; none on SQLite."""
+    if db.session.connection().dialect.name != "postgresql":
+        return []
+    limit = int(float(current_app.config.get("RETENTION_STATEMENT_TIMEOUT", 0.06)) * 1000)
+    return [
+        func.set_config("statement_timeout", str(max(1, limit)), True),
+        func.set_config("synchronous_commit", "off", True),
+    ]
 
 
 def _range_conds(spec: RetentionEntity, strategy: DeletionStrategy, cutoff: dt.datetime, lo: int, hi: int) -> list:
@@ -449,8 +458,9 @@ def _range_conds(spec: RetentionEntity, strategy: DeletionStrategy, cutoff: dt.d
 
 
 def _delete_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo: int, hi: int, part: Any) -> int:
-    """HARD_DELETE one key range; every row in it is then decided, so the checkpoint moves to ``hi``."""
-    _batch_settings()
+    """HARD_DELETE one key range; every row in it is then decided, so the checkpoint moves to ``hi``.
+
+    ``_next_range`` applied the batch settings in this transaction."""
     conds = _range_conds(spec, H, cutoff, lo, hi)
     gone = db.session.execute(delete(spec.sa_table).where(*conds).execution_options(synchronize_session=False)).rowcount
     state["last_id"] = hi
@@ -458,9 +468,10 @@ def _delete_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo: i
 
 
 def _anonymize_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo: int, hi: int, part: Any) -> int:
-    """ANONYMIZE one key range: personal columns get their placeholders, rows already anonymized are skipped."""
+    """ANONYMIZE one key range: personal columns get their placeholders, rows already anonymized are skipped.
+
+    ``_next_range`` applied the batch settings in this transaction."""
     table = spec.sa_table
-    _batch_settings()
     values = {name: placeholder(table.c[name]) for name in spec.personal_columns}
     conds = _range_conds(spec, A, cutoff, lo, hi)
     done = db.session.execute(
@@ -494,8 +505,7 @@ def _archive_batch(
     byte count and archives them again.
     """
     table = spec.sa_table
-    pg = db.session.connection().dialect.name == "postgresql"
-    _batch_settings()
+    pg = db.session.connection().dialect.name == "postgresql"  # _next_range applied the batch settings
     if spec.table == "audit_logs":
         hi = _audit_prefix_end(cutoff, lo, hi, state)
     conds = _range_conds(spec, X, cutoff, lo, hi)
