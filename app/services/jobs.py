@@ -368,8 +368,18 @@ class JobContext:
             self._on_progress(self.done, self.total)
         if cancel:
             raise JobCancelled()
+        self.pace()
+
+    def progressed(self, done: int) -> None:
+        """Progress that other connections already committed (retention lanes): tell the watcher (CLI, bench)."""
+        self.done = done
+        if self._on_progress is not None:
+            self._on_progress(self.done, self.total)
+
+    def pace(self) -> None:
+        """Test-only (``JOBS_TEST_BATCH_DELAY``): a pause after each batch, so a job can be killed mid-way."""
         if self._delay:
-            time.sleep(self._delay)  # test-only: makes a job slow enough to be killed mid-way
+            time.sleep(self._delay)
 
     def progress(self, done: int, total: int | None = None) -> None:
         self.commit(done=done, total=total)

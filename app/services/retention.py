@@ -13,7 +13,9 @@ that statement). Each range is one short transaction that also commits the run's
 checkpoint (last id, counts, archive bytes), so a SIGKILL leaves a range and its
 checkpoint, or neither, and the rerun resumes after the last committed range.
 Ranges are sized from the last transaction's duration (~40 ms), whatever the row
-width, strategy or load.
+width, strategy or load. On PostgreSQL, HARD_DELETE and ANONYMIZE (idempotent statements)
+walk ``RETENTION_LANES`` slices of the key span at once, each on its own connection and
+with its own part of the checkpoint (``_run_lanes``): one UPDATE keeps one core busy.
 
 HARD_DELETE deletes the range's rows; ANONYMIZE overwrites their personal columns
 with placeholders (rows already anonymized are skipped); ARCHIVE reads them (rendered
@@ -49,7 +51,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from isal import isal_zlib
 from sqlalchemy import delete, event, exists, func, select, text, update
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, aggregate_order_by
 
 from app.extensions import db
 from app.i18n import _l
@@ -299,8 +301,12 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
             with open(part, "r+b") as fh:
                 fh.truncate(state["bytes"])  # drop whatever a killed attempt wrote after its last checkpoint
     step = {H: _delete_batch, A: _anonymize_batch, X: _archive_batch}[strategy]
+    lanes = int(current_app.config.get("RETENTION_LANES", 2))
     with _collect_between_batches() as collect:
-        _run_batches(ctx, spec, strategy, cutoff, state, batch, step, part, collect)
+        if strategy != X and lanes > 1 and db.session.connection().dialect.name == "postgresql":
+            _run_lanes(ctx, spec, strategy, cutoff, state, batch, lanes, collect)
+        else:
+            _run_batches(ctx, spec, strategy, cutoff, state, batch, step, part, collect)
     result: dict[str, Any] = {"entity": spec.table, "strategy": strategy.value, "cutoff": params["cutoff"]}
     result.update(rows=state["rows"], batches=state["batches"], overruns=state.get("overruns", 0))
     result.update(reread=state.get("reread", 0))
@@ -359,6 +365,125 @@ def _run_batches(
         overruns = changed = 0
         batch = _next_batch_size(batch, time.perf_counter() - began)
         collect()
+
+
+def _run_lanes(
+    ctx: JobContext, spec: RetentionEntity, strategy: DeletionStrategy, cutoff: dt.datetime, state: dict,
+    batch: int, count: int, collect: Any,
+) -> None:  # fmt: skip
+    """HARD_DELETE and ANONYMIZE on PostgreSQL: ``count`` lanes, each a slice of the run's key span
+    walked in ranges on its own connection, a batch of every lane at a time.
+
+    One UPDATE statement keeps one core busy (it writes the row and each index), so lanes on
+    disjoint key ranges use the others. Each lane's batch is its own short transaction that
+    commits its changes with its lane's checkpoint (merged into the run's with ``jsonb_set``,
+    under the run row's lock, so lanes never overwrite each other); both statements are
+    idempotent, so a rerun resumes every lane after its last committed range. Automatic garbage
+    collection stays off; the caller collects between rounds, when no lane holds a lock.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.services.jobs import JobCancelled, JobSuperseded
+
+    if "lanes" not in state:
+        lo, stop = state["last_id"], state.get("max_id") or 0
+        cuts = [lo + (stop - lo) * i // count for i in range(count + 1)] if stop > lo else [lo] * (count + 1)
+        spans = zip(cuts, cuts[1:], strict=False)
+        state["lanes"] = [{"start": a, "last_id": a, "stop": b, "rows": 0, "batches": 0} for a, b in spans]
+        ctx.commit(checkpoint=state)
+    limit_ms = _statement_limit_ms()
+    max_overruns = int(current_app.config.get("RETENTION_MAX_OVERRUNS", 20))
+    sizes = [batch] * len(state["lanes"])
+    overruns = [0] * len(state["lanes"])
+    engine = db.engine
+    with contextlib.ExitStack() as stack:
+        conns = [stack.enter_context(engine.connect()) for _ in state["lanes"]]
+        pool = stack.enter_context(ThreadPoolExecutor(len(conns)))
+        while open_lanes := [i for i, lane in enumerate(state["lanes"]) if lane["last_id"] < lane["stop"]]:
+            job = (ctx, spec, strategy, cutoff, limit_ms)
+            futures = {i: pool.submit(_lane_batch, conns[i], *job, i, state["lanes"][i], sizes[i]) for i in open_lanes}
+            cancel = superseded = False
+            for i, future in futures.items():
+                try:
+                    lane, seconds, cancelled = future.result()
+                except sa.exc.OperationalError as exc:
+                    if getattr(exc.orig, "sqlstate", None) != "57014":  # only our statement_timeout is expected
+                        raise
+                    overruns[i] += 1
+                    state["overruns"] = state.get("overruns", 0) + 1
+                    if overruns[i] > max_overruns:
+                        raise
+                    sizes[i] = max(1, sizes[i] // 4)
+                    continue
+                except JobSuperseded:
+                    superseded = True
+                    continue
+                state["rows"] += lane["rows"] - state["lanes"][i]["rows"]  # as the lane's commit did
+                state["lanes"][i] = lane
+                overruns[i] = 0
+                sizes[i] = _next_batch_size(sizes[i], seconds)
+                cancel = cancel or cancelled
+            if superseded:
+                raise JobSuperseded(f"run {ctx.run_id}: attempt {ctx.attempt} no longer owns the run")
+            if cancel:
+                raise JobCancelled()
+            if any(overruns):
+                time.sleep(min(1.0, 0.05 * max(overruns)))
+            collect()
+            ctx.progressed(state["rows"])
+            ctx.pace()
+    state["batches"] = state.get("batches", 0) + sum(lane["batches"] for lane in state["lanes"])
+    state["last_id"] = state.get("max_id") or state["last_id"]
+    state["written"] = True
+    ctx.commit(done=state["rows"], checkpoint=state)
+
+
+def is_committed(state: dict, row_id: int) -> bool:
+    """Whether a run's checkpoint says ``row_id``'s range was decided (changed, or left as not expired or held)."""
+    lanes = state.get("lanes")
+    if not lanes:
+        return row_id <= state["last_id"]
+    return row_id <= lanes[0]["start"] or any(lane["start"] < row_id <= lane["last_id"] for lane in lanes)
+
+
+def _lane_batch(
+    conn: sa.Connection, ctx: JobContext, spec: RetentionEntity, strategy: DeletionStrategy, cutoff: dt.datetime,
+    limit_ms: int, index: int, lane: dict, size: int,
+) -> tuple[dict, float, bool]:  # fmt: skip
+    """One range of one lane, committed with the lane's checkpoint; (new lane state, seconds, cancel asked)."""
+    from app.services.jobs import JobSuperseded
+
+    began = time.perf_counter()
+    table = spec.sa_table
+    lo = lane["last_id"]
+    with conn.begin():
+        upper = select(table.c.id).where(table.c.id > lo).order_by(table.c.id).offset(size - 1).limit(1)
+        hi = conn.execute(select(upper.scalar_subquery(), *_settings_sql(limit_ms))).scalar()
+        hi = lane["stop"] if hi is None or hi >= lane["stop"] else hi
+        changed = conn.execute(_change(spec, strategy, cutoff, lo, hi)).rowcount
+        new = {**lane, "last_id": hi, "rows": lane["rows"] + changed, "batches": lane["batches"] + 1}
+        runs = JobRun.__table__
+        rows_so_far = sa.cast(func.jsonb_extract_path_text(runs.c.checkpoint, "rows"), sa.BigInteger)
+        owned = conn.execute(
+            update(runs)
+            .where(runs.c.id == ctx.run_id, runs.c.attempts == ctx.attempt, runs.c.status == "running")
+            .values(
+                # This lane's state and the run's row count, merged under the run row's lock.
+                checkpoint=func.jsonb_set(
+                    func.jsonb_set(
+                        runs.c.checkpoint, sa.literal(["lanes", str(index)], ARRAY(sa.Text)), sa.literal(new, JSONB())
+                    ),
+                    sa.literal(["rows"], ARRAY(sa.Text)),
+                    func.to_jsonb(rows_so_far + changed),
+                ),
+                progress_done=runs.c.progress_done + changed,
+                heartbeat_at=utcnow(),
+            )
+            .returning(runs.c.cancel_requested)
+        ).first()
+        if owned is None:
+            raise JobSuperseded(f"run {ctx.run_id}: attempt {ctx.attempt} no longer owns the run")
+    return new, time.perf_counter() - began, bool(owned.cancel_requested)
 
 
 @contextlib.contextmanager
@@ -444,9 +569,16 @@ def _batch_settings_sql() -> list[Any]:
     they can ride on a batch's first statement; none on SQLite."""
     if db.session.connection().dialect.name != "postgresql":
         return []
-    limit = int(float(current_app.config.get("RETENTION_STATEMENT_TIMEOUT", 0.06)) * 1000)
+    return _settings_sql(_statement_limit_ms())
+
+
+def _statement_limit_ms() -> int:
+    return max(1, int(float(current_app.config.get("RETENTION_STATEMENT_TIMEOUT", 0.06)) * 1000))
+
+
+def _settings_sql(limit_ms: int) -> list[Any]:
     return [
-        func.set_config("statement_timeout", str(max(1, limit)), True),
+        func.set_config("statement_timeout", str(limit_ms), True),
         func.set_config("synchronous_commit", "off", True),
     ]
 
@@ -457,28 +589,30 @@ def _range_conds(spec: RetentionEntity, strategy: DeletionStrategy, cutoff: dt.d
     return [table.c.id > lo, table.c.id <= hi, *_candidates(spec, strategy, cutoff)]
 
 
+def _change(spec: RetentionEntity, strategy: DeletionStrategy, cutoff: dt.datetime, lo: int, hi: int) -> Any:
+    """The one statement that HARD_DELETEs or ANONYMIZEs a key range's expired, unheld rows
+    (personal columns get their placeholders; rows already anonymized are skipped)."""
+    table = spec.sa_table
+    conds = _range_conds(spec, strategy, cutoff, lo, hi)
+    if strategy == H:
+        stmt = delete(table).where(*conds)
+    else:
+        stmt = update(table).where(*conds).values({name: placeholder(table.c[name]) for name in spec.personal_columns})
+    return stmt.execution_options(synchronize_session=False)
+
+
 def _delete_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo: int, hi: int, part: Any) -> int:
     """HARD_DELETE one key range; every row in it is then decided, so the checkpoint moves to ``hi``.
 
     ``_next_range`` applied the batch settings in this transaction."""
-    conds = _range_conds(spec, H, cutoff, lo, hi)
-    gone = db.session.execute(delete(spec.sa_table).where(*conds).execution_options(synchronize_session=False)).rowcount
     state["last_id"] = hi
-    return gone
+    return db.session.execute(_change(spec, H, cutoff, lo, hi)).rowcount
 
 
 def _anonymize_batch(spec: RetentionEntity, cutoff: dt.datetime, state: dict, lo: int, hi: int, part: Any) -> int:
-    """ANONYMIZE one key range: personal columns get their placeholders, rows already anonymized are skipped.
-
-    ``_next_range`` applied the batch settings in this transaction."""
-    table = spec.sa_table
-    values = {name: placeholder(table.c[name]) for name in spec.personal_columns}
-    conds = _range_conds(spec, A, cutoff, lo, hi)
-    done = db.session.execute(
-        update(table).where(*conds).values(**values).execution_options(synchronize_session=False)
-    ).rowcount
+    """ANONYMIZE one key range; ``_next_range`` applied the batch settings in this transaction."""
     state["last_id"] = hi
-    return done
+    return db.session.execute(_change(spec, A, cutoff, lo, hi)).rowcount
 
 
 class _RowsChanged(Exception):
