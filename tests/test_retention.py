@@ -44,6 +44,14 @@ def _world(n_old: int = 30, n_new: int = 10) -> tuple[PlatformUser, PlatformUser
     return free, held
 
 
+def _expired_world(n_old: int = 30, n_new: int = 10) -> tuple[dict, set[int]]:
+    """``_world``, its rows as they were, and the ids a one-year policy must change (the free customer's old rows)."""
+    free, _ = _world(n_old, n_new)
+    before = _snapshot()
+    cutoff = utcnow() - dt.timedelta(days=365)
+    return before, {i for i, (cid, _, at) in before.items() if cid == free.id and at < cutoff}
+
+
 def _policy(strategy: str, entity: str = "engagement_events", days: int = 365) -> DataRetentionPolicy:
     return retention.save_policy(entity, strategy, days, enabled=True)
 
@@ -101,10 +109,7 @@ def _run_and_check_exactly(app, strategy: str) -> None:
     app.config["RETENTION_BATCH"] = 7
     try:
         with app.app_context():
-            free, held = _world()
-            before = _snapshot()
-            cutoff = utcnow() - dt.timedelta(days=365)
-            expired = {i for i, (cid, _, at) in before.items() if cid == free.id and at < cutoff}
+            before, expired = _expired_world()
             run = jobs.run_inline(_plan(strategy))
             assert run.status == "succeeded", run.error
             after = _snapshot()
@@ -228,10 +233,7 @@ def test_sigkill_mid_retention_then_rerun_touches_exactly_the_expired_rows(app, 
     ARCHIVE, its fsynced bytes); the rerun resumes there and changes exactly the expired, unheld rows."""
     instance = app.config["EXPORTS_DIR"].parent
     with app.app_context():
-        free, held = _world(n_old=150, n_new=20)
-        before = _snapshot()
-        cutoff = utcnow() - dt.timedelta(days=365)
-        expired = {i for i, (cid, _, at) in before.items() if cid == free.id and at < cutoff}
+        before, expired = _expired_world(n_old=150, n_new=20)
         run = retention.plan_run(_policy(strategy), None)
         run_id = run.id
     # Ranges of exactly 5 ids (no time-based growth), slowed down so the kill lands mid-run.
@@ -302,10 +304,7 @@ def test_a_batch_that_overruns_its_time_limit_is_retried_smaller(pg_app, tmp_pat
     pg_app.config["ARCHIVE_DIR"] = tmp_path
     try:
         with pg_app.app_context():
-            free, _ = _world(n_old=40, n_new=5)
-            before = _snapshot()
-            cutoff = utcnow() - dt.timedelta(days=365)
-            expired = {i for i, (cid, _, at) in before.items() if cid == free.id and at < cutoff}
+            before, expired = _expired_world(n_old=40, n_new=5)
             blocker = db.engine.connect()
             blocker.begin()
             blocker.execute(select(EngagementEvent.id).where(EngagementEvent.id == min(expired)).with_for_update())
@@ -337,10 +336,7 @@ def test_archive_rereads_a_range_a_writer_changed_after_it_was_written(pg_app, t
     pg_app.config["ARCHIVE_DIR"] = tmp_path
     try:
         with pg_app.app_context():
-            free, _ = _world(n_old=20, n_new=5)
-            before = _snapshot()
-            cutoff = utcnow() - dt.timedelta(days=365)
-            expired = {i for i, (cid, _, at) in before.items() if cid == free.id and at < cutoff}
+            before, expired = _expired_world(n_old=20, n_new=5)
             victim = min(expired)
             touched = []
 
