@@ -42,6 +42,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,9 @@ from app.i18n import _l
 from app.models.base import utcnow
 from app.models.compliance import DataRetentionPolicy, DeletionStrategy
 from app.models.identity import PlatformUser
-from app.models.jobs import JobRun
+from app.models.jobs import JobRun, JobStatus
 from app.services import audit
-from app.services.jobs import JobContext, partial_path, start_job
+from app.services.jobs import JobCancelled, JobContext, JobSuperseded, partial_path, start_job
 
 KIND = "retention.run"
 ARCHIVE_GZIP_LEVEL = 2  # ISA-L (0-3)
@@ -381,10 +382,6 @@ def _run_lanes(
     idempotent, so a rerun resumes every lane after its last committed range. Automatic garbage
     collection stays off; the caller collects between rounds, when no lane holds a lock.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from app.services.jobs import JobCancelled, JobSuperseded
-
     if "lanes" not in state:
         lo, stop = state["last_id"], state.get("max_id") or 0
         cuts = [lo + (stop - lo) * i // count for i in range(count + 1)] if stop > lo else [lo] * (count + 1)
@@ -451,8 +448,6 @@ def _lane_batch(
     limit_ms: int, index: int, lane: dict, size: int,
 ) -> tuple[dict, float, bool]:  # fmt: skip
     """One range of one lane, committed with the lane's checkpoint; (new lane state, seconds, cancel asked)."""
-    from app.services.jobs import JobSuperseded
-
     began = time.perf_counter()
     table = spec.sa_table
     lo = lane["last_id"]
@@ -466,7 +461,7 @@ def _lane_batch(
         rows_so_far = sa.cast(func.jsonb_extract_path_text(runs.c.checkpoint, "rows"), sa.BigInteger)
         owned = conn.execute(
             update(runs)
-            .where(runs.c.id == ctx.run_id, runs.c.attempts == ctx.attempt, runs.c.status == "running")
+            .where(runs.c.id == ctx.run_id, runs.c.attempts == ctx.attempt, runs.c.status == JobStatus.RUNNING)
             .values(
                 # This lane's state and the run's row count, merged under the run row's lock.
                 checkpoint=func.jsonb_set(
