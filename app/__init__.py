@@ -174,10 +174,10 @@ def _describe_console_timezone() -> Any:
     """The viewer's zone with its abbreviation and offset now, e.g. "Europe/Berlin (CET, UTC+01:00)"."""
     from flask_babel import get_timezone
 
-    from app.services.timezones import describe_zone
+    from app.services.timezones import describe_zone, zone_name
 
     tz = get_timezone()
-    return describe_zone(tz, str(getattr(tz, "zone", tz)))
+    return describe_zone(tz, zone_name(tz))
 
 
 def check_database(app: Flask) -> None:

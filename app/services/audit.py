@@ -194,8 +194,7 @@ def canonical_sql(table: sa.Table) -> tuple[Any, Any]:
 def line_sql(table: sa.Table) -> tuple[Any, Any]:
     """An export line in PostgreSQL: ``{"id":..,"row_hash":..,`` then the canonical text without its ``{``.
 
-    The canonical bytes are the line's from byte ``line_prefix_bytes`` on, after a ``{``: one
-    ``row_to_json`` serves the file and the hash check."""
+    One ``row_to_json`` serves the file and the hash check (``canonical_in_line_sql``)."""
     return _json_row(table, [table.c.id, table.c.row_hash])
 
 

@@ -36,6 +36,7 @@ from app.models.compliance import AuditLog
 from app.models.jobs import JobRun, JobStatus
 from app.services import audit, chain_check
 from app.services.jobs import JobContext, partial_path, start_job
+from app.services.timezones import as_local
 
 KIND = "audit.export"
 FORMATS = {"jsonl": "jsonl.gz", "csv": "csv"}
@@ -84,9 +85,7 @@ def parse_when(raw: Any, name: str, zone: dt.tzinfo | None = None, day_end: bool
         if day_end and _is_bare_date(text):
             value += dt.timedelta(days=1)
     if value.tzinfo is None:
-        zone = zone or dt.UTC
-        localize = getattr(zone, "localize", None)  # a pytz zone (Flask-Babel's) needs localize()
-        value = localize(value) if localize else value.replace(tzinfo=zone)
+        value = as_local(value, zone or dt.UTC)
     return value.astimezone(dt.UTC)
 
 

@@ -67,6 +67,17 @@ def effective_zone(account: ConsoleUser | None, default: str) -> str:
     return name if name and is_valid_zone(name) else default
 
 
+def as_local(naive: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """``naive`` as wall time in ``zone`` (a pytz zone, as Flask-Babel hands out, needs ``localize()``)."""
+    localize = getattr(zone, "localize", None)
+    return localize(naive) if localize else naive.replace(tzinfo=zone)
+
+
+def zone_name(zone: dt.tzinfo) -> str:
+    """The IANA name of a pytz or zoneinfo zone."""
+    return str(getattr(zone, "zone", zone))
+
+
 @dataclass(frozen=True)
 class ZoneLabel:
     name: str

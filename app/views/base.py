@@ -73,6 +73,7 @@ from app.services.data_access import (
     get_many_scoped,
     pk_column,
 )
+from app.services.timezones import as_local
 from app.views.fields import AutocompleteField, AwareDateTimeField, EnumSelectField, JSONTextField
 
 log = logging.getLogger(__name__)
@@ -382,8 +383,7 @@ def _parse_number(raw: str) -> decimal.Decimal | None:
 def _local_midnight(day: dt.date) -> dt.datetime:
     tz = get_timezone()
     naive = dt.datetime.combine(day, dt.time())
-    localize = getattr(tz, "localize", None)
-    return (localize(naive) if localize else naive.replace(tzinfo=tz)).astimezone(dt.UTC)
+    return as_local(naive, tz).astimezone(dt.UTC)
 
 
 class CoachdeskListWidget(ListWidget):

@@ -22,6 +22,7 @@ from app.models.jobs import JobRun
 from app.services import audit, jobs, retention
 from app.services import audit_export as exports
 from app.services import data_subject as dsr
+from app.services.timezones import zone_name
 
 READ, WRITE = "read", "write"
 MENU = "Compliance"
@@ -67,7 +68,7 @@ class AuditExportView(BaseView):
             error=error,
             form=request.form,
             formats=list(exports.FORMATS),
-            zone=str(getattr(zone, "zone", zone)),
+            zone=zone_name(zone),
             instant=_instant,
         )
         return body, status

@@ -22,6 +22,7 @@ from wtforms.validators import StopValidation, ValidationError
 from app.extensions import db
 from app.models.base import JSONValidationError, validate_json_value
 from app.services.data_access import get_scoped
+from app.services.timezones import as_local
 
 
 class EnumSelectField(SelectField):
@@ -108,8 +109,7 @@ class AwareDateTimeField(DateTimeLocalField):
         super().process_formdata(valuelist)
         if isinstance(self.data, dt.datetime) and self.data.tzinfo is None:
             tz = get_timezone()
-            localize = getattr(tz, "localize", None)
-            local = localize(self.data) if localize else self.data.replace(tzinfo=tz)
+            local = as_local(self.data, tz)
             self.data = local.astimezone(dt.UTC)
 
 
