@@ -51,8 +51,8 @@ class BaseConfig:
     FAB_CREATE_DB = False  # the schema belongs to Alembic
     FAB_ADD_SECURITY_API = False
     FAB_API_SWAGGER_UI = False
-    FAB_INDEX_VIEW = "app.views.home.HomeView"
-    FAB_SECURITY_MANAGER_CLASS = "app.security.manager.CoachdeskSecurityManager"
+    FAB_INDEX_VIEW = "app.web.views.home.HomeView"
+    FAB_SECURITY_MANAGER_CLASS = "app.web.security.manager.CoachdeskSecurityManager"
     FAB_BASE_TEMPLATE = "coachdesk/base.html"
     FAB_API_MAX_PAGE_SIZE = 100
     AUTH_TYPE = 1  # AUTH_DB
@@ -77,7 +77,7 @@ class BaseConfig:
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
 
     # Login hardening (ASVS 6.1.1/6.3.1). FAB applies AUTH_RATE_LIMIT per client IP
-    # to POST /login/; app.security.login_limits adds the per-username limit, which
+    # to POST /login/; app.web.security.login_limits adds the per-username limit, which
     # only counts failed attempts. Storage: Redis when REDIS_URL is set, else memory
     # (one process only). RATELIMIT_STORAGE_URI, if set, wins.
     AUTH_RATE_LIMITED = True
@@ -87,7 +87,7 @@ class BaseConfig:
     RATELIMIT_HEADERS_ENABLED = True  # Retry-After on the 429 page
     RATELIMIT_KEY_PREFIX = "coachdesk-limits"
     # Password policy (ASVS 6.2.x): length only, plus an offline blocklist; no composition rules.
-    # The validator itself (app.security.passwords.check_password_policy) is installed
+    # The validator itself (app.policy.passwords.check_password_policy) is installed
     # by the security manager unless FAB_PASSWORD_COMPLEXITY_VALIDATOR is set here.
     FAB_PASSWORD_COMPLEXITY_ENABLED = True
     PASSWORD_MIN_LENGTH = 12

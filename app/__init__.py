@@ -41,13 +41,13 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
         _install_locale_selector(app)
         from flask_babel import force_locale
 
-        from app.views import register_views
+        from app.web.views import register_views
 
         # Text a view fixes at registration is in the default language, whatever the shell's LANG says.
         with force_locale(app.config["BABEL_DEFAULT_LOCALE"]):
             register_views(appbuilder)
 
-    from app.admin import register_admin
+    from app.web.admin import register_admin
 
     register_admin(app)
     from app.cli import register_cli
@@ -59,7 +59,7 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
 
 def _install_background_work() -> None:
     from app.jobs import load_job_kinds
-    from app.services.audit import install as install_audit_trail
+    from app.services.audit.trail import install as install_audit_trail
 
     install_audit_trail()  # one AuditLogs row per ORM change, same transaction
     load_job_kinds()

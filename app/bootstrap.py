@@ -23,7 +23,7 @@ def prepare_embedded(app: Flask, demo_customers: int = 300) -> list[str]:
 
     from app.extensions import appbuilder, db
     from app.models.identity import ConsoleUser
-    from app.security.sync import sync_roles
+    from app.policy.sync import sync_roles
     from app.services.demo_data import login_line, seed_demo_data
 
     logins_file = Path(app.config["INSTANCE_DIR"]) / "demo_logins.json"

@@ -292,10 +292,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from app import create_app
     from app.extensions import appbuilder, db
-    from app.security.sync import sync_roles
-    from app.services import reports as rp
+    from app.policy.sync import sync_roles
     from app.services.accounts import create_console_account
-    from app.services.rollups import refresh_rollups
+    from app.services.analytics import reports as rp
+    from app.services.analytics.rollups import refresh_rollups
 
     url = args.reuse or create_database()
     print(f"database: {make_url(url).database}  customers={args.customers:,} events={args.events:,}", flush=True)

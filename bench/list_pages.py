@@ -49,7 +49,7 @@ def stock_view_class() -> type:
     from flask_appbuilder.models.sqla.interface import SQLAInterface
 
     from app.models.analytics import EngagementEvent
-    from app.views.base import METHOD_PERMISSIONS
+    from app.web.views.base import METHOD_PERMISSIONS
 
     class StockEngagementEventView(ModelView):
         route_base = "/bench-stock-events"
@@ -136,7 +136,7 @@ def generate(conn: Any, customers: int, events: int, coaches: int) -> None:
 def prepare(args: argparse.Namespace) -> tuple[Any, str]:
     from app.extensions import appbuilder, db
     from app.models.identity import PlatformUser
-    from app.security.sync import sync_roles
+    from app.policy.sync import sync_roles
     from app.services.accounts import create_console_account
 
     url, existed = database_url(args.events)

@@ -74,7 +74,7 @@ def _seed(customers: int) -> dict[str, Any]:
         ProgramLevel,
         Visibility,
     )
-    from app.security.scope import Actor
+    from app.policy.scope import Actor
     from app.services.accounts import ensure_platform_role
 
     exercises = [
@@ -167,7 +167,8 @@ def main() -> int:
     from app import create_app
     from app.extensions import db
     from app.models.identity import ConsoleUser
-    from app.services import plan_jobs, plans
+    from app.services.training import assignment as plan_jobs
+    from app.services.training import plans
 
     tmp = Path(tempfile.mkdtemp(prefix="coachdesk-bench-"))
     url, pg_server = _database_url()
@@ -243,7 +244,7 @@ def main() -> int:
             )
         )
         # A program edit that the open plans follow: 20 items swapped or moved, every plan's future updated.
-        from app.services import programs
+        from app.services.training import programs
 
         document = programs.program_document(actor, programs.get_program(actor, program_id))
         items = document["items"]

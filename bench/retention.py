@@ -173,8 +173,8 @@ class TxnClock:
 
 def run_job(app, url, users, policy_id: int, strategy: str, cutoff: dt.datetime, expected: int) -> Figures:
     from app.extensions import db
-    from app.services import retention
     from app.services.jobs import run_inline, start_job
+    from app.services.retention import runner as retention
 
     params = {"policy_id": policy_id, "entity": "engagement_events", "strategy": strategy,
               "cutoff": cutoff.isoformat()}  # fmt: skip
@@ -272,7 +272,7 @@ def main() -> None:
 
             from app.extensions import db
             from app.models import PlatformUser
-            from app.services import retention
+            from app.services.retention import runner as retention
 
             users = [uuid.uuid4() for _ in range(USERS)]
             db.session.execute(

@@ -10,8 +10,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from app import models as m
 from app.models.rollups import PlanAdherenceWeekly
 from app.models.training import CompletionState
-from app.services import charting as ch
-from app.services.reports import ReportContext
+from app.services.analytics import charting as ch
+from app.services.analytics.reports import ReportContext
 
 W = PlanAdherenceWeekly
 

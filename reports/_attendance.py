@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from app import models as m
 from app.models.scheduling import AttendanceStatus, ParticipantRole, SessionStatus
-from app.services import charting as ch
-from app.services.reports import ReportContext, rate
+from app.services.analytics import charting as ch
+from app.services.analytics.reports import ReportContext, rate
 
 COLUMNS = ["sessions", "capacity", "booked", "fill_rate", "attended", "no_shows", "no_show_rate"]
 

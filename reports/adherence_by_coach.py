@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app import models as m
-from app.services import charting as ch
-from app.services.reports import Records, Report, ReportContext, ReportData, bar_figure, rate
+from app.services.analytics import charting as ch
+from app.services.analytics.reports import Records, Report, ReportContext, ReportData, bar_figure, rate
 from reports._adherence import W, completed, due_criteria, items_with_plans, rollup_criteria, use_rollup
 
 TOP = 30

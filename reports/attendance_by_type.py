@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from flask_babel import lazy_gettext as _l
 
-from app.services.reports import Records, Report, ReportContext, ReportData, bar_figure
+from app.services.analytics.reports import Records, Report, ReportContext, ReportData, bar_figure
 from reports._attendance import COLUMNS, grouped
 
 

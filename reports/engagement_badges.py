@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app import models as m
-from app.services import charting as ch
-from app.services.reports import (
+from app.services.analytics import charting as ch
+from app.services.analytics.reports import (
     Records,
     Report,
     ReportContext,

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app import models as m
-from app.services.reports import Records, Report, ReportContext, ReportData, bar_figure
+from app.services.analytics.reports import Records, Report, ReportContext, ReportData, bar_figure
 
 TOP = 20
 

@@ -8,8 +8,8 @@ from flask_babel import lazy_gettext as _l
 
 from app import models as m
 from app.models.rollups import CustomerActivityMonthly
-from app.services import charting as ch
-from app.services.reports import Records, Report, ReportContext, ReportData, customer_ids, options
+from app.services.analytics import charting as ch
+from app.services.analytics.reports import Records, Report, ReportContext, ReportData, customer_ids, options
 
 
 def query(ctx: ReportContext) -> ReportData:

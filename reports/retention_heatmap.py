@@ -5,9 +5,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from flask_babel import lazy_gettext as _l
 
-from app.services import charting as ch
-from app.services.cohorts import retention_matrix
-from app.services.reports import Records, Report, ReportContext, ReportData, options
+from app.services.analytics import charting as ch
+from app.services.analytics.cohorts import retention_matrix
+from app.services.analytics.reports import Records, Report, ReportContext, ReportData, options
 
 
 def query(ctx: ReportContext) -> ReportData:

@@ -9,8 +9,8 @@ from flask_babel import lazy_gettext as _l
 from app import models as m
 from app.models.commerce import InvoiceStatus
 from app.models.rollups import InvoiceMonthly
-from app.services import charting as ch
-from app.services.reports import Records, Report, ReportContext, ReportData, options, rate
+from app.services.analytics import charting as ch
+from app.services.analytics.reports import Records, Report, ReportContext, ReportData, options, rate
 
 
 def query(ctx: ReportContext) -> ReportData:

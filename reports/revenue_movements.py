@@ -12,8 +12,8 @@ from flask_babel import lazy_gettext as _l
 
 from app import models as m
 from app.models.commerce import SubscriptionStatus
-from app.services import charting as ch
-from app.services.reports import (
+from app.services.analytics import charting as ch
+from app.services.analytics.reports import (
     Records,
     Report,
     ReportContext,

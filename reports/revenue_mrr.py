@@ -13,8 +13,16 @@ from flask_babel import lazy_gettext as _l
 
 from app import models as m
 from app.models.commerce import SubscriptionStatus
-from app.services import charting as ch
-from app.services.reports import Records, Report, ReportContext, ReportData, metric_rows, options, use_metric_rollup
+from app.services.analytics import charting as ch
+from app.services.analytics.reports import (
+    Records,
+    Report,
+    ReportContext,
+    ReportData,
+    metric_rows,
+    options,
+    use_metric_rollup,
+)
 
 
 def query(ctx: ReportContext) -> ReportData:

@@ -10,9 +10,9 @@ import plotly.graph_objects as go
 from flask_babel import lazy_gettext as _l
 from plotly.subplots import make_subplots
 
-from app.services import charting as ch
-from app.services.reports import Records, Report, ReportContext, ReportData
-from app.services.snapshots import ALL, snapshot_series
+from app.services.analytics import charting as ch
+from app.services.analytics.reports import Records, Report, ReportContext, ReportData
+from app.services.analytics.snapshots import ALL, snapshot_series
 
 
 def query(ctx: ReportContext) -> ReportData:

@@ -33,7 +33,7 @@ def build_app(url: str, **overrides) -> Flask:
 
     from app import create_app
     from app.extensions import appbuilder
-    from app.security.sync import sync_roles
+    from app.policy.sync import sync_roles
 
     app = create_app("test", SQLALCHEMY_DATABASE_URI=url, **overrides)
     with app.app_context():

@@ -21,7 +21,7 @@ from app.models.training import (
     ProgramLevel,
     Visibility,
 )
-from app.security.scope import Actor
+from app.policy.scope import Actor
 from app.services.accounts import ensure_platform_role
 
 

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from app.extensions import appbuilder, db
 from app.models.identity import ConsoleUser, PlatformUser
-from app.security.roles import CONSOLE_ROLES, READ, ROLE_GRANTS, WRITE
-from app.security.sync import sync_roles
+from app.policy.roles import CONSOLE_ROLES, READ, ROLE_GRANTS, WRITE
+from app.policy.sync import sync_roles
 from tests.conftest import csrf_token, login
 
 

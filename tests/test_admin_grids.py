@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from app.models.commerce import DiscountType, Product, ProductCategory, Promotion
 from app.models.training import Badge, Difficulty, Exercise, Habit, HabitFrequency, Meal
-from app.security.roles import CONSOLE_ROLES, READ, WRITE, allowed
+from app.policy.roles import CONSOLE_ROLES, READ, WRITE, allowed
 from tests.conftest import csrf_token, login
 
 GRIDS = {
@@ -175,7 +175,7 @@ def test_anonymous_is_sent_to_login_from_every_admin_url(app, client):
 
 
 def test_every_admin_view_carries_the_guard(app):
-    from app.admin.guard import FabPermissionMixin
+    from app.web.admin.guard import FabPermissionMixin
 
     views = app.extensions["admin"][0]._views
     assert len(views) == 9  # index + 6 grids + 2 file browsers
@@ -521,8 +521,8 @@ def test_database_refusals_are_reported_by_rule_name(app):
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
-    from app.admin.grids import constraint_name
     from app.extensions import db
+    from app.web.admin.grids import constraint_name
 
     with app.app_context():
         with pytest.raises(IntegrityError) as refused:
@@ -623,7 +623,7 @@ def test_page_size_is_capped(app, client, accounts):
 
 
 def test_admin_view_resources_describe_every_blueprint(app):
-    from app.admin import admin_view_resources
+    from app.web.admin import admin_view_resources
 
     resources = admin_view_resources(app)
     assert resources["admin_products"] == (AREA, "Products")

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.models import AuditLog, PlatformUser
-from app.services import audit
+from app.services.audit import trail as audit
 from tests.audit_samples import AWKWARD_ENTRIES
 from tests.conftest import csrf_token, login
 

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 
 from app import models as m
 from app.extensions import db
-from app.services import chart_scope
-from app.services import charting as ch
-from app.services import entity_charts as ec
-from app.views.charts import PLOTLY_FILE, PLOTLY_VERSION
+from app.policy import chart_scope
+from app.services.analytics import charting as ch
+from app.services.analytics import entity_charts as ec
+from app.web.views.charts import PLOTLY_FILE, PLOTLY_VERSION
 from tests import dashboard_data
 from tests.conftest import login
 

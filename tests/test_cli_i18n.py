@@ -18,8 +18,9 @@ from app.extensions import db
 from app.i18n import LazyMessage, SourceText, _l, environment_locale, message_of, option
 from app.models.identity import PlatformUser
 from app.models.jobs import JobRun
-from app.services import jobs, plan_jobs
+from app.services import jobs
 from app.services.jobs import JobContext, job_kind
+from app.services.training import assignment as plan_jobs
 from tests.conftest import login
 from tests.test_plan_views import _login, world  # noqa: F401  (fixture and helper)
 

@@ -10,8 +10,8 @@ import datetime as dt
 import pytest
 
 from app.extensions import db
-from app.services import reports as rp
-from app.services.rollups import refresh_rollups
+from app.services.analytics import reports as rp
+from app.services.analytics.rollups import refresh_rollups
 from tests import dashboard_data
 from tests.conftest import login
 
@@ -318,8 +318,8 @@ def test_unknown_dashboard_or_report_is_a_404(app, client, accounts):
 def test_long_range_heatmap_stays_within_the_point_budget(app):
     from app import models as m
     from app.models.identity import RoleCode
-    from app.services import charting as ch
     from app.services.accounts import ensure_platform_role
+    from app.services.analytics import charting as ch
 
     with app.app_context():
         role = ensure_platform_role(RoleCode.CUSTOMER)

@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditLog, Invoice, Message, PlatformUser, Product, Subscription, SupportTicket, Thread
-from app.services import audit, jobs
-from app.services import data_subject as dsr
+from app.services import jobs
+from app.services.audit import trail as audit
+from app.services.compliance import data_subject as dsr
 from tests.conftest import csrf_token, login
 from tests.jobworker import jobs_env  # noqa: F401
 

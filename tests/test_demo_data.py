@@ -23,7 +23,7 @@ from app.models.engagement import Announcement, CommunityPost, Message, SupportT
 from app.models.identity import ConsoleUser, PlatformRole, PlatformUser, UserRole
 from app.models.scheduling import ScheduledSession, SessionParticipant, WaitlistEntry
 from app.models.training import CustomerPlan, PlanItem, Program, ProgramItem
-from app.services import audit as audit_service
+from app.services.audit import trail as audit_service
 from app.services.demo_data import DemoDataError, seed_demo_data
 from tests.conftest import empty_all_tables, login
 

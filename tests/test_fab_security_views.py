@@ -1,6 +1,6 @@
 """FAB's own account/role/permission views: malformed URLs get a 4xx and change nothing; no password hash shown.
 
-The views are FAB's, subclassed in ``app/security/views.py``. Every test runs on SQLite and
+The views are FAB's, subclassed in ``app/web/security/views.py``. Every test runs on SQLite and
 PostgreSQL (the ``app`` fixture), because the two fail differently on a badly typed value.
 """
 
@@ -65,12 +65,12 @@ def view_of(app: Flask, name: str) -> Any:
 def test_the_security_views_are_ours_under_fabs_names(app: Flask) -> None:
     from flask_appbuilder.security import views as fab_views
 
-    from app.security import views as safe_views
+    from app.web.security import views as safe_views
 
     names = {type(v).__name__: type(v) for v in app.appbuilder.baseviews}
     for name in (*MODEL_VIEWS.values(), "ResetPasswordView", "UserInfoEditView"):
         klass = names[name]
-        # The account admin is app.views.accounts' (time zone on it), built on the safe one.
+        # The account admin is app.web.security.accounts' (time zone on it), built on the safe one.
         assert issubclass(klass, getattr(safe_views, name))
         assert issubclass(klass, getattr(fab_views, name))
         view = next(v for v in app.appbuilder.baseviews if type(v) is klass)
@@ -305,7 +305,7 @@ def test_database_refusals_carry_a_fixed_message_not_sql(app: Flask) -> None:
     The forms' own checks (unique names, lengths) stop these before the database in normal use,
     so the security views' interface is exercised directly here, on the real database.
     """
-    from app.security.views import SafeSQLAInterface
+    from app.web.security.views import SafeSQLAInterface
 
     sm = app.appbuilder.sm
     before = snapshot(app)

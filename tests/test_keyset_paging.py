@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models.analytics import EngagementEvent
 from app.models.commerce import Product, ProductCategory
 from app.services import keyset
-from app.views import base as view_base
+from app.web.views import base as view_base
 from tests.conftest import login
 from tests.test_row_scope import two_coaches  # noqa: F401
 from tests.test_views_data import make_world

@@ -18,8 +18,9 @@ from werkzeug.security import check_password_hash
 
 import config as config_module
 from app.extensions import db
-from app.security import passwords, sessions
-from app.security.passwords import check_password_policy, fake_password_hash, hash_method_of, password_problem
+from app.policy import passwords
+from app.policy.passwords import check_password_policy, fake_password_hash, hash_method_of, password_problem
+from app.web.security import sessions
 from tests import databases
 from tests.conftest import build_app, csrf_token, login, make_accounts
 
@@ -153,7 +154,7 @@ def production_app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     from flask_migrate import upgrade
 
     from app.extensions import appbuilder
-    from app.security.sync import sync_roles
+    from app.policy.sync import sync_roles
 
     with app.app_context():
         upgrade()

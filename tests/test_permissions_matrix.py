@@ -1,7 +1,7 @@
 """Every URL rule of the application, for every role, against the matrix declared in roles.py.
 
 Each endpoint must either be on the short public allow-list below or map to a resource
-declared in ``app/security/roles.py`` (FAB's own security views: Admin only). A view
+declared in ``app/policy/roles.py`` (FAB's own security views: Admin only). A view
 added without a declared resource, or a route without a permission check, fails here.
 Read routes need ``can_read`` on the resource, write routes ``can_write``.
 """
@@ -19,9 +19,9 @@ from sqlalchemy import orm
 
 from app.extensions import db
 from app.models.identity import ConsoleUser, PlatformUser
-from app.security.roles import ALL_RESOURCES, ROLE_GRANTS
+from app.policy.roles import ALL_RESOURCES, ROLE_GRANTS
 from app.services.data_access import pk_column
-from app.views.base import CoachdeskModelView
+from app.web.views.base import CoachdeskModelView
 from tests.conftest import csrf_token, login, make_accounts
 from tests.test_views_data import make_world, pk_of
 
@@ -85,7 +85,7 @@ ADMIN_READ_ENDPOINTS = {"index", "index_view", "details_view", "export", "ajax_l
 
 
 def admin_permission(view_name: str, method: str, http_methods: set[str], resources: tuple[str, ...]) -> str:
-    """What a Flask-Admin (/admin) route needs, per app/admin/guard.py: read to look, write on all to change."""
+    """What a Flask-Admin (/admin) route needs, per app/web/admin/guard.py: read to look, write on all to change."""
     if len(resources) > 1 and method == "index" and view_name.endswith("home"):
         return "admin-any-read"
     if "GET" in http_methods and method in ADMIN_READ_ENDPOINTS:
@@ -174,7 +174,7 @@ def clients(sqlite_app: Flask) -> dict[str | None, Any]:
 
 def classify_routes(app: Flask) -> tuple[list[tuple], list[str]]:
     """(rule, view, method, permission, resource, public) per rule, and every rule outside the matrix."""
-    from app.admin import admin_view_resources
+    from app.web.admin import admin_view_resources
 
     views = {type(v).__name__: v for v in app.appbuilder.baseviews}
     from flask_admin.contrib.fileadmin import BaseFileAdmin
@@ -292,7 +292,7 @@ def test_audit_trail_has_no_write_routes_at_all(sqlite_app: Flask) -> None:
 
 def test_a_view_added_without_a_permission_entry_fails_the_matrix(tmp_path) -> None:
     from app.models.training import Meal
-    from app.views.base import ScopedSQLAInterface
+    from app.web.views.base import ScopedSQLAInterface
     from tests import databases
     from tests.conftest import build_app
 

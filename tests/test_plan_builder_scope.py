@@ -1,6 +1,6 @@
 """Coach A cannot read or change coach B's customer's plan through any plan builder endpoint.
 
-The builder has no row rules of its own: every path asks ``app.security.scope``. These tests
+The builder has no row rules of its own: every path asks ``app.policy.scope``. These tests
 walk each endpoint (pages by URL, the JSON API, the customer autocomplete, the assignment job)
 as coach A against coach B's customer, on SQLite and PostgreSQL, and check that the answer is
 "not found" or a refusal and that nothing changed in the database.
@@ -18,8 +18,9 @@ from redis import Redis
 from app.extensions import db
 from app.models.identity import ConsoleUser
 from app.models.training import CompletionState, CustomerPlan, ItemType, PlanItem, Program, Visibility
-from app.security.scope import Actor, scope_criteria, scoped_select
-from app.services import plan_jobs, plans, programs
+from app.policy.scope import Actor, scope_criteria, scoped_select
+from app.services.training import assignment as plan_jobs
+from app.services.training import plans, programs
 from tests.plan_support import make_program
 from tests.test_plan_jobs import _run_worker
 from tests.test_plan_views import _login, _post_json, world  # noqa: F401  (fixture and helpers)

@@ -9,7 +9,7 @@ from rq import Queue, SimpleWorker
 from app.extensions import db
 from app.models.customers import CoachAssignment
 from app.models.training import CustomerPlan, PlanItem
-from app.services import plan_jobs
+from app.services.training import assignment as plan_jobs
 from tests.test_plan_views import _login, _post_json, world  # noqa: F401  (fixtures and helpers)
 
 

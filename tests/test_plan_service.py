@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.training import CompletionState, CustomerPlan, ItemType, PlanItem, ProgramItem, Visibility
-from app.security.scope import Actor
-from app.services import plans, programs
+from app.policy.scope import Actor
+from app.services.training import plans, programs
 from tests.plan_support import coach_actor, make_catalogue, make_customer, make_program, utc
 
 E, M, H = ItemType.EXERCISE, ItemType.MEAL, ItemType.HABIT

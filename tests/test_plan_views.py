@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models.identity import ConsoleUser
 from app.models.training import CompletionState, CustomerPlan, ItemType, PlanItem, Visibility
-from app.security.scope import Actor
-from app.services import plans
+from app.policy.scope import Actor
+from app.services.training import plans
 from tests.conftest import Account, csrf_token, login
 from tests.plan_support import make_catalogue, make_customer, make_program
 

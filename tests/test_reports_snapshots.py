@@ -14,9 +14,9 @@ from app import models as m
 from app.extensions import db
 from app.jobs.snapshots import SCHEDULE, capture_snapshots_job
 from app.models.rollups import CustomerActivityMonthly, EngagementDaily
-from app.services import reports as rp
-from app.services.rollups import refresh_rollups
-from app.services.snapshots import capture_snapshots, period_start
+from app.services.analytics import reports as rp
+from app.services.analytics.rollups import refresh_rollups
+from app.services.analytics.snapshots import capture_snapshots, period_start
 from tests import dashboard_data
 from tests.conftest import login
 
@@ -170,8 +170,8 @@ def _write_package(tmp_path, name: str, files: dict[str, str]) -> None:
 
 
 REPORT_FILE = """
-from app.services.reports import Report, ReportData
-from app.services import charting as ch
+from app.services.analytics.reports import Report, ReportData
+from app.services.analytics import charting as ch
 
 REPORT = Report(key={key!r}, title="t", dashboard="revenue", query=lambda ctx: ReportData(["a"], []),
                 figure=lambda data, ctx: ch.base_figure(ch.FigureOptions()))

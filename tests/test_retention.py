@@ -17,7 +17,9 @@ from app.extensions import db
 from app.models import AuditLog, DataRetentionPolicy, EngagementEvent, PlatformUser
 from app.models.base import utcnow
 from app.models.jobs import JobRun
-from app.services import audit, jobs, retention
+from app.services import jobs
+from app.services.audit import trail as audit
+from app.services.retention import runner as retention
 from tests.conftest import csrf_token, login
 from tests.jobworker import finish, jobs_env, kill_hard, start_worker, wait_for  # noqa: F401
 

@@ -170,7 +170,7 @@ def test_scoped_select_service_matches_the_console(app: Flask, two_coaches: dict
 def test_no_rule_means_no_rows_for_every_entity(app: Flask, two_coaches: dict) -> None:
     """A console account with no console role, and a coach on entities without a coach rule, get nothing."""
     from app.models import SEED_MODELS
-    from app.security.scope import COACH_RULES
+    from app.policy.scope import COACH_RULES
 
     with app.app_context():
         sm = app.appbuilder.sm

@@ -15,7 +15,7 @@ from app.models.analytics import EngagementEvent
 from app.models.engagement import Message, Thread, ThreadContext
 from app.models.identity import PlatformUser
 from app.models.training import CustomerPlan, PlanItem
-from app.views.base import CoachdeskModelView, ScopedSQLAInterface, SecretColumnError
+from app.web.views.base import CoachdeskModelView, ScopedSQLAInterface, SecretColumnError
 from tests.conftest import login
 from tests.test_views_data import make_world, pk_of
 from tests.test_views_uuid import db_dialect

@@ -27,13 +27,13 @@ def redispatch_stale_runs() -> list[int]:
 
 
 def dispatch_retention() -> list[int]:
-    from app.services.retention import dispatch_enabled_policies
+    from app.services.retention.runner import dispatch_enabled_policies
 
     return dispatch_enabled_policies()
 
 
 def verify_audit_chain() -> dict:
-    from app.services.audit import verify_chain
+    from app.services.audit.trail import verify_chain
 
     report = verify_chain()
     return {"ok": report.ok, "rows": report.rows, "first_bad_id": report.first_bad_id}

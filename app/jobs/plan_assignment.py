@@ -14,8 +14,8 @@ def plan_assignment(ctx: JobContext) -> dict[str, Any]:
     """Run the assignment for the console user who asked (their row scope is re-checked now)."""
     from app.extensions import db
     from app.models.identity import ConsoleUser
-    from app.security.scope import Actor
-    from app.services import plans
+    from app.policy.scope import Actor
+    from app.services.training import plans
 
     params = ctx.params
     console_user = db.session.get(ConsoleUser, params["console_user_id"])

@@ -28,7 +28,7 @@ def _app_context() -> AbstractContextManager[Any]:
 
 def refresh_rollups_job() -> dict[str, Any]:
     from app.extensions import db
-    from app.services.rollups import default_since, refresh_rollups
+    from app.services.analytics.rollups import default_since, refresh_rollups
 
     with _app_context():
         result = refresh_rollups(db.session, default_since())
@@ -38,8 +38,8 @@ def refresh_rollups_job() -> dict[str, Any]:
 def capture_snapshots_job() -> dict[str, Any]:
     """Bring the rollups up to date, then capture today's headline metrics."""
     from app.extensions import db
-    from app.services.rollups import default_since, refresh_rollups
-    from app.services.snapshots import capture_snapshots
+    from app.services.analytics.rollups import default_since, refresh_rollups
+    from app.services.analytics.snapshots import capture_snapshots
 
     with _app_context():
         refresh_rollups(db.session, default_since())

@@ -1,6 +1,6 @@
 """Rollups kept ahead of time so dashboards never scan raw engagement events.
 
-All tables are derived data: ``app.services.rollups.refresh_rollups`` rebuilds them
+All tables are derived data: ``app.services.analytics.rollups.refresh_rollups`` rebuilds them
 from the raw tables idempotently (delete + insert in one transaction), so a rerun
 after a crash converges on the same rows. Dashboards read them only when no customer
 filter or row scope applies; filtered views aggregate the (then much smaller) raw rows.

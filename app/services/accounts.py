@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.identity import ConsoleUser, PlatformRole, PlatformUser, RoleCode, UserRole
-from app.security.roles import CONSOLE_ROLES, PLATFORM_ROLE_FOR_CONSOLE_ROLE
+from app.policy.roles import CONSOLE_ROLES, PLATFORM_ROLE_FOR_CONSOLE_ROLE
 
 
 class AccountError(ValueError):

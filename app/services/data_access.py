@@ -2,7 +2,7 @@
 
 Everything that reads rows on behalf of a console user goes through
 :func:`scoped_select` (or the console's ``ScopedSQLAInterface``, which calls the
-same :func:`app.security.scope.scope_criteria`), so a coach's row scope holds
+same :func:`app.policy.scope.scope_criteria`), so a coach's row scope holds
 on every path. Also home to the list count strategy and primary-key parsing.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.security.scope import scope_criteria, scoped_select
+from app.policy.scope import scope_criteria, scoped_select
 
 __all__ = ["scoped_select", "scope_criteria", "RowCount", "count_rows", "coerce_pk", "get_scoped"]
 

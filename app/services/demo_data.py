@@ -23,12 +23,12 @@ from app.extensions import db
 from app.i18n import N_
 from app.models import SEED_MODELS, AuditLog
 from app.models.identity import ConsoleUser, PlatformRole, PlatformUser
-from app.security.roles import CONSOLE_ROLES
-from app.services import audit
+from app.policy.roles import CONSOLE_ROLES
 from app.services.accounts import AccountError, create_console_account, generate_password
+from app.services.analytics.rollups import refresh_rollups
+from app.services.audit import trail as audit
 from app.services.demo import commerce, engagement, people, scheduling, telemetry, training
 from app.services.demo.base import Ctx
-from app.services.rollups import refresh_rollups
 
 __all__ = ["DemoDataError", "DemoResult", "seed_demo_data", "PHASES"]
 

@@ -50,7 +50,7 @@ def _seed(app: Flask) -> dict:
 
     from app.extensions import db
     from app.models.identity import ConsoleUser
-    from app.security.scope import Actor
+    from app.policy.scope import Actor
     from tests.plan_support import make_catalogue, make_customer, make_program
 
     accounts = make_accounts(app)
@@ -185,8 +185,8 @@ def test_a_concurrent_save_is_refused_and_nothing_is_lost(server, browser, seed)
     from playwright.sync_api import expect
 
     from app.models.training import ItemType, Visibility
-    from app.security.scope import Actor
-    from app.services.programs import save_program
+    from app.policy.scope import Actor
+    from app.services.training.programs import save_program
     from tests.plan_support import make_program
 
     base, app = server

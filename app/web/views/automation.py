@@ -1,0 +1,168 @@
+"""Automation and integrations: rules, executions, API clients and logs, wearable authorizations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash
+from flask_appbuilder.actions import action
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import validators as wtv
+
+from app.models.automation import (
+    APIAccessLog,
+    APIClient,
+    AutomationExecution,
+    AutomationRule,
+    WearableAuthorization,
+)
+from app.services import console_actions
+from app.web.views.base import CoachdeskModelView, ScopedSQLAInterface, register_area
+
+
+class AutomationExecutionView(CoachdeskModelView):
+    route_base = "/automation-executions"
+    datamodel = ScopedSQLAInterface(AutomationExecution)
+    class_permission_name = "AutomationExecutions"
+    list_title = show_title = _l("Rule executions")
+    add_title = _l("Add execution")
+    edit_title = _l("Edit execution")
+    list_columns = ["rule", "triggered_at", "status", "retry_count"]
+    show_columns = [*list_columns, "result_details"]
+    add_columns = edit_columns = ["rule", "triggered_at", "status", "retry_count", "result_details"]
+    validators_columns = {"retry_count": [wtv.NumberRange(min=0)]}
+    search_text_columns = ("result_details",)
+    filter_columns = ("rule", "status", "triggered_at")
+    base_order = ("triggered_at", "desc")
+    label_columns = {
+        "rule": _l("Rule"),
+        "triggered_at": _l("Triggered"),
+        "status": _l("Status"),
+        "retry_count": _l("Retries"),
+        "result_details": _l("Result"),
+    }
+
+
+class AutomationRuleView(CoachdeskModelView):
+    route_base = "/automation-rules"
+    datamodel = ScopedSQLAInterface(AutomationRule)
+    class_permission_name = "AutomationRules"
+    list_title = show_title = _l("Automation rules")
+    add_title = _l("Add rule")
+    edit_title = _l("Edit rule")
+    list_columns = ["name", "trigger_type", "status", "author", "created_at"]
+    show_columns = [*list_columns, "condition_json", "action_json"]
+    add_columns = edit_columns = ["name", "trigger_type", "status", "condition_json", "action_json"]
+    search_text_columns = ("name",)
+    filter_columns = ("trigger_type", "status", "created_at")
+    base_order = ("created_at", "desc")
+    related_views = [AutomationExecutionView]
+    label_columns = {
+        "name": _l("Name"),
+        "trigger_type": _l("Trigger"),
+        "status": _l("Status"),
+        "author": _l("Author"),
+        "condition_json": _l("Condition (JSON)"),
+        "action_json": _l("Action (JSON)"),
+        "created_at": _l("Created"),
+    }
+
+
+class APIAccessLogView(CoachdeskModelView):
+    route_base = "/api-access-logs"
+    datamodel = ScopedSQLAInterface(APIAccessLog)
+    class_permission_name = "APIAccessLogs"
+    read_only = True
+    list_title = show_title = _l("API access log")
+    list_columns = ["client", "endpoint", "status_code", "latency_ms", "occurred_at"]
+    show_columns = list_columns
+    search_text_columns = ("endpoint",)
+    filter_columns = ("client", "status_code", "latency_ms", "occurred_at")
+    base_order = ("occurred_at", "desc")
+    label_columns = {
+        "client": _l("Client"),
+        "endpoint": _l("Endpoint"),
+        "status_code": _l("Status"),
+        "latency_ms": _l("Latency (ms)"),
+        "occurred_at": _l("When"),
+    }
+
+
+class APIClientView(CoachdeskModelView):
+    route_base = "/api-clients"
+    datamodel = ScopedSQLAInterface(APIClient)
+    class_permission_name = "APIClients"
+    list_title = show_title = _l("API clients")
+    add_title = _l("Add API client")
+    edit_title = _l("Edit API client")
+    list_columns = ["name", "status", "rate_limit", "created_at"]
+    show_columns = list_columns
+    add_columns = edit_columns = ["name", "status", "rate_limit"]
+    validators_columns = {"rate_limit": [wtv.NumberRange(min=1)]}
+    search_text_columns = ("name",)
+    filter_columns = ("status", "created_at")
+    base_order = ("created_at", "desc")
+    related_views = [APIAccessLogView]
+    label_columns = {
+        "name": _l("Name"),
+        "status": _l("Status"),
+        "rate_limit": _l("Requests per minute"),
+        "created_at": _l("Created"),
+    }
+
+    def pre_add(self, item: Any) -> None:
+        key, key_hash = console_actions.new_api_key()
+        item.api_key_hash = key_hash
+        self._new_key = key
+
+    def post_add(self, item: Any) -> None:
+        key = getattr(self, "_new_key", None)
+        self._new_key = None
+        if key:
+            flash(_("API key for %(name)s (shown once, copy it now): %(key)s", name=item.name, key=key), "info")
+
+    @action("revoke", _l("Revoke"), _l("Revoke the selected API clients? Their keys stop working."), "fa-ban")
+    def revoke(self, items: Any) -> Any:
+        return self.run_bulk(items, console_actions.revoke_api_clients, _("%(count)s API clients revoked."))
+
+
+class WearableAuthorizationView(CoachdeskModelView):
+    route_base = "/wearable-authorizations"
+    datamodel = ScopedSQLAInterface(WearableAuthorization)
+    class_permission_name = "WearableAuthorizations"
+    list_title = show_title = _l("Wearable authorizations")
+    add_title = _l("Add wearable authorization")
+    edit_title = _l("Edit wearable authorization")
+    list_columns = ["customer", "provider", "expires_at", "revoked_at"]
+    show_columns = list_columns
+    add_columns = edit_columns = ["customer", "provider", "expires_at"]
+    search_text_columns = ("provider",)
+    filter_columns = ("customer", "expires_at", "revoked_at")
+    base_order = ("expires_at", "desc")
+    label_columns = {
+        "customer": _l("Customer"),
+        "provider": _l("Provider"),
+        "expires_at": _l("Expires"),
+        "revoked_at": _l("Revoked"),
+    }
+
+    @action("revoke", _l("Revoke"), _l("Revoke the selected authorizations?"), "fa-ban")
+    def revoke(self, items: Any) -> Any:
+        return self.run_bulk(items, console_actions.revoke_wearables, _("%(count)s authorizations revoked."))
+
+
+def register(appbuilder: Any) -> None:
+    register_area(
+        appbuilder,
+        "Automation",
+        _l("Automation"),
+        "fa-cogs",
+        [
+            (AutomationRuleView, "Automation rules", _l("Automation rules"), "fa-sitemap"),
+            (AutomationExecutionView, "Rule executions", _l("Rule executions"), "fa-play"),
+            (APIClientView, "API clients", _l("API clients"), "fa-plug"),
+            (APIAccessLogView, "API access log", _l("API access log"), "fa-list"),
+            (WearableAuthorizationView, "Wearable authorizations", _l("Wearable authorizations"), "fa-link"),
+        ],
+    )

@@ -1,0 +1,218 @@
+"""Entity charts (``/charts/<entity>/``) and the locally served plotly.js.
+
+``EntityChartMixin`` adds ``chart`` and ``chart_csv`` endpoints to any FAB view that
+names a chart entity; the method names map to ``can_read`` through
+READ_WRITE_METHOD_MAP, so whoever may read the list may chart it. One standalone
+view per entity is generated here so the charts work before list pages link to them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import plotly
+from flask import Blueprint, Response, abort, current_app, g, redirect, request, send_file, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from app.extensions import db
+from app.policy import chart_scope
+from app.policy.roles import READ, READ_WRITE_METHOD_MAP
+from app.services.analytics import charting as ch
+from app.services.analytics import entity_charts as ec
+
+PLOTLY_FILE = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+PLOTLY_VERSION = plotly.__version__
+ONE_YEAR = 365 * 24 * 3600
+
+plotly_assets = Blueprint("coachdesk_plotly", __name__)
+
+
+@plotly_assets.route("/static/vendor/plotly/<version>/plotly.min.js")
+def plotly_js(version: str) -> Any:
+    """plotly.js from the installed package: versioned URL, cached for a year, with an ETag."""
+    if version != PLOTLY_VERSION:
+        return redirect(url_for("coachdesk_plotly.plotly_js", version=PLOTLY_VERSION), code=302)
+    resp = send_file(PLOTLY_FILE, mimetype="text/javascript", max_age=ONE_YEAR, etag=True, conditional=True)
+    resp.cache_control.public = True
+    resp.cache_control.immutable = True
+    return resp
+
+
+def plotly_url() -> str:
+    return url_for("coachdesk_plotly.plotly_js", version=PLOTLY_VERSION)
+
+
+def current_locale() -> str:
+    locale = get_locale()
+    return str(locale) if locale is not None else "en"
+
+
+def read_method_map(*methods: str) -> dict[str, str]:
+    """FAB method -> collapsed permission name (without FAB's ``can_`` prefix)."""
+    return {name: READ_WRITE_METHOD_MAP.get(name, READ).removeprefix("can_") for name in methods}
+
+
+def csv_response(columns: list[str], rows: list[tuple[Any, ...]], filename: str) -> Response:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_cell(v) for v in row])
+    resp = Response(buf.getvalue(), mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _csv_cell(value: Any) -> Any:
+    text = value.isoformat() if hasattr(value, "isoformat") else ch.number(value) if value is not None else ""
+    # Spreadsheet formula injection: a leading =, +, - or @ in text makes Excel evaluate it.
+    if isinstance(text, str) and text[:1] in ("=", "+", "-", "@") and not _looks_numeric(text):
+        return "'" + text
+    return text
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+class EntityChartMixin:
+    """Chart endpoints for a view; set ``chart_entity_key`` (a key of entity_charts.REGISTRY)."""
+
+    chart_entity_key: str = ""
+    chart_template = "dashboards/entity_chart.html"
+
+    def chart_entity(self) -> ec.EntityChart:
+        return ec.get_entity(self.chart_entity_key)
+
+    def chart_base_select(self, entity: ec.EntityChart) -> Any:
+        """The scoped select the chart aggregates; list views may narrow it with their own filters."""
+        return chart_scope.base_select(entity.model, g.user)
+
+    def _chart_data(self) -> tuple[ec.EntityChart, ec.ChartRequest, ec.ChartData]:
+        entity = self.chart_entity()
+        req = ec.parse_request(entity, request.args)
+        data = ec.entity_chart(db.session, entity, self.chart_base_select(entity), req)
+        return entity, req, data
+
+    @expose("/")
+    @has_access
+    def chart(self) -> Any:
+        entity = self.chart_entity()
+        try:
+            entity, req, data = self._chart_data()
+        except ch.ChartInputError as exc:
+            return self._render_chart(entity, None, None, error=str(exc)), 400
+        opts = ch.FigureOptions(locale=current_locale())
+        fig_json = None if data.empty else ch.figure_json(ec.figure(entity, data, opts))
+        return self._render_chart(entity, req, data, fig_json=fig_json)
+
+    @expose("/data.csv")
+    @has_access
+    def chart_csv(self) -> Any:
+        try:
+            entity, _req, data = self._chart_data()
+        except ch.ChartInputError as exc:
+            return Response(str(exc), status=400, mimetype="text/plain")
+        return csv_response(data.columns, data.rows, f"{entity.key}-chart.csv")
+
+    def _render_chart(self, entity: ec.EntityChart, req: Any, data: Any, fig_json: str | None = None, error: str = ""):
+        args = request.args.to_dict()
+        records = None
+        if req is not None:
+            records = ec.list_url(entity.key, req.equals, req.date_from, req.date_to)
+        return self.render_template(
+            self.chart_template,
+            entity=entity,
+            req=req,
+            data=data,
+            fig_json=fig_json,
+            error=error,
+            args=args,
+            csv_url=url_for(f"{self.__class__.__name__}.chart_csv", **args),
+            records_url=records,
+            plotly_url=plotly_url(),
+            enum_choices=_enum_choices(entity),
+        )
+
+
+def _enum_choices(entity: ec.EntityChart) -> dict[str, list[str]]:
+    out = {}
+    for name in entity.categories:
+        enum_cls = getattr(entity.column(name).type, "enum_class", None)
+        if enum_cls is not None:
+            out[name] = [e.value for e in enum_cls]
+    return out
+
+
+class EntityChartView(EntityChartMixin, BaseView):
+    """Base of the generated per-entity chart views."""
+
+    default_view = "chart"
+    method_permission_name = read_method_map("chart", "chart_csv")
+
+
+def make_chart_view(entity: ec.EntityChart) -> type[EntityChartView]:
+    return type(
+        f"{entity.resource}ChartView",
+        (EntityChartView,),
+        {
+            "route_base": f"/charts/{entity.key}",
+            "class_permission_name": entity.resource,
+            "chart_entity_key": entity.key,
+        },
+    )
+
+
+class ChartsIndexView(BaseView):
+    """``/charts/``: the entities this account may chart; unknown names get a clear 404."""
+
+    route_base = "/charts"
+    default_view = "index"
+    class_permission_name = "Dashboards"  # never used for access: each link is checked per entity
+
+    def _chartable(self) -> list[Any] | Any:
+        """The entities this account may read, or the response refusing it (login / 403)."""
+        if g.user is None or g.user.is_anonymous:
+            return redirect(url_for(self.appbuilder.sm.auth_view.endpoint + ".login", next=request.path))
+        sm = self.appbuilder.sm
+        entities = [e for e in ec.ENTITIES if sm.has_access(READ, e.resource)]
+        if not entities:  # an account without a console role (a customer) reaches nothing here
+            abort(403)
+        return entities
+
+    @expose("/")
+    def index(self) -> Any:
+        entities = self._chartable()
+        if not isinstance(entities, list):
+            return entities
+        return self.render_template("dashboards/charts_index.html", entities=entities)
+
+    @expose("/<entity>/")
+    def unknown(self, entity: str) -> Any:
+        refused = self._chartable()
+        if not isinstance(refused, list):
+            return refused
+        message = _("There is no chart for %(name)s.", name=entity[:60])
+        return self.render_template("dashboards/error.html", message=message), 404
+
+
+CHARTS_LABEL = _l("Charts")
+
+
+def register(appbuilder: Any) -> None:
+    current_app.register_blueprint(plotly_assets)  # register_views runs inside the app context
+    appbuilder.add_view_no_menu(ChartsIndexView)
+    for entity in ec.ENTITIES:
+        appbuilder.add_view_no_menu(make_chart_view(entity))

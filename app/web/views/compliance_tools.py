@@ -1,0 +1,344 @@
+"""Compliance pages: audit exports, retention policies and legal holds, data-subject requests, jobs.
+
+Thin: every action calls a service; the services also back the jobs and the CLI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import abort, current_app, flash, g, has_request_context, jsonify, redirect, request, send_file, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import get_timezone
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models.compliance import DataRetentionPolicy, DeletionStrategy
+from app.models.jobs import JobRun
+from app.services import jobs
+from app.services.audit import export as exports
+from app.services.audit import trail as audit
+from app.services.compliance import data_subject as dsr
+from app.services.retention import runner as retention
+from app.services.timezones import zone_name
+
+READ, WRITE = "read", "write"
+MENU = "Compliance"
+
+
+def request_audit_context() -> audit.AuditContext | None:
+    """Who and where, for audit rows written during a request."""
+    if not has_request_context():
+        return None
+    user = getattr(g, "user", None)
+    actor = getattr(user, "platform_user_id", None) if user is not None and user.is_authenticated else None
+    forwarded = request.access_route[0] if request.access_route else request.remote_addr
+    return audit.AuditContext(
+        actor_id=actor, ip_address=(forwarded or "")[:64] or None, user_agent=request.user_agent.string[:300] or None
+    )
+
+
+def _actor() -> Any:
+    return getattr(g.user, "platform_user_id", None)
+
+
+def _run_or_404(run_id: int, kinds: tuple[str, ...]) -> JobRun:
+    run = db.session.get(JobRun, run_id)
+    if run is None or run.kind not in kinds:
+        abort(404)
+    return run
+
+
+class AuditExportView(BaseView):
+    route_base = "/compliance/exports"
+    class_permission_name = "AuditExports"
+    method_permission_name = {"index": READ, "create": WRITE, "status": READ, "download": READ}
+    default_view = "index"
+
+    def _page(self, error: str | None = None, status: int = 200) -> Any:
+        runs = db.session.scalars(
+            select(JobRun).where(JobRun.kind == exports.KIND).order_by(JobRun.id.desc()).limit(50)
+        ).all()
+        zone = get_timezone()
+        body = self.render_template(
+            "compliance/exports.html",
+            runs=runs,
+            error=error,
+            form=request.form,
+            formats=list(exports.FORMATS),
+            zone=zone_name(zone),
+            instant=_instant,
+        )
+        return body, status
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        return self._page()
+
+    @expose("/", methods=["POST"])
+    @has_access
+    def create(self) -> Any:
+        form = request.form
+        try:
+            params = exports.build_params(
+                form.get("start"),
+                form.get("end"),
+                form.get("format", ""),
+                form.get("actor") or None,
+                form.get("action") or None,
+                form.get("resource_type") or None,
+                zone=get_timezone(),
+            )
+            run = exports.request_export(params, _actor())
+        except exports.ExportError as exc:
+            return self._page(str(exc), 400)
+        except jobs.JobsUnavailable as exc:
+            return self._page(str(exc), 503)
+        flash(_("Export #%(id)s queued.", id=run.id), "info")
+        return redirect(url_for(".index", run=run.id))
+
+    @expose("/<int:run_id>/status")
+    @has_access
+    def status(self, run_id: int) -> Any:
+        return jsonify(jobs.run_status(_run_or_404(run_id, (exports.KIND,))))
+
+    @expose("/<int:run_id>/download/<which>")
+    @has_access
+    def download(self, run_id: int, which: str) -> Any:
+        if which not in ("data", "manifest"):
+            abort(404)
+        try:
+            _, path = exports.export_file(run_id, which)
+        except exports.ExportError:
+            abort(404)
+        exports.record_download(run_id, which)
+        return send_file(path, as_attachment=True, download_name=path.name)
+
+
+def _instant(iso: str | None) -> dt.datetime | str | None:
+    """A run's stored ISO time, as a datetime the page shows in the viewer's zone."""
+    try:
+        return dt.datetime.fromisoformat(iso) if iso else None
+    except (TypeError, ValueError):
+        return iso
+
+
+class RetentionView(BaseView):
+    route_base = "/compliance/retention"
+    class_permission_name = "DataRetentionPolicies"
+    method_permission_name = {"index": READ, "save": WRITE, "dry_run": READ, "run_now": WRITE, "hold": WRITE}
+    default_view = "index"
+
+    def _page(self, error: str | None = None, status: int = 200, dry: Any = None) -> Any:
+        policies = db.session.scalars(select(DataRetentionPolicy).order_by(DataRetentionPolicy.entity)).all()
+        runs = db.session.scalars(
+            select(JobRun).where(JobRun.kind == retention.KIND).order_by(JobRun.id.desc()).limit(30)
+        ).all()
+        body = self.render_template(
+            "compliance/retention.html",
+            policies=policies,
+            entities=retention.RETENTION_ENTITIES,
+            strategies=[s.value for s in DeletionStrategy],
+            runs=runs,
+            held=retention.held_users(),
+            error=error,
+            dry=dry,
+        )
+        return body, status
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        return self._page()
+
+    @expose("/policies", methods=["POST"])
+    @has_access
+    def save(self) -> Any:
+        form = request.form
+        policy_id = form.get("policy_id", "").strip()
+        if policy_id and not policy_id.isdigit():
+            return self._page(_("Unknown policy."), 400)
+        try:
+            retention.save_policy(
+                form.get("entity", ""),
+                form.get("strategy", ""),
+                form.get("days", ""),
+                form.get("enabled") == "y",
+                int(policy_id) if policy_id else None,
+            )
+        except retention.RetentionError as exc:
+            return self._page(str(exc), 400)
+        flash(_("Retention policy saved."), "info")
+        return redirect(url_for(".index"))
+
+    def _policy(self, policy_id: int) -> DataRetentionPolicy:
+        policy = db.session.get(DataRetentionPolicy, policy_id)
+        if policy is None:
+            abort(404)
+        return policy
+
+    @expose("/policies/<int:policy_id>/dry-run", methods=["POST"])
+    @has_access
+    def dry_run(self, policy_id: int) -> Any:
+        try:
+            result = retention.dry_run(self._policy(policy_id))
+        except retention.RetentionError as exc:
+            return self._page(str(exc), 400)
+        return self._page(dry=result)
+
+    @expose("/policies/<int:policy_id>/run", methods=["POST"])
+    @has_access
+    def run_now(self, policy_id: int) -> Any:
+        try:
+            run = retention.plan_run(self._policy(policy_id), _actor())
+        except retention.RetentionError as exc:
+            return self._page(str(exc), 400)
+        except jobs.JobsUnavailable as exc:
+            return self._page(str(exc), 503)
+        flash(_("Retention run #%(id)s queued.", id=run.id), "info")
+        return redirect(url_for(".index"))
+
+    @expose("/holds", methods=["POST"])
+    @has_access
+    def hold(self) -> Any:
+        form = request.form
+        try:
+            user = dsr.find_subject(form.get("user", ""))
+            retention.set_legal_hold(user.id, form.get("held") == "y", form.get("reason", ""))
+        except (dsr.SubjectRequestError, retention.RetentionError) as exc:
+            return self._page(str(exc), 400)
+        flash(_("Legal hold updated."), "info")
+        return redirect(url_for(".index"))
+
+
+class DataSubjectView(BaseView):
+    route_base = "/compliance/subjects"
+    class_permission_name = "DataSubjectRequests"
+    method_permission_name = {"index": READ, "create": WRITE, "status": READ, "download": READ}
+    default_view = "index"
+    kinds = ("dsr.export", "dsr.erase")
+
+    def _page(self, error: str | None = None, status: int = 200) -> Any:
+        runs = db.session.scalars(
+            select(JobRun).where(JobRun.kind.in_(self.kinds)).order_by(JobRun.id.desc()).limit(50)
+        ).all()
+        return self.render_template("compliance/subjects.html", runs=runs, error=error), status
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        return self._page()
+
+    @expose("/", methods=["POST"])
+    @has_access
+    def create(self) -> Any:
+        kind = request.form.get("kind")
+        if kind not in ("export", "erase"):
+            return self._page(_("Choose export or erasure."), 400)
+        if kind == "erase" and request.form.get("confirm") != "y":
+            return self._page(_("Tick the box to confirm the erasure: it cannot be undone."), 400)
+        try:
+            user = dsr.find_subject(request.form.get("user", ""))
+            start = dsr.request_export if kind == "export" else dsr.request_erasure
+            run = start(user, _actor())
+        except dsr.SubjectRequestError as exc:
+            return self._page(str(exc), 400)
+        except jobs.JobsUnavailable as exc:
+            return self._page(str(exc), 503)
+        flash(_("Request #%(id)s queued.", id=run.id), "info")
+        return redirect(url_for(".index"))
+
+    @expose("/<int:run_id>/status")
+    @has_access
+    def status(self, run_id: int) -> Any:
+        return jsonify(jobs.run_status(_run_or_404(run_id, self.kinds)))
+
+    @expose("/<int:run_id>/download")
+    @has_access
+    def download(self, run_id: int) -> Any:
+        try:
+            path = dsr.subject_file(run_id)
+        except dsr.SubjectRequestError:
+            abort(404)
+        audit.record("dsr.download", "job_runs", run_id, {"file": path.name}, commit=True)
+        return send_file(path, as_attachment=True, download_name=path.name)
+
+
+class JobsView(BaseView):
+    route_base = "/compliance/jobs"
+    class_permission_name = "Jobs"
+    method_permission_name = {"index": READ, "status": READ, "retry": WRITE, "cancel": WRITE}
+    default_view = "index"
+
+    def _page(self, error: str | None = None, code: int = 200, status: str | None = None) -> Any:
+        try:
+            queues = jobs.queue_counts()
+            queue_error = None
+        except Exception as exc:  # Redis down: the SQL side is still worth showing
+            queues, queue_error = [], f"{exc.__class__.__name__}"
+        body = self.render_template(
+            "compliance/jobs.html",
+            queues=queues,
+            queue_error=queue_error,
+            runs=jobs.recent_runs(100, status),
+            error=error,
+        )
+        return body, code
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        status = request.args.get("status") or None
+        if status and status not in ("queued", "running", "succeeded", "failed", "cancelled"):
+            return self._page(_("Unknown status filter."), 400)
+        return self._page(status=status)
+
+    @expose("/<int:run_id>/status")
+    @has_access
+    def status(self, run_id: int) -> Any:
+        run = db.session.get(JobRun, run_id)
+        if run is None:
+            abort(404)
+        return jsonify(jobs.run_status(run))
+
+    def _act(self, run_id: int, action: Any, code: str, message: str) -> Any:
+        if db.session.get(JobRun, run_id) is None:
+            abort(404)
+        try:
+            action(run_id)
+        except jobs.JobsUnavailable as exc:
+            return self._page(str(exc), 503)
+        except jobs.JobError as exc:
+            return self._page(str(exc), 409)
+        audit.record(code, "job_runs", run_id, {}, commit=True)
+        flash(message, "info")
+        return redirect(url_for(".index"))
+
+    @expose("/<int:run_id>/retry", methods=["POST"])
+    @has_access
+    def retry(self, run_id: int) -> Any:
+        return self._act(run_id, jobs.retry_run, "job.retry", _("Job re-dispatched."))
+
+    @expose("/<int:run_id>/cancel", methods=["POST"])
+    @has_access
+    def cancel(self, run_id: int) -> Any:
+        return self._act(run_id, jobs.cancel_run, "job.cancel", _("Cancellation requested."))
+
+
+def register(appbuilder: Any) -> None:
+    audit.set_context_provider(request_audit_context)
+    # Templates show a failed run's error through this: known failures in the reader's language.
+    current_app.add_template_global(jobs.failure_message, "job_error")  # register_views runs in the app context
+    pages = (
+        (AuditExportView, "Audit exports", _l("Audit exports"), "fa-download"),
+        (RetentionView, "Retention and legal holds", _l("Retention and legal holds"), "fa-clock-o"),
+        (DataSubjectView, "Data-subject requests", _l("Data-subject requests"), "fa-user-secret"),
+        (JobsView, "Jobs", _l("Jobs"), "fa-tasks"),
+    )
+    for view, name, label, icon in pages:
+        appbuilder.add_view(view, name, label=label, icon=icon, category=MENU, category_label=_l("Compliance"))

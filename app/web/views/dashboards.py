@@ -1,0 +1,146 @@
+"""Cohort dashboards for managers: ``/dashboards/<name>/`` with filters, CSV per chart, links to records.
+
+Access is the ``Dashboards`` resource (roles.py); a coach's dashboards cover only the
+customers assigned to them and the sessions they run (``ReportContext.scope_coach_id``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Response, g, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from app import models as m
+from app.extensions import db
+from app.models.identity import RoleCode
+from app.policy import chart_scope
+from app.services.analytics import charting as ch
+from app.services.analytics import reports as rp
+from app.services.analytics.entity_charts import list_url
+from app.web.views.charts import csv_response, current_locale, plotly_url, read_method_map
+
+OPTION_LIMIT = 200
+
+
+def records_url(report: rp.Report, filters: rp.ReportFilters) -> str | None:
+    if report.records is None:
+        return None
+    dated = report.records.dated
+    return list_url(
+        report.records.entity,
+        report.records.equals,
+        filters.date_from if dated else None,
+        filters.date_to if dated else None,
+    )
+
+
+def filter_options(scope_coach: Any) -> dict[str, list[tuple[str, str]]]:
+    """Choices for the filter form (capped; a coach gets no coach choice: they see only their own)."""
+    session = db.session
+    products = session.execute(sa.select(m.Product.id, m.Product.name).order_by(m.Product.name).limit(OPTION_LIMIT))
+    programs = session.execute(sa.select(m.Program.id, m.Program.title).order_by(m.Program.title).limit(OPTION_LIMIT))
+    coaches: list[tuple[str, str]] = []
+    if scope_coach is None:
+        coach_ids = (
+            sa.select(m.UserRole.user_id)
+            .join(m.PlatformRole, m.PlatformRole.id == m.UserRole.role_id)
+            .where(m.PlatformRole.code == RoleCode.COACH)
+        )
+        rows = session.execute(
+            sa.select(m.PlatformUser.id, m.PlatformUser.full_name)
+            .where(m.PlatformUser.id.in_(coach_ids))
+            .order_by(m.PlatformUser.full_name)
+            .limit(OPTION_LIMIT)
+        )
+        coaches = [(str(i), n) for i, n in rows]
+    return {
+        "product": [(str(i), n) for i, n in products],
+        "program": [(str(i), t) for i, t in programs],
+        "coach": coaches,
+    }
+
+
+class DashboardsView(BaseView):
+    route_base = "/dashboards"
+    default_view = "index"
+    class_permission_name = "Dashboards"
+    method_permission_name = read_method_map("index", "dashboard", "download")
+
+    def _context(self) -> rp.ReportContext:
+        filters = rp.parse_filters(request.args)
+        scope_coach = chart_scope.scoped_coach_id(g.user)
+        return rp.ReportContext(db.session, filters, scope_coach_id=scope_coach, locale=current_locale())
+
+    def _error(self, message: str, status: int = 400) -> Any:
+        return self.render_template("dashboards/error.html", message=message), status
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        return self.render_template("dashboards/index.html", dashboards=rp.DASHBOARDS)
+
+    @expose("/<name>/")
+    @has_access
+    def dashboard(self, name: str) -> Any:
+        if name not in rp.DASHBOARDS:
+            return self._error(_("There is no dashboard called %(name)s.", name=name[:60]), 404)
+        try:
+            ctx = self._context()
+        except ch.ChartInputError as exc:
+            return self._error(str(exc))
+        except PermissionError:
+            return self._error(_("Your account has no data scope."), 403)
+        panels = []
+        for rendered in rp.render_dashboard(name, ctx):
+            report = rendered.report
+            panels.append(
+                {
+                    "key": report.key,
+                    "title": report.title,
+                    "figure_json": rendered.figure_json,
+                    "error": rendered.error,
+                    "csv_url": url_for(".download", name=name, report=report.key, **ctx.filters.as_args()),
+                    "records_url": records_url(report, ctx.filters),
+                }
+            )
+        return self.render_template(
+            "dashboards/dashboard.html",
+            name=name,
+            title=rp.DASHBOARDS[name],
+            dashboards=rp.DASHBOARDS,
+            panels=panels,
+            filters=ctx.filters,
+            args=ctx.filters.as_args(),
+            options=filter_options(ctx.scope_coach_id),
+            plotly_url=plotly_url(),
+        )
+
+    @expose("/<name>/<report>.csv")
+    @has_access
+    def download(self, name: str, report: str) -> Any:
+        try:
+            definition = rp.get_report(name, report)
+        except rp.ReportInputError as exc:
+            return Response(str(exc), status=404, mimetype="text/plain")
+        try:
+            ctx = self._context()
+        except ch.ChartInputError as exc:
+            return Response(str(exc), status=400, mimetype="text/plain")
+        except PermissionError:
+            return Response(_("Your account has no data scope."), status=403, mimetype="text/plain")
+        data = definition.query(ctx)
+        return csv_response(data.columns, data.rows, f"{definition.key}.csv")
+
+
+DASHBOARDS_LABEL = _l("Dashboards")
+
+
+def register(appbuilder: Any) -> None:
+    appbuilder.add_view(
+        DashboardsView, "Overview", label=_l("Overview"), category="Dashboards", category_label=DASHBOARDS_LABEL
+    )

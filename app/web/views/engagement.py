@@ -1,0 +1,248 @@
+"""Engagement and communication: threads, messages, announcements, community, challenges, tickets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_appbuilder.actions import action
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import validators as wtv
+
+from app.models.engagement import (
+    Announcement,
+    Challenge,
+    ChallengeResult,
+    CommunityPost,
+    CommunityReaction,
+    Message,
+    SupportTicket,
+    Thread,
+)
+from app.services import console_actions
+from app.web.views.base import CoachdeskModelView, ScopedSQLAInterface, register_area
+
+
+class MessageView(CoachdeskModelView):
+    route_base = "/messages"
+    datamodel = ScopedSQLAInterface(Message)
+    class_permission_name = "Messages"
+    list_title = show_title = _l("Messages")
+    add_title = _l("Write message")
+    edit_title = _l("Edit message")
+    list_columns = ["thread", "sender", "recipient", "body", "sent_at", "read_at"]
+    show_columns = [*list_columns, "attachments_json"]
+    add_columns = edit_columns = ["thread", "sender", "recipient", "body", "attachments_json", "read_at"]
+    validators_columns = {"body": [wtv.Length(max=20000)]}
+    text_max_length = 20000
+    truncate_columns = {"body": 120}
+    search_text_columns = ("body",)
+    filter_columns = ("thread", "sender", "sent_at", "read_at")
+    base_order = ("sent_at", "desc")
+    label_columns = {
+        "thread": _l("Thread"),
+        "sender": _l("From"),
+        "recipient": _l("To"),
+        "body": _l("Message"),
+        "attachments_json": _l("Attachments (JSON)"),
+        "sent_at": _l("Sent"),
+        "read_at": _l("Read"),
+    }
+
+
+class ThreadView(CoachdeskModelView):
+    route_base = "/threads"
+    datamodel = ScopedSQLAInterface(Thread)
+    class_permission_name = "Threads"
+    list_title = show_title = _l("Threads")
+    add_title = _l("Start thread")
+    edit_title = _l("Edit thread")
+    list_columns = ["subject", "context_type", "customer", "coach", "last_message_at", "created_at"]
+    show_columns = [*list_columns, "context_id"]
+    add_columns = edit_columns = ["subject", "context_type", "context_id", "customer", "coach"]
+    search_text_columns = ("subject",)
+    filter_columns = ("context_type", "customer", "coach", "last_message_at")
+    base_order = ("created_at", "desc")
+    related_views = [MessageView]
+    label_columns = {
+        "subject": _l("Subject"),
+        "context_type": _l("Context"),
+        "context_id": _l("Context id"),
+        "customer": _l("Customer"),
+        "coach": _l("Coach"),
+        "last_message_at": _l("Last message"),
+        "created_at": _l("Created"),
+    }
+
+
+class AnnouncementView(CoachdeskModelView):
+    route_base = "/announcements"
+    datamodel = ScopedSQLAInterface(Announcement)
+    class_permission_name = "Announcements"
+    list_title = show_title = _l("Announcements")
+    add_title = _l("Add announcement")
+    edit_title = _l("Edit announcement")
+    list_columns = ["title", "channel", "status", "target_segment", "scheduled_at", "sent_at"]
+    show_columns = [*list_columns, "body", "created_at"]
+    add_columns = edit_columns = ["title", "body", "channel", "target_segment", "scheduled_at", "status"]
+    search_text_columns = ("title", "body", "target_segment")
+    filter_columns = ("channel", "status", "scheduled_at")
+    base_order = ("created_at", "desc")
+    label_columns = {
+        "title": _l("Title"),
+        "body": _l("Text"),
+        "channel": _l("Channel"),
+        "status": _l("Status"),
+        "target_segment": _l("Audience"),
+        "scheduled_at": _l("Scheduled"),
+        "sent_at": _l("Sent"),
+        "created_at": _l("Created"),
+    }
+
+
+class CommunityReactionView(CoachdeskModelView):
+    route_base = "/community-reactions"
+    datamodel = ScopedSQLAInterface(CommunityReaction)
+    class_permission_name = "CommunityReactions"
+    list_title = show_title = _l("Reactions")
+    add_title = _l("Add reaction")
+    edit_title = _l("Edit reaction")
+    list_columns = ["post", "user", "type", "created_at"]
+    show_columns = list_columns
+    add_columns = edit_columns = ["post", "user", "type"]
+    filter_columns = ("post", "user", "type", "created_at")
+    base_order = ("created_at", "desc")
+    label_columns = {"post": _l("Post"), "user": _l("User"), "type": _l("Reaction"), "created_at": _l("Created")}
+
+
+class CommunityPostView(CoachdeskModelView):
+    route_base = "/community-posts"
+    datamodel = ScopedSQLAInterface(CommunityPost)
+    class_permission_name = "CommunityPosts"
+    list_title = show_title = _l("Community posts")
+    add_title = _l("Add post")
+    edit_title = _l("Edit post")
+    list_columns = ["author", "community_id", "content", "status", "created_at"]
+    show_columns = [*list_columns, "media_url"]
+    add_columns = edit_columns = ["author", "community_id", "content", "media_url", "status"]
+    validators_columns = {"media_url": [wtv.Optional(), wtv.URL()]}
+    truncate_columns = {"content": 120}
+    search_text_columns = ("content",)
+    filter_columns = ("status", "author", "community_id", "created_at")
+    base_order = ("created_at", "desc")
+    related_views = [CommunityReactionView]
+    label_columns = {
+        "author": _l("Author"),
+        "community_id": _l("Community"),
+        "content": _l("Post"),
+        "media_url": _l("Media URL"),
+        "status": _l("Status"),
+        "created_at": _l("Created"),
+    }
+
+    @action("hide", _l("Hide"), _l("Hide the selected posts from the community?"), "fa-eye-slash")
+    def hide(self, items: Any) -> Any:
+        return self.run_bulk(items, console_actions.hide_posts, _("%(count)s posts hidden."))
+
+
+class ChallengeResultView(CoachdeskModelView):
+    route_base = "/challenge-results"
+    datamodel = ScopedSQLAInterface(ChallengeResult)
+    class_permission_name = "ChallengeResults"
+    list_title = show_title = _l("Challenge results")
+    add_title = _l("Add result")
+    edit_title = _l("Edit result")
+    list_columns = ["challenge", "customer", "score", "rank", "updated_at"]
+    show_columns = list_columns
+    add_columns = edit_columns = ["challenge", "customer", "score", "rank"]
+    validators_columns = {"score": [wtv.NumberRange(min=0)], "rank": [wtv.Optional(), wtv.NumberRange(min=1)]}
+    filter_columns = ("challenge", "customer", "score", "rank")
+    base_order = ("updated_at", "desc")
+    label_columns = {
+        "challenge": _l("Challenge"),
+        "customer": _l("Customer"),
+        "score": _l("Score"),
+        "rank": _l("Rank"),
+        "updated_at": _l("Updated"),
+    }
+
+
+class ChallengeView(CoachdeskModelView):
+    route_base = "/challenges"
+    datamodel = ScopedSQLAInterface(Challenge)
+    class_permission_name = "Challenges"
+    list_title = show_title = _l("Challenges")
+    add_title = _l("Add challenge")
+    edit_title = _l("Edit challenge")
+    list_columns = ["name", "start_date", "end_date"]
+    show_columns = ["name", "description", "start_date", "end_date", "rules_json"]
+    add_columns = edit_columns = show_columns
+    search_text_columns = ("name", "description")
+    filter_columns = ("start_date", "end_date")
+    base_order = ("start_date", "desc")
+    related_views = [ChallengeResultView]
+    label_columns = {
+        "name": _l("Name"),
+        "description": _l("Description"),
+        "start_date": _l("Start"),
+        "end_date": _l("End"),
+        "rules_json": _l("Rules (JSON)"),
+    }
+
+
+class SupportTicketView(CoachdeskModelView):
+    route_base = "/support-tickets"
+    datamodel = ScopedSQLAInterface(SupportTicket)
+    class_permission_name = "SupportTickets"
+    list_title = show_title = _l("Support tickets")
+    add_title = _l("Open ticket")
+    edit_title = _l("Edit ticket")
+    list_columns = [
+        "subject", "requester", "priority", "status", "assignee", "sla_due_at", "resolution_notes", "created_at",
+    ]  # fmt: skip
+    show_columns = [*list_columns, "closed_at"]
+    add_columns = edit_columns = [
+        "subject", "requester", "priority", "status", "assignee", "sla_due_at", "resolution_notes", "closed_at",
+    ]  # fmt: skip
+    truncate_columns = {"resolution_notes": 120}
+    search_text_columns = ("subject", "resolution_notes")
+    filter_columns = ("status", "priority", "requester", "assignee", "sla_due_at", "created_at")
+    base_order = ("created_at", "desc")
+    label_columns = {
+        "subject": _l("Subject"),
+        "requester": _l("Requester"),
+        "priority": _l("Priority"),
+        "status": _l("Status"),
+        "assignee": _l("Assignee"),
+        "sla_due_at": _l("SLA due"),
+        "resolution_notes": _l("Notes"),
+        "closed_at": _l("Closed"),
+        "created_at": _l("Opened"),
+    }
+
+    @action("close", _l("Close"), _l("Close the selected tickets?"), "fa-check")
+    def close(self, items: Any) -> Any:
+        return self.run_bulk(items, console_actions.close_tickets, _("%(count)s tickets closed."))
+
+    @action("assign_to_me", _l("Assign to me"), _l("Assign the selected tickets to you?"), "fa-user")
+    def assign_to_me(self, items: Any) -> Any:
+        return self.run_bulk(items, console_actions.assign_tickets, _("%(count)s tickets assigned to you."))
+
+
+def register(appbuilder: Any) -> None:
+    register_area(
+        appbuilder,
+        "Engagement",
+        _l("Engagement"),
+        "fa-comments",
+        [
+            (ThreadView, "Threads", _l("Threads"), "fa-comments-o"),
+            (MessageView, "Messages", _l("Messages"), "fa-envelope"),
+            (AnnouncementView, "Announcements", _l("Announcements"), "fa-bullhorn"),
+            (CommunityPostView, "Community posts", _l("Community posts"), "fa-newspaper-o"),
+            (CommunityReactionView, "Reactions", _l("Reactions"), "fa-thumbs-up"),
+            (ChallengeView, "Challenges", _l("Challenges"), "fa-flag-checkered"),
+            (ChallengeResultView, "Challenge results", _l("Challenge results"), "fa-line-chart"),
+            (SupportTicketView, "Support tickets", _l("Support tickets"), "fa-life-ring"),
+        ],
+    )
