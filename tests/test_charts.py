@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from app import models as m
 from app.extensions import db
-from app.policy import chart_scope
+from app.policy.scope import scoped_select
 from app.services.analytics import charting as ch
 from app.services.analytics import entity_charts as ec
 from app.web.views.charts import PLOTLY_FILE, PLOTLY_VERSION
@@ -32,7 +32,7 @@ def data(app, accounts):
 def chart(app, key: str, args: dict, user=None):
     with app.app_context():
         entity = ec.get_entity(key)
-        base = sa.select(entity.model) if user is None else chart_scope.base_select(entity.model, user)
+        base = sa.select(entity.model) if user is None else scoped_select(entity.model, user)
         return ec.entity_chart(db.session, entity, base, ec.parse_request(entity, args))
 
 
@@ -192,7 +192,7 @@ def test_coach_scope_rules_in_the_fallback(app, data):
         coach = db.session.execute(sa.select(m.ConsoleUser).where(m.ConsoleUser.username == "coach")).scalar_one()
         count = {
             model: db.session.execute(
-                chart_scope.base_select(model, coach).with_only_columns(sa.func.count(), maintain_column_froms=True)
+                scoped_select(model, coach).with_only_columns(sa.func.count(), maintain_column_froms=True)
             ).scalar()
             for model in (m.Subscription, m.Payment, m.PlanItem, m.ScheduledSession, m.Message, m.AuditLog, m.Product)
         }

@@ -271,6 +271,26 @@ def test_coach_dashboard_covers_only_their_customers(app, client, data, accounts
     assert 'name="coach"' not in page  # no coach picker: a coach sees only their own
 
 
+def test_coach_program_filter_lists_only_programs_they_may_see(app, client, data, accounts):
+    # Another coach's PRIVATE program must not be offered; their SHARED one and the coach's own are.
+    from app import models as m
+    from app.models.training import ProgramLevel, Visibility
+
+    with app.app_context():
+        for title, visibility in (("Secret Plan", Visibility.PRIVATE), ("Team Plan", Visibility.SHARED)):
+            db.session.add(
+                m.Program(title=title, level=ProgramLevel.BEGINNER, created_by=data.coach2, visibility=visibility)
+            )
+        db.session.commit()
+    login(client, "coach", "coach-Passw0rd!")
+    page = client.get("/dashboards/adherence/?from=2025-01-01&to=2025-03-31").get_data(as_text=True)
+    assert "Strength" in page and "Team Plan" in page
+    assert "Secret Plan" not in page
+    manager = app.test_client()
+    login(manager, "manager", "manager-Passw0rd!")
+    assert "Secret Plan" in manager.get("/dashboards/adherence/").get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [("admin", True), ("manager", True), ("coach", True), ("support", False), ("compliance", False)],

@@ -84,11 +84,13 @@ def role_names(user: Any) -> set[str]:
     return {r.name for r in (getattr(user, "roles", None) or [])}
 
 
-def _assigned_customers(coach_id: uuid.UUID) -> sa.Select:
+def coach_customers(coach_id: uuid.UUID) -> sa.Select:
+    """The ids of the customers assigned to a coach: the one definition every path uses."""
     return sa.select(CoachAssignment.customer_id).where(CoachAssignment.coach_id == coach_id)
 
 
-def _coach_sessions(coach_id: uuid.UUID) -> sa.Select:
+def coach_sessions(coach_id: uuid.UUID) -> sa.Select:
+    """The ids of the sessions a coach runs (their roster includes customers not assigned to them)."""
     return sa.select(ScheduledSession.id).where(ScheduledSession.coach_id == coach_id)
 
 
@@ -104,7 +106,7 @@ def _editable_programs(coach_id: uuid.UUID) -> Criteria:
 
 
 def _customer_rows(column: Any) -> Callable[[uuid.UUID, bool], Criteria]:
-    return lambda cid, write: column.in_(_assigned_customers(cid))
+    return lambda cid, write: column.in_(coach_customers(cid))
 
 
 def _everything(cid: uuid.UUID, write: bool) -> Criteria:
@@ -121,12 +123,12 @@ def _program_item_rule(cid: uuid.UUID, write: bool) -> Criteria:
 
 
 def _plan_item_rule(cid: uuid.UUID, write: bool) -> Criteria:
-    plans = sa.select(CustomerPlan.id).where(CustomerPlan.customer_id.in_(_assigned_customers(cid)))
+    plans = sa.select(CustomerPlan.id).where(CustomerPlan.customer_id.in_(coach_customers(cid)))
     return PlanItem.plan_id.in_(plans)
 
 
 def _subscription_rule(cid: uuid.UUID, write: bool) -> Criteria:
-    return Subscription.customer_id.in_(_assigned_customers(cid))
+    return Subscription.customer_id.in_(coach_customers(cid))
 
 
 def _invoice_rule(cid: uuid.UUID, write: bool) -> Criteria:
@@ -147,8 +149,8 @@ def _user_rule(cid: uuid.UUID, write: bool) -> Criteria:
     # A coach sees their customers and themselves (so "coach" pickers can offer them), but acts
     # on (assigns plans to, changes) only the customers assigned to them.
     if write:
-        return PlatformUser.id.in_(_assigned_customers(cid))
-    return sa.or_(PlatformUser.id == cid, PlatformUser.id.in_(_assigned_customers(cid)))
+        return PlatformUser.id.in_(coach_customers(cid))
+    return sa.or_(PlatformUser.id == cid, PlatformUser.id.in_(coach_customers(cid)))
 
 
 # model -> rule(coach platform user id, for_write) -> criteria. A model absent
@@ -168,8 +170,8 @@ COACH_RULES: dict[type, Callable[[uuid.UUID, bool], Criteria]] = {
     Thread: lambda cid, write: Thread.coach_id == cid,
     Message: _message_rule,
     ScheduledSession: lambda cid, write: ScheduledSession.coach_id == cid,
-    SessionParticipant: lambda cid, write: SessionParticipant.session_id.in_(_coach_sessions(cid)),
-    WaitlistEntry: lambda cid, write: WaitlistEntry.session_id.in_(_coach_sessions(cid)),
+    SessionParticipant: lambda cid, write: SessionParticipant.session_id.in_(coach_sessions(cid)),
+    WaitlistEntry: lambda cid, write: WaitlistEntry.session_id.in_(coach_sessions(cid)),
     CoachAvailability: lambda cid, write: CoachAvailability.coach_id == cid,
     Program: _program_rule,
     ProgramItem: _program_item_rule,
@@ -208,3 +210,19 @@ def scoped_select(model: type, user: Any, *criteria: Any, for_write: bool = Fals
 
 def is_unrestricted(user: Any) -> bool:
     return bool(role_names(user) & UNRESTRICTED_ROLES)
+
+
+def scoped_coach_id(user: Any) -> uuid.UUID | None:
+    """The coach whose customers bound ``user``'s aggregates (dashboards), or None when unrestricted.
+
+    Reports aggregate rollup tables rather than entity rows, so they cannot add
+    :func:`scope_criteria`; they bound themselves with :func:`coach_customers` of this id.
+    Raises ``PermissionError`` for an account with no role that grants any rows.
+    """
+    roles = role_names(user)
+    if roles & UNRESTRICTED_ROLES:
+        return None
+    platform_id = getattr(user, "platform_user_id", None)
+    if COACH in roles and platform_id is not None:
+        return platform_id
+    raise PermissionError("no row scope rule matches this account")

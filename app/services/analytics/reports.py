@@ -27,6 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app import models as m
 from app.models.identity import RoleCode
+from app.policy.scope import coach_customers
 from app.services.analytics import charting as ch
 
 DASHBOARDS: dict[str, Any] = {
@@ -168,8 +169,7 @@ class ReportContext:
         out: list[ColumnElement] = []
         for coach_id in (self.scope_coach_id, f.coach_id) if coach else ():
             if coach_id is not None:
-                ca = m.CoachAssignment
-                out.append(column.in_(sa.select(ca.customer_id).where(ca.coach_id == coach_id)))
+                out.append(column.in_(coach_customers(coach_id)))
         if product and f.product_id is not None:
             s = m.Subscription
             out.append(column.in_(sa.select(s.customer_id).where(s.product_id == f.product_id)))

@@ -22,8 +22,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
-from app.policy import chart_scope
 from app.policy.roles import READ, READ_WRITE_METHOD_MAP
+from app.policy.scope import scoped_select
 from app.services.analytics import charting as ch
 from app.services.analytics import entity_charts as ec
 
@@ -98,7 +98,7 @@ class EntityChartMixin:
 
     def chart_base_select(self, entity: ec.EntityChart) -> Any:
         """The scoped select the chart aggregates; list views may narrow it with their own filters."""
-        return chart_scope.base_select(entity.model, g.user)
+        return scoped_select(entity.model, g.user)
 
     def _chart_data(self) -> tuple[ec.EntityChart, ec.ChartRequest, ec.ChartData]:
         entity = self.chart_entity()

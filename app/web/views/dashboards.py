@@ -8,23 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Response, g, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app import models as m
 from app.extensions import db
-from app.models.identity import RoleCode
-from app.policy import chart_scope
+from app.policy.scope import scoped_coach_id
 from app.services.analytics import charting as ch
 from app.services.analytics import reports as rp
+from app.services.analytics.dashboard_filters import filter_options
 from app.services.analytics.entity_charts import list_url
 from app.web.views.charts import csv_response, current_locale, plotly_url, read_method_map
-
-OPTION_LIMIT = 200
 
 
 def records_url(report: rp.Report, filters: rp.ReportFilters) -> str | None:
@@ -39,32 +35,6 @@ def records_url(report: rp.Report, filters: rp.ReportFilters) -> str | None:
     )
 
 
-def filter_options(scope_coach: Any) -> dict[str, list[tuple[str, str]]]:
-    """Choices for the filter form (capped; a coach gets no coach choice: they see only their own)."""
-    session = db.session
-    products = session.execute(sa.select(m.Product.id, m.Product.name).order_by(m.Product.name).limit(OPTION_LIMIT))
-    programs = session.execute(sa.select(m.Program.id, m.Program.title).order_by(m.Program.title).limit(OPTION_LIMIT))
-    coaches: list[tuple[str, str]] = []
-    if scope_coach is None:
-        coach_ids = (
-            sa.select(m.UserRole.user_id)
-            .join(m.PlatformRole, m.PlatformRole.id == m.UserRole.role_id)
-            .where(m.PlatformRole.code == RoleCode.COACH)
-        )
-        rows = session.execute(
-            sa.select(m.PlatformUser.id, m.PlatformUser.full_name)
-            .where(m.PlatformUser.id.in_(coach_ids))
-            .order_by(m.PlatformUser.full_name)
-            .limit(OPTION_LIMIT)
-        )
-        coaches = [(str(i), n) for i, n in rows]
-    return {
-        "product": [(str(i), n) for i, n in products],
-        "program": [(str(i), t) for i, t in programs],
-        "coach": coaches,
-    }
-
-
 class DashboardsView(BaseView):
     route_base = "/dashboards"
     default_view = "index"
@@ -73,7 +43,7 @@ class DashboardsView(BaseView):
 
     def _context(self) -> rp.ReportContext:
         filters = rp.parse_filters(request.args)
-        scope_coach = chart_scope.scoped_coach_id(g.user)
+        scope_coach = scoped_coach_id(g.user)
         return rp.ReportContext(db.session, filters, scope_coach_id=scope_coach, locale=current_locale())
 
     def _error(self, message: str, status: int = 400) -> Any:
@@ -116,7 +86,7 @@ class DashboardsView(BaseView):
             panels=panels,
             filters=ctx.filters,
             args=ctx.filters.as_args(),
-            options=filter_options(ctx.scope_coach_id),
+            options=filter_options(db.session, g.user),
             plotly_url=plotly_url(),
         )
 
