@@ -34,7 +34,7 @@ def prepare_embedded(app: Flask, demo_customers: int = 300) -> list[str]:
             result = seed_demo_data(appbuilder.sm, customers=demo_customers, seed=7, progress=True)
             logins_file.write_text(json.dumps(result.logins, indent=2))
             logins_file.chmod(0o600)
-    with app.app_context():  # the operator's language (COACHDESK_LOCALE or LANG), see app.process_locale
+    with app.app_context():  # the operator's language (COACHDESK_LOCALE or LANG), see app.i18n.process_locale
         if not logins_file.exists():
             return [_("Sign in with your console account.")]
         logins = json.loads(logins_file.read_text())

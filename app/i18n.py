@@ -127,6 +127,18 @@ class SourceText(str):
         return text
 
 
+def process_locale(config: Mapping[str, Any]) -> str:
+    """The language outside a request: ``COACHDESK_LOCALE``, then LC_ALL/LC_MESSAGES/LANG, then the default.
+
+    ``LOCALE_FROM_ENVIRONMENT = False`` (the test settings) ignores the environment, so output
+    does not depend on the shell it runs in.
+    """
+    default = config["BABEL_DEFAULT_LOCALE"]
+    if not config.get("LOCALE_FROM_ENVIRONMENT", True):
+        return default
+    return environment_locale(config["LANGUAGES"], default)
+
+
 def message_of(value: Any) -> LazyMessage | None:
     """The translatable message behind ``value`` (a ``LazyMessage`` or a ``SourceText``), if any."""
     if isinstance(value, LazyMessage):

@@ -312,7 +312,7 @@ def test_a_typed_datetime_is_read_in_the_viewers_zone(app: Flask, accounts: dict
 
 
 def test_zone_rules_outside_a_request(app: Flask) -> None:
-    from app import select_timezone
+    from app.web.locale import select_timezone
 
     with app.app_context():
         assert select_timezone() == "UTC"

@@ -1,7 +1,7 @@
 """``flask`` sub-commands: roles, accounts, demo data. Thin: each calls a service.
 
 Every line a person reads is translated: the language is ``COACHDESK_LOCALE``, else
-LC_ALL/LC_MESSAGES/LANG, else English (``app.process_locale``). Help texts are lazy and
+LC_ALL/LC_MESSAGES/LANG, else English (``app.i18n.process_locale``). Help texts are lazy and
 options use ``app.i18n.option`` so they are translated when ``--help`` runs.
 """
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, has_request_context, request
+from flask import g, has_request_context, request
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
 from app.models.identity import ConsoleUser
-from app.policy import passwords
 from app.services.audit import auth_events
 from app.web.security import login_limits, sessions
+from app.web.security.accounts import UserDBModelView
 from app.web.security.permission_cache import PermissionCacheMixin
 from app.web.security.views import SECURITY_VIEWS, SafeSQLAInterface
 
@@ -36,30 +36,17 @@ class CoachdeskSecurityManager(PermissionCacheMixin, SecurityManager):
     userinfoeditview = SECURITY_VIEWS["userinfoeditview"]
 
     def __init__(self, appbuilder: Any) -> None:
-        config = current_app.config
-        # An unknown username must cost as much as a wrong password (ASVS 6.3.8).
-        method = config.get("FAB_PASSWORD_HASH_METHOD", "scrypt")
-        fake = config.get("AUTH_DB_FAKE_PASSWORD_HASH_CHECK")
-        if not fake or passwords.hash_method_of(fake) != method:
-            config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"] = passwords.fake_password_hash(method)
-        config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", passwords.check_password_policy)
-        login_limits.configure_storage(config)
-        login_limits.trust_proxy_headers(current_app._get_current_object())
         super().__init__(appbuilder)
         # FAB gives each security view a plain SQLAInterface here; ours refuses malformed keys.
         for attr in SECURITY_VIEWS:
             view = getattr(self, attr)
             if getattr(view, "datamodel", None) is not None:
                 view.datamodel = SafeSQLAInterface(view.datamodel.obj)
-        sessions.install_session_limits(current_app._get_current_object(), self)
 
     def register_views(self) -> None:
         # FAB's account admin with the account's time zone on it (same class name, so the
         # endpoints and Admin's permissions stay), built on the safe one of app/web/security/views.py
-        # (so it inherits the checked data layer set in __init__); imported here because views
-        # import security.
-        from app.web.security.accounts import UserDBModelView
-
+        # (so it inherits the checked data layer set in __init__).
         self.userdbmodelview = UserDBModelView
         super().register_views()
         login_limits.install_login_limits(self)

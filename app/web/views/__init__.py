@@ -1,4 +1,4 @@
-"""Console views. Only ``create_app`` imports this package."""
+"""Console views: one module per page or seed area, registered with FAB by ``register_views``."""
 
 from __future__ import annotations
 
@@ -6,30 +6,13 @@ from typing import Any
 
 from flask import current_app
 
+from app.web.views import charts, compliance_tools, dashboards, entities, home, plan_builder, plans
+from app.web.views.base import format_value
+
 
 def register_views(appbuilder: Any) -> None:
-    """Register every view with FAB; each area module adds its own."""
-    from app.web.views import home
-    from app.web.views.base import format_value
-
+    """Register every view with FAB, in menu order; each area module adds its own."""
     # Templates show values (datetimes in the viewer's time zone) the way list pages do.
     current_app.add_template_filter(format_value, "cd_format")
-
-    home.register(appbuilder)
-    from app.web.views import plan_builder, plans
-
-    plan_builder.register(appbuilder)
-    plans.register(appbuilder)
-    from app.web.views import compliance_tools
-
-    compliance_tools.register(appbuilder)
-    from app.web.views import charts, dashboards
-
-    charts.register(appbuilder)
-    dashboards.register(appbuilder)
-    from app.web.views import entities
-
-    entities.register(appbuilder)
-    from app.web.security import accounts
-
-    accounts.register(appbuilder)
+    for module in (home, plan_builder, plans, compliance_tools, charts, dashboards, entities):
+        module.register(appbuilder)
