@@ -30,7 +30,7 @@ test: install-dev
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: install-dev
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && PYTHONPATH=. $(BIN)/lint-imports
 
 # Refresh the catalogues after marking new strings (English source, Spanish, German).
 extract-messages: $(VENV)/.runtime
