@@ -50,6 +50,8 @@ class BaseConfig:
     FAB_UPDATE_PERMS = False  # permissions are synced by `flask roles sync`, never at start-up
     FAB_CREATE_DB = False  # the schema belongs to Alembic
     FAB_ADD_SECURITY_API = False
+    # FAB's menu API serves its React front end; the console renders its menu on the server.
+    FAB_ADD_MENU_API = False
     FAB_API_SWAGGER_UI = False
     FAB_INDEX_VIEW = "app.web.views.home.HomeView"
     FAB_SECURITY_MANAGER_CLASS = "app.web.security.manager.CoachdeskSecurityManager"
@@ -77,13 +79,19 @@ class BaseConfig:
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
 
     # Login hardening (ASVS 6.1.1/6.3.1). FAB applies AUTH_RATE_LIMIT per client IP
-    # to POST /login/; app.web.security.login_limits adds the per-username limit, which
-    # only counts failed attempts. Storage: Redis when REDIS_URL is set, else memory
-    # (one process only). RATELIMIT_STORAGE_URI, if set, wins.
+    # to POST /login/; app.web.security.login_limits counts failures per account and
+    # source (AUTH_USERNAME_RATE_LIMIT), slows sources that failed on an account under
+    # attack (AUTH_ACCOUNT_ATTACK_LIMIT, AUTH_SLOWDOWN_SECONDS) and caps concurrent
+    # password hashing. Storage: Redis when REDIS_URL is set, else memory (one process
+    # only). RATELIMIT_STORAGE_URI, if set, wins.
     AUTH_RATE_LIMITED = True
     RATELIMIT_ENABLED = True
     AUTH_RATE_LIMIT = "20 per minute"
     AUTH_USERNAME_RATE_LIMIT = "5 per minute"
+    AUTH_ACCOUNT_ATTACK_LIMIT = "20 per 10 minutes"
+    AUTH_SLOWDOWN_SECONDS = 2.0
+    AUTH_MAX_CONCURRENT_HASHES = 2
+    AUTH_HASH_WAIT_SECONDS = 10.0
     RATELIMIT_HEADERS_ENABLED = True  # Retry-After on the 429 page
     RATELIMIT_KEY_PREFIX = "coachdesk-limits"
     # Password policy (ASVS 6.2.x): length only, plus an offline blocklist; no composition rules.

@@ -54,6 +54,7 @@ def limited_app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Fla
         REDIS_URL=redis_url,
         RATELIMIT_ENABLED=True,
         RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex[:8]}",
+        AUTH_SLOWDOWN_SECONDS=0.01,  # the decision is tested, not the wait
     )
     make_accounts(app)
     return app
@@ -77,32 +78,88 @@ def test_limits_are_kept_in_redis(limited_app, redis_url):
     assert keys, "no rate-limit counters in Redis"
 
 
-def test_fifth_failure_for_a_username_locks_it_for_a_while_with_a_429_page(limited_app, caplog):
+def test_fifth_failure_from_one_address_makes_that_address_wait_with_a_429_page(limited_app, caplog):
     client = limited_app.test_client()
+    attacker = unique_ip()
     for attempt in range(5):
-        resp = post_login(client, "coach", f"wrong-{attempt}-password", ip=unique_ip())
+        resp = post_login(client, "coach", f"wrong-{attempt}-password", ip=attacker)
         assert resp.status_code == 302, attempt
-    # From yet another address, even with the right password: this account is throttled.
+    # From the same address, even the right password waits: the address has used up its tries.
     with caplog.at_level(logging.INFO, logger="coachdesk.auth"):
-        blocked = post_login(client, "coach", "coach-Passw0rd!", ip=unique_ip())
+        blocked = post_login(client, "coach", "coach-Passw0rd!", ip=attacker)
     assert blocked.status_code == 429
     assert [e["event"] for e in auth_events_in(caplog)] == ["login_rate_limited"]
     page = blocked.get_data(as_text=True)
     assert "Too many attempts" in page and "Traceback" not in page
     assert int(blocked.headers["Retry-After"]) > 0
     assert not signed_in(client)
-    # Other accounts are not affected.
-    assert post_login(client, "support", "support-Passw0rd!", ip=unique_ip()).status_code == 302
-    assert signed_in(client)
+    # The owner, from any other address, signs in: guessing cannot lock an account.
+    owner = limited_app.test_client()
+    assert post_login(owner, "coach", "coach-Passw0rd!", ip=unique_ip()).status_code == 302
+    assert signed_in(owner)
+    # Other accounts are not affected, even from the attacker's address.
+    other = limited_app.test_client()
+    assert post_login(other, "support", "support-Passw0rd!", ip=attacker).status_code == 302
+    assert signed_in(other)
+
+
+def test_an_account_under_attack_slows_only_addresses_that_failed_on_it(limited_app):
+    client = limited_app.test_client()
+    guard = limited_app.extensions["coachdesk.login_guard"]
+    with limited_app.app_context():
+        account = f"account:{limited_app.appbuilder.sm.find_user(username='admin').id}"
+    attackers = [unique_ip() for _ in range(guard.account_limit.amount)]
+    clean = unique_ip()
+    assert guard.delay(account, attackers[0]) == 0  # nothing has happened yet
+    for n, ip in enumerate(attackers):
+        assert post_login(client, "admin", f"guess-{n}-password", ip=ip).status_code == 302
+    assert guard.delay(account, attackers[0]) == guard.slowdown > 0
+    assert guard.delay(account, clean) == 0
+    owner = limited_app.test_client()
+    assert post_login(owner, "admin", "admin-Passw0rd!", ip=clean).status_code == 302
+    assert signed_in(owner)
+
+
+def test_no_sign_in_path_escapes_the_limits(limited_app):
+    client = limited_app.test_client()
+    # FAB's JSON sign-in (and its token refresh) is not served at all.
+    for url in ("/api/v1/security/login", "/api/v1/security/refresh"):
+        resp = client.post(url, json={"username": "admin", "password": "x", "provider": "db"})
+        assert resp.status_code == 404, url
+    sign_in_rules = [
+        r for r in limited_app.url_map.iter_rules() if "POST" in r.methods and "login" in (r.rule + r.endpoint).lower()
+    ]
+    assert [r.rule for r in sign_in_rules] == ["/login/"]
+    ip = unique_ip()
+    statuses = [post_login(client, "manager", f"wrong-{n}-password", ip=ip).status_code for n in range(6)]
+    assert statuses == [302] * 5 + [429]
+
+
+def test_password_checks_are_capped_per_process(limited_app):
+    hashing = limited_app.extensions["coachdesk.password_hashing"]
+    held = 0
+    while hashing.slots.acquire(blocking=False):
+        held += 1
+    saved, hashing.wait = hashing.wait, 0.01
+    try:
+        resp = post_login(limited_app.test_client(), "support", "support-Passw0rd!", ip=unique_ip())
+        assert resp.status_code == 429 and "Traceback" not in resp.get_data(as_text=True)
+    finally:
+        hashing.wait = saved
+        for _ in range(held):
+            hashing.slots.release()
+    assert held == limited_app.config["AUTH_MAX_CONCURRENT_HASHES"]
+    assert post_login(limited_app.test_client(), "support", "support-Passw0rd!", ip=unique_ip()).status_code == 302
 
 
 def test_username_and_email_share_one_budget(limited_app):
     client = limited_app.test_client()
+    ip = unique_ip()
     for attempt in range(5):
         name = "compliance" if attempt % 2 else "compliance@coachdesk.test"
-        assert post_login(client, name, f"wrong-{attempt}-password", ip=unique_ip()).status_code == 302
-    assert post_login(client, "compliance@coachdesk.test", "wrong-again", ip=unique_ip()).status_code == 429
-    assert post_login(client, "compliance", "wrong-again", ip=unique_ip()).status_code == 429
+        assert post_login(client, name, f"wrong-{attempt}-password", ip=ip).status_code == 302
+    assert post_login(client, "compliance@coachdesk.test", "wrong-again", ip=ip).status_code == 429
+    assert post_login(client, "compliance", "wrong-again", ip=ip).status_code == 429
 
 
 def test_successful_sign_ins_do_not_use_up_the_username_limit(limited_app):

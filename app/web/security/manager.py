@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, has_request_context, request
+from flask_appbuilder.api import BaseApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
 from app.models.identity import ConsoleUser
@@ -21,8 +22,20 @@ from app.web.security.permission_cache import PermissionCacheMixin
 from app.web.security.views import SECURITY_VIEWS, SafeSQLAInterface
 
 
+class NoSecurityApi(BaseApi):
+    """Stands in for FAB's JSON security API (``/api/v1/security/login`` and ``/refresh``).
+
+    The console signs in through its form only; a second, JSON sign-in path would sit
+    outside the sign-in limits. No routes: FAB registers this class where it would
+    register its own.
+    """
+
+    resource_name = "security"
+
+
 class CoachdeskSecurityManager(PermissionCacheMixin, SecurityManager):
     user_model = ConsoleUser
+    security_api = NoSecurityApi
     # FAB's user-statistics chart loads Google's CDN and aggregates in Python.
     userstatschartview = None
     # FAB's account/role/permission views, refusing malformed URLs with a 4xx (app/web/security/views.py).
@@ -53,7 +66,8 @@ class CoachdeskSecurityManager(PermissionCacheMixin, SecurityManager):
 
     def auth_user_db(self, username: str, password: str) -> Any:
         g.pop("_cd_login_failure_recorded", None)
-        user = super().auth_user_db(username, password)
+        with login_limits.hashing_slot():
+            user = super().auth_user_db(username, password)
         if user is None and not g.pop("_cd_login_failure_recorded", False):
             # Unknown or inactive account: FAB calls no hook, but it is a failed login too.
             self._auth_event(auth_events.LOGIN_FAILED, attempted_name=username)
