@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -137,7 +138,7 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
 
 
 def _archive(
-    ctx: JobContext, spec: RetentionEntity, cutoff: dt.datetime, state: dict, archive: Any, tuning: batching.Tuning
+    ctx: JobContext, spec: RetentionEntity, cutoff: dt.datetime, state: dict, archive: Path, tuning: batching.Tuning
 ) -> None:
     """ARCHIVE's ranges, appended to the partial file cut back to the checkpoint's bytes; then the rename.
 
