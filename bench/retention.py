@@ -175,6 +175,7 @@ def run_job(app, url, users, policy_id: int, strategy: str, cutoff: dt.datetime,
     from app.extensions import db
     from app.services.jobs import run_inline, start_job
     from app.services.retention import runner as retention
+    from app.services.retention.archive import verify_archive
 
     params = {"policy_id": policy_id, "entity": "engagement_events", "strategy": strategy,
               "cutoff": cutoff.isoformat()}  # fmt: skip
@@ -195,7 +196,7 @@ def run_job(app, url, users, policy_id: int, strategy: str, cutoff: dt.datetime,
             print(f"    slow transaction {took * 1000:.1f} ms: {steps}")
     if strategy == "ARCHIVE":
         archive = Path(app.config["ARCHIVE_DIR"]) / done.result["archive"]
-        problems = retention.verify_archive(archive)
+        problems = verify_archive(archive)
         assert not problems, problems
         with gzip.open(archive, "rt") as fh:
             assert sum(1 for _ in fh) == expected
@@ -273,6 +274,7 @@ def main() -> None:
             from app.extensions import db
             from app.models import PlatformUser
             from app.services.retention import runner as retention
+            from app.services.retention.policies import save_policy
 
             users = [uuid.uuid4() for _ in range(USERS)]
             db.session.execute(
@@ -283,11 +285,11 @@ def main() -> None:
             db.session.commit()
             held_rows = sum(1 for i in range(ROWS) if i % USERS < HELD)
             expected = ROWS - held_rows
-            policy = retention.save_policy("engagement_events", "HARD_DELETE", 365, enabled=True)
+            policy = save_policy("engagement_events", "HARD_DELETE", 365, enabled=True)
             cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=365)
             figures: dict[str, tuple[Figures, Figures]] = {}
             for strategy in STRATEGIES:
-                policy = retention.save_policy("engagement_events", strategy, 365, True, policy_id=policy.id)
+                policy = save_policy("engagement_events", strategy, 365, True, policy_id=policy.id)
                 print(f"\n{strategy}: seeding {ROWS:,} expired + {RECENT:,} recent engagement events ...")
                 seed_events(url, users)
                 dry = retention.dry_run(policy)

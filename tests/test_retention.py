@@ -17,8 +17,10 @@ from app.extensions import db
 from app.models import AuditLog, DataRetentionPolicy, EngagementEvent, PlatformUser
 from app.models.base import utcnow
 from app.models.jobs import JobRun
-from app.services import jobs
+from app.services import artifacts, batching, jobs
 from app.services.audit import trail as audit
+from app.services.retention import archive as archive_format
+from app.services.retention import policies
 from app.services.retention import runner as retention
 from tests.conftest import csrf_token, login
 from tests.jobworker import finish, jobs_env, kill_hard, start_worker, wait_for  # noqa: F401
@@ -55,7 +57,7 @@ def _expired_world(n_old: int = 30, n_new: int = 10) -> tuple[dict, set[int]]:
 
 
 def _policy(strategy: str, entity: str = "engagement_events", days: int = 365) -> DataRetentionPolicy:
-    return retention.save_policy(entity, strategy, days, enabled=True)
+    return policies.save_policy(entity, strategy, days, enabled=True)
 
 
 def _snapshot() -> dict[int, tuple]:
@@ -76,8 +78,8 @@ def _snapshot() -> dict[int, tuple]:
     ],
 )
 def test_invalid_policies_are_refused(app_ctx, entity, strategy, days, message):
-    with pytest.raises(retention.RetentionError, match=message):
-        retention.save_policy(entity, strategy, days, True)
+    with pytest.raises(policies.RetentionError, match=message):
+        policies.save_policy(entity, strategy, days, True)
     assert db.session.scalar(select(func.count()).select_from(DataRetentionPolicy)) == 0
 
 
@@ -124,7 +126,7 @@ def _run_and_check_exactly(app, strategy: str) -> None:
                 assert set(after) == set(untouched)
             if strategy == "ARCHIVE":
                 archive = app.config["ARCHIVE_DIR"] / run.result["archive"]
-                assert retention.verify_archive(archive) == []
+                assert archive_format.verify_archive(archive) == []
                 with gzip.open(archive, "rt") as fh:
                     assert [json.loads(line)["id"] for line in fh] == sorted(expired)
             row = db.session.scalar(select(AuditLog).where(AuditLog.action == "retention.run"))
@@ -176,7 +178,7 @@ def test_audit_logs_archive_keeps_the_chain_verifiable(app_ctx, tmp_path):
 
     current_app.config["ARCHIVE_DIR"] = tmp_path
     try:
-        policy = retention.save_policy("audit_logs", "ARCHIVE", 365, True)
+        policy = policies.save_policy("audit_logs", "ARCHIVE", 365, True)
         run = jobs.run_inline(jobs.start_job(retention.KIND, {"policy_id": policy.id, "entity": "audit_logs",
                               "strategy": "ARCHIVE", "cutoff": (utcnow() - dt.timedelta(days=365)).isoformat()},
                               enqueue=False))  # fmt: skip
@@ -258,10 +260,10 @@ def test_sigkill_mid_retention_then_rerun_touches_exactly_the_expired_rows(app, 
         # The checkpoint describes exactly what was committed: no more, no less.
         changed = _changed(strategy, before, expired)
         assert len(changed) == state["rows"] == killed.progress_done
-        assert changed == {i for i in expired if retention.is_committed(state, i)}
+        assert changed == {i for i in expired if batching.is_committed(state, i)}
     if strategy == "ARCHIVE":
         assert not archive.exists()
-        part = jobs.partial_path(archive)
+        part = artifacts.partial_path(archive)
         assert part.stat().st_size >= state["bytes"]
         with gzip.open(io.BytesIO(part.read_bytes()[: state["bytes"]]), "rt") as fh:
             assert sorted(json.loads(line)["id"] for line in fh) == sorted(changed)
@@ -288,13 +290,13 @@ def test_sigkill_mid_retention_then_rerun_touches_exactly_the_expired_rows(app, 
     else:
         assert set(after) == set(untouched)
     if strategy == "ARCHIVE":
-        assert retention.verify_archive(archive) == []
+        assert archive_format.verify_archive(archive) == []
         with gzip.open(archive, "rt") as fh:
             archived = [json.loads(line) for line in fh]
         assert [r["id"] for r in archived] == sorted(expired)
         # What was archived is the row as it was, not a later state of it.
         assert {r["id"]: r["payload_json"] for r in archived} == {i: before[i][1] for i in expired}
-        manifest = json.loads(retention.manifest_path(archive).read_text())
+        manifest = json.loads(archive_format.manifest_path(archive).read_text())
         assert manifest["rows"] == len(expired) and manifest["first_id"] == min(expired)
 
 
@@ -324,7 +326,7 @@ def test_a_batch_that_overruns_its_time_limit_is_retried_smaller(pg_app, tmp_pat
             after = _snapshot()
             assert {i: after[i] for i in untouched} == untouched
             if strategy == "ARCHIVE":
-                assert retention.verify_archive(tmp_path / run.result["archive"]) == []
+                assert archive_format.verify_archive(tmp_path / run.result["archive"]) == []
     finally:
         pg_app.config["ARCHIVE_DIR"] = pg_app.config["INSTANCE_DIR"] / "archive"
 
@@ -363,7 +365,7 @@ def test_archive_rereads_a_range_a_writer_changed_after_it_was_written(pg_app, t
             assert run.result["reread"] == 1 and run.result["rows"] == len(expired)
             assert _changed("ARCHIVE", before, expired) == expired
             archive = tmp_path / run.result["archive"]
-            assert retention.verify_archive(archive) == []
+            assert archive_format.verify_archive(archive) == []
             with gzip.open(archive, "rt") as fh:
                 archived = {row["id"]: row for row in map(json.loads, fh)}
             assert sorted(archived) == sorted(expired)
@@ -379,17 +381,17 @@ def test_verify_archive_finds_a_changed_or_extended_archive(app):
         run = jobs.run_inline(_plan("ARCHIVE"))
         assert run.status == "succeeded", run.error
     archive = app.config["ARCHIVE_DIR"] / run.result["archive"]
-    assert retention.verify_archive(archive) == []
+    assert archive_format.verify_archive(archive) == []
     original = archive.read_bytes()
     extra = gzip.compress(json.dumps({"id": 10**9}).encode() + b"\n")
     archive.write_bytes(original + extra)
-    problems = retention.verify_archive(archive)
+    problems = archive_format.verify_archive(archive)
     assert "sha256 differs from the manifest" in problems and any("rows, the manifest says" in p for p in problems)
     archive.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
-    problems = retention.verify_archive(archive)
+    problems = archive_format.verify_archive(archive)
     assert "sha256 differs from the manifest" in problems and any("gzip" in p for p in problems)
     archive.unlink()
-    assert retention.verify_archive(archive) == [f"{archive.name}: archive or manifest missing"]
+    assert archive_format.verify_archive(archive) == [f"{archive.name}: archive or manifest missing"]
 
 
 def test_postgresql_renders_archive_lines_as_python_does(pg_app):
@@ -412,11 +414,12 @@ def test_postgresql_renders_archive_lines_as_python_does(pg_app):
         db.session.commit()
         for model in (EngagementEvent, ProgressMetric):
             table = model.__table__
-            rendered = dict(db.session.execute(select(table.c.id, retention.archive_line_sql(table))).all())
-            python = {r["id"]: retention.archive_line(table, r) for r in db.session.execute(select(table)).mappings()}
+            rendered = dict(db.session.execute(select(table.c.id, archive_format.archive_line_sql(table))).all())
+            rows = db.session.execute(select(table)).mappings()
+            python = {r["id"]: archive_format.archive_line(table, r) for r in rows}
             assert rendered == python and rendered
         events = EngagementEvent.__table__
-        query = select(events.c.id, retention.archive_line_sql(events))
+        query = select(events.c.id, archive_format.archive_line_sql(events))
         lines = [json.loads(line) for _, line in db.session.execute(query)]
         assert sorted(r["occurred_at"] for r in lines) == [
             "2020-02-29T23:59:59+00:00",
@@ -429,7 +432,7 @@ def test_postgresql_renders_archive_lines_as_python_does(pg_app):
 
 def test_invalid_policy_cannot_be_written_by_any_path(app_ctx):
     db.session.add(DataRetentionPolicy(entity="audit_logs", retention_period_days=400, deletion_strategy="ANONYMIZE"))
-    with pytest.raises(retention.RetentionError, match="only ARCHIVE"):
+    with pytest.raises(policies.RetentionError, match="only ARCHIVE"):
         db.session.commit()
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(DataRetentionPolicy)) == 0

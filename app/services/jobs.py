@@ -470,14 +470,6 @@ def run_inline(run: JobRun, on_progress: Callable[[int, int | None], None] | Non
     return execute_run(run.id, on_progress)
 
 
-def partial_path(final: Path) -> Path:
-    """Where a job writes ``final`` until it is complete: a hidden sibling folder on the same
-    filesystem, so the rename is atomic and browsing ``exports/`` or ``archive/`` never shows a part."""
-    folder = final.parent.parent / f".partial-{final.parent.name}"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{final.name}.part"
-
-
 # --------------------------------------------------------------------------- console
 
 

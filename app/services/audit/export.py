@@ -17,7 +17,6 @@ import csv
 import datetime as dt
 import hashlib
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,9 +33,10 @@ from app.i18n import _l
 from app.models.base import utcnow
 from app.models.compliance import AuditLog
 from app.models.jobs import JobRun, JobStatus
+from app.services.artifacts import ResumableFile, partial_path, publish, sha256, write_manifest
 from app.services.audit import pg_check as chain_check
 from app.services.audit import trail as audit
-from app.services.jobs import JobContext, partial_path, start_job
+from app.services.jobs import JobContext, start_job
 from app.services.timezones import as_local
 
 KIND = "audit.export"
@@ -195,18 +195,17 @@ def run_export(ctx: JobContext) -> dict[str, Any]:
     fmt = params["format"]
     batch_size = int(current_app.config.get("AUDIT_EXPORT_BATCH", 10000))
     final, part, manifest = paths(ctx.run_id, fmt)
-    directory, final_name, manifest_name = final.parent, final.name, manifest.name
+    final_name, manifest_name = final.name, manifest.name
     state = dict(ctx.state)
     if not state.get("written"):
         state = _write_rows(ctx, params, part, batch_size, state)
     if part.exists():
-        os.replace(part, final)
-        _fsync_dir(directory)
+        publish(part, final)
     if not final.exists():
         raise RuntimeError(_l("export file %(file)s is missing after its rows were written", file=final_name))
     # Hashed as it was written; a file that is not the size the rows left is read again.
     digest = state.get("sha256") if final.stat().st_size == state["bytes"] else None
-    digest = digest or _sha256(final)
+    digest = digest or sha256(final)
     body = {
         "export_id": ctx.run_id,
         "file": final_name,
@@ -227,9 +226,7 @@ def run_export(ctx: JobContext) -> dict[str, Any]:
         "requested_at": state.get("requested_at"),
         "completed_at": utcnow().isoformat(),
     }
-    tmp_manifest = partial_path(manifest)
-    tmp_manifest.write_text(json.dumps(body, indent=2, sort_keys=True))
-    os.replace(tmp_manifest, manifest)
+    write_manifest(manifest, body)
     audit.record(
         "export.audit",
         "audit_logs",
@@ -273,14 +270,8 @@ def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, stat
         raise RuntimeError(_l("the temporary export file disappeared; start a new export"))
     anchors = audit.archive_anchors()
     linked = _unfiltered(params)
-    with open(part, "r+b") as out:
-        out.truncate(state["bytes"])
-        # The file's SHA-256 grows with each batch, so no second pass reads the file back;
-        # a rerun first hashes what the earlier run left.
-        digest = hashlib.sha256()
-        for block in iter(lambda: out.read(1 << 20), b""):
-            digest.update(block)
-        out.seek(state["bytes"])
+    # The file's SHA-256 grows with each batch, so no second pass reads the file back.
+    with ResumableFile(part, state["bytes"], hashed=True) as out:
         prev = state.get("last_hash")
         if linked and state["last_id"] == 0:
             prev = db.session.scalar(
@@ -302,7 +293,7 @@ def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, stat
                         )
                 prev = chunk.last_hash
                 summary = (chunk.rows, chunk.first_id, chunk.last_id, chunk.first_hash, chunk.last_hash)
-                _append(ctx, out, digest, state, chunk.data, *summary)
+                _append(ctx, out, state, chunk.data, *summary)
         else:
             for rows in _batches(conds, state["last_id"], batch_size, fmt):
                 for row in rows:
@@ -313,17 +304,16 @@ def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, stat
                             state["chain_problem"] = {"id": row.id, "reason": problem}
                     prev = row.row_hash
                 summary = (len(rows), rows[0].id, rows[-1].id, rows[0].row_hash, rows[-1].row_hash)
-                _append(ctx, out, digest, state, _encode_batch(rows, fmt), *summary)
+                _append(ctx, out, state, _encode_batch(rows, fmt), *summary)
     state["written"] = True
-    state["sha256"] = digest.hexdigest()
+    state["sha256"] = out.hexdigest()
     ctx.commit(done=state["rows"], checkpoint=state)
     return state
 
 
 def _append(
     ctx: JobContext,
-    out: Any,
-    digest: Any,
+    out: ResumableFile,
     state: dict,
     data: bytes,
     rows: int,
@@ -334,9 +324,6 @@ def _append(
 ) -> None:
     """Make one batch durable, then commit its checkpoint (a rerun truncates back to ``bytes``)."""
     out.write(data)
-    digest.update(data)
-    out.flush()
-    os.fsync(out.fileno())
     state["bytes"] += len(data)
     state["rows"] += rows
     state["last_id"] = last_id
@@ -431,27 +418,11 @@ def _csv_cells(row_id: int, ts: str, actor: Any, m: Any, meta: Any) -> tuple[str
     return (str(row_id), ts, str(actor) if actor else "", *(_csv_quote(t) for t in texts))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def verify_export(manifest_path: Path) -> dict[str, Any]:
     """Check a file against its manifest: SHA-256 and row count. Returns the manifest."""
     body = json.loads(manifest_path.read_text())
     data = manifest_path.parent / body["file"]
-    if _sha256(data) != body["sha256"]:
+    if sha256(data) != body["sha256"]:
         raise ExportError(_("%(file)s: SHA-256 does not match the manifest", file=body["file"]))
     if count_rows(data, body["format"]) != body["rows"]:
         raise ExportError(_("%(file)s: row count does not match the manifest", file=body["file"]))

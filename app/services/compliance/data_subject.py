@@ -13,9 +13,7 @@ values, and their chain must stay intact.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import uuid
 import zipfile
 from pathlib import Path
@@ -31,9 +29,10 @@ from app.i18n import _l
 from app.models.base import utcnow
 from app.models.identity import ConsoleUser, PlatformUser, UserStatus
 from app.models.jobs import JobRun, JobStatus
+from app.services.artifacts import partial_path, publish, sha256
 from app.services.audit import trail as audit
-from app.services.jobs import JobContext, partial_path, start_job
-from app.services.retention.runner import placeholder
+from app.services.jobs import JobContext, start_job
+from app.services.retention.strategies import placeholder
 
 SKIP_TABLES = frozenset({"audit_logs", "job_runs"})
 
@@ -126,10 +125,10 @@ def run_subject_export(ctx: JobContext) -> dict[str, Any]:
             data = json.dumps(rows, indent=2, ensure_ascii=False, sort_keys=True).encode()
             zf.writestr(f"{table_name}.json", data)
             counts[table_name] = len(rows)
-            hashes[f"{table_name}.json"] = hashlib.sha256(data).hexdigest()
+            hashes[f"{table_name}.json"] = sha256(data)
         manifest = {"user_id": str(uid), "created_at": utcnow().isoformat(), "rows": counts, "sha256": hashes}
         zf.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
-    os.replace(part, final)
+    publish(part, final)
     audit.record("dsr.export", "users", uid, {"entities": len(counts), "rows": sum(counts.values())})
     ctx.commit(done=len(counts), total=len(counts))
     return {"file": name, "rows": counts}

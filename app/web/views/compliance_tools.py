@@ -23,6 +23,8 @@ from app.services import jobs
 from app.services.audit import export as exports
 from app.services.audit import trail as audit
 from app.services.compliance import data_subject as dsr
+from app.services.retention import holds as legal_holds
+from app.services.retention import policies as retention_policies
 from app.services.retention import runner as retention
 from app.services.timezones import zone_name
 
@@ -142,10 +144,10 @@ class RetentionView(BaseView):
         body = self.render_template(
             "compliance/retention.html",
             policies=policies,
-            entities=retention.RETENTION_ENTITIES,
+            entities=retention_policies.RETENTION_ENTITIES,
             strategies=[s.value for s in DeletionStrategy],
             runs=runs,
-            held=retention.held_users(),
+            held=legal_holds.held_users(),
             error=error,
             dry=dry,
         )
@@ -164,14 +166,14 @@ class RetentionView(BaseView):
         if policy_id and not policy_id.isdigit():
             return self._page(_("Unknown policy."), 400)
         try:
-            retention.save_policy(
+            retention_policies.save_policy(
                 form.get("entity", ""),
                 form.get("strategy", ""),
                 form.get("days", ""),
                 form.get("enabled") == "y",
                 int(policy_id) if policy_id else None,
             )
-        except retention.RetentionError as exc:
+        except retention_policies.RetentionError as exc:
             return self._page(str(exc), 400)
         flash(_("Retention policy saved."), "info")
         return redirect(url_for(".index"))
@@ -187,7 +189,7 @@ class RetentionView(BaseView):
     def dry_run(self, policy_id: int) -> Any:
         try:
             result = retention.dry_run(self._policy(policy_id))
-        except retention.RetentionError as exc:
+        except retention_policies.RetentionError as exc:
             return self._page(str(exc), 400)
         return self._page(dry=result)
 
@@ -196,7 +198,7 @@ class RetentionView(BaseView):
     def run_now(self, policy_id: int) -> Any:
         try:
             run = retention.plan_run(self._policy(policy_id), _actor())
-        except retention.RetentionError as exc:
+        except retention_policies.RetentionError as exc:
             return self._page(str(exc), 400)
         except jobs.JobsUnavailable as exc:
             return self._page(str(exc), 503)
@@ -209,8 +211,8 @@ class RetentionView(BaseView):
         form = request.form
         try:
             user = dsr.find_subject(form.get("user", ""))
-            retention.set_legal_hold(user.id, form.get("held") == "y", form.get("reason", ""))
-        except (dsr.SubjectRequestError, retention.RetentionError) as exc:
+            legal_holds.set_legal_hold(user.id, form.get("held") == "y", form.get("reason", ""))
+        except (dsr.SubjectRequestError, retention_policies.RetentionError) as exc:
             return self._page(str(exc), 400)
         flash(_("Legal hold updated."), "info")
         return redirect(url_for(".index"))
