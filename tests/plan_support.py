@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from app.extensions import db
@@ -112,3 +114,14 @@ def make_program(
 
 def utc(year: int, month: int, day: int, hour: int = 12) -> dt.datetime:
     return dt.datetime(year, month, day, hour, tzinfo=dt.UTC)
+
+
+@contextmanager
+def committed() -> Iterator[None]:
+    """What every caller of the training services does (view, job): commit what they flushed, or roll it back."""
+    try:
+        yield
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise

@@ -19,9 +19,9 @@ from app.extensions import db
 from app.models.identity import ConsoleUser
 from app.models.training import CompletionState, CustomerPlan, ItemType, PlanItem, Program, Visibility
 from app.policy.scope import Actor, scope_criteria, scoped_select
+from app.services.training import access, errors, plan_calendar, plans, programs
 from app.services.training import assignment as plan_jobs
-from app.services.training import plans, programs
-from tests.plan_support import make_program
+from tests.plan_support import committed, make_program
 from tests.test_plan_jobs import _run_worker
 from tests.test_plan_views import _login, _post_json, world  # noqa: F401  (fixture and helpers)
 
@@ -35,8 +35,11 @@ def plans_world(world):  # noqa: F811
     app, cat = world["app"], world["cat"]
     with app.app_context():
         coach_a, coach_b = world["coach_a"], world["coach_b"]
-        theirs_plan = plans.assign_program(coach_b, world["shared"], [world["theirs"]], start_date=START).plan_ids[0]
-        mine_plan = plans.assign_program(coach_a, world["shared"], [world["mine"]], start_date=START).plan_ids[0]
+        with committed():
+            theirs_result = plans.assign_program(coach_b, world["shared"], [world["theirs"]], start_date=START)
+        with committed():
+            mine_result = plans.assign_program(coach_a, world["shared"], [world["mine"]], start_date=START)
+        theirs_plan, mine_plan = theirs_result.plan_ids[0], mine_result.plan_ids[0]
         private_b = make_program(coach_b, [(M, cat.meals[1], 0, 0)], title="Theo private", weeks=1).id
         public_b = make_program(
             coach_b, [(M, cat.meals[2], 0, 0)], title="Public template", weeks=1, visibility=Visibility.PUBLIC
@@ -243,7 +246,7 @@ def test_builder_services_match_the_console_scope_for_every_role(plans_world, ro
     with app.app_context():
         user = db.session.scalar(sa.select(ConsoleUser).where(ConsoleUser.username == accounts[role].username))
         actor = Actor.of(user)
-        assert {p.id for p in plans.list_plans(actor)} == {
+        assert {p.id for p in plan_calendar.list_plans(actor)} == {
             p.id for p in db.session.scalars(scoped_select(CustomerPlan, user))
         }
         assert {p.id for p in programs.list_programs(actor)} == {
@@ -251,7 +254,7 @@ def test_builder_services_match_the_console_scope_for_every_role(plans_world, ro
         }
         writable = set(db.session.scalars(sa.select(Program.id).where(scope_criteria(Program, user, for_write=True))))
         for program in db.session.scalars(scoped_select(Program, user)).unique():
-            may = programs.may_write(actor, "Programs") and program.id in writable
+            may = access.may_write(actor, "Programs") and program.id in writable
             assert programs.open_program(actor, program.id)[1] is may
         offered = {r["id"] for r in plans.customer_choices(actor, "", limit=50)}
         if role in ("Coach", "Coach2"):
@@ -266,10 +269,10 @@ def test_a_coach_without_a_platform_user_reaches_nothing_in_the_builder(plans_wo
     app = plans_world["app"]
     with app.app_context():
         loner = Actor(None, frozenset({"Coach"}))
-        assert programs.list_programs(loner) == [] and plans.list_plans(loner) == []
+        assert programs.list_programs(loner) == [] and plan_calendar.list_plans(loner) == []
         assert plans.customer_choices(loner, "") == []
         for pid in (plans_world["shared"], plans_world["public_b"]):
-            with pytest.raises(programs.ProgramNotFound):
+            with pytest.raises(errors.ProgramNotFound):
                 programs.get_program(loner, pid)
-        with pytest.raises(plans.PlanNotFound):
-            plans.get_plan(loner, plans_world["mine_plan"])
+        with pytest.raises(errors.PlanNotFound):
+            plan_calendar.get_plan(loner, plans_world["mine_plan"])

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models.training import CompletionState, CustomerPlan, ItemType, PlanItem, ProgramItem, Visibility
 from app.policy.scope import Actor
-from app.services.training import plans, programs
-from tests.plan_support import coach_actor, make_catalogue, make_customer, make_program, utc
+from app.services.training import catalogue, errors, plan_calendar, plans, programs, schedule
+from tests.plan_support import coach_actor, committed, make_catalogue, make_customer, make_program, utc
 
 E, M, H = ItemType.EXERCISE, ItemType.MEAL, ItemType.HABIT
 
@@ -67,7 +67,8 @@ def test_save_replaces_items_keeps_ids_and_bumps_version(app_ctx):
         ],
         weeks=3,
     )
-    result = programs.save_program(coach, program.id, payload)
+    with committed():
+        result = programs.save_program(coach, program.id, payload)
     assert (result.version, result.created, result.updated, result.deleted) == (2, 3, 1, 1)
     items = _doc_items(program.id, coach)
     assert [(i["item_type"], i["week"], i["day"], i["order"]) for i in items] == [
@@ -94,7 +95,7 @@ def test_bad_item_in_the_middle_leaves_everything_intact(app_ctx):
             _item(H, cat.habits[0], 1, 0),
         ],
     )
-    with pytest.raises(programs.ProgramError) as err:
+    with pytest.raises(errors.ProgramError) as err, committed():
         programs.save_program(coach, program.id, payload)
     assert err.value.item == 1 and err.value.field == "prescription.sets"
     assert "Item 2" in err.value.message and "prescription.sets" in err.value.message
@@ -123,7 +124,7 @@ def test_schema_and_reference_errors_name_the_field(app_ctx, bad, field):
     coach = coach_actor()
     program = make_program(coach, [(E, cat.exercises[0], 0, 0)])
     item = {**_item(E, cat.exercises[0], 0, 0), **bad}
-    with pytest.raises(programs.ProgramError) as err:
+    with pytest.raises(errors.ProgramError) as err, committed():
         programs.save_program(coach, program.id, _payload(program, [_item(H, cat.habits[0], 0, 1), item]))
     assert err.value.status == 400
     assert err.value.field == field and err.value.item == 1, err.value.message
@@ -145,7 +146,7 @@ def test_malformed_payloads_are_refused(app_ctx, payload, field):
     cat = make_catalogue()
     coach = coach_actor()
     program = make_program(coach, [(E, cat.exercises[0], 0, 0)])
-    with pytest.raises(programs.ProgramError) as err:
+    with pytest.raises(errors.ProgramError) as err, committed():
         programs.save_program(coach, program.id, payload)
     assert err.value.status == 400 and err.value.field == field
 
@@ -156,9 +157,10 @@ def test_second_save_from_a_stale_version_is_refused(app_ctx):
     coach_b = coach_actor("Coach B")
     program = make_program(coach_a, [(E, cat.exercises[0], 0, 0)], visibility=Visibility.SHARED)
     loaded_version = program.version
-    programs.save_program(coach_a, program.id, _payload(program, [_item(E, cat.exercises[1], 0, 0)]))
+    with committed():
+        programs.save_program(coach_a, program.id, _payload(program, [_item(E, cat.exercises[1], 0, 0)]))
     stale = {"version": loaded_version, "weeks": 2, "items": [_item(M, cat.meals[0], 0, 3)]}
-    with pytest.raises(programs.ProgramConflict) as err:
+    with pytest.raises(errors.ProgramConflict) as err, committed():
         programs.save_program(coach_b, program.id, stale)
     assert err.value.status == 409 and err.value.current_version == 2
     items = _doc_items(program.id, coach_a)
@@ -170,24 +172,24 @@ def test_row_scope_on_programs(app_ctx):
     coach_a, coach_b = coach_actor("Coach A"), coach_actor("Coach B")
     private = make_program(coach_a, [(E, cat.exercises[0], 0, 0)])
     public = make_program(coach_a, [(E, cat.exercises[0], 0, 0)], visibility=Visibility.PUBLIC)
-    with pytest.raises(programs.ProgramNotFound):
+    with pytest.raises(errors.ProgramNotFound):
         programs.get_program(coach_b, private.id)
-    with pytest.raises(programs.ProgramNotFound):
+    with pytest.raises(errors.ProgramNotFound), committed():
         programs.save_program(coach_b, private.id, _payload(private, []))
     assert programs.get_program(coach_b, public.id).id == public.id
-    with pytest.raises(programs.ProgramForbidden):
+    with pytest.raises(errors.ProgramForbidden), committed():
         programs.save_program(coach_b, public.id, _payload(public, []))
     assert {p.id for p in programs.list_programs(coach_b)} == {public.id}
     # No rule matched, no rows: an account without a console role, and a coach whose console
     # account has no platform user (the central rule; the builder's old rule showed it shared ones).
     assert programs.list_programs(Actor(None, frozenset())) == []
     assert programs.list_programs(Actor(None, frozenset({"Coach"}))) == []
-    with pytest.raises(programs.ProgramForbidden):
+    with pytest.raises(errors.ProgramForbidden), committed():
         programs.create_program(
             Actor(None, frozenset({"Coach"})), title="Ownerless", level="BEGINNER", visibility="PRIVATE"
         )
     # Compliance reads every row the role matrix lets it reach (it has no grant on Programs) but writes none.
-    with pytest.raises(programs.ProgramForbidden):
+    with pytest.raises(errors.ProgramForbidden), committed():
         programs.save_program(Actor(None, frozenset({"Compliance"})), public.id, _payload(public, []))
 
 
@@ -196,21 +198,21 @@ def test_library_search_filters_and_caps(app_ctx):
     coach = coach_actor()
 
     def search(query):
-        return programs.search_library(coach, query)
+        return catalogue.search_library(coach, query)
 
-    strength = search(programs.LibraryQuery(ItemType.EXERCISE, category="STRENGTH", page_size=500))
-    assert strength["total"] == 3 and strength["page_size"] == programs.LIBRARY_PAGE_SIZE_MAX
-    squat = search(programs.LibraryQuery(ItemType.EXERCISE, q="squat", difficulty="BEGINNER"))
+    strength = search(catalogue.LibraryQuery(ItemType.EXERCISE, category="STRENGTH", page_size=500))
+    assert strength["total"] == 3 and strength["page_size"] == catalogue.LIBRARY_PAGE_SIZE_MAX
+    squat = search(catalogue.LibraryQuery(ItemType.EXERCISE, q="squat", difficulty="BEGINNER"))
     assert [r["name"] for r in squat["results"]] == ["Goblet squat"]
-    kettle = search(programs.LibraryQuery(ItemType.EXERCISE, equipment="kettle"))
+    kettle = search(catalogue.LibraryQuery(ItemType.EXERCISE, equipment="kettle"))
     assert [r["name"] for r in kettle["results"]] == ["Goblet squat"]
-    no_nuts = search(programs.LibraryQuery(ItemType.MEAL, exclude_allergen="peanut"))
+    no_nuts = search(catalogue.LibraryQuery(ItemType.MEAL, exclude_allergen="peanut"))
     assert {r["name"] for r in no_nuts["results"]} == {"Oat porridge", "Chicken salad"}
-    page2 = search(programs.LibraryQuery(ItemType.EXERCISE, page=2, page_size=3))
+    page2 = search(catalogue.LibraryQuery(ItemType.EXERCISE, page=2, page_size=3))
     assert page2["pages"] == 2 and len(page2["results"]) == 1
-    assert search(programs.LibraryQuery(ItemType.HABIT, q="100%_"))["total"] == 0
-    with pytest.raises(programs.ProgramError):
-        search(programs.LibraryQuery(ItemType.EXERCISE, difficulty="HEROIC"))
+    assert search(catalogue.LibraryQuery(ItemType.HABIT, q="100%_"))["total"] == 0
+    with pytest.raises(errors.ProgramError):
+        search(catalogue.LibraryQuery(ItemType.EXERCISE, difficulty="HEROIC"))
 
 
 # --- expansion ---------------------------------------------------------------------------------------------
@@ -221,7 +223,8 @@ def test_dates_cross_month_ends(app_ctx):
     coach = coach_actor()
     customer = make_customer("Ana", "UTC", coach.user_id)
     program = make_program(coach, [(E, cat.exercises[0], 0, 0), (E, cat.exercises[1], 0, 3), (M, cat.meals[0], 1, 6)])
-    result = plans.assign_program(coach, program.id, [customer], start_date=dt.date(2027, 1, 29))
+    with committed():
+        result = plans.assign_program(coach, program.id, [customer], start_date=dt.date(2027, 1, 29))
     assert (result.created, result.items) == (1, 3)
     dates = [i.scheduled_date for i in _plan_items(result.plan_ids[0])]
     assert dates == [dt.date(2027, 1, 29), dt.date(2027, 2, 1), dt.date(2027, 2, 11)]
@@ -235,11 +238,14 @@ def test_berlin_start_and_dates_across_the_spring_dst_change(app_ctx):
     customer = make_customer("Bea", "Europe/Berlin", coach.user_id)
     program = make_program(coach, [(E, cat.exercises[0], 0, d) for d in range(7)] + [(E, cat.exercises[1], 1, 0)])
     # 23:30 UTC on Saturday 27 March 2027 is already Sunday 28 March in Berlin (clocks go forward that night).
-    result = plans.assign_program(coach, program.id, [customer], now=dt.datetime(2027, 3, 27, 23, 30, tzinfo=dt.UTC))
+    with committed():
+        result = plans.assign_program(
+            coach, program.id, [customer], now=dt.datetime(2027, 3, 27, 23, 30, tzinfo=dt.UTC)
+        )
     items = _plan_items(result.plan_ids[0])
     assert items[0].scheduled_date == dt.date(2027, 3, 28)
     assert [i.scheduled_date for i in items] == [dt.date(2027, 3, 28) + dt.timedelta(days=n) for n in range(8)]
-    start, end = plans.day_bounds_utc(dt.date(2027, 3, 28), ZoneInfo("Europe/Berlin"))
+    start, end = schedule.day_bounds_utc(dt.date(2027, 3, 28), ZoneInfo("Europe/Berlin"))
     assert end - start == dt.timedelta(hours=23)
     assert start == dt.datetime(2027, 3, 27, 23, 0, tzinfo=dt.UTC)
 
@@ -253,12 +259,13 @@ def test_los_angeles_local_today_and_dst(app_ctx):
         coach, [(E, cat.exercises[0], 0, 0), (E, cat.exercises[0], 1, 0), (E, cat.exercises[0], 2, 0)], weeks=3
     )
     now = dt.datetime(2027, 3, 1, 5, 0, tzinfo=dt.UTC)  # 28 Feb 21:00 in LA, 1 Mar 14:00 in Tokyo
-    result = plans.assign_program(coach, program.id, [la, tokyo], now=now)
+    with committed():
+        result = plans.assign_program(coach, program.id, [la, tokyo], now=now)
     by_customer = {db.session.get(CustomerPlan, pid).customer_id: pid for pid in result.plan_ids}
     la_dates = [i.scheduled_date for i in _plan_items(by_customer[la])]
     assert la_dates == [dt.date(2027, 2, 28), dt.date(2027, 3, 7), dt.date(2027, 3, 14)]  # 14 March: LA's DST day
     assert [i.scheduled_date for i in _plan_items(by_customer[tokyo])][0] == dt.date(2027, 3, 1)
-    start, end = plans.day_bounds_utc(dt.date(2027, 3, 14), ZoneInfo("America/Los_Angeles"))
+    start, end = schedule.day_bounds_utc(dt.date(2027, 3, 14), ZoneInfo("America/Los_Angeles"))
     assert end - start == dt.timedelta(hours=23)
 
 
@@ -269,7 +276,8 @@ def test_start_at_week_n(app_ctx):
     program = make_program(
         coach, [(E, cat.exercises[0], 0, 0), (E, cat.exercises[1], 1, 2), (M, cat.meals[0], 2, 0)], weeks=3
     )
-    result = plans.assign_program(coach, program.id, [customer], start_date=dt.date(2027, 5, 3), start_week=2)
+    with committed():
+        result = plans.assign_program(coach, program.id, [customer], start_date=dt.date(2027, 5, 3), start_week=2)
     items = _plan_items(result.plan_ids[0])
     assert [(i.item_id, i.scheduled_date) for i in items] == [
         (cat.exercises[1], dt.date(2027, 5, 5)),
@@ -277,7 +285,7 @@ def test_start_at_week_n(app_ctx):
     ]
     plan = db.session.get(CustomerPlan, result.plan_ids[0])
     assert (plan.start_week, plan.end_date) == (2, dt.date(2027, 5, 16))
-    with pytest.raises(plans.PlanError):
+    with pytest.raises(errors.PlanError), committed():
         plans.assign_program(coach, program.id, [customer], start_date=dt.date(2027, 5, 3), start_week=4)
 
 
@@ -288,17 +296,25 @@ def test_reassigning_is_idempotent(app_ctx, mode):
     customers = [make_customer(f"C{n}", "UTC", coach.user_id) for n in range(3)]
     program = make_program(coach, [(E, cat.exercises[0], 0, 0), (H, cat.habits[0], 0, 1)])
     start = dt.date(2027, 6, 7)
-    first = plans.assign_program(coach, program.id, customers[:2], start_date=start, insert_mode=mode, batch_size=1)
+    with committed():
+        first = plans.assign_program(coach, program.id, customers[:2], start_date=start, insert_mode=mode, batch_size=1)
     assert (first.created, first.existing, first.items) == (2, 0, 4)
     seen = []
-    again = plans.assign_program(
-        coach, program.id, customers, start_date=start, insert_mode=mode, progress=lambda d, t: seen.append((d, t))
-    )
+
+    def commit_batch(done: int, total: int) -> None:
+        db.session.commit()
+        seen.append((done, total))
+
+    with committed():
+        again = plans.assign_program(
+            coach, program.id, customers, start_date=start, insert_mode=mode, commit_batch=commit_batch
+        )
     assert (again.created, again.existing, again.items) == (1, 2, 2)
     assert seen == [(3, 3)]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomerPlan)) == 3
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PlanItem)) == 6
-    other_start = plans.assign_program(coach, program.id, customers[:1], start_date=start + dt.timedelta(days=7))
+    with committed():
+        other_start = plans.assign_program(coach, program.id, customers[:1], start_date=start + dt.timedelta(days=7))
     assert other_start.created == 1
 
 
@@ -308,7 +324,7 @@ def test_coach_assigns_only_to_own_customers(app_ctx):
     mine = make_customer("Mine", "UTC", coach_a.user_id)
     theirs = make_customer("Theirs", "UTC", coach_b.user_id)
     program = make_program(coach_a, [(E, cat.exercises[0], 0, 0)])
-    with pytest.raises(plans.PlanError) as err:
+    with pytest.raises(errors.PlanError) as err, committed():
         plans.assign_program(coach_a, program.id, [mine, theirs], start_date=dt.date(2027, 1, 4))
     assert str(theirs) in err.value.message
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomerPlan)) == 0
@@ -330,7 +346,8 @@ def _history_setup():
             (M, cat.meals[0], 1, 3),
         ],
     )
-    result = plans.assign_program(coach, program.id, [customer], start_date=dt.date(2027, 3, 1))
+    with committed():
+        result = plans.assign_program(coach, program.id, [customer], start_date=dt.date(2027, 3, 1))
     plan_id = result.plan_ids[0]
     items = _plan_items(plan_id)
     items[0].completion_state = CompletionState.COMPLETED  # 1 March
@@ -349,7 +366,8 @@ def _edit_everything(cat, coach, program, follow: bool):
         _item(H, cat.habits[1], 1, 5),  # new
     ]  # the meal (future) is removed
     now = dt.datetime(2027, 3, 4, 12, tzinfo=dt.UTC)
-    return programs.save_program(coach, program.id, _payload(program, items, follow_future=follow), now=now), meal
+    with committed():
+        return programs.save_program(coach, program.id, _payload(program, items, follow_future=follow), now=now), meal
 
 
 def test_program_edit_without_follow_leaves_plans_alone(app_ctx):
@@ -383,18 +401,19 @@ def test_adherence_windows(app_ctx):
     coach = coach_actor()
     customer = make_customer("Gus", "America/Los_Angeles", coach.user_id)
     program = make_program(coach, [(E, cat.exercises[0], w, d) for w in range(2) for d in range(7)])
-    result = plans.assign_program(coach, program.id, [customer], start_date=dt.date(2027, 4, 1))
+    with committed():
+        result = plans.assign_program(coach, program.id, [customer], start_date=dt.date(2027, 4, 1))
     items = _plan_items(result.plan_ids[0])
     for item in items[:6]:  # 1-6 April completed
         item.completion_state, item.completion_at = CompletionState.COMPLETED, utc(2027, 4, 10)
     items[6].completion_state = CompletionState.SKIPPED  # 7 April: not due
     db.session.commit()
     # 11 April 05:00 UTC is still 10 April in Los Angeles: due = 1-9 April minus the skipped day = 8 items.
-    rates = plans.adherence(coach, customer, now=dt.datetime(2027, 4, 11, 5, tzinfo=dt.UTC))
+    rates = plan_calendar.adherence(coach, customer, now=dt.datetime(2027, 4, 11, 5, tzinfo=dt.UTC))
     assert rates[90] == {"due": 8, "completed": 6, "rate": 0.75}
     assert rates[7] == {"due": 6, "completed": 4, "rate": 4 / 6}  # 3-9 April minus 7 April
     new = make_customer("New", "UTC", coach.user_id)
-    assert plans.adherence(coach, new, now=utc(2027, 4, 11))[30]["rate"] is None
+    assert plan_calendar.adherence(coach, new, now=utc(2027, 4, 11))[30]["rate"] is None
 
 
 def test_substitute_move_and_skip(app_ctx):
@@ -402,25 +421,31 @@ def test_substitute_move_and_skip(app_ctx):
     coach = coach_actor()
     customer = make_customer("Hal", "UTC", coach.user_id)
     program = make_program(coach, [(E, cat.exercises[0], 0, 0), (M, cat.meals[0], 0, 0), (E, cat.exercises[1], 0, 2)])
-    plan_id = plans.assign_program(coach, program.id, [customer], start_date=dt.date(2027, 9, 6)).plan_ids[0]
+    with committed():
+        plan_id = plans.assign_program(coach, program.id, [customer], start_date=dt.date(2027, 9, 6)).plan_ids[0]
     exercise, meal, later = _plan_items(plan_id)
-    plans.substitute_item(coach, exercise.id, cat.exercises[3])
+    with committed():
+        plan_calendar.substitute_item(coach, exercise.id, cat.exercises[3])
     assert db.session.get(PlanItem, exercise.id).substitution_item_id == cat.exercises[3]
-    with pytest.raises(plans.PlanError):
-        plans.substitute_item(coach, meal.id, 999_999)
+    with pytest.raises(errors.PlanError), committed():
+        plan_calendar.substitute_item(coach, meal.id, 999_999)
     now = utc(2027, 9, 5)
-    assert plans.move_day(coach, plan_id, dt.date(2027, 9, 6), dt.date(2027, 9, 8), now=now) == 2
+    with committed():
+        moved = plan_calendar.move_day(coach, plan_id, dt.date(2027, 9, 6), dt.date(2027, 9, 8), now=now)
+    assert moved == 2
     assert [i.scheduled_date for i in _plan_items(plan_id)] == [dt.date(2027, 9, 8)] * 3
-    with pytest.raises(plans.PlanError):
-        plans.move_day(coach, plan_id, dt.date(2027, 9, 8), dt.date(2027, 9, 1), now=now)
-    assert plans.skip_day(coach, plan_id, dt.date(2027, 9, 8)) == 3
-    with pytest.raises(plans.PlanError):
-        plans.skip_day(coach, plan_id, dt.date(2027, 9, 8))
+    with pytest.raises(errors.PlanError), committed():
+        plan_calendar.move_day(coach, plan_id, dt.date(2027, 9, 8), dt.date(2027, 9, 1), now=now)
+    with committed():
+        skipped = plan_calendar.skip_day(coach, plan_id, dt.date(2027, 9, 8))
+    assert skipped == 3
+    with pytest.raises(errors.PlanError), committed():
+        plan_calendar.skip_day(coach, plan_id, dt.date(2027, 9, 8))
     other = coach_actor("Coach Other")
-    with pytest.raises(plans.PlanNotFound):
-        plans.skip_day(other, plan_id, dt.date(2027, 9, 8))
-    with pytest.raises(plans.PlanNotFound):
-        plans.substitute_item(other, later.id, None)
+    with pytest.raises(errors.PlanNotFound), committed():
+        plan_calendar.skip_day(other, plan_id, dt.date(2027, 9, 8))
+    with pytest.raises(errors.PlanNotFound), committed():
+        plan_calendar.substitute_item(other, later.id, None)
 
 
 def test_follow_never_duplicates_an_item_whose_instance_is_history(app_ctx):
@@ -428,7 +453,8 @@ def test_follow_never_duplicates_an_item_whose_instance_is_history(app_ctx):
     doc = programs.program_document(coach, programs.get_program(coach, program.id))
     moved = [{**i, "week": 1, "day": 6} if n == 0 else i for n, i in enumerate(doc["items"])]  # completed item
     payload = {"version": program.version, "weeks": 2, "items": moved, "follow_future": True}
-    programs.save_program(coach, program.id, payload, now=dt.datetime(2027, 3, 4, 12, tzinfo=dt.UTC))
+    with committed():
+        programs.save_program(coach, program.id, payload, now=dt.datetime(2027, 3, 4, 12, tzinfo=dt.UTC))
     items = _plan_items(plan_id)
     assert len(items) == 4
     assert [(i.scheduled_date, i.completion_state) for i in items][0] == (
@@ -447,7 +473,8 @@ def test_database_refuses_a_second_open_plan_for_the_same_start(app_ctx):
     customer = make_customer("Ida", "UTC", coach.user_id)
     program = make_program(coach, [(E, cat.exercises[0], 0, 0)])
     start = dt.date(2027, 8, 2)
-    plan_id = plans.assign_program(coach, program.id, [customer], start_date=start).plan_ids[0]
+    with committed():
+        plan_id = plans.assign_program(coach, program.id, [customer], start_date=start).plan_ids[0]
     fields = {"customer_id": customer, "program_id": program.id, "start_date": start}
     db.session.add(CustomerPlan(**fields, status=PlanStatus.ACTIVE))
     with pytest.raises(IntegrityError):
@@ -455,5 +482,6 @@ def test_database_refuses_a_second_open_plan_for_the_same_start(app_ctx):
     db.session.rollback()
     db.session.get(CustomerPlan, plan_id).status = PlanStatus.CANCELLED
     db.session.commit()
-    again = plans.assign_program(coach, program.id, [customer], start_date=start)
+    with committed():
+        again = plans.assign_program(coach, program.id, [customer], start_date=start)
     assert again.created == 1 and again.plan_ids[0] != plan_id

@@ -15,7 +15,7 @@ from app.models.training import CompletionState, CustomerPlan, ItemType, PlanIte
 from app.policy.scope import Actor
 from app.services.training import plans
 from tests.conftest import Account, csrf_token, login
-from tests.plan_support import make_catalogue, make_customer, make_program
+from tests.plan_support import committed, make_catalogue, make_customer, make_program
 
 E, M = ItemType.EXERCISE, ItemType.MEAL
 
@@ -274,7 +274,7 @@ def test_assign_bad_input(client, world, body, field):
 
 
 def _assign(world, coach, program, customer):
-    with world["app"].app_context():
+    with world["app"].app_context(), committed():
         return plans.assign_program(world[coach], world[program], [world[customer]], start_date=dt.date(2030, 1, 7))
 
 

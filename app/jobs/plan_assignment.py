@@ -26,6 +26,6 @@ def plan_assignment(ctx: JobContext) -> dict[str, Any]:
         [uuid.UUID(c) for c in params["customer_ids"]],
         start_date=dt.date.fromisoformat(start) if start else None,
         start_week=int(params.get("start_week", 1)),
-        progress=ctx.progress,
+        commit_batch=ctx.progress,
     )
     return {"created": result.created, "existing": result.existing, "items": result.items}

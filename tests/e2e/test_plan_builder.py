@@ -187,7 +187,7 @@ def test_a_concurrent_save_is_refused_and_nothing_is_lost(server, browser, seed)
     from app.models.training import ItemType, Visibility
     from app.policy.scope import Actor
     from app.services.training.programs import save_program
-    from tests.plan_support import make_program
+    from tests.plan_support import committed, make_program
 
     base, app = server
     coach = Actor(seed["coach_id"], frozenset({"Coach"}))
@@ -200,7 +200,7 @@ def test_a_concurrent_save_is_refused_and_nothing_is_lost(server, browser, seed)
     try:
         page.goto(f"{base}/planbuilder/{program_id}")
         expect(page.locator(".cd-card")).to_have_count(1)
-        with app.app_context():  # another coach saves first
+        with app.app_context(), committed():  # another coach saves first
             save_program(coach, program_id, {"version": 1, "weeks": 1, "items": []})
         page.locator("#cd-lib-results .cd-lib-item").first.focus()
         page.keyboard.press("Enter")  # keyboard add to the selected day (week 1, Monday)

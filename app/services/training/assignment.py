@@ -1,9 +1,10 @@
 """Assigning a program to many customers in the background (job kind ``plans.assign``).
 
 The run lives in ``job_runs`` like every other job (progress and outcome in SQL,
-Redis only carries the run id). The work is resumable as it stands:
-``plans.assign_program`` commits per batch and skips customers that already have
-the plan, so a rerun after a crash finishes exactly once.
+Redis only carries the run id). The work is resumable as it stands: the job
+commits each batch of ``plans.assign_program`` together with its progress, and
+customers that already have the plan are skipped, so a rerun after a crash
+finishes exactly once.
 """
 
 from __future__ import annotations

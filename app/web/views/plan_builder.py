@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import abort, flash, g, jsonify, redirect, request, url_for
@@ -11,9 +13,10 @@ from flask_appbuilder.security.decorators import has_access, has_access_api
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.extensions import db
 from app.models.training import Difficulty, ItemType, ProgramLevel, Visibility
 from app.policy.scope import Actor
-from app.services.training import programs
+from app.services.training import catalogue, errors, programs
 
 MAX_SAVE_BYTES = 1024 * 1024
 MENU_CATEGORY = "Training"
@@ -44,6 +47,17 @@ ENUM_LABELS = {
 def current_actor() -> Actor:
     """The signed-in console account as the services' actor (same row scope as the console lists)."""
     return Actor.of(g.user)
+
+
+@contextmanager
+def committing() -> Iterator[None]:
+    """The view owns the transaction the services only flush into: commit it, or roll it all back and re-raise."""
+    try:
+        yield
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def json_error(message: str, status: int = 400, **extra: Any) -> Any:
@@ -136,14 +150,15 @@ class PlanBuilderView(BaseView):
         except ValueError:
             weeks = 0
         try:
-            program = programs.create_program(
-                current_actor(),
-                title=request.form.get("title", ""),
-                level=request.form.get("level", ""),
-                visibility=request.form.get("visibility", ""),
-                weeks=weeks,
-            )
-        except programs.ProgramError as exc:
+            with committing():
+                program = programs.create_program(
+                    current_actor(),
+                    title=request.form.get("title", ""),
+                    level=request.form.get("level", ""),
+                    visibility=request.form.get("visibility", ""),
+                    weeks=weeks,
+                )
+        except errors.ProgramError as exc:
             flash(exc.message, "danger")
             return redirect(url_for("PlanBuilderView.index"))
         return redirect(url_for("PlanBuilderView.edit", program_id=program.id))
@@ -154,14 +169,14 @@ class PlanBuilderView(BaseView):
         actor = current_actor()
         try:
             program, editable = programs.open_program(actor, program_id)
-        except programs.ProgramNotFound:
+        except errors.ProgramNotFound:
             abort(404)
         document = programs.program_document(actor, program, editable=editable)
         return self.render_template(
             "plan_builder/builder.html",
             program=program,
             document=document,
-            facets=programs.library_facets(actor),
+            facets=catalogue.library_facets(actor),
             item_types=[t.value for t in ItemType],
             difficulties=[(d.value, ENUM_LABELS[d.value]) for d in Difficulty],
             strings=js_strings(),
@@ -184,7 +199,7 @@ class PlanBuilderView(BaseView):
         size = args.get("page_size", "20")
         if not page.isdigit() or not size.isdigit():
             return json_error(_("page and page_size must be whole numbers."))
-        query = programs.LibraryQuery(
+        query = catalogue.LibraryQuery(
             item_type=item_type,
             q=args.get("q", "")[:100],
             category=args.get("category", "")[:50],
@@ -195,8 +210,8 @@ class PlanBuilderView(BaseView):
             page_size=int(size),
         )
         try:
-            return jsonify(programs.search_library(current_actor(), query))
-        except programs.ProgramError as exc:
+            return jsonify(catalogue.search_library(current_actor(), query))
+        except errors.ProgramError as exc:
             return json_error(exc.message)
 
 
@@ -213,7 +228,7 @@ class ProgramDataView(BaseView):
         actor = current_actor()
         try:
             program, editable = programs.open_program(actor, program_id)
-        except programs.ProgramNotFound as exc:
+        except errors.ProgramNotFound as exc:
             return json_error(exc.message, 404)
         return jsonify(programs.program_document(actor, program, editable=editable))
 
@@ -225,8 +240,9 @@ class ProgramDataView(BaseView):
             return error
         actor = current_actor()
         try:
-            result = programs.save_program(actor, program_id, payload)
-        except programs.ProgramError as exc:
+            with committing():
+                result = programs.save_program(actor, program_id, payload)
+        except errors.ProgramError as exc:
             return jsonify(exc.as_dict()), exc.status
         program, editable = programs.open_program(actor, program_id)
         document = programs.program_document(actor, program, editable=editable)

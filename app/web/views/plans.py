@@ -14,41 +14,47 @@ from flask_appbuilder.security.decorators import has_access, has_access_api
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.extensions import db
 from app.models.training import CompletionState
 from app.services.training import assignment as plan_jobs
-from app.services.training import plans, programs
-from app.web.views.plan_builder import MENU_CATEGORY, current_actor, json_error, read_json_body
+from app.services.training import errors, plan_calendar, plans, schedule
+from app.web.views.plan_builder import MENU_CATEGORY, committing, current_actor, json_error, read_json_body
 
 INLINE_ASSIGN_MAX = 1  # more customers than this run as a job (when Redis is configured)
 
 
+def _commit(done: int, total: int) -> None:
+    """An inline assignment commits each batch, as the job does."""
+    db.session.commit()
+
+
 def _parse_date(value: Any, field: str) -> dt.date:
     if not isinstance(value, str):
-        raise plans.PlanError(_("%(field)s must be a date (YYYY-MM-DD).", field=field), field=field)
+        raise errors.PlanError(_("%(field)s must be a date (YYYY-MM-DD).", field=field), field=field)
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise plans.PlanError(_("%(field)s must be a date (YYYY-MM-DD).", field=field), field=field) from None
+        raise errors.PlanError(_("%(field)s must be a date (YYYY-MM-DD).", field=field), field=field) from None
 
 
 def _parse_assignment(payload: Any) -> tuple[int, list[uuid.UUID], dt.date | None, int]:
     if not isinstance(payload, dict):
-        raise plans.PlanError(_("The request body must be a JSON object."))
+        raise errors.PlanError(_("The request body must be a JSON object."))
     program_id = payload.get("program_id")
     if not isinstance(program_id, int) or isinstance(program_id, bool):
-        raise plans.PlanError(_("program_id must be a whole number."), field="program_id")
+        raise errors.PlanError(_("program_id must be a whole number."), field="program_id")
     raw_customers = payload.get("customers")
     if not isinstance(raw_customers, list) or not all(isinstance(c, str) for c in raw_customers):
-        raise plans.PlanError(_("customers must be a list of customer ids."), field="customers")
+        raise errors.PlanError(_("customers must be a list of customer ids."), field="customers")
     try:
         customers = [uuid.UUID(c) for c in raw_customers]
     except ValueError:
-        raise plans.PlanError(_("customers must be a list of customer ids."), field="customers") from None
+        raise errors.PlanError(_("customers must be a list of customer ids."), field="customers") from None
     start = payload.get("start_date")
     start_date = _parse_date(start, "start_date") if start not in (None, "") else None
     start_week = payload.get("start_week", 1)
     if not isinstance(start_week, int) or isinstance(start_week, bool):
-        raise plans.PlanError(_("start_week must be a whole number."), field="start_week")
+        raise errors.PlanError(_("start_week must be a whole number."), field="start_week")
     return program_id, customers, start_date, start_week
 
 
@@ -85,8 +91,11 @@ class PlanAssignView(BaseView):
                     start_week=start_week,
                 )
                 return jsonify({"job_id": job_id, "status_url": url_for("PlanAssignView.job", job_id=job_id)}), 202
-            result = plans.assign_program(actor, program_id, customers, start_date=start_date, start_week=start_week)
-        except (plans.PlanError, programs.ProgramError) as exc:
+            with committing():
+                result = plans.assign_program(
+                    actor, program_id, customers, start_date=start_date, start_week=start_week, commit_batch=_commit
+                )
+        except (errors.PlanError, errors.ProgramError) as exc:
             return jsonify(exc.as_dict()), exc.status
         return jsonify(
             {
@@ -119,23 +128,23 @@ class PlansView(BaseView):
     @expose("/")
     @has_access
     def index(self) -> Any:
-        return self.render_template("plan_builder/plans.html", plans=plans.list_plans(current_actor()))
+        return self.render_template("plan_builder/plans.html", plans=plan_calendar.list_plans(current_actor()))
 
     @expose("/<int:plan_id>")
     @has_access
     def show(self, plan_id: int) -> Any:
         actor = current_actor()
         try:
-            plan = plans.get_plan(actor, plan_id)
-        except plans.PlanNotFound:
+            plan = plan_calendar.get_plan(actor, plan_id)
+        except errors.PlanNotFound:
             abort(404)
         mode = "week" if request.args.get("view") == "week" else "month"
-        tz = plans.plan_zone(actor, plan)
+        tz = plan_calendar.plan_zone(actor, plan)
         try:
             anchor = dt.date.fromisoformat(request.args["at"]) if request.args.get("at") else None
         except ValueError:
             anchor = None
-        anchor = anchor or max(plan.start_date, min(plans.local_today(tz), plan.end_date or plan.start_date))
+        anchor = anchor or max(plan.start_date, min(schedule.local_today(tz), plan.end_date or plan.start_date))
         anchor = min(max(anchor, dt.date(1970, 1, 1)), dt.date(2200, 12, 31))  # no date overflow at the edges
         if mode == "week":
             first = anchor - dt.timedelta(days=anchor.weekday())
@@ -148,7 +157,7 @@ class PlansView(BaseView):
             next_at = last + dt.timedelta(days=1)
         grid_first = first - dt.timedelta(days=first.weekday())
         grid_last = last + dt.timedelta(days=6 - last.weekday())
-        items = plans.plan_items_between(actor, plan, grid_first, grid_last)
+        items = plan_calendar.plan_items_between(actor, plan, grid_first, grid_last)
         by_day: dict[dt.date, list[dict[str, Any]]] = {}
         for item in items:
             by_day.setdefault(item["date"], []).append(item)
@@ -162,11 +171,11 @@ class PlansView(BaseView):
             last=last,
             weeks=[days[n : n + 7] for n in range(0, len(days), 7)],
             by_day=by_day,
-            today=plans.local_today(tz),
+            today=schedule.local_today(tz),
             tz=tz.key,
             prev_at=prev_at,
             next_at=next_at,
-            adherence=plans.adherence(actor, plan.customer_id),
+            adherence=plan_calendar.adherence(actor, plan.customer_id),
             can_edit=can_edit,
             states=CompletionState,
         )
@@ -196,10 +205,12 @@ class PlanItemActionsView(BaseView):
     def _edit(self, plan_id: int, change: Callable[[], str]) -> Any:
         """Run one calendar edit: its message on success, 404 for a plan out of reach, 400 with the reason."""
         try:
-            flash(change(), "success")
-        except plans.PlanNotFound:
+            with committing():
+                message = change()
+            flash(message, "success")
+        except errors.PlanNotFound:
             abort(404)
-        except plans.PlanError as exc:
+        except errors.PlanError as exc:
             flash(exc.message, "danger")
             return self._again(plan_id)
         return self._back(plan_id)
@@ -210,13 +221,13 @@ class PlanItemActionsView(BaseView):
         actor = current_actor()
 
         def change() -> str:
-            plans.get_plan(actor, plan_id)
+            plan_calendar.get_plan(actor, plan_id)
             item_id = _form_int("plan_item_id")
             raw = request.form.get("substitute_id", "").strip()
             substitute = int(raw) if raw.isdigit() else None
             if raw and substitute is None:
-                raise plans.PlanError(_("Choose an item to substitute."), field="substitute_id")
-            plans.substitute_item(actor, item_id, substitute, plan_id=plan_id)
+                raise errors.PlanError(_("Choose an item to substitute."), field="substitute_id")
+            plan_calendar.substitute_item(actor, item_id, substitute, plan_id=plan_id)
             return _("Substitution saved.")
 
         return self._edit(plan_id, change)
@@ -229,7 +240,7 @@ class PlanItemActionsView(BaseView):
         def change() -> str:
             from_date = _parse_date(request.form.get("from_date"), "from_date")
             to_date = _parse_date(request.form.get("to_date"), "to_date")
-            return _("%(n)s items moved.", n=plans.move_day(actor, plan_id, from_date, to_date))
+            return _("%(n)s items moved.", n=plan_calendar.move_day(actor, plan_id, from_date, to_date))
 
         return self._edit(plan_id, change)
 
@@ -240,7 +251,7 @@ class PlanItemActionsView(BaseView):
 
         def change() -> str:
             day = _parse_date(request.form.get("day"), "day")
-            return _("%(n)s items skipped.", n=plans.skip_day(actor, plan_id, day))
+            return _("%(n)s items skipped.", n=plan_calendar.skip_day(actor, plan_id, day))
 
         return self._edit(plan_id, change)
 
@@ -248,7 +259,7 @@ class PlanItemActionsView(BaseView):
 def _form_int(name: str) -> int:
     raw = request.form.get(name, "")
     if not raw.isdigit() or len(raw) > 12:
-        raise plans.PlanError(_("%(field)s must be a whole number.", field=name), field=name)
+        raise errors.PlanError(_("%(field)s must be a whole number.", field=name), field=name)
     return int(raw)
 
 
