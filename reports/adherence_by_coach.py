@@ -50,4 +50,5 @@ REPORT = Report(
     figure=figure,
     order=30,
     records=Records("coachassignments", dated=False),
+    reads=("CustomerPlans", "PlanItems", "CoachAssignments"),
 )

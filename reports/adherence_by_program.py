@@ -50,4 +50,5 @@ REPORT = Report(
     figure=figure,
     order=20,
     records=Records("customerplans"),
+    reads=("CustomerPlans", "PlanItems", "Programs"),
 )

@@ -55,4 +55,5 @@ REPORT = Report(
     figure=figure,
     order=10,
     records=Records("planitems"),
+    reads=("CustomerPlans", "PlanItems"),
 )

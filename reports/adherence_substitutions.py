@@ -43,4 +43,5 @@ REPORT = Report(
     figure=figure,
     order=40,
     records=Records("planitems"),
+    reads=("PlanItems",),
 )

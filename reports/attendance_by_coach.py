@@ -27,4 +27,5 @@ REPORT = Report(
     figure=figure,
     order=20,
     records=Records("scheduledsessions"),
+    reads=("ScheduledSessions", "SessionParticipants"),
 )

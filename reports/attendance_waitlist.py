@@ -40,4 +40,5 @@ REPORT = Report(
     figure=figure,
     order=30,
     records=Records("waitlistentries"),
+    reads=("ScheduledSessions", "WaitlistEntries"),
 )

@@ -50,4 +50,5 @@ REPORT = Report(
     figure=figure,
     order=60,
     records=Records("customerbadges"),
+    reads=("CustomerBadges",),
 )

@@ -64,4 +64,5 @@ REPORT = Report(
     figure=figure,
     order=20,
     records=Records("engagementevents"),
+    reads=("EngagementEvents",),
 )

@@ -38,4 +38,5 @@ REPORT = Report(
     figure=figure,
     order=50,
     records=Records("challengeresults", dated=False),
+    reads=("Challenges", "ChallengeResults"),
 )

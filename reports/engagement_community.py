@@ -50,4 +50,5 @@ REPORT = Report(
     figure=figure,
     order=40,
     records=Records("communityposts"),
+    reads=("CommunityPosts",),
 )

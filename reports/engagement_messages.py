@@ -53,4 +53,5 @@ REPORT = Report(
     figure=figure,
     order=30,
     records=Records("messages"),
+    reads=("Messages",),
 )

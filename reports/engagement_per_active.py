@@ -58,4 +58,5 @@ REPORT = Report(
     figure=figure,
     order=10,
     records=Records("engagementevents"),
+    reads=("EngagementEvents",),
 )

@@ -44,4 +44,5 @@ REPORT = Report(
     figure=figure,
     order=20,
     records=Records("users"),
+    reads=("Users", "EngagementEvents"),
 )

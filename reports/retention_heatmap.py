@@ -54,4 +54,5 @@ REPORT = Report(
     figure=figure,
     order=10,
     records=Records("users"),
+    reads=("Users", "EngagementEvents"),
 )

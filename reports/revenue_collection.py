@@ -71,4 +71,5 @@ REPORT = Report(
     figure=figure,
     order=30,
     records=Records("invoices"),
+    reads=("Invoices",),
 )

@@ -64,4 +64,5 @@ REPORT = Report(
     figure=figure,
     order=40,
     records=Records("payments", {"status": PaymentStatus.FAILED}),
+    reads=("Payments",),
 )

@@ -70,4 +70,5 @@ REPORT = Report(
     figure=figure,
     order=20,
     records=Records("subscriptions"),
+    reads=("Subscriptions",),
 )

@@ -82,4 +82,5 @@ REPORT = Report(
     figure=figure,
     order=10,
     records=Records("subscriptions", {"status": SubscriptionStatus.ACTIVE}, dated=False),
+    reads=("Subscriptions", "Products"),
 )

@@ -45,4 +45,5 @@ REPORT = Report(
     figure=figure,
     order=50,
     records=Records("engagementevents", {"event_type": EVENT_TYPE}),
+    reads=("Promotions", "EngagementEvents"),
 )

@@ -47,4 +47,5 @@ REPORT = Report(
     figure=figure,
     order=10,
     records=Records("cohortsnapshots", {"cohort_key": ALL}),
+    reads=("CohortSnapshots",),
 )

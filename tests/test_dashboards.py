@@ -10,6 +10,8 @@ import datetime as dt
 import pytest
 
 from app.extensions import db
+from app.policy.roles import ENTITY_RESOURCES, MANAGER, READ
+from app.policy.roles import allowed as role_allows
 from app.services.analytics import reports as rp
 from app.services.analytics.rollups import refresh_rollups
 from tests import dashboard_data
@@ -239,7 +241,8 @@ def test_dashboard_pages_render_for_manager(app, client, data, accounts):
         page = resp.get_data(as_text=True)
         assert "/static/vendor/plotly/" in page and "cdn" not in page.lower()
         for report in rp.dashboard_reports(name):
-            assert f'data-report="{report.key}"' in page
+            shown = f'data-report="{report.key}"' in page
+            assert shown is report.readable(lambda resource: role_allows(MANAGER, resource, READ)), report.key
     page = client.get("/dashboards/revenue/?from=2025-01-01&to=2025-03-31").get_data(as_text=True)
     assert page.count('class="cd-chart"') == 5
     assert "/paymentview/list/?_flt_0_status=FAILED" in page
@@ -265,8 +268,8 @@ def test_csv_download_matches_the_report(app, client, data, accounts):
 
 def test_coach_dashboard_covers_only_their_customers(app, client, data, accounts):
     login(client, "coach", "coach-Passw0rd!")
-    resp = client.get("/dashboards/revenue/revenue_failed_payments.csv?from=2025-01-01&to=2025-03-31")
-    assert resp.get_data(as_text=True).splitlines() == ["failure_reason,failed_payments", "insufficient_funds,1"]
+    resp = client.get("/dashboards/engagement/engagement_challenges.csv?from=2025-01-01&to=2025-03-31")
+    assert resp.get_data(as_text=True).splitlines() == ["challenge,participants", "January Steps,1", "Spring,1"]
     page = client.get("/dashboards/retention/?from=2025-01-01&to=2025-03-31").get_data(as_text=True)
     assert 'name="coach"' not in page  # no coach picker: a coach sees only their own
 
@@ -291,13 +294,38 @@ def test_coach_program_filter_lists_only_programs_they_may_see(app, client, data
     assert "Secret Plan" in manager.get("/dashboards/adherence/").get_data(as_text=True)
 
 
+def test_dashboards_follow_the_grants_of_the_data_they_show(app, client, data, accounts):
+    # The role matrix refuses a coach subscriptions, invoices and payments: so do the dashboards.
+    login(client, "coach", "coach-Passw0rd!")
+    assert client.get("/dashboards/revenue/").status_code == 403
+    for key in ("revenue_mrr", "revenue_failed_payments", "revenue_collection"):
+        resp = client.get(f"/dashboards/revenue/{key}.csv?from=2025-01-01&to=2025-03-31")
+        assert resp.status_code == 403 and "failure" not in resp.get_data(as_text=True), key
+    index = client.get("/dashboards/").get_data(as_text=True)
+    assert "/dashboards/revenue/" not in index and "/dashboards/adherence/" in index
+    page = client.get("/dashboards/engagement/?from=2025-01-01&to=2025-03-31").get_data(as_text=True)
+    assert 'data-report="engagement_messages"' in page and 'data-report="engagement_community"' not in page
+    # A manager may not read messages, so the message volume is not on their dashboard either.
+    manager = app.test_client()
+    login(manager, "manager", "manager-Passw0rd!")
+    page = manager.get("/dashboards/engagement/?from=2025-01-01&to=2025-03-31").get_data(as_text=True)
+    assert 'data-report="engagement_messages"' not in page and 'data-report="engagement_community"' in page
+    assert manager.get("/dashboards/engagement/engagement_messages.csv").status_code == 403
+
+
+def test_every_report_names_the_resources_it_reads():
+    for key, report in rp.all_reports().items():
+        assert report.reads, key
+        assert set(report.reads) <= set(ENTITY_RESOURCES), key
+
+
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [("admin", True), ("manager", True), ("coach", True), ("support", False), ("compliance", False)],
 )
 def test_dashboard_permissions(app, client, accounts, role, allowed):
     login(client, role, f"{role}-Passw0rd!")
-    for url in ("/dashboards/", "/dashboards/revenue/", "/dashboards/revenue/revenue_mrr.csv"):
+    for url in ("/dashboards/", "/dashboards/retention/", "/dashboards/retention/retention_curve.csv"):
         resp = client.get(url)
         assert (resp.status_code == 200) is allowed, (role, url, resp.status_code)
         if not allowed:

@@ -253,6 +253,12 @@ class Report:
     order: int = 100
     records: Records | None = None
     description: Any = ""
+    # The entity resources (roles.py) whose rows it aggregates: a viewer sees the report only
+    # with read access to every one, as they would need to see those rows in the console.
+    reads: tuple[str, ...] = ()
+
+    def readable(self, can_read: Callable[[str], bool]) -> bool:
+        return all(can_read(resource) for resource in self.reads)
 
 
 def options(ctx: ReportContext, title: str = "", x: str = "", y: str = "", **layout: Any) -> ch.FigureOptions:
@@ -352,5 +358,15 @@ def render_report(report: Report, ctx: ReportContext) -> RenderedReport:
         return RenderedReport(report, data, None, error=str(exc))
 
 
-def render_dashboard(dashboard: str, ctx: ReportContext) -> list[RenderedReport]:
-    return [render_report(r, ctx) for r in dashboard_reports(dashboard)]
+def readable_reports(dashboard: str, can_read: Callable[[str], bool]) -> list[Report]:
+    """The reports of ``dashboard`` whose data a viewer with these read grants may see."""
+    return [r for r in dashboard_reports(dashboard) if r.readable(can_read)]
+
+
+def readable_dashboards(can_read: Callable[[str], bool]) -> dict[str, Any]:
+    """Dashboard key -> title, for the dashboards showing at least one readable report."""
+    return {key: title for key, title in DASHBOARDS.items() if readable_reports(key, can_read)}
+
+
+def render_dashboard(dashboard: str, ctx: ReportContext, can_read: Callable[[str], bool]) -> list[RenderedReport]:
+    return [render_report(r, ctx) for r in readable_reports(dashboard, can_read)]

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
+from app.policy.roles import READ
 from app.policy.scope import scoped_coach_id
 from app.services.analytics import charting as ch
 from app.services.analytics import reports as rp
@@ -46,19 +47,24 @@ class DashboardsView(BaseView):
         scope_coach = scoped_coach_id(g.user)
         return rp.ReportContext(db.session, filters, scope_coach_id=scope_coach, locale=current_locale())
 
+    def _can_read(self, resource: str) -> bool:
+        return bool(self.appbuilder.sm.has_access(READ, resource))
+
     def _error(self, message: str, status: int = 400) -> Any:
         return self.render_template("dashboards/error.html", message=message), status
 
     @expose("/")
     @has_access
     def index(self) -> Any:
-        return self.render_template("dashboards/index.html", dashboards=rp.DASHBOARDS)
+        return self.render_template("dashboards/index.html", dashboards=rp.readable_dashboards(self._can_read))
 
     @expose("/<name>/")
     @has_access
     def dashboard(self, name: str) -> Any:
         if name not in rp.DASHBOARDS:
             return self._error(_("There is no dashboard called %(name)s.", name=name[:60]), 404)
+        if not rp.readable_reports(name, self._can_read):
+            return self._error(_("Your role may not see the records this dashboard is made of."), 403)
         try:
             ctx = self._context()
         except ch.ChartInputError as exc:
@@ -66,7 +72,7 @@ class DashboardsView(BaseView):
         except PermissionError:
             return self._error(_("Your account has no data scope."), 403)
         panels = []
-        for rendered in rp.render_dashboard(name, ctx):
+        for rendered in rp.render_dashboard(name, ctx, self._can_read):
             report = rendered.report
             panels.append(
                 {
@@ -82,7 +88,7 @@ class DashboardsView(BaseView):
             "dashboards/dashboard.html",
             name=name,
             title=rp.DASHBOARDS[name],
-            dashboards=rp.DASHBOARDS,
+            dashboards=rp.readable_dashboards(self._can_read),
             panels=panels,
             filters=ctx.filters,
             args=ctx.filters.as_args(),
@@ -97,6 +103,9 @@ class DashboardsView(BaseView):
             definition = rp.get_report(name, report)
         except rp.ReportInputError as exc:
             return Response(str(exc), status=404, mimetype="text/plain")
+        if not definition.readable(self._can_read):
+            message = _("Your role may not see the records this report is made of.")
+            return Response(message, status=403, mimetype="text/plain")
         try:
             ctx = self._context()
         except ch.ChartInputError as exc:
