@@ -33,7 +33,7 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
     _enforce_sqlite_foreign_keys()
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
-    _install_background_work()
+    _install_background_work(app)
 
     with app.app_context():
         appbuilder = AppBuilder(update_perms=False)
@@ -57,12 +57,12 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
     return app
 
 
-def _install_background_work() -> None:
-    from app.jobs import load_job_kinds
+def _install_background_work(app: Flask) -> None:
     from app.services.audit.trail import install as install_audit_trail
+    from app.services.jobs.kinds import load_job_kinds
 
     install_audit_trail()  # one AuditLogs row per ORM change, same transaction
-    load_job_kinds()
+    load_job_kinds(app)  # every app/services/<area>/jobs.py, into app.extensions
 
 
 def _enforce_sqlite_foreign_keys() -> None:

@@ -36,7 +36,8 @@ from app.models.compliance import AuditLog
 from app.models.jobs import JobRun, JobStatus
 from app.services.audit import pg_check as chain_check
 from app.services.audit import trail as audit
-from app.services.jobs import JobContext, partial_path, start_job
+from app.services.jobs.context import JobContext, partial_path
+from app.services.jobs.runs import start_job
 from app.services.timezones import as_local
 
 KIND = "audit.export"

@@ -32,7 +32,8 @@ from app.models.base import utcnow
 from app.models.identity import ConsoleUser, PlatformUser, UserStatus
 from app.models.jobs import JobRun, JobStatus
 from app.services.audit import trail as audit
-from app.services.jobs import JobContext, partial_path, start_job
+from app.services.jobs.context import JobContext, partial_path
+from app.services.jobs.runs import start_job
 from app.services.retention.runner import placeholder
 
 SKIP_TABLES = frozenset({"audit_logs", "job_runs"})

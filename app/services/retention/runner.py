@@ -61,7 +61,9 @@ from app.models.compliance import DataRetentionPolicy, DeletionStrategy
 from app.models.identity import PlatformUser
 from app.models.jobs import JobRun, JobStatus
 from app.services.audit import trail as audit
-from app.services.jobs import JobCancelled, JobContext, JobSuperseded, partial_path, start_job
+from app.services.jobs.context import JobContext, partial_path
+from app.services.jobs.errors import JobCancelled, JobSuperseded
+from app.services.jobs.runs import start_job
 
 KIND = "retention.run"
 ARCHIVE_GZIP_LEVEL = 2  # ISA-L (0-3)
