@@ -34,10 +34,11 @@ def _fail_job(ctx: JobContext) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _test_kinds(app):
+def _test_kinds(request):
     """This module's kinds, in the app the test uses."""
-    register_kind(app, _count_job)
-    register_kind(app, _fail_job)
+    if "app" in request.fixturenames:
+        register_kind(request.getfixturevalue("app"), _count_job)
+        register_kind(request.getfixturevalue("app"), _fail_job)
 
 
 @pytest.mark.usefixtures("jobs_env")
@@ -204,3 +205,19 @@ def test_cli_retry_and_cancel_are_audited_like_the_console(app):
             ("job.cancel", "job_runs", str(queued_id)),
         }
         assert db.session.get(JobRun, queued_id).status == "cancelled"
+
+
+def test_kinds_are_discovered_into_each_app(sqlite_app):
+    """create_app finds every app/services/<area>/jobs.py; a kind a test registers stays in that test's app."""
+    from app import create_app
+    from app.services.analytics.jobs import CAPTURE_SNAPSHOTS, REFRESH_ROLLUPS
+    from app.services.compliance.jobs import SUBJECT_ERASURE, SUBJECT_EXPORT
+    from app.services.jobs.kinds import job_kinds
+    from app.services.training import assignment
+
+    fresh = create_app("test", SQLALCHEMY_DATABASE_URI=sqlite_app.config["SQLALCHEMY_DATABASE_URI"])
+    expected = {exports.KIND, retention.KIND, SUBJECT_EXPORT, SUBJECT_ERASURE, assignment.KIND}
+    assert expected | {REFRESH_ROLLUPS, CAPTURE_SNAPSHOTS} == set(job_kinds(fresh))
+    assert job_kinds(fresh)[exports.KIND].queue == "exports"
+    register_kind(sqlite_app, _count_job)
+    assert "test.count" in job_kinds(sqlite_app) and "test.count" not in job_kinds(fresh)
