@@ -221,3 +221,17 @@ def test_kinds_are_discovered_into_each_app(sqlite_app):
     assert job_kinds(fresh)[exports.KIND].queue == "exports"
     register_kind(sqlite_app, _count_job)
     assert "test.count" in job_kinds(sqlite_app) and "test.count" not in job_kinds(fresh)
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_cron_starts_dashboard_runs_once_per_period(app):
+    from app.jobs import cron
+    from app.services.analytics.jobs import CAPTURE_SNAPSHOTS, REFRESH_ROLLUPS
+
+    with app.app_context():
+        refresh = cron.dispatch_rollup_refresh()
+        assert cron.dispatch_rollup_refresh() == refresh  # a double tick: the same run
+        capture = cron.dispatch_snapshot_capture()
+        assert db.session.get(JobRun, refresh).kind == REFRESH_ROLLUPS
+        assert db.session.get(JobRun, capture).kind == CAPTURE_SNAPSHOTS
+        assert get_queue("default").count == 2
