@@ -60,7 +60,7 @@ class Background:
 
 def start_background(app: Flask) -> Background:
     """Start Redis (embedded unless REDIS_URL is set), one worker with the scheduler, and the one cron process."""
-    from app.services.jobs import start_embedded_redis
+    from app.services.jobs.queues import start_embedded_redis
 
     url = app.config.get("REDIS_URL") or start_embedded_redis(Path(app.config["INSTANCE_DIR"]))
     app.config["REDIS_URL"] = url

@@ -82,7 +82,7 @@ def main() -> None:
             from app.extensions import db
             from app.services.audit import export as ex
             from app.services.audit import trail as audit
-            from app.services.jobs import run_inline
+            from app.services.jobs.context import run_inline
 
             actor = audit.system_user_id(db.session.connection())
             db.session.commit()

@@ -173,7 +173,8 @@ class TxnClock:
 
 def run_job(app, url, users, policy_id: int, strategy: str, cutoff: dt.datetime, expected: int) -> Figures:
     from app.extensions import db
-    from app.services.jobs import run_inline, start_job
+    from app.services.jobs.context import run_inline
+    from app.services.jobs.runs import start_job
     from app.services.retention import runner as retention
     from app.services.retention.archive import verify_archive
 

@@ -69,7 +69,7 @@ def jobs_env(app: Flask, redis_url: str, tmp_path: Path):
     app.config.update(REDIS_URL=redis_url, EXPORTS_DIR=tmp_path / "exports", ARCHIVE_DIR=tmp_path / "archive")
     app.extensions.pop("coachdesk.redis", None)
     with app.app_context():
-        from app.services.jobs import get_redis
+        from app.services.jobs.queues import get_redis
 
         get_redis().flushdb()
     yield tmp_path

@@ -16,9 +16,10 @@ from app.extensions import db
 from app.models import AuditLog
 from app.models.identity import ConsoleUser
 from app.models.jobs import JobRun
-from app.services import jobs
 from app.services.audit import export as ex
 from app.services.audit import trail as audit
+from app.services.jobs.context import execute_run, run_inline
+from app.services.jobs.runs import retry_run
 from tests.audit_samples import AWKWARD_ENTRIES
 from tests.conftest import csrf_token, login
 from tests.jobworker import finish, jobs_env, kill_hard, start_worker, wait_for  # noqa: F401
@@ -39,7 +40,7 @@ def _export(
     if batch:
         app.config["AUDIT_EXPORT_BATCH"] = batch
     try:
-        run = jobs.run_inline(ex.request_export(ex.build_params(start, end, fmt, **filters), None, enqueue=False))
+        run = run_inline(ex.request_export(ex.build_params(start, end, fmt, **filters), None, enqueue=False))
     finally:
         app.config.pop("AUDIT_EXPORT_BATCH", None)
     assert run.status == "succeeded", run.error
@@ -170,8 +171,8 @@ def test_page_flow_download_is_audited_and_permissions_hold(app, accounts, clien
     )
     assert resp.status_code == 302
     with app.app_context():
-        run_id = db.session.scalar(select(JobRun.id).where(JobRun.kind == "audit.export"))
-        jobs.execute_run(run_id)
+        run_id = db.session.scalar(select(JobRun.id).where(JobRun.kind == ex.KIND))
+        execute_run(run_id)
     status = client.get(f"/compliance/exports/{run_id}/status").get_json()
     assert status["status"] == "succeeded" and status["done"] == status["total"]
     data = client.get(f"/compliance/exports/{run_id}/download/data")
@@ -235,7 +236,7 @@ def test_the_export_page_reads_and_shows_the_range_in_the_viewers_zone(app, acco
         data = {"csrf_token": token, "start": "2026-01-10", "end": "2026-01-10", "format": "csv"}
         assert client.post("/compliance/exports/", data=data).status_code == 302
         with app.app_context():
-            run = db.session.scalar(select(JobRun).where(JobRun.kind == "audit.export").order_by(JobRun.id.desc()))
+            run = db.session.scalar(select(JobRun).where(JobRun.kind == ex.KIND).order_by(JobRun.id.desc()))
             assert run.params["from"] == "2026-01-10T05:00:00+00:00" and run.params["to"] == "2026-01-11T05:00:00+00:00"
         listed = client.get("/compliance/exports/").get_data(as_text=True)
         assert "2026-01-10T05:00:00+00:00" not in listed  # shown as local times, not the stored UTC text
@@ -292,7 +293,7 @@ def test_sigkill_mid_export_then_rerun_finishes_exactly(app):
     app.config["JOBS_STALE_AFTER"] = 0
     try:
         with app.app_context():
-            jobs.retry_run(run_id)
+            retry_run(run_id)
     finally:
         app.config.pop("JOBS_STALE_AFTER")
     finish(start_worker(app, app.config["REDIS_URL"], instance, "AUDIT_EXPORT_BATCH=10"))

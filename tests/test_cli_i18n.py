@@ -18,8 +18,11 @@ from app.extensions import db
 from app.i18n import LazyMessage, SourceText, _l, environment_locale, message_of, option
 from app.models.identity import PlatformUser
 from app.models.jobs import JobRun
-from app.services import jobs
-from app.services.jobs import JobContext, job_kind
+from app.services.compliance.jobs import SUBJECT_ERASURE
+from app.services.jobs.context import JobContext, run_inline
+from app.services.jobs.errors import JobError
+from app.services.jobs.kinds import job_kind, register_kind
+from app.services.jobs.runs import failure_message, start_job
 from app.services.training import assignment as plan_jobs
 from tests.conftest import login
 from tests.test_plan_views import _login, world  # noqa: F401  (fixture and helper)
@@ -29,7 +32,7 @@ LANGS = ("en", "es", "de")
 
 @job_kind("test.i18n_fail", queue="default")
 def _known_failure(ctx: JobContext) -> None:
-    raise jobs.JobError(_l("no job #%(id)s", id=ctx.params["n"]))
+    raise JobError(_l("no job #%(id)s", id=ctx.params["n"]))
 
 
 @job_kind("test.i18n_eager", queue="default")
@@ -41,6 +44,14 @@ def _eager_failure(ctx: JobContext) -> None:
 @job_kind("test.i18n_crash", queue="default")
 def _unexpected_failure(ctx: JobContext) -> None:
     raise KeyError("customer_ids")
+
+
+@pytest.fixture(autouse=True)
+def _test_kinds(request):
+    """This module's kinds, in the app the test uses."""
+    if "app" in request.fixturenames:
+        for func in (_known_failure, _eager_failure, _unexpected_failure):
+            register_kind(request.getfixturevalue("app"), func)
 
 
 @pytest.fixture
@@ -177,7 +188,7 @@ def test_every_command_help_renders(app):
         "roles": ["sync"],
         "users": ["create-admin", "create"],
         "demo": ["seed"],
-        "jobs": ["worker", "cron", "retry", "list"],
+        "jobs": ["worker", "cron", "retry", "cancel", "list"],
         "audit": ["verify", "rechain", "export"],
         "reports": ["snapshot", "refresh-rollups"],
     }
@@ -215,14 +226,14 @@ def test_account_errors_are_messages(app):
 
 def test_known_job_failure_is_stored_in_english_and_keeps_its_message(app):
     with app.app_context():
-        run = jobs.run_inline(jobs.start_job("test.i18n_fail", {"n": 41}, enqueue=False))
+        run = run_inline(start_job("test.i18n_fail", {"n": 41}, enqueue=False))
         assert run.status == "failed"
         assert run.error == "JobError: no job #41"
         assert run.result == {"failure": {"msgid": "no job #%(id)s", "params": {"id": 41}}}
         with force_locale("de"):
-            assert jobs.failure_message(run) == "kein Job #41"
+            assert failure_message(run) == "kein Job #41"
         with force_locale("en"):
-            assert jobs.failure_message(run) == "no job #41"
+            assert failure_message(run) == "no job #41"
 
 
 def test_job_runs_in_the_default_language_whatever_the_cli_speaks(app, env_locale):
@@ -230,37 +241,37 @@ def test_job_runs_in_the_default_language_whatever_the_cli_speaks(app, env_local
     env_locale.setenv("COACHDESK_LOCALE", "de")
     with app.app_context():
         assert _("no job #%(id)s", id=1) == "kein Job #1"  # the CLI's own language
-        run = jobs.run_inline(jobs.start_job("test.i18n_eager", {"n": 7}, enqueue=False))
+        run = run_inline(start_job("test.i18n_eager", {"n": 7}, enqueue=False))
         assert run.error == "ValueError: no job #7"
         assert run.result is None  # an eagerly translated message has no msgid left: shown as stored
-        assert jobs.failure_message(run) == "ValueError: no job #7"
+        assert failure_message(run) == "ValueError: no job #7"
 
 
 def test_unexpected_job_failure_is_shown_as_stored(app):
     with app.app_context():
-        run = jobs.run_inline(jobs.start_job("test.i18n_crash", {}, enqueue=False))
+        run = run_inline(start_job("test.i18n_crash", {}, enqueue=False))
         with force_locale("de"):
-            assert jobs.failure_message(run) == "KeyError: 'customer_ids'"
+            assert failure_message(run) == "KeyError: 'customer_ids'"
         assert run.result is None
 
 
 def test_a_retried_run_forgets_its_failure_message(app):
     with app.app_context():
-        run = jobs.run_inline(jobs.start_job("test.i18n_fail", {"n": 3}, enqueue=False))
+        run = run_inline(start_job("test.i18n_fail", {"n": 3}, enqueue=False))
         db.session.execute(update(JobRun).where(JobRun.id == run.id).values(status="queued", error=None))
         db.session.commit()
         run = db.session.get(JobRun, run.id, populate_existing=True)
-        assert jobs.failure_message(run) is None
+        assert failure_message(run) is None
 
 
 def test_corrupt_failure_record_falls_back_to_the_stored_text(app):
     with app.app_context():
-        run = jobs.run_inline(jobs.start_job("test.i18n_fail", {"n": 5}, enqueue=False))
+        run = run_inline(start_job("test.i18n_fail", {"n": 5}, enqueue=False))
         for broken in ({"failure": {"msgid": "no job #%(id)s", "params": {}}}, {"failure": "text"}, {"failure": None}):
             run.result = broken
             db.session.commit()
             with force_locale("de"):
-                assert jobs.failure_message(run) == "JobError: no job #5"
+                assert failure_message(run) == "JobError: no job #5"
 
 
 def test_legal_hold_failure_is_german_in_the_jobs_console(app, client, accounts):
@@ -268,7 +279,7 @@ def test_legal_hold_failure_is_german_in_the_jobs_console(app, client, accounts)
         user = PlatformUser(email="held@example.com", full_name="Held Person", legal_hold=True)
         db.session.add(user)
         db.session.commit()
-        run = jobs.run_inline(jobs.start_job("dsr.erase", {"user_id": str(user.id)}, enqueue=False))
+        run = run_inline(start_job(SUBJECT_ERASURE, {"user_id": str(user.id)}, enqueue=False))
         assert run.error == "SubjectRequestError: this user is under legal hold: erasure refused"
         run_id = run.id
     login(client, "compliance", accounts["Compliance"].password)
@@ -316,7 +327,7 @@ def test_plan_assignment_failure_reads_in_the_coachs_language(client, world):  #
         coach = db.session.scalar(select(ConsoleUser).where(ConsoleUser.username == "coach"))
         params = {"console_user_id": coach.id, "program_id": world["program"],
                   "customer_ids": [str(world["theirs"])], "start_date": None, "start_week": 1}  # fmt: skip
-        run = jobs.run_inline(jobs.start_job(plan_jobs.KIND, params, enqueue=False))
+        run = run_inline(start_job(plan_jobs.KIND, params, enqueue=False))
         assert run.status == "failed"
         assert run.error == f"PlanError: Customer {world['theirs']} is not one of your customers."
         run_id = run.id
@@ -329,7 +340,7 @@ def test_plan_assignment_failure_reads_in_the_coachs_language(client, world):  #
 
 def test_jobs_list_shows_a_known_failure_in_the_cli_language(app, env_locale):
     with app.app_context():
-        run = jobs.run_inline(jobs.start_job("test.i18n_fail", {"n": 12}, enqueue=False))
+        run = run_inline(start_job("test.i18n_fail", {"n": 12}, enqueue=False))
         run_id = run.id
     runner = app.test_cli_runner()
     english = runner.invoke(args=["jobs", "list"]).output.splitlines()

@@ -13,9 +13,11 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditLog, Invoice, Message, PlatformUser, Product, Subscription, SupportTicket, Thread
-from app.services import jobs
 from app.services.audit import trail as audit
 from app.services.compliance import data_subject as dsr
+from app.services.compliance.jobs import SUBJECT_ERASURE, SUBJECT_EXPORT
+from app.services.jobs.context import run_inline
+from app.services.jobs.runs import start_job
 from tests.conftest import csrf_token, login
 from tests.jobworker import jobs_env  # noqa: F401
 
@@ -45,7 +47,7 @@ def _subject(hold: bool = False) -> PlatformUser:
 def test_export_zip_has_one_json_per_entity_and_no_secrets(app):
     with app.app_context():
         user = _subject()
-        run = jobs.run_inline(_start("dsr.export", user))
+        run = run_inline(_start(SUBJECT_EXPORT, user))
         assert run.status == "succeeded", run.error
         path = dsr.subject_file(run.id)
         with zipfile.ZipFile(path) as zf:
@@ -59,13 +61,13 @@ def test_export_zip_has_one_json_per_entity_and_no_secrets(app):
 
 
 def _start(kind: str, user: PlatformUser):
-    return jobs.start_job(kind, {"user_id": str(user.id)}, enqueue=False)
+    return start_job(kind, {"user_id": str(user.id)}, enqueue=False)
 
 
 def test_erasure_anonymizes_everywhere_but_keeps_invoices(app_ctx):
     user = _subject()
     uid = user.id
-    run = jobs.run_inline(_start("dsr.erase", user))
+    run = run_inline(_start(SUBJECT_ERASURE, user))
     assert run.status == "succeeded", run.error
     db.session.expire_all()
     erased = db.session.get(PlatformUser, uid)
@@ -86,7 +88,7 @@ def test_erasure_refused_under_legal_hold(app_ctx):
     with pytest.raises(dsr.SubjectRequestError, match="legal hold"):
         dsr.request_erasure(user, None)
     # Even a run that slipped through is refused by the job itself.
-    run = jobs.run_inline(_start("dsr.erase", user))
+    run = run_inline(_start(SUBJECT_ERASURE, user))
     assert run.status == "failed" and "legal hold" in run.error
     assert db.session.get(PlatformUser, user.id).email == "dana@example.com"
 

@@ -7,8 +7,13 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.jobs import JobRun
-from app.services import jobs
-from app.services.jobs import JobContext, job_kind
+from app.services.audit import export as exports
+from app.services.jobs.context import JobContext, execute_run, run_inline
+from app.services.jobs.errors import JobError, JobSuperseded
+from app.services.jobs.kinds import job_kind, register_kind
+from app.services.jobs.queues import get_queue
+from app.services.jobs.runs import cancel_run, dispatch, redispatch_stale, retry_run, start_job
+from app.services.retention import runner as retention
 from tests.conftest import csrf_token, login
 from tests.jobworker import finish, jobs_env, start_worker  # noqa: F401
 
@@ -28,63 +33,71 @@ def _fail_job(ctx: JobContext) -> None:
     raise RuntimeError("boom")
 
 
+@pytest.fixture(autouse=True)
+def _test_kinds(request):
+    """This module's kinds, in the app the test uses."""
+    if "app" in request.fixturenames:
+        register_kind(request.getfixturevalue("app"), _count_job)
+        register_kind(request.getfixturevalue("app"), _fail_job)
+
+
 @pytest.mark.usefixtures("jobs_env")
 def test_start_job_records_sql_state_and_dedupes(app):
     with app.app_context():
-        run = jobs.start_job("test.count", {"n": 3}, dedupe_key="once-a-day")
-        again = jobs.start_job("test.count", {"n": 3}, dedupe_key="once-a-day")
+        run = start_job("test.count", {"n": 3}, dedupe_key="once-a-day")
+        again = start_job("test.count", {"n": 3}, dedupe_key="once-a-day")
         assert again.id == run.id
         assert run.status == "queued" and run.rq_job_id == f"jobrun-{run.id}-1"
-        assert jobs.get_queue("default").count == 1
+        assert get_queue("default").count == 1
 
 
 @pytest.mark.usefixtures("jobs_env")
 def test_bad_dispatches_are_refused(app):
     with app.app_context():
-        with pytest.raises(jobs.JobError, match="unknown job kind"):
-            jobs.start_job("nope", {})
-        with pytest.raises(jobs.JobError, match="JSON"):
-            jobs.start_job("test.count", {"n": object()})
-        with pytest.raises(jobs.JobError, match="no job"):
-            jobs.retry_run(999999)
+        with pytest.raises(JobError, match="unknown job kind"):
+            start_job("nope", {})
+        with pytest.raises(JobError, match="JSON"):
+            start_job("test.count", {"n": object()})
+        with pytest.raises(JobError, match="no job"):
+            retry_run(999999)
         assert db.session.scalar(select(JobRun.id)) is None
 
 
 def test_inline_run_checkpoints_and_finishes_once(app):
     with app.app_context():
-        run = jobs.start_job("test.count", {"n": 5}, enqueue=False)
+        run = start_job("test.count", {"n": 5}, enqueue=False)
         seen = []
-        done = jobs.run_inline(run, lambda d, t: seen.append((d, t)))
+        done = run_inline(run, lambda d, t: seen.append((d, t)))
         assert done.status == "succeeded" and done.result == {"counted": 5, "attempt": 1}
         assert seen[-1] == (5, 5) and done.checkpoint == {"next": 6}
         # A second execution of the same run does nothing: the claim is a compare-and-set.
-        assert jobs.execute_run(run.id) is None
+        assert execute_run(run.id) is None
         assert db.session.get(JobRun, run.id, populate_existing=True).attempts == 1
 
 
 @pytest.mark.usefixtures("jobs_env")
 def test_failure_is_recorded_and_retry_redispatches(app):
     with app.app_context():
-        run = jobs.start_job("test.fail", {}, enqueue=False)
-        failed = jobs.run_inline(run)
+        run = start_job("test.fail", {}, enqueue=False)
+        failed = run_inline(run)
         assert failed.status == "failed" and "RuntimeError: boom" in failed.error
-        jobs.retry_run(run.id)
+        retry_run(run.id)
         again = db.session.get(JobRun, run.id, populate_existing=True)
         assert again.status == "queued" and again.rq_job_id == f"jobrun-{run.id}-1"
-        with pytest.raises(jobs.JobError, match="cannot be retried"):
-            jobs.retry_run(run.id)
+        with pytest.raises(JobError, match="cannot be retried"):
+            retry_run(run.id)
 
 
 def test_a_superseded_attempt_cannot_commit(app):
     with app.app_context():
-        run = jobs.start_job("test.count", {"n": 4}, enqueue=False)
+        run = start_job("test.count", {"n": 4}, enqueue=False)
         db.session.execute(JobRun.__table__.update().where(JobRun.id == run.id).values(status="running", attempts=1))
         db.session.commit()
         ctx = JobContext(db.session.get(JobRun, run.id), attempt=1)
         # Another worker claims the run (attempt 2): attempt 1's next batch is refused and rolled back.
         db.session.execute(JobRun.__table__.update().where(JobRun.id == run.id).values(attempts=2))
         db.session.commit()
-        with pytest.raises(jobs.JobSuperseded):
+        with pytest.raises(JobSuperseded):
             ctx.commit(done=2, checkpoint={"next": 2})
         assert db.session.get(JobRun, run.id, populate_existing=True).checkpoint is None
 
@@ -92,25 +105,25 @@ def test_a_superseded_attempt_cannot_commit(app):
 @pytest.mark.usefixtures("jobs_env")
 def test_cancel_queued_and_running(app):
     with app.app_context():
-        queued = jobs.start_job("test.count", {"n": 2})
-        assert jobs.cancel_run(queued.id).status == "cancelled"
-        with pytest.raises(jobs.JobError, match="cannot be cancelled"):
-            jobs.cancel_run(queued.id)
-        running = jobs.start_job("test.count", {"n": 6}, enqueue=False)
+        queued = start_job("test.count", {"n": 2})
+        assert cancel_run(queued.id).status == "cancelled"
+        with pytest.raises(JobError, match="cannot be cancelled"):
+            cancel_run(queued.id)
+        running = start_job("test.count", {"n": 6}, enqueue=False)
         db.session.execute(JobRun.__table__.update().where(JobRun.id == running.id).values(cancel_requested=True))
         db.session.commit()
-        result = jobs.run_inline(running)
+        result = run_inline(running)
         assert result.status == "cancelled" and result.progress_done == 2
 
 
 @pytest.mark.usefixtures("jobs_env")
 def test_real_worker_runs_each_dispatch_once(app):
     with app.app_context():
-        run = jobs.start_job("audit.export", {"bad": "params"})  # fails inside the worker: KeyError
-        ok = jobs.start_job("retention.run", {"entity": "nope"})
+        run = start_job(exports.KIND, {"bad": "params"})  # fails inside the worker: KeyError
+        ok = start_job(retention.KIND, {"entity": "nope"})
         # A double dispatch of the same run: the second claim finds it no longer queued.
         db.session.refresh(ok)
-        jobs.dispatch(ok)
+        dispatch(ok)
         run_id, ok_id = run.id, ok.id
     out = finish(_worker(app))
     with app.app_context():
@@ -129,10 +142,10 @@ def test_redispatch_stale_requeues_dead_runs(app):
     app.config["JOBS_STALE_AFTER"] = 0
     try:
         with app.app_context():
-            run = jobs.start_job("test.count", {"n": 2}, enqueue=False)
+            run = start_job("test.count", {"n": 2}, enqueue=False)
             db.session.execute(JobRun.__table__.update().where(JobRun.id == run.id).values(status="running"))
             db.session.commit()
-            assert jobs.redispatch_stale() == [run.id]
+            assert redispatch_stale() == [run.id]
             assert db.session.get(JobRun, run.id, populate_existing=True).status == "queued"
     finally:
         app.config.pop("JOBS_STALE_AFTER")
@@ -151,7 +164,7 @@ def test_jobs_console_retry_and_cancel_need_csrf_and_valid_ids(app, accounts, cl
     acc = accounts["Compliance"]
     login(client, acc.username, acc.password)
     with app.app_context():
-        run = jobs.start_job("test.count", {"n": 2})
+        run = start_job("test.count", {"n": 2})
         run_id = run.id
     assert client.post(f"/compliance/jobs/{run_id}/cancel").status_code == 400  # no CSRF token
     token = csrf_token(client, "/compliance/jobs/")
@@ -169,3 +182,56 @@ def test_jobs_console_retry_and_cancel_need_csrf_and_valid_ids(app, accounts, cl
         from app.models import AuditLog
 
         assert db.session.scalar(select(AuditLog.id).where(AuditLog.action == "job.cancel")) is not None
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_cli_retry_and_cancel_are_audited_like_the_console(app):
+    from app.models import AuditLog
+
+    with app.app_context():
+        failed = run_inline(start_job("test.fail", {}, enqueue=False))
+        queued = start_job("test.count", {"n": 2})
+        failed_id, queued_id = failed.id, queued.id
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["jobs", "retry", str(failed_id)]).exit_code == 0
+    out = runner.invoke(args=["jobs", "cancel", str(queued_id)])
+    assert out.exit_code == 0, out.output
+    refused = runner.invoke(args=["jobs", "cancel", str(queued_id)])
+    assert refused.exit_code != 0 and "cannot be cancelled" in refused.output
+    with app.app_context():
+        rows = db.session.execute(select(AuditLog.action, AuditLog.resource_type, AuditLog.resource_id)).all()
+        assert {(a, r, i) for a, r, i in rows if a.startswith("job.")} == {
+            ("job.retry", "job_runs", str(failed_id)),
+            ("job.cancel", "job_runs", str(queued_id)),
+        }
+        assert db.session.get(JobRun, queued_id).status == "cancelled"
+
+
+def test_kinds_are_discovered_into_each_app(sqlite_app):
+    """create_app finds every app/services/<area>/jobs.py; a kind a test registers stays in that test's app."""
+    from app import create_app
+    from app.services.analytics.jobs import CAPTURE_SNAPSHOTS, REFRESH_ROLLUPS
+    from app.services.compliance.jobs import SUBJECT_ERASURE, SUBJECT_EXPORT
+    from app.services.jobs.kinds import job_kinds
+    from app.services.training import assignment
+
+    fresh = create_app("test", SQLALCHEMY_DATABASE_URI=sqlite_app.config["SQLALCHEMY_DATABASE_URI"])
+    expected = {exports.KIND, retention.KIND, SUBJECT_EXPORT, SUBJECT_ERASURE, assignment.KIND}
+    assert expected | {REFRESH_ROLLUPS, CAPTURE_SNAPSHOTS} == set(job_kinds(fresh))
+    assert job_kinds(fresh)[exports.KIND].queue == "exports"
+    register_kind(sqlite_app, _count_job)
+    assert "test.count" in job_kinds(sqlite_app) and "test.count" not in job_kinds(fresh)
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_cron_starts_dashboard_runs_once_per_period(app):
+    from app.jobs import cron
+    from app.services.analytics.jobs import CAPTURE_SNAPSHOTS, REFRESH_ROLLUPS
+
+    with app.app_context():
+        refresh = cron.dispatch_rollup_refresh()
+        assert cron.dispatch_rollup_refresh() == refresh  # a double tick: the same run
+        capture = cron.dispatch_snapshot_capture()
+        assert db.session.get(JobRun, refresh).kind == REFRESH_ROLLUPS
+        assert db.session.get(JobRun, capture).kind == CAPTURE_SNAPSHOTS
+        assert get_queue("default").count == 2

@@ -12,11 +12,14 @@ import sqlalchemy as sa
 
 from app import models as m
 from app.extensions import db
-from app.jobs.snapshots import SCHEDULE, capture_snapshots_job
+from app.jobs.cron import CRON_TABLE
 from app.models.rollups import CustomerActivityMonthly, EngagementDaily
 from app.services.analytics import reports as rp
+from app.services.analytics.jobs import CAPTURE_SNAPSHOTS, REFRESH_ROLLUPS
 from app.services.analytics.rollups import refresh_rollups
 from app.services.analytics.snapshots import capture_snapshots, period_start
+from app.services.jobs.context import run_inline
+from app.services.jobs.runs import start_job
 from tests import dashboard_data
 from tests.conftest import login
 
@@ -94,10 +97,14 @@ def test_empty_database_captures_nothing(app, accounts):
 
 def test_job_and_cli_call_the_service(app, data):
     with app.app_context():
-        result = capture_snapshots_job()
-        assert result["inserted"] == result["computed"] > 0
-        assert capture_snapshots_job()["inserted"] == 0
-    assert set(SCHEDULE) == {"app.jobs.snapshots.refresh_rollups_job", "app.jobs.snapshots.capture_snapshots_job"}
+        first = run_inline(start_job(CAPTURE_SNAPSHOTS, {}, enqueue=False))
+        assert first.status == "succeeded", first.error
+        assert first.result["inserted"] == first.result["computed"] > 0
+        assert run_inline(start_job(CAPTURE_SNAPSHOTS, {}, enqueue=False)).result["inserted"] == 0
+        refreshed = run_inline(start_job(REFRESH_ROLLUPS, {}, enqueue=False))
+        assert refreshed.status == "succeeded" and refreshed.result["daily_rows"] >= 0
+    scheduled = {path for path, _queue, _when in CRON_TABLE}
+    assert {"app.jobs.cron.dispatch_rollup_refresh", "app.jobs.cron.dispatch_snapshot_capture"} <= scheduled
     runner = app.test_cli_runner()
     out = runner.invoke(args=["reports", "snapshot"])
     assert out.exit_code == 0 and "0 new" in out.output

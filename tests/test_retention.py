@@ -17,8 +17,10 @@ from app.extensions import db
 from app.models import AuditLog, DataRetentionPolicy, EngagementEvent, PlatformUser
 from app.models.base import utcnow
 from app.models.jobs import JobRun
-from app.services import artifacts, batching, jobs
+from app.services import artifacts, batching
 from app.services.audit import trail as audit
+from app.services.jobs.context import run_inline
+from app.services.jobs.runs import retry_run, start_job
 from app.services.retention import archive as archive_format
 from app.services.retention import policies
 from app.services.retention import runner as retention
@@ -114,7 +116,7 @@ def _run_and_check_exactly(app, strategy: str) -> None:
     try:
         with app.app_context():
             before, expired = _expired_world()
-            run = jobs.run_inline(_plan(strategy))
+            run = run_inline(_plan(strategy))
             assert run.status == "succeeded", run.error
             after = _snapshot()
             untouched = {i: v for i, v in before.items() if i not in expired}
@@ -133,7 +135,7 @@ def _run_and_check_exactly(app, strategy: str) -> None:
             assert row.metadata_json["rows"] == len(expired) == 30
             assert db.session.get(DataRetentionPolicy, run.params["policy_id"]).last_run_at is not None
             # Running again finds nothing left to do.
-            again = jobs.run_inline(_plan(strategy, existing=True))
+            again = run_inline(_plan(strategy, existing=True))
             assert again.result["rows"] == 0
     finally:
         app.config.pop("RETENTION_BATCH")
@@ -147,7 +149,7 @@ def _plan(strategy: str, existing: bool = False) -> JobRun:
     )
     params = {"policy_id": policy.id, "entity": policy.entity, "strategy": policy.deletion_strategy.value,
               "cutoff": (utcnow() - dt.timedelta(days=policy.retention_period_days)).isoformat()}  # fmt: skip
-    return jobs.start_job(retention.KIND, params, enqueue=False)
+    return start_job(retention.KIND, params, enqueue=False)
 
 
 def test_audit_logs_archive_keeps_the_chain_verifiable(app_ctx, tmp_path):
@@ -179,7 +181,7 @@ def test_audit_logs_archive_keeps_the_chain_verifiable(app_ctx, tmp_path):
     current_app.config["ARCHIVE_DIR"] = tmp_path
     try:
         policy = policies.save_policy("audit_logs", "ARCHIVE", 365, True)
-        run = jobs.run_inline(jobs.start_job(retention.KIND, {"policy_id": policy.id, "entity": "audit_logs",
+        run = run_inline(start_job(retention.KIND, {"policy_id": policy.id, "entity": "audit_logs",
                               "strategy": "ARCHIVE", "cutoff": (utcnow() - dt.timedelta(days=365)).isoformat()},
                               enqueue=False))  # fmt: skip
     finally:
@@ -270,7 +272,7 @@ def test_sigkill_mid_retention_then_rerun_touches_exactly_the_expired_rows(app, 
     app.config["JOBS_STALE_AFTER"] = 0
     try:
         with app.app_context():
-            jobs.retry_run(run_id)
+            retry_run(run_id)
     finally:
         app.config.pop("JOBS_STALE_AFTER")
     finish(start_worker(app, app.config["REDIS_URL"], instance, *fixed))
@@ -315,7 +317,7 @@ def test_a_batch_that_overruns_its_time_limit_is_retried_smaller(pg_app, tmp_pat
             release = threading.Timer(0.5, blocker.rollback)
             release.start()
             try:
-                run = jobs.run_inline(_plan(strategy))
+                run = run_inline(_plan(strategy))
             finally:
                 release.join()
                 blocker.close()
@@ -357,7 +359,7 @@ def test_archive_rereads_a_range_a_writer_changed_after_it_was_written(pg_app, t
 
             event.listen(db.engine, "before_cursor_execute", writer_strikes)
             try:
-                run = jobs.run_inline(_plan("ARCHIVE"))
+                run = run_inline(_plan("ARCHIVE"))
             finally:
                 event.remove(db.engine, "before_cursor_execute", writer_strikes)
             assert touched == [victim]
@@ -378,7 +380,7 @@ def test_archive_rereads_a_range_a_writer_changed_after_it_was_written(pg_app, t
 def test_verify_archive_finds_a_changed_or_extended_archive(app):
     with app.app_context():
         _world(n_old=12, n_new=2)
-        run = jobs.run_inline(_plan("ARCHIVE"))
+        run = run_inline(_plan("ARCHIVE"))
         assert run.status == "succeeded", run.error
     archive = app.config["ARCHIVE_DIR"] / run.result["archive"]
     assert archive_format.verify_archive(archive) == []

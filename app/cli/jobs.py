@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -20,7 +22,8 @@ jobs_cli = AppGroup("jobs", help=_l("Background jobs (RQ workers, cron)."))
 @option("--set", "settings", multiple=True, help=_l("KEY=VALUE for JOBS_*, RETENTION_*, AUDIT_EXPORT_* settings."))
 def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool, settings: tuple[str, ...]) -> None:
     from app.jobs.runner import AppWorker
-    from app.services.jobs import QUEUES, get_queue, get_redis
+    from app.services.jobs.kinds import QUEUES
+    from app.services.jobs.queues import get_queue, get_redis
 
     names = queues or QUEUES
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -38,7 +41,7 @@ def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool, settings:
 @jobs_cli.command("cron", help=_l("Run the cron scheduler. Run exactly one of these per deployment."))
 def cron() -> None:
     from app.jobs.cron import build_scheduler
-    from app.services.jobs import get_redis
+    from app.services.jobs.queues import get_redis
 
     build_scheduler(get_redis()).start()
 
@@ -46,19 +49,37 @@ def cron() -> None:
 @jobs_cli.command("retry", help=_l("Re-dispatch a failed (or stale running) job run."))
 @click.argument("run_id", type=int)
 def retry(run_id: int) -> None:
-    from app.services.jobs import JobError, retry_run
+    from app.services.jobs.runs import retry_run
+
+    _act(retry_run, run_id)
+    click.echo(_("job #%(id)s re-dispatched", id=run_id))
+
+
+@jobs_cli.command("cancel", help=_l("Cancel a queued job run, or ask a running one to stop after its batch."))
+@click.argument("run_id", type=int)
+def cancel(run_id: int) -> None:
+    from app.services.jobs.runs import cancel_run
+
+    _act(cancel_run, run_id)
+    click.echo(_("Cancellation requested."))
+
+
+def _act(action: Callable[[int], object], run_id: int) -> None:
+    """Retry or cancel (the service writes the audit row), then commit it."""
+    from app.extensions import db
+    from app.services.jobs.errors import JobError
 
     try:
-        retry_run(run_id)
+        action(run_id)
     except JobError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(_("job #%(id)s re-dispatched", id=run_id))
+    db.session.commit()
 
 
 @jobs_cli.command("list", help=_l("The latest job runs and their state."))
 @click.option("--limit", default=20, show_default=True)
 def list_runs(limit: int) -> None:
-    from app.services.jobs import failure_message, recent_runs
+    from app.services.jobs.runs import failure_message, recent_runs
 
     for run in recent_runs(limit):
         total = run.progress_total if run.progress_total is not None else "?"
@@ -121,7 +142,8 @@ def audit_export(
     start: str, end: str, fmt: str, actor: str | None, action: str | None, resource_type: str | None
 ) -> None:
     from app.services.audit.export import ExportError, build_params, request_export
-    from app.services.jobs import failure_message, run_inline
+    from app.services.jobs.context import run_inline
+    from app.services.jobs.runs import failure_message
 
     try:
         params = build_params(start, end, fmt, actor, action, resource_type)

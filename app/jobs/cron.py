@@ -1,47 +1,57 @@
 """The cron table: what `flask jobs cron` (exactly one process) enqueues, and when.
 
 Entries only *dispatch*: each enqueues a thin function that starts job runs with a
-per-day ``dedupe_key``, so a second cron process or a double tick cannot double-run.
+per-period ``dedupe_key``, so a second cron process or a double tick cannot double-run,
+and every scheduled task leaves its run in ``job_runs``.
 Add an entry with one line in ``CRON_TABLE``: (function path, queue, cron or interval).
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
+
+from app.models.base import utcnow
+from app.services.analytics.jobs import CAPTURE_SNAPSHOTS, REFRESH_ROLLUPS
+from app.services.audit.trail import verify_chain
+from app.services.jobs.runs import redispatch_stale, start_job
+from app.services.retention.runner import dispatch_enabled_policies
 
 # (dotted function, queue, {"cron": "..."} or {"interval": seconds})
 CRON_TABLE: list[tuple[str, str, dict[str, Any]]] = [
     ("app.jobs.cron.redispatch_stale_runs", "default", {"interval": 60}),
     ("app.jobs.cron.dispatch_retention", "retention", {"cron": "30 2 * * *"}),
     ("app.jobs.cron.verify_audit_chain", "default", {"cron": "15 3 * * *"}),
-    # Dashboards: idempotent rollup refresh and cohort snapshots (see app/jobs/snapshots.py).
-    ("app.jobs.snapshots.refresh_rollups_job", "default", {"cron": "5 * * * *"}),
-    ("app.jobs.snapshots.capture_snapshots_job", "default", {"cron": "15 0 * * *"}),
+    # Dashboards: idempotent rollup refresh (hourly) and cohort snapshots (daily), as job runs.
+    ("app.jobs.cron.dispatch_rollup_refresh", "default", {"cron": "5 * * * *"}),
+    ("app.jobs.cron.dispatch_snapshot_capture", "default", {"cron": "15 0 * * *"}),
 ]
 
 
 def redispatch_stale_runs() -> list[int]:
-    from app.services.jobs import redispatch_stale
-
     return redispatch_stale()
 
 
 def dispatch_retention() -> list[int]:
-    from app.services.retention.runner import dispatch_enabled_policies
-
     return dispatch_enabled_policies()
 
 
 def verify_audit_chain() -> dict:
-    from app.services.audit.trail import verify_chain
-
     report = verify_chain()
     return {"ok": report.ok, "rows": report.rows, "first_bad_id": report.first_bad_id}
 
 
-def build_scheduler(connection: Any) -> Any:
-    from importlib import import_module
+def dispatch_rollup_refresh() -> int:
+    """One rollup refresh run per hour."""
+    return start_job(REFRESH_ROLLUPS, {}, dedupe_key=f"{REFRESH_ROLLUPS}-{utcnow():%Y-%m-%dT%H}").id
 
+
+def dispatch_snapshot_capture() -> int:
+    """One snapshot capture run per day."""
+    return start_job(CAPTURE_SNAPSHOTS, {}, dedupe_key=f"{CAPTURE_SNAPSHOTS}-{utcnow().date().isoformat()}").id
+
+
+def build_scheduler(connection: Any) -> Any:
     from rq.cron import CronScheduler
 
     scheduler = CronScheduler(connection=connection)

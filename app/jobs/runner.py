@@ -7,11 +7,12 @@ from typing import Any
 from flask import Flask
 from rq import Worker
 
+from app.extensions import db
+from app.services.jobs.context import execute_run
+
 
 def run_job(run_id: int) -> None:
     """RQ entry point: Redis carries only the run id; everything else is in job_runs."""
-    from app.services.jobs import execute_run
-
     execute_run(run_id)
 
 
@@ -24,15 +25,11 @@ class AppWorker(Worker):
 
     def main_work_horse(self, job: Any, queue: Any) -> None:
         # The horse is a fork: never reuse the parent's pooled database connections.
-        from app.extensions import db
-
         with self.app.app_context():
             db.engine.dispose(close=False)
         super().main_work_horse(job, queue)
 
     def perform_job(self, job: Any, queue: Any, execution: Any) -> bool:
-        from app.extensions import db
-
         with self.app.app_context():
             try:
                 return super().perform_job(job, queue, execution)

@@ -34,7 +34,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.jobs import JobRun, JobStatus
-from app.services.jobs import JobCancelled, JobContext, JobSuperseded
+from app.services.jobs.context import JobContext
+from app.services.jobs.errors import JobCancelled, JobSuperseded
 
 STATEMENT_TIMEOUT = "57014"  # PostgreSQL's sqlstate for a statement_timeout
 

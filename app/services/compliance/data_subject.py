@@ -31,7 +31,8 @@ from app.models.identity import ConsoleUser, PlatformUser, UserStatus
 from app.models.jobs import JobRun, JobStatus
 from app.services.artifacts import partial_path, publish, sha256
 from app.services.audit import trail as audit
-from app.services.jobs import JobContext, start_job
+from app.services.jobs.context import JobContext
+from app.services.jobs.runs import start_job
 from app.services.retention.strategies import placeholder
 
 SKIP_TABLES = frozenset({"audit_logs", "job_runs"})

@@ -31,7 +31,8 @@ from app.models.jobs import JobRun
 from app.services import batching
 from app.services.artifacts import ResumableFile, partial_path, publish
 from app.services.audit import trail as audit
-from app.services.jobs import JobContext, start_job
+from app.services.jobs.context import JobContext
+from app.services.jobs.runs import start_job
 from app.services.retention.archive import archive_path, write_archive_manifest
 from app.services.retention.archive_batch import archive_batch
 from app.services.retention.policies import RETENTION_ENTITIES, RetentionEntity, RetentionError, X, validate_policy

@@ -17,7 +17,7 @@ from flask import current_app
 
 from app.extensions import db
 from app.models.jobs import JobRun, JobStatus
-from app.services import jobs
+from app.services.jobs import runs as jobs
 
 KIND = "plans.assign"
 QUEUE = "default"

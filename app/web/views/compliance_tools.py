@@ -19,10 +19,13 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models.compliance import DataRetentionPolicy, DeletionStrategy
 from app.models.jobs import JobRun
-from app.services import jobs
 from app.services.audit import export as exports
 from app.services.audit import trail as audit
 from app.services.compliance import data_subject as dsr
+from app.services.compliance.jobs import SUBJECT_ERASURE, SUBJECT_EXPORT
+from app.services.jobs import queues as job_queues
+from app.services.jobs import runs as job_runs
+from app.services.jobs.errors import JobError, JobsUnavailable
 from app.services.retention import holds as legal_holds
 from app.services.retention import policies as retention_policies
 from app.services.retention import runner as retention
@@ -99,7 +102,7 @@ class AuditExportView(BaseView):
             run = exports.request_export(params, _actor())
         except exports.ExportError as exc:
             return self._page(str(exc), 400)
-        except jobs.JobsUnavailable as exc:
+        except JobsUnavailable as exc:
             return self._page(str(exc), 503)
         flash(_("Export #%(id)s queued.", id=run.id), "info")
         return redirect(url_for(".index", run=run.id))
@@ -107,7 +110,7 @@ class AuditExportView(BaseView):
     @expose("/<int:run_id>/status")
     @has_access
     def status(self, run_id: int) -> Any:
-        return jsonify(jobs.run_status(_run_or_404(run_id, (exports.KIND,))))
+        return jsonify(job_runs.run_status(_run_or_404(run_id, (exports.KIND,))))
 
     @expose("/<int:run_id>/download/<which>")
     @has_access
@@ -200,7 +203,7 @@ class RetentionView(BaseView):
             run = retention.plan_run(self._policy(policy_id), _actor())
         except retention_policies.RetentionError as exc:
             return self._page(str(exc), 400)
-        except jobs.JobsUnavailable as exc:
+        except JobsUnavailable as exc:
             return self._page(str(exc), 503)
         flash(_("Retention run #%(id)s queued.", id=run.id), "info")
         return redirect(url_for(".index"))
@@ -223,7 +226,7 @@ class DataSubjectView(BaseView):
     class_permission_name = "DataSubjectRequests"
     method_permission_name = {"index": READ, "create": WRITE, "status": READ, "download": READ}
     default_view = "index"
-    kinds = ("dsr.export", "dsr.erase")
+    kinds = (SUBJECT_EXPORT, SUBJECT_ERASURE)
 
     def _page(self, error: str | None = None, status: int = 200) -> Any:
         runs = db.session.scalars(
@@ -250,7 +253,7 @@ class DataSubjectView(BaseView):
             run = start(user, _actor())
         except dsr.SubjectRequestError as exc:
             return self._page(str(exc), 400)
-        except jobs.JobsUnavailable as exc:
+        except JobsUnavailable as exc:
             return self._page(str(exc), 503)
         flash(_("Request #%(id)s queued.", id=run.id), "info")
         return redirect(url_for(".index"))
@@ -258,7 +261,7 @@ class DataSubjectView(BaseView):
     @expose("/<int:run_id>/status")
     @has_access
     def status(self, run_id: int) -> Any:
-        return jsonify(jobs.run_status(_run_or_404(run_id, self.kinds)))
+        return jsonify(job_runs.run_status(_run_or_404(run_id, self.kinds)))
 
     @expose("/<int:run_id>/download")
     @has_access
@@ -279,7 +282,7 @@ class JobsView(BaseView):
 
     def _page(self, error: str | None = None, code: int = 200, status: str | None = None) -> Any:
         try:
-            queues = jobs.queue_counts()
+            queues = job_queues.queue_counts()
             queue_error = None
         except Exception as exc:  # Redis down: the SQL side is still worth showing
             queues, queue_error = [], f"{exc.__class__.__name__}"
@@ -287,7 +290,7 @@ class JobsView(BaseView):
             "compliance/jobs.html",
             queues=queues,
             queue_error=queue_error,
-            runs=jobs.recent_runs(100, status),
+            runs=job_runs.recent_runs(100, status),
             error=error,
         )
         return body, code
@@ -306,36 +309,37 @@ class JobsView(BaseView):
         run = db.session.get(JobRun, run_id)
         if run is None:
             abort(404)
-        return jsonify(jobs.run_status(run))
+        return jsonify(job_runs.run_status(run))
 
-    def _act(self, run_id: int, action: Any, code: str, message: str) -> Any:
+    def _act(self, run_id: int, action: Any, message: str) -> Any:
+        """Retry or cancel; the service writes the audit row, the view commits it."""
         if db.session.get(JobRun, run_id) is None:
             abort(404)
         try:
             action(run_id)
-        except jobs.JobsUnavailable as exc:
+        except JobsUnavailable as exc:
             return self._page(str(exc), 503)
-        except jobs.JobError as exc:
+        except JobError as exc:
             return self._page(str(exc), 409)
-        audit.record(code, "job_runs", run_id, {}, commit=True)
+        db.session.commit()
         flash(message, "info")
         return redirect(url_for(".index"))
 
     @expose("/<int:run_id>/retry", methods=["POST"])
     @has_access
     def retry(self, run_id: int) -> Any:
-        return self._act(run_id, jobs.retry_run, "job.retry", _("Job re-dispatched."))
+        return self._act(run_id, job_runs.retry_run, _("Job re-dispatched."))
 
     @expose("/<int:run_id>/cancel", methods=["POST"])
     @has_access
     def cancel(self, run_id: int) -> Any:
-        return self._act(run_id, jobs.cancel_run, "job.cancel", _("Cancellation requested."))
+        return self._act(run_id, job_runs.cancel_run, _("Cancellation requested."))
 
 
 def register(appbuilder: Any) -> None:
     audit.set_context_provider(request_audit_context)
     # Templates show a failed run's error through this: known failures in the reader's language.
-    current_app.add_template_global(jobs.failure_message, "job_error")  # register_views runs in the app context
+    current_app.add_template_global(job_runs.failure_message, "job_error")  # register_views runs in the app context
     pages = (
         (AuditExportView, "Audit exports", _l("Audit exports"), "fa-download"),
         (RetentionView, "Retention and legal holds", _l("Retention and legal holds"), "fa-clock-o"),

@@ -1,4 +1,7 @@
-"""Job kind ``plans.assign``: assign one program to many customers, with progress in SQL."""
+"""Job kind ``plans.assign``: assign one program to many customers, with progress in SQL.
+
+The name is ``assignment.KIND``: the module that starts these runs and reports on them.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +9,17 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from app.services.jobs import JobContext, job_kind
+from app.extensions import db
+from app.models.identity import ConsoleUser
+from app.policy.scope import Actor
+from app.services.jobs.context import JobContext
+from app.services.jobs.kinds import job_kind
+from app.services.training import assignment, plans
 
 
-@job_kind("plans.assign", queue="default", timeout=1800)
+@job_kind(assignment.KIND, queue=assignment.QUEUE, timeout=1800)
 def plan_assignment(ctx: JobContext) -> dict[str, Any]:
     """Run the assignment for the console user who asked (their row scope is re-checked now)."""
-    from app.extensions import db
-    from app.models.identity import ConsoleUser
-    from app.policy.scope import Actor
-    from app.services.training import plans
-
     params = ctx.params
     console_user = db.session.get(ConsoleUser, params["console_user_id"])
     start = params.get("start_date")
