@@ -34,6 +34,9 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     _install_background_work()
+    from app.web.audit_context import install_audit_context
+
+    install_audit_context(app)  # audit rows of a request name its user, address and agent
 
     with app.app_context():
         appbuilder = AppBuilder(update_perms=False)
@@ -59,7 +62,7 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
 
 def _install_background_work() -> None:
     from app.jobs import load_job_kinds
-    from app.services.audit.trail import install as install_audit_trail
+    from app.services.audit.hooks import install as install_audit_trail
 
     install_audit_trail()  # one AuditLogs row per ORM change, same transaction
     load_job_kinds()

@@ -17,8 +17,8 @@ from app.models import AuditLog
 from app.models.identity import ConsoleUser
 from app.models.jobs import JobRun
 from app.services import jobs
+from app.services.audit import chain as audit
 from app.services.audit import export as ex
-from app.services.audit import trail as audit
 from tests.audit_samples import AWKWARD_ENTRIES
 from tests.conftest import csrf_token, login
 from tests.jobworker import finish, jobs_env, kill_hard, start_worker, wait_for  # noqa: F401

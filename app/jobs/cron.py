@@ -33,7 +33,7 @@ def dispatch_retention() -> list[int]:
 
 
 def verify_audit_chain() -> dict:
-    from app.services.audit.trail import verify_chain
+    from app.services.audit.verify import verify_chain
 
     report = verify_chain()
     return {"ok": report.ok, "rows": report.rows, "first_bad_id": report.first_bad_id}

@@ -405,7 +405,7 @@ def execute_run(run_id: int, on_progress: Callable[[int, int | None], None] | No
         db.session.commit()
     kind = _KINDS.get(run.kind)
     ctx = JobContext(run, run.attempts, on_progress)
-    from app.services.audit.trail import AuditContext, acting_as
+    from app.services.audit.context import AuditContext, acting_as
 
     context = AuditContext(extra={"job_run": run.id})
     try:

@@ -31,7 +31,8 @@ from app.i18n import _l
 from app.models.base import utcnow
 from app.models.identity import ConsoleUser, PlatformUser, UserStatus
 from app.models.jobs import JobRun, JobStatus
-from app.services.audit import trail as audit
+from app.services.audit import chain as audit
+from app.services.audit.hooks import PERSONAL_DATA, SECRET_COLUMNS
 from app.services.jobs import JobContext, partial_path, start_job
 from app.services.retention.runner import placeholder
 
@@ -87,7 +88,7 @@ def _subject_queries(uid: uuid.UUID) -> list[tuple[str, Any]]:
 
 
 def _secret(table: sa.Table, name: str) -> bool:
-    return bool(table.c[name].info.get("secret")) or name in audit.SECRET_COLUMNS.get(table.name, ())
+    return bool(table.c[name].info.get("secret")) or name in SECRET_COLUMNS.get(table.name, ())
 
 
 def request_export(user: PlatformUser, requested_by: uuid.UUID | None) -> JobRun:
@@ -144,7 +145,7 @@ def run_erasure(ctx: JobContext) -> dict[str, Any]:
         raise SubjectRequestError(_l("this user is under legal hold: erasure refused"))
     touched: dict[str, int] = {}
     for table, cols in user_columns():
-        personal = sorted(audit.PERSONAL_DATA.get(table.name, ()))
+        personal = sorted(PERSONAL_DATA.get(table.name, ()))
         if not personal:
             continue
         values = {name: placeholder(table.c[name]) for name in personal}

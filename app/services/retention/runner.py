@@ -60,7 +60,8 @@ from app.models.base import utcnow
 from app.models.compliance import DataRetentionPolicy, DeletionStrategy
 from app.models.identity import PlatformUser
 from app.models.jobs import JobRun, JobStatus
-from app.services.audit import trail as audit
+from app.services.audit import chain as audit
+from app.services.audit.hooks import PERSONAL_DATA
 from app.services.jobs import JobCancelled, JobContext, JobSuperseded, partial_path, start_job
 
 KIND = "retention.run"
@@ -82,7 +83,7 @@ class RetentionEntity:
 
     @property
     def personal_columns(self) -> tuple[str, ...]:
-        return tuple(sorted(audit.PERSONAL_DATA.get(self.table, ())))
+        return tuple(sorted(PERSONAL_DATA.get(self.table, ())))
 
     @property
     def sa_table(self) -> sa.Table:
