@@ -21,27 +21,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import NO_VALUE
 
 from app.extensions import db
+from app.models.classification import is_personal
 from app.services import csv_export
 from app.services.audit.chain import append, record
 
 SECRET_COLUMNS: dict[str, frozenset[str]] = {"ab_user": frozenset({"password"})}
-PERSONAL_DATA: dict[str, frozenset[str]] = {
-    "users": frozenset({"email", "full_name", "phone"}),
-    "ab_user": frozenset({"first_name", "last_name", "email", "username"}),
-    "auth_sessions": frozenset({"device_fingerprint"}),
-    "consents": frozenset({"metadata_json"}),
-    "customer_profiles": frozenset({"date_of_birth", "gender", "goals_json", "risk_flags", "emergency_contact"}),
-    "assessments": frozenset({"responses_json", "score"}),
-    "plan_items": frozenset({"feedback_text"}),
-    "messages": frozenset({"body", "attachments_json"}),
-    "threads": frozenset({"subject"}),
-    "community_posts": frozenset({"content", "media_url"}),
-    "support_tickets": frozenset({"subject", "resolution_notes"}),
-    "progress_metrics": frozenset({"value"}),
-    "engagement_events": frozenset({"payload_json"}),
-    "recommendation_logs": frozenset({"payload_json"}),
-    "audit_logs": frozenset({"ip_address", "user_agent"}),
-}
 # Tables whose rows are infrastructure, not business data.
 NOT_AUDITED = frozenset(
     {"audit_logs", "job_runs", "ab_permission", "ab_view_menu", "ab_permission_view", "ab_register_user"}
@@ -81,7 +65,7 @@ def _table(obj: Any) -> str | None:
 def _value_allowed(table: str, column: sa.Column) -> bool:
     if column.info.get("secret") or column.name in SECRET_COLUMNS.get(table, ()):
         return False
-    if column.name in PERSONAL_DATA.get(table, ()):
+    if is_personal(column):
         return False
     return not column.info.get("json_schema") and not isinstance(column.type, sa.JSON)
 

@@ -1,7 +1,7 @@
 """Data retention: which entities may carry a policy, dry runs, and batched resumable runs.
 
 ``RETENTION_ENTITIES`` declares, in code, every entity a DataRetentionPolicy may
-name: its time column, its personal-data columns (from ``audit.PERSONAL_DATA``),
+name: its time column, its personal-data columns (``info={"personal": True}``),
 the user columns whose legal hold protects a row, and the strategies allowed.
 
 A run's cutoff, its candidate count and its last candidate id are fixed when it
@@ -57,11 +57,11 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, aggregate_order_by
 from app.extensions import db
 from app.i18n import _l
 from app.models.base import utcnow
+from app.models.classification import personal_columns
 from app.models.compliance import DataRetentionPolicy, DeletionStrategy
 from app.models.identity import PlatformUser
 from app.models.jobs import JobRun, JobStatus
 from app.services.audit import chain as audit
-from app.services.audit.hooks import PERSONAL_DATA
 from app.services.jobs import JobCancelled, JobContext, JobSuperseded, partial_path, start_job
 
 KIND = "retention.run"
@@ -83,7 +83,7 @@ class RetentionEntity:
 
     @property
     def personal_columns(self) -> tuple[str, ...]:
-        return tuple(sorted(PERSONAL_DATA.get(self.table, ())))
+        return tuple(sorted(personal_columns(self.sa_table)))
 
     @property
     def sa_table(self) -> sa.Table:
