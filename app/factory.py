@@ -23,10 +23,11 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from app import models  # noqa: F401  (register every table before anything reflects on them)
 from app.cli import register_cli
 from app.extensions import csrf, db, migrate
-from app.services.audit.trail import install as install_audit_trail
+from app.services.audit.hooks import install as install_audit_trail
 from app.services.jobs.kinds import load_job_kinds
 from app.web import input_guard
 from app.web.admin import register_admin
+from app.web.audit_context import install_audit_context
 from app.web.locale import install_selectors
 from app.web.security import accounts
 from app.web.security import install as security
@@ -51,6 +52,7 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
     csrf.init_app(app)
     input_guard.install(app)  # before any view: bounded URL keys, no NUL bytes, no absurdly deep JSON
     install_audit_trail()  # one AuditLogs row per ORM change, same transaction
+    install_audit_context(app)  # who and from where, for the audit rows a request writes
     load_job_kinds(app)  # the job kinds declared beside the services, on this app
     security.configure(app)  # settings FAB's security manager reads when it is built
     _install_console(app)

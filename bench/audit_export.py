@@ -34,7 +34,7 @@ def seed(url: str, rows: int, actor: uuid.UUID) -> None:
     """COPY ``rows`` correctly chained audit rows into audit_logs."""
     import psycopg
 
-    from app.services.audit.trail import row_hash
+    from app.services.audit.chain import row_hash
 
     base = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     prev = None
@@ -80,8 +80,8 @@ def main() -> None:
         app = build_app(url, EXPORTS_DIR=workdir, AUDIT_EXPORT_BATCH=10000)
         with app.app_context():
             from app.extensions import db
+            from app.services.audit import chain as audit
             from app.services.audit import export as ex
-            from app.services.audit import trail as audit
             from app.services.jobs.context import run_inline
 
             actor = audit.system_user_id(db.session.connection())

@@ -11,7 +11,8 @@ from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.models import AuditLog, PlatformUser
-from app.services.audit import trail as audit
+from app.models.base import utcnow
+from app.services.audit import chain, verify
 from tests.audit_samples import AWKWARD_ENTRIES
 from tests.conftest import csrf_token, login
 
@@ -59,7 +60,7 @@ def test_create_update_delete_are_audited_without_personal_values(app_ctx):
         for secret in ("ann@example.com", "Ann", "555 0100", "secret-hash", "another-secret"):
             assert secret not in text_dump
     assert deleted["fields"] == []
-    system = db.session.scalar(select(PlatformUser).where(PlatformUser.email == audit.SYSTEM_EMAIL))
+    system = db.session.scalar(select(PlatformUser).where(PlatformUser.email == chain.SYSTEM_EMAIL))
     assert all(r.actor_id == system.id for r in rows)
 
 
@@ -114,7 +115,7 @@ def test_sign_in_failed_sign_in_and_sign_out_are_audited(app, client, accounts):
         assert failed.actor_id is not None  # the system user stands in for an unknown person
         assert "nobody" not in str(failed.metadata_json)
         assert len(failed.metadata_json["attempted_name_digest"]) == 16
-        assert audit.verify_chain().ok
+        assert verify.verify_chain().ok
 
 
 def test_role_permission_change_is_audited(app_ctx):
@@ -133,15 +134,15 @@ def test_role_permission_change_is_audited(app_ctx):
 
 def _chain_of(n: int) -> list[int]:
     for i in range(n):
-        audit.record("test.event", "things", i, {"n": i}, commit=True)
+        chain.record("test.event", "things", i, {"n": i}, commit=True)
     return [r.id for r in _rows("test.event")]
 
 
 def test_verify_passes_then_catches_an_edit(app_ctx):
     ids = _chain_of(5)
-    assert audit.verify_chain().ok
+    assert verify.verify_chain().ok
     _tamper("UPDATE audit_logs SET resource_id = 'forged' WHERE id = :id", id=ids[2])
-    report = audit.verify_chain()
+    report = verify.verify_chain()
     assert not report.ok and report.first_bad_id == ids[2] and "edited" in report.reason
     # Both databases count the rows verified before the break and hand back the last good hash.
     before = db.session.scalars(select(AuditLog.row_hash).where(AuditLog.id < ids[2]).order_by(AuditLog.id)).all()
@@ -151,7 +152,7 @@ def test_verify_passes_then_catches_an_edit(app_ctx):
 def test_verify_catches_a_deleted_row(app_ctx):
     ids = _chain_of(5)
     _tamper("DELETE FROM audit_logs WHERE id = :id", id=ids[2])
-    report = audit.verify_chain()
+    report = verify.verify_chain()
     assert not report.ok and report.first_bad_id == ids[3] and "deleted" in report.reason
 
 
@@ -160,7 +161,7 @@ def test_verify_catches_an_inserted_row(app_ctx):
     last = db.session.get(AuditLog, ids[-1])
     forged = {"action": "test.event", "resource_type": "things", "resource_id": "x", "metadata_json": None}
     forged.update(created_at=last.created_at, prev_hash=last.row_hash, actor_id=None, ip_address=None, user_agent=None)
-    forged["row_hash"] = audit.row_hash(forged)
+    forged["row_hash"] = chain.row_hash(forged)
     # A well-formed row slipped in before the last one breaks the last one's link.
     _tamper(
         "INSERT INTO audit_logs (id, action, resource_type, resource_id, created_at, prev_hash, row_hash) "
@@ -170,7 +171,7 @@ def test_verify_catches_an_inserted_row(app_ctx):
         prev="0" * 64,
         hash="f" * 64,
     )
-    report = audit.verify_chain()
+    report = verify.verify_chain()
     assert not report.ok and report.first_bad_id == ids[-1] + 1000
 
 
@@ -190,12 +191,12 @@ def test_rechain_chains_bulk_inserted_rows(app_ctx):
     _chain_of(2)
     db.session.execute(
         AuditLog.__table__.insert(),
-        [{"action": "demo.seed", "resource_type": "users", "created_at": audit.utcnow()} for _ in range(3)],
+        [{"action": "demo.seed", "resource_type": "users", "created_at": utcnow()} for _ in range(3)],
     )
     db.session.commit()
-    assert not audit.verify_chain().ok
-    assert audit.rechain() == 3
-    assert audit.verify_chain().ok and _rows("audit.rechain")
+    assert not verify.verify_chain().ok
+    assert verify.rechain() == 3
+    assert verify.verify_chain().ok and _rows("audit.rechain")
 
 
 def test_postgres_guard_refuses_update_delete_truncate(pg_app):
@@ -229,7 +230,7 @@ def test_concurrent_writers_keep_one_chain(pg_app):
         t.join()
     assert not errors
     with pg_app.app_context():
-        report = audit.verify_chain()
+        report = verify.verify_chain()
         assert report.ok and report.rows >= 40
 
 
@@ -238,9 +239,9 @@ def test_postgres_builds_the_same_canonical_text_for_awkward_values(pg_app):
     awkward = AWKWARD_ENTRIES
     with pg_app.app_context():
         with db.engine.begin() as conn:
-            written = audit.append(conn, [dict(e) for e in awkward])
+            written = chain.append(conn, [dict(e) for e in awkward])
         table = AuditLog.__table__
-        lateral, canon = audit.canonical_sql(table)
+        lateral, canon = chain.canonical_sql(table)
         stmt = (
             select(table.c.id, canon, table.c.row_hash, func.encode(func.sha256(func.textsend(canon)), "hex"))
             .select_from(table.join(lateral, sa.true()))
@@ -250,5 +251,5 @@ def test_postgres_builds_the_same_canonical_text_for_awkward_values(pg_app):
         rows = db.session.execute(stmt).all()
         assert len(rows) == len(written) == len(awkward)
         for entry, (_, sql_text, stored, sql_hash) in zip(written, rows, strict=True):
-            assert sql_text == audit.canonical(entry)
-            assert sql_hash == stored == audit.row_hash(entry)
+            assert sql_text == chain.canonical(entry)
+            assert sql_hash == stored == chain.row_hash(entry)

@@ -16,8 +16,8 @@ from app.extensions import db
 from app.models import AuditLog
 from app.models.identity import ConsoleUser
 from app.models.jobs import JobRun
+from app.services.audit import chain as audit
 from app.services.audit import export as ex
-from app.services.audit import trail as audit
 from app.services.jobs.context import execute_run, run_inline
 from app.services.jobs.runs import retry_run
 from tests.audit_samples import AWKWARD_ENTRIES

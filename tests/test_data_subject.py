@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditLog, Invoice, Message, PlatformUser, Product, Subscription, SupportTicket, Thread
-from app.services.audit import trail as audit
+from app.services.audit import verify
 from app.services.compliance import data_subject as dsr
 from app.services.compliance.jobs import SUBJECT_ERASURE, SUBJECT_EXPORT
 from app.services.jobs.context import run_inline
@@ -80,7 +80,7 @@ def test_erasure_anonymizes_everywhere_but_keeps_invoices(app_ctx):
     assert db.session.scalar(select(PlatformUser.full_name).where(PlatformUser.email == "coach@example.com"))
     row = db.session.scalar(select(AuditLog).where(AuditLog.action == "dsr.erasure"))
     assert row.resource_id == str(uid) and "dana" not in json.dumps(row.metadata_json)
-    assert audit.verify_chain().ok
+    assert verify.verify_chain().ok
 
 
 def test_erasure_refused_under_legal_hold(app_ctx):

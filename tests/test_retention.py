@@ -18,7 +18,7 @@ from app.models import AuditLog, DataRetentionPolicy, EngagementEvent, PlatformU
 from app.models.base import utcnow
 from app.models.jobs import JobRun
 from app.services import artifacts, batching
-from app.services.audit import trail as audit
+from app.services.audit import chain, verify
 from app.services.jobs.context import run_inline
 from app.services.jobs.runs import retry_run, start_job
 from app.services.retention import archive as archive_format
@@ -154,7 +154,7 @@ def _plan(strategy: str, existing: bool = False) -> JobRun:
 
 def test_audit_logs_archive_keeps_the_chain_verifiable(app_ctx, tmp_path):
     for i in range(6):
-        audit.record("old.event", "things", i, {}, commit=True)
+        chain.record("old.event", "things", i, {}, commit=True)
     old = utcnow() - dt.timedelta(days=800)
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -165,17 +165,17 @@ def test_audit_logs_archive_keeps_the_chain_verifiable(app_ctx, tmp_path):
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SET LOCAL coachdesk.maintenance = 'on'")
         prev = None
-        for row in audit.iter_rows():
+        for row in verify.iter_rows():
             if row["id"] in ids[:4]:
                 row["created_at"] = old
             row["prev_hash"] = prev
-            prev = audit.row_hash(row)
+            prev = chain.row_hash(row)
             conn.execute(
                 AuditLog.__table__.update()
                 .where(AuditLog.id == row["id"])
                 .values(created_at=row["created_at"], prev_hash=row["prev_hash"], row_hash=prev)
             )
-    assert audit.verify_chain().ok
+    assert verify.verify_chain().ok
     from flask import current_app
 
     current_app.config["ARCHIVE_DIR"] = tmp_path
@@ -189,7 +189,7 @@ def test_audit_logs_archive_keeps_the_chain_verifiable(app_ctx, tmp_path):
     assert run.status == "succeeded", run.error
     assert run.result["rows"] == 4
     assert db.session.scalar(select(func.min(AuditLog.id))) == ids[4]
-    report = audit.verify_chain()
+    report = verify.verify_chain()
     assert report.ok, report
 
 

@@ -96,7 +96,7 @@ def test_related_lists_and_the_audit_trail_use_the_viewers_zone(app: Flask, acco
     from babel.dates import format_datetime as babel_datetime
 
     from app.models.identity import Consent
-    from app.services.audit import trail as audit
+    from app.services.audit import chain as audit
 
     user_id = add_platform_user(app, "Rita Related", dt.datetime(2026, 1, 10, 8, 0, tzinfo=dt.UTC))
     with app.app_context():

@@ -100,7 +100,7 @@ def register(app: object) -> None:
 
 @audit_cli.command("verify", help=_l("Recompute the hash chain; report the first row where it breaks (exit 1)."))
 def audit_verify() -> None:
-    from app.services.audit.trail import verify_chain
+    from app.services.audit.verify import verify_chain
 
     with click.progressbar(length=1, label=_("verifying the audit chain")) as bar:
 
@@ -116,7 +116,7 @@ def audit_verify() -> None:
         _(
             "audit chain BROKEN at row id %(id)s: %(reason)s",
             id=report.first_bad_id,
-            reason=_(report.reason) if report.reason else "",  # marked with N_ in audit.check_row
+            reason=_(report.reason) if report.reason else "",  # marked with N_ in verify.check_row
         ),
         err=True,
     )
@@ -126,7 +126,7 @@ def audit_verify() -> None:
 
 @audit_cli.command("rechain", help=_l("Chain rows written without hashes (bulk demo seeding). Audited."))
 def audit_rechain() -> None:
-    from app.services.audit.trail import rechain
+    from app.services.audit.verify import rechain
 
     click.echo(_("rechained %(rows)s rows", rows=rechain()))
 

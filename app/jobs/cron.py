@@ -13,7 +13,7 @@ from typing import Any
 
 from app.models.base import utcnow
 from app.services.analytics.jobs import CAPTURE_SNAPSHOTS, REFRESH_ROLLUPS
-from app.services.audit.trail import verify_chain
+from app.services.audit.verify import verify_chain
 from app.services.jobs.runs import redispatch_stale, start_job
 from app.services.retention.runner import dispatch_enabled_policies
 

@@ -30,9 +30,9 @@ class ProgressMetric(Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # Indexed as the leading column of ix_progress_metrics_customer_id_recorded_at.
     customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid(), index=False)
-    metric_type: Mapped[str] = mapped_column(sa.String(50), nullable=False, index=True)
-    value: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(14, 3), nullable=False)
-    unit: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    metric_type: Mapped[str] = mapped_column(sa.String(50), nullable=False, index=True, info={"personal": False})
+    value: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(14, 3), nullable=False, info={"personal": True})
+    unit: Mapped[str] = mapped_column(sa.String(20), nullable=False, info={"personal": False})
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
     source: Mapped[MetricSource] = mapped_column(enum_column_type(MetricSource, "metric_source"), nullable=False)
 
@@ -47,8 +47,8 @@ class EngagementEvent(Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # Indexed as the leading column of ix_engagement_events_customer_id_occurred_at.
     customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid(), index=False)
-    event_type: Mapped[str] = mapped_column(sa.String(50), nullable=False)
-    payload_json = json_column(js.EVENT_PAYLOAD)
+    event_type: Mapped[str] = mapped_column(sa.String(50), nullable=False, info={"personal": False})
+    payload_json = json_column(js.EVENT_PAYLOAD, personal=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
     customer: Mapped[PlatformUser] = relationship(lazy="joined")
@@ -79,8 +79,10 @@ class RecommendationLog(Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
-    recommendation_type: Mapped[str] = mapped_column(sa.String(50), nullable=False, index=True)
-    payload_json = json_column(js.RECOMMENDATION_PAYLOAD)
+    recommendation_type: Mapped[str] = mapped_column(
+        sa.String(50), nullable=False, index=True, info={"personal": False}
+    )
+    payload_json = json_column(js.RECOMMENDATION_PAYLOAD, personal=True)
     shown_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
     accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 

@@ -49,10 +49,10 @@ class AutomationRule(CreatedAtMixin, Model):
     __tablename__ = "automation_rules"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False, info={"personal": False})
     trigger_type: Mapped[TriggerType] = mapped_column(enum_column_type(TriggerType, "trigger_type"), nullable=False)
-    condition_json = json_column(js.RULE_CONDITION)
-    action_json = json_column(js.RULE_ACTION, nullable=False)
+    condition_json = json_column(js.RULE_CONDITION, personal=False)
+    action_json = json_column(js.RULE_ACTION, nullable=False, personal=False)
     status: Mapped[RuleStatus] = mapped_column(
         enum_column_type(RuleStatus, "rule_status"), nullable=False, default=RuleStatus.DRAFT, index=True
     )
@@ -122,7 +122,7 @@ class WearableAuthorization(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Indexed as the leading column of uq_wearable_authorizations_customer_id_provider.
     customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid(), index=False)
-    provider: Mapped[str] = mapped_column(sa.String(50), nullable=False)
+    provider: Mapped[str] = mapped_column(sa.String(50), nullable=False, info={"personal": False})
     access_token_hash: Mapped[str | None] = mapped_column(sa.String(256), info={"secret": True})
     refresh_token_hash: Mapped[str | None] = mapped_column(sa.String(256), info={"secret": True})
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)

@@ -84,10 +84,15 @@ class JSONValidationError(ValueError):
         super().__init__(f"{field}: {problem}")
 
 
-def json_column(schema: dict[str, Any], nullable: bool = True) -> Any:
-    """A JSON/JSONB column checked against ``schema`` every time it is assigned."""
+def json_column(schema: dict[str, Any], nullable: bool = True, *, personal: bool | None = None) -> Any:
+    """A JSON/JSONB column checked against ``schema`` every time it is assigned.
+
+    ``personal``: whether it holds personal data (``app.models.classification``)."""
     Draft202012Validator.check_schema(schema)
-    return mapped_column(JSONDocument(), nullable=nullable, info={"json_schema": schema})
+    info: dict[str, Any] = {"json_schema": schema}
+    if personal is not None:
+        info["personal"] = personal
+    return mapped_column(JSONDocument(), nullable=nullable, info=info)
 
 
 def _describe(error: Any) -> str:

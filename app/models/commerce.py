@@ -103,10 +103,10 @@ class Subscription(CreatedAtMixin, Model):
     status: Mapped[SubscriptionStatus] = mapped_column(
         enum_column_type(SubscriptionStatus, "subscription_status"), nullable=False, index=True
     )
-    start_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False, index=True)
-    end_date: Mapped[dt.date | None] = mapped_column(sa.Date)
-    renewal_date: Mapped[dt.date | None] = mapped_column(sa.Date)
-    pause_until: Mapped[dt.date | None] = mapped_column(sa.Date)
+    start_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False, index=True, info={"personal": False})
+    end_date: Mapped[dt.date | None] = mapped_column(sa.Date, info={"personal": False})
+    renewal_date: Mapped[dt.date | None] = mapped_column(sa.Date, info={"personal": False})
+    pause_until: Mapped[dt.date | None] = mapped_column(sa.Date, info={"personal": False})
 
     customer: Mapped[PlatformUser] = relationship(lazy="joined")
     product: Mapped[Product] = relationship(lazy="joined")

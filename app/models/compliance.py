@@ -28,16 +28,16 @@ class AuditLog(Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # RESTRICT: users are anonymised, never deleted, while audit rows point at them.
     actor_id: Mapped[uuid.UUID | None] = fk("users.id", "RESTRICT", type_=sa.Uuid(), nullable=True)
-    action: Mapped[str] = mapped_column(sa.String(50), nullable=False, index=True)
-    resource_type: Mapped[str] = mapped_column(sa.String(100), nullable=False)
-    resource_id: Mapped[str | None] = mapped_column(sa.String(64))
-    metadata_json = json_column(js.AUDIT_METADATA)
+    action: Mapped[str] = mapped_column(sa.String(50), nullable=False, index=True, info={"personal": False})
+    resource_type: Mapped[str] = mapped_column(sa.String(100), nullable=False, info={"personal": False})
+    resource_id: Mapped[str | None] = mapped_column(sa.String(64), info={"personal": False})
+    metadata_json = json_column(js.AUDIT_METADATA, personal=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
     # Additions: request context and the hash chain that makes tampering detectable.
-    ip_address: Mapped[str | None] = mapped_column(sa.String(64))
-    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
-    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
-    row_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    ip_address: Mapped[str | None] = mapped_column(sa.String(64), info={"personal": True})
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300), info={"personal": True})
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64), info={"personal": False})
+    row_hash: Mapped[str | None] = mapped_column(sa.String(64), info={"personal": False})
 
     actor: Mapped[PlatformUser | None] = relationship(lazy="joined")
 

@@ -29,12 +29,12 @@ class CustomerProfile(Model):
     user_id: Mapped[uuid.UUID] = mapped_column(
         sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    date_of_birth: Mapped[dt.date | None] = mapped_column(sa.Date)
-    gender: Mapped[Gender | None] = mapped_column(enum_column_type(Gender, "gender"))
-    timezone: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="UTC")
-    goals_json = json_column(js.GOALS)
-    risk_flags: Mapped[str | None] = mapped_column(sa.String(500))
-    emergency_contact: Mapped[str | None] = mapped_column(sa.String(300))
+    date_of_birth: Mapped[dt.date | None] = mapped_column(sa.Date, info={"personal": True})
+    gender: Mapped[Gender | None] = mapped_column(enum_column_type(Gender, "gender"), info={"personal": True})
+    timezone: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="UTC", info={"personal": False})
+    goals_json = json_column(js.GOALS, personal=True)
+    risk_flags: Mapped[str | None] = mapped_column(sa.String(500), info={"personal": True})
+    emergency_contact: Mapped[str | None] = mapped_column(sa.String(300), info={"personal": True})
 
     user: Mapped[PlatformUser] = relationship(lazy="joined")
 
@@ -49,9 +49,9 @@ class Assessment(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
-    questionnaire_version: Mapped[str] = mapped_column(sa.String(20), nullable=False)
-    responses_json = json_column(js.ASSESSMENT_RESPONSES, nullable=False)
-    score: Mapped[decimal.Decimal | None] = mapped_column(sa.Numeric(5, 2))
+    questionnaire_version: Mapped[str] = mapped_column(sa.String(20), nullable=False, info={"personal": False})
+    responses_json = json_column(js.ASSESSMENT_RESPONSES, nullable=False, personal=True)
+    score: Mapped[decimal.Decimal | None] = mapped_column(sa.Numeric(5, 2), info={"personal": True})
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
 
     user: Mapped[PlatformUser] = relationship(lazy="joined")

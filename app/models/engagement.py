@@ -68,13 +68,13 @@ class Thread(CreatedAtMixin, Model):
     __tablename__ = "threads"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    subject: Mapped[str] = mapped_column(sa.String(300), nullable=False)
+    subject: Mapped[str] = mapped_column(sa.String(300), nullable=False, info={"personal": True})
     last_message_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     context_type: Mapped[ThreadContext] = mapped_column(
         enum_column_type(ThreadContext, "thread_context"), nullable=False, index=True
     )
     # The coach assignment id (CUSTOMER_COACH) or support ticket id (SUPPORT), as text.
-    context_id: Mapped[str | None] = mapped_column(sa.String(64))
+    context_id: Mapped[str | None] = mapped_column(sa.String(64), info={"personal": False})
     # Additions for row scope: the customer and the coach the thread is between.
     customer_id: Mapped[uuid.UUID | None] = fk("users.id", "CASCADE", type_=sa.Uuid(), nullable=True)
     coach_id: Mapped[uuid.UUID | None] = fk("users.id", "SET NULL", type_=sa.Uuid(), nullable=True)
@@ -93,8 +93,8 @@ class Message(Model):
     thread_id: Mapped[int] = fk("threads.id", "CASCADE")
     sender_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
     recipient_id: Mapped[uuid.UUID | None] = fk("users.id", "SET NULL", type_=sa.Uuid(), nullable=True)
-    body: Mapped[str] = mapped_column(sa.Text, nullable=False)
-    attachments_json = json_column(js.ATTACHMENTS)
+    body: Mapped[str] = mapped_column(sa.Text, nullable=False, info={"personal": True})
+    attachments_json = json_column(js.ATTACHMENTS, personal=True)
     sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
@@ -132,8 +132,8 @@ class CommunityPost(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     author_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
     community_id: Mapped[int] = mapped_column(sa.Integer, nullable=False, index=True)
-    content: Mapped[str] = mapped_column(sa.Text, nullable=False)
-    media_url: Mapped[str | None] = mapped_column(sa.String(2000))
+    content: Mapped[str] = mapped_column(sa.Text, nullable=False, info={"personal": True})
+    media_url: Mapped[str | None] = mapped_column(sa.String(2000), info={"personal": True})
     status: Mapped[PostStatus] = mapped_column(
         enum_column_type(PostStatus, "post_status"), nullable=False, default=PostStatus.PUBLISHED, index=True
     )
@@ -207,7 +207,7 @@ class SupportTicket(CreatedAtMixin, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     requester_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
-    subject: Mapped[str] = mapped_column(sa.String(300), nullable=False)
+    subject: Mapped[str] = mapped_column(sa.String(300), nullable=False, info={"personal": True})
     priority: Mapped[TicketPriority] = mapped_column(
         enum_column_type(TicketPriority, "ticket_priority"), nullable=False, default=TicketPriority.NORMAL, index=True
     )
@@ -216,7 +216,7 @@ class SupportTicket(CreatedAtMixin, Model):
     )
     sla_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     assigned_to: Mapped[uuid.UUID | None] = fk("users.id", "SET NULL", type_=sa.Uuid(), nullable=True)
-    resolution_notes: Mapped[str | None] = mapped_column(sa.Text)
+    resolution_notes: Mapped[str | None] = mapped_column(sa.Text, info={"personal": True})
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     requester: Mapped[PlatformUser] = relationship(foreign_keys=[requester_id], lazy="joined")

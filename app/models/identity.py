@@ -7,11 +7,13 @@ import enum
 import uuid
 
 import sqlalchemy as sa
+from flask_appbuilder.security.sqla.models import ApiKey as FabApiKey
 from flask_appbuilder.security.sqla.models import User as FabUser
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models import json_schemas as js
 from app.models.base import Model, TimestampMixin, fk, json_column, new_uuid, utcnow
+from app.models.classification import classify
 from app.models.types import UTCDateTime, enum_column_type
 
 
@@ -35,11 +37,11 @@ class PlatformUser(TimestampMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True, default=new_uuid)
-    email: Mapped[str] = mapped_column(sa.String(320), nullable=False, unique=True)
+    email: Mapped[str] = mapped_column(sa.String(320), nullable=False, unique=True, info={"personal": True})
     password_hash: Mapped[str | None] = mapped_column(sa.String(256), info={"secret": True})
-    full_name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
-    phone: Mapped[str | None] = mapped_column(sa.String(40))
-    locale: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="en")
+    full_name: Mapped[str] = mapped_column(sa.String(200), nullable=False, info={"personal": True})
+    phone: Mapped[str | None] = mapped_column(sa.String(40), info={"personal": True})
+    locale: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="en", info={"personal": False})
     status: Mapped[UserStatus] = mapped_column(
         enum_column_type(UserStatus, "user_status"), nullable=False, default=UserStatus.ACTIVE, index=True
     )
@@ -93,7 +95,7 @@ class AuthSession(Model):
     user_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
-    device_fingerprint: Mapped[str | None] = mapped_column(sa.String(128))
+    device_fingerprint: Mapped[str | None] = mapped_column(sa.String(128), info={"personal": True})
     mfa_verified: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
 
     user: Mapped[PlatformUser] = relationship(lazy="joined")
@@ -106,10 +108,10 @@ class Consent(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
-    consent_type: Mapped[str] = mapped_column(sa.String(50), nullable=False, index=True)
+    consent_type: Mapped[str] = mapped_column(sa.String(50), nullable=False, index=True, info={"personal": False})
     granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    metadata_json = json_column(js.CONSENT_METADATA)
+    metadata_json = json_column(js.CONSENT_METADATA, personal=True)
 
     user: Mapped[PlatformUser] = relationship(lazy="joined")
 
@@ -131,12 +133,17 @@ class ConsoleUser(FabUser):
         nullable=True,
     )
     # Preferred console language; empty means "follow the browser".
-    locale: Mapped[str | None] = mapped_column(sa.String(10), nullable=True)
+    locale: Mapped[str | None] = mapped_column(sa.String(10), nullable=True, info={"personal": False})
     # IANA time zone the console shows times in (e.g. "Europe/Berlin"); empty means the
     # configured default (BABEL_DEFAULT_TIMEZONE). Validated by app.services.timezones.
-    timezone: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    timezone: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, info={"personal": False})
     # Bumped on logout and password change; a session stamped with an older value is
     # refused, so a copied cookie dies with the logout (ASVS 7.4.1).
     session_epoch: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
 
     platform_user: Mapped[PlatformUser | None] = relationship(foreign_keys=[platform_user_id], lazy="joined")
+
+
+# FAB declares these columns; what they hold is said here (the password is a secret: audit.hooks.SECRET_COLUMNS).
+classify(ConsoleUser.__table__, personal=("first_name", "last_name", "username", "email"), not_personal=("last_login",))
+classify(FabApiKey.__table__, not_personal=("uuid", "name", "key_hash", "lookup_hash", "key_prefix", "scopes"))

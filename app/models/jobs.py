@@ -30,22 +30,26 @@ class JobRun(Model):
     __tablename__ = "job_runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(80), nullable=False, index=True)
-    queue: Mapped[str] = mapped_column(sa.String(40), nullable=False)
-    params: Mapped[dict[str, Any]] = mapped_column(JSONDocument(), nullable=False, default=dict)
-    status: Mapped[str] = mapped_column(sa.String(20), nullable=False, default=JobStatus.QUEUED, index=True)
+    kind: Mapped[str] = mapped_column(sa.String(80), nullable=False, index=True, info={"personal": False})
+    queue: Mapped[str] = mapped_column(sa.String(40), nullable=False, info={"personal": False})
+    params: Mapped[dict[str, Any]] = mapped_column(
+        JSONDocument(), nullable=False, default=dict, info={"personal": False}
+    )
+    status: Mapped[str] = mapped_column(
+        sa.String(20), nullable=False, default=JobStatus.QUEUED, index=True, info={"personal": False}
+    )
     attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     dispatches: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     progress_done: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
     progress_total: Mapped[int | None] = mapped_column(sa.BigInteger)
-    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument())
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument())
-    error: Mapped[str | None] = mapped_column(sa.Text)
+    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument(), info={"personal": False})
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument(), info={"personal": False})
+    error: Mapped[str | None] = mapped_column(sa.Text, info={"personal": False})
     cancel_requested: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     requested_by: Mapped[uuid.UUID | None] = fk("users.id", "SET NULL", type_=sa.Uuid(), nullable=True)
-    rq_job_id: Mapped[str | None] = mapped_column(sa.String(100))
+    rq_job_id: Mapped[str | None] = mapped_column(sa.String(100), info={"personal": False})
     # Optional caller key (e.g. "retention-3-2026-11-26"): a second dispatch returns the first run.
-    dedupe_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True, info={"personal": False})
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

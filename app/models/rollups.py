@@ -42,7 +42,7 @@ class CustomerActivityMonthly(Model):
         sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     month: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
-    cohort_month: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    cohort_month: Mapped[dt.date] = mapped_column(sa.Date, nullable=False, info={"personal": False})
     events: Mapped[int] = mapped_column(sa.Integer, nullable=False)
 
     __table_args__ = (
@@ -60,7 +60,7 @@ class PlanAdherenceWeekly(Model):
     __tablename__ = "plan_adherence_weekly"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    week: Mapped[dt.date] = mapped_column(sa.Date, nullable=False, index=True)
+    week: Mapped[dt.date] = mapped_column(sa.Date, nullable=False, index=True, info={"personal": False})
     week_of_plan: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     program_id: Mapped[int] = mapped_column(
         sa.ForeignKey("programs.id", ondelete="CASCADE"), nullable=False, index=True

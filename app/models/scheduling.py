@@ -49,18 +49,18 @@ class ScheduledSession(Model):
     session_type: Mapped[SessionType] = mapped_column(
         enum_column_type(SessionType, "session_type"), nullable=False, index=True
     )
-    start_time: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
-    end_time: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
-    timezone: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="UTC")
-    location: Mapped[str | None] = mapped_column(sa.String(200))
-    join_link: Mapped[str | None] = mapped_column(sa.String(2000))
+    start_time: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, index=True, info={"personal": False})
+    end_time: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, info={"personal": False})
+    timezone: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="UTC", info={"personal": False})
+    location: Mapped[str | None] = mapped_column(sa.String(200), info={"personal": False})
+    join_link: Mapped[str | None] = mapped_column(sa.String(2000), info={"personal": False})
     capacity: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     status: Mapped[SessionStatus] = mapped_column(
         enum_column_type(SessionStatus, "session_status"), nullable=False, default=SessionStatus.SCHEDULED, index=True
     )
     # Additions: who runs it (coach row scope) and a human title for the calendar.
     coach_id: Mapped[uuid.UUID | None] = fk("users.id", "SET NULL", type_=sa.Uuid(), nullable=True)
-    title: Mapped[str | None] = mapped_column(sa.String(200))
+    title: Mapped[str | None] = mapped_column(sa.String(200), info={"personal": False})
 
     coach: Mapped[PlatformUser | None] = relationship(lazy="joined")
 

@@ -109,9 +109,9 @@ class Program(TimestampMixin, Model):
     __tablename__ = "programs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(sa.String(200), nullable=False, index=True)
-    description: Mapped[str | None] = mapped_column(sa.Text)
-    goal: Mapped[str | None] = mapped_column(sa.String(100))
+    title: Mapped[str] = mapped_column(sa.String(200), nullable=False, index=True, info={"personal": False})
+    description: Mapped[str | None] = mapped_column(sa.Text, info={"personal": False})
+    goal: Mapped[str | None] = mapped_column(sa.String(100), info={"personal": False})
     level: Mapped[ProgramLevel] = mapped_column(enum_column_type(ProgramLevel, "program_level"), nullable=False)
     created_by: Mapped[uuid.UUID | None] = fk("users.id", "SET NULL", type_=sa.Uuid(), nullable=True)
     visibility: Mapped[Visibility] = mapped_column(
@@ -168,8 +168,8 @@ class CustomerPlan(TimestampMixin, Model):
     # Indexed as the leading column of uq_customer_plans_open_assignment.
     customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid(), index=False)
     program_id: Mapped[int] = fk("programs.id", "RESTRICT")
-    start_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False, index=True)
-    end_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    start_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False, index=True, info={"personal": False})
+    end_date: Mapped[dt.date | None] = mapped_column(sa.Date, info={"personal": False})
     status: Mapped[PlanStatus] = mapped_column(enum_column_type(PlanStatus, "plan_status"), nullable=False, index=True)
     # Plan builder: the program week (1-based) the plan starts at, so later program edits land on the right dates.
     start_week: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1, server_default="1")
@@ -209,7 +209,7 @@ class PlanItem(Model):
         enum_column_type(CompletionState, "completion_state"), nullable=False, default=CompletionState.PENDING
     )
     completion_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    feedback_text: Mapped[str | None] = mapped_column(sa.Text)
+    feedback_text: Mapped[str | None] = mapped_column(sa.Text, info={"personal": True})
     substitution_item_id: Mapped[int | None] = mapped_column(sa.Integer)
     # Which program item this came from, so program edits can follow into future items.
     program_item_id: Mapped[int | None] = fk("program_items.id", "SET NULL", nullable=True)

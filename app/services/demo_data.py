@@ -26,7 +26,8 @@ from app.models.identity import ConsoleUser, PlatformRole, PlatformUser
 from app.policy.roles import CONSOLE_ROLES
 from app.services.accounts import AccountError, create_console_account, generate_password
 from app.services.analytics.rollups import refresh_rollups
-from app.services.audit import trail as audit
+from app.services.audit import chain as audit
+from app.services.audit import verify as audit_verify
 from app.services.demo import commerce, engagement, people, scheduling, telemetry, training
 from app.services.demo.base import Ctx
 
@@ -181,7 +182,7 @@ def seed_demo_data(sm: Any, *, customers: int, seed: int, progress: bool, now: d
         bar.set_postfix_str(_("console accounts"))
         logins = _console_accounts(sm, ctx)
         # The bulk-inserted audit history has no hashes yet: chain it with the rest.
-        audit.rechain()
+        audit_verify.rechain()
         # Dashboards read rollups: build them over the whole generated year.
         refresh_rollups(db.session, None)
         bar.update()

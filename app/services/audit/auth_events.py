@@ -18,6 +18,8 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.services.audit import chain as audit
+
 log = logging.getLogger("coachdesk.auth")
 
 LOGIN_SUCCEEDED = "login_succeeded"
@@ -77,8 +79,6 @@ def record_auth_event(
 
 
 def _audit(record: AuthEvent, user: Any) -> None:
-    from app.services.audit import trail as audit
-
     metadata: dict[str, Any] = {"event": record.event}
     if record.attempted_name_digest:
         metadata["attempted_name_digest"] = record.attempted_name_digest

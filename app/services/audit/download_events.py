@@ -12,7 +12,7 @@ import json
 import logging
 from typing import Any
 
-from app.services.audit import trail as audit
+from app.services.audit import chain as audit
 
 log = logging.getLogger("coachdesk.downloads")
 

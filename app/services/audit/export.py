@@ -34,8 +34,8 @@ from app.models.base import utcnow
 from app.models.compliance import AuditLog
 from app.models.jobs import JobRun, JobStatus
 from app.services.artifacts import ResumableFile, partial_path, publish, sha256, write_manifest
+from app.services.audit import chain as audit
 from app.services.audit import pg_check as chain_check
-from app.services.audit import trail as audit
 from app.services.jobs.context import JobContext
 from app.services.jobs.runs import start_job
 from app.services.timezones import as_local

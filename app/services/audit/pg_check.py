@@ -8,7 +8,7 @@ its link to the row before it in the batch, and renders the lines; Python touche
 (``first_link``). Batches are id ranges, so they do not depend on each other: two read
 connections fetch the next two batches while the caller handles the current one.
 
-On SQLite the callers check rows in Python (``audit.check_row``, the export's ``_check``),
+On SQLite the callers check rows in Python (``verify.check_row``, the export's ``_check``),
 with the same reasons.
 """
 
@@ -24,10 +24,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.compliance import AuditLog
-from app.services.audit import trail as audit
+from app.services.audit import chain as audit
 
 # Why a row breaks the chain, as the export manifest names it (English; ``flask audit verify``
-# words them its own way, see ``audit.verify_chain``).
+# words them its own way, see ``verify.verify_chain``).
 NO_HASH = "row is not chained (no hash)"
 BROKEN = "link broken: a row before it was deleted, or this row was inserted"
 CONTENT = "content does not match its hash"
@@ -161,7 +161,7 @@ def batch_sql(conds: list[Any], rendering: Rendering) -> BatchSQL:
         .select_from(table.join(rendering.lateral, sa.true()))
         .where(*in_range)
     )
-    # No hash, then a broken link, then content (the order of audit.check_row). A row with no
+    # No hash, then a broken link, then content (the order of verify.check_row). A row with no
     # row before it in the batch (expected is NULL: the first row, or one after a row with no
     # hash, which is itself the first problem) has its link checked by the caller.
     problem = f"""CASE

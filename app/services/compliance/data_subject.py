@@ -4,7 +4,7 @@ Which rows belong to a user is derived from the schema: every column with a
 foreign key to ``users.id`` (plus invoices and payments, reached through the
 user's subscriptions). Export writes a ZIP with one JSON file per entity and a
 manifest of SHA-256s (temporary name, then rename). Erasure replaces the
-personal-data columns (``audit.PERSONAL_DATA``) of every such row with
+personal-data columns (``info={"personal": True}``) of every such row with
 irreversible placeholders, keeps invoices and payments (amounts, dates) as
 accounting law requires, deactivates any console account, and is refused
 while the user is under legal hold. Audit rows are kept: they hold no personal
@@ -27,10 +27,12 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.i18n import _l
 from app.models.base import utcnow
+from app.models.classification import personal_columns
 from app.models.identity import ConsoleUser, PlatformUser, UserStatus
 from app.models.jobs import JobRun, JobStatus
 from app.services.artifacts import partial_path, publish, sha256
-from app.services.audit import trail as audit
+from app.services.audit import chain as audit
+from app.services.audit.hooks import SECRET_COLUMNS
 from app.services.jobs.context import JobContext
 from app.services.jobs.runs import start_job
 from app.services.retention.strategies import placeholder
@@ -87,7 +89,7 @@ def _subject_queries(uid: uuid.UUID) -> list[tuple[str, Any]]:
 
 
 def _secret(table: sa.Table, name: str) -> bool:
-    return bool(table.c[name].info.get("secret")) or name in audit.SECRET_COLUMNS.get(table.name, ())
+    return bool(table.c[name].info.get("secret")) or name in SECRET_COLUMNS.get(table.name, ())
 
 
 def request_export(user: PlatformUser, requested_by: uuid.UUID | None) -> JobRun:
@@ -144,7 +146,7 @@ def run_erasure(ctx: JobContext) -> dict[str, Any]:
         raise SubjectRequestError(_l("this user is under legal hold: erasure refused"))
     touched: dict[str, int] = {}
     for table, cols in user_columns():
-        personal = sorted(audit.PERSONAL_DATA.get(table.name, ()))
+        personal = sorted(personal_columns(table))
         if not personal:
             continue
         values = {name: placeholder(table.c[name]) for name in personal}

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.i18n import _l, message_of
 from app.models.base import utcnow
 from app.models.jobs import JobRun, JobStatus
-from app.services.audit.trail import AuditContext, acting_as
+from app.services.audit.context import AuditContext, acting_as
 from app.services.jobs.errors import JobCancelled, JobError, JobSuperseded
 from app.services.jobs.kinds import get_kind
 

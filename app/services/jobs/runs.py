@@ -16,7 +16,7 @@ from app.extensions import db
 from app.i18n import LazyMessage
 from app.models.base import utcnow
 from app.models.jobs import JobRun, JobStatus
-from app.services.audit import trail as audit
+from app.services.audit import chain as audit
 from app.services.jobs.errors import JobError, JobsUnavailable
 from app.services.jobs.kinds import DEFAULT_TIMEOUT, get_kind
 from app.services.jobs.queues import RUNNER, cancel_rq_job, get_queue, rq_job_pending

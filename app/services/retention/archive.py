@@ -22,7 +22,7 @@ from isal import isal_zlib
 
 from app.models.base import utcnow
 from app.services.artifacts import sha256, write_manifest
-from app.services.audit import trail as audit
+from app.services.audit import chain as audit
 
 ARCHIVE_GZIP_LEVEL = 2  # ISA-L (0-3)
 

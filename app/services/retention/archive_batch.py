@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from app.extensions import db
 from app.models.identity import PlatformUser
 from app.services.artifacts import ResumableFile
-from app.services.audit import trail as audit
+from app.services.audit import chain as audit
 from app.services.batching import RetryBatch, Tuning, batch_settings
 from app.services.retention.archive import archive_line, archive_line_sql, gzip_lines
 from app.services.retention.policies import RetentionEntity, X

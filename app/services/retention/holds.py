@@ -15,7 +15,7 @@ from sqlalchemy import exists, select
 
 from app.extensions import db
 from app.models.identity import PlatformUser
-from app.services.audit import trail as audit
+from app.services.audit import chain as audit
 from app.services.retention.policies import RetentionEntity, RetentionError
 
 

@@ -1,7 +1,7 @@
 """Retention policies: which entities may carry one, and which strategy and period each allows.
 
 ``RETENTION_ENTITIES`` declares, in code, every entity a DataRetentionPolicy may name: its
-time column, its personal-data columns (from ``audit.PERSONAL_DATA``), the user columns whose
+time column, its personal-data columns (``info={"personal": True}``), the user columns whose
 legal hold protects a row, and the strategies allowed. Audit logs may only be ARCHIVEd, and
 are kept a year at least, so their chain stays verifiable.
 """
@@ -16,8 +16,8 @@ from flask_babel import gettext as _
 from sqlalchemy import event, select
 
 from app.extensions import db
+from app.models.classification import personal_columns
 from app.models.compliance import DataRetentionPolicy, DeletionStrategy
-from app.services.audit import trail as audit
 
 H, A, X = DeletionStrategy.HARD_DELETE, DeletionStrategy.ANONYMIZE, DeletionStrategy.ARCHIVE
 
@@ -36,7 +36,7 @@ class RetentionEntity:
 
     @property
     def personal_columns(self) -> tuple[str, ...]:
-        return tuple(sorted(audit.PERSONAL_DATA.get(self.table, ())))
+        return tuple(sorted(personal_columns(self.sa_table)))
 
     @property
     def sa_table(self) -> sa.Table:

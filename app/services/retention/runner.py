@@ -30,7 +30,7 @@ from app.models.compliance import DataRetentionPolicy, DeletionStrategy
 from app.models.jobs import JobRun
 from app.services import batching
 from app.services.artifacts import ResumableFile, partial_path, publish
-from app.services.audit import trail as audit
+from app.services.audit import chain as audit
 from app.services.jobs.context import JobContext
 from app.services.jobs.runs import start_job
 from app.services.retention.archive import archive_path, write_archive_manifest

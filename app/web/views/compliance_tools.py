@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import abort, current_app, flash, g, has_request_context, jsonify, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import get_timezone
@@ -19,8 +19,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models.compliance import DataRetentionPolicy, DeletionStrategy
 from app.models.jobs import JobRun
+from app.services.audit import chain as audit
 from app.services.audit import export as exports
-from app.services.audit import trail as audit
 from app.services.compliance import data_subject as dsr
 from app.services.compliance.jobs import SUBJECT_ERASURE, SUBJECT_EXPORT
 from app.services.jobs import queues as job_queues
@@ -33,18 +33,6 @@ from app.services.timezones import zone_name
 
 READ, WRITE = "read", "write"
 MENU = "Compliance"
-
-
-def request_audit_context() -> audit.AuditContext | None:
-    """Who and where, for audit rows written during a request."""
-    if not has_request_context():
-        return None
-    user = getattr(g, "user", None)
-    actor = getattr(user, "platform_user_id", None) if user is not None and user.is_authenticated else None
-    forwarded = request.access_route[0] if request.access_route else request.remote_addr
-    return audit.AuditContext(
-        actor_id=actor, ip_address=(forwarded or "")[:64] or None, user_agent=request.user_agent.string[:300] or None
-    )
 
 
 def _actor() -> Any:
@@ -337,7 +325,6 @@ class JobsView(BaseView):
 
 
 def register(appbuilder: Any) -> None:
-    audit.set_context_provider(request_audit_context)
     # Templates show a failed run's error through this: known failures in the reader's language.
     current_app.add_template_global(job_runs.failure_message, "job_error")  # register_views runs in the app context
     pages = (
