@@ -81,7 +81,7 @@ def main() -> None:
         with app.app_context():
             from app.extensions import db
             from app.services.audit import chain as audit
-            from app.services.audit import export as ex
+            from app.services.compliance import audit_export as ex
             from app.services.jobs.context import run_inline
 
             actor = audit.system_user_id(db.session.connection())

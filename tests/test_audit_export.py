@@ -17,7 +17,7 @@ from app.models import AuditLog
 from app.models.identity import ConsoleUser
 from app.models.jobs import JobRun
 from app.services.audit import chain as audit
-from app.services.audit import export as ex
+from app.services.compliance import audit_export as ex
 from app.services.jobs.context import execute_run, run_inline
 from app.services.jobs.runs import retry_run
 from tests.audit_samples import AWKWARD_ENTRIES

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.i18n import LazyMessage, SourceText, _l, environment_locale, message_of, option
 from app.models.identity import PlatformUser
 from app.models.jobs import JobRun
-from app.services.compliance.jobs import SUBJECT_ERASURE
+from app.services.compliance.data_subject import ERASURE_KIND as SUBJECT_ERASURE
 from app.services.jobs.context import JobContext, run_inline
 from app.services.jobs.errors import JobError
 from app.services.jobs.kinds import job_kind, register_kind

@@ -15,7 +15,8 @@ from app.extensions import db
 from app.models import AuditLog, Invoice, Message, PlatformUser, Product, Subscription, SupportTicket, Thread
 from app.services.audit import verify
 from app.services.compliance import data_subject as dsr
-from app.services.compliance.jobs import SUBJECT_ERASURE, SUBJECT_EXPORT
+from app.services.compliance.data_subject import ERASURE_KIND as SUBJECT_ERASURE
+from app.services.compliance.data_subject import EXPORT_KIND as SUBJECT_EXPORT
 from app.services.jobs.context import run_inline
 from app.services.jobs.runs import start_job
 from tests.conftest import csrf_token, login

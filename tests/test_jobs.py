@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.jobs import JobRun
-from app.services.audit import export as exports
+from app.services.compliance import audit_export as exports
 from app.services.jobs.context import JobContext, execute_run, run_inline
 from app.services.jobs.errors import JobError, JobSuperseded
 from app.services.jobs.kinds import job_kind, register_kind
@@ -211,7 +211,8 @@ def test_kinds_are_discovered_into_each_app(sqlite_app):
     """create_app finds every app/services/<area>/jobs.py; a kind a test registers stays in that test's app."""
     from app import create_app
     from app.services.analytics.jobs import CAPTURE_SNAPSHOTS, REFRESH_ROLLUPS
-    from app.services.compliance.jobs import SUBJECT_ERASURE, SUBJECT_EXPORT
+    from app.services.compliance.data_subject import ERASURE_KIND as SUBJECT_ERASURE
+    from app.services.compliance.data_subject import EXPORT_KIND as SUBJECT_EXPORT
     from app.services.jobs.kinds import job_kinds
     from app.services.training import assignment
 

@@ -141,7 +141,7 @@ def audit_rechain() -> None:
 def audit_export(
     start: str, end: str, fmt: str, actor: str | None, action: str | None, resource_type: str | None
 ) -> None:
-    from app.services.audit.export import ExportError, build_params, request_export
+    from app.services.compliance.audit_export import ExportError, build_params, request_export
     from app.services.jobs.context import run_inline
     from app.services.jobs.runs import failure_message
 

@@ -37,6 +37,8 @@ from app.services.jobs.context import JobContext
 from app.services.jobs.runs import start_job
 from app.services.retention.strategies import placeholder
 
+EXPORT_KIND = "dsr.export"
+ERASURE_KIND = "dsr.erase"
 SKIP_TABLES = frozenset({"audit_logs", "job_runs"})
 
 
@@ -93,7 +95,7 @@ def _secret(table: sa.Table, name: str) -> bool:
 
 
 def request_export(user: PlatformUser, requested_by: uuid.UUID | None) -> JobRun:
-    return start_job("dsr.export", {"user_id": str(user.id)}, queue="exports", requested_by=requested_by)
+    return start_job(EXPORT_KIND, {"user_id": str(user.id)}, queue="exports", requested_by=requested_by)
 
 
 def request_erasure(user: PlatformUser, requested_by: uuid.UUID | None) -> JobRun:
@@ -101,7 +103,7 @@ def request_erasure(user: PlatformUser, requested_by: uuid.UUID | None) -> JobRu
         raise SubjectRequestError(
             "this user is under legal hold: their data may not be erased until compliance releases the hold"
         )
-    return start_job("dsr.erase", {"user_id": str(user.id)}, queue="default", requested_by=requested_by)
+    return start_job(ERASURE_KIND, {"user_id": str(user.id)}, queue="default", requested_by=requested_by)
 
 
 def run_subject_export(ctx: JobContext) -> dict[str, Any]:
@@ -178,7 +180,7 @@ def run_erasure(ctx: JobContext) -> dict[str, Any]:
 
 def subject_file(run_id: int) -> Path:
     run = db.session.get(JobRun, run_id)
-    if run is None or run.kind != "dsr.export" or run.status != JobStatus.SUCCEEDED or not run.result:
+    if run is None or run.kind != EXPORT_KIND or run.status != JobStatus.SUCCEEDED or not run.result:
         raise SubjectRequestError(_("no finished data-subject export #%(id)s", id=run_id))
     path = Path(current_app.config["EXPORTS_DIR"]) / run.result["file"]
     if not path.is_file():

@@ -1,22 +1,28 @@
-"""Job kinds ``dsr.export`` and ``dsr.erase``: a data subject's export and erasure."""
+"""Job kinds of the compliance officers' exports and requests: audit export, data-subject export and erasure.
+
+Each kind's name is defined by the module that starts and runs it (``audit_export.KIND``,
+``data_subject.EXPORT_KIND`` / ``ERASURE_KIND``), which this module imports.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.services.compliance import data_subject
+from app.services.compliance import audit_export, data_subject
 from app.services.jobs.context import JobContext
 from app.services.jobs.kinds import job_kind
 
-SUBJECT_EXPORT = "dsr.export"
-SUBJECT_ERASURE = "dsr.erase"
+
+@job_kind(audit_export.KIND, queue="exports", timeout=6 * 3600)
+def audit_export_job(ctx: JobContext) -> dict[str, Any]:
+    return audit_export.run_export(ctx)
 
 
-@job_kind(SUBJECT_EXPORT, queue="exports", timeout=3600)
+@job_kind(data_subject.EXPORT_KIND, queue="exports", timeout=3600)
 def dsr_export(ctx: JobContext) -> dict[str, Any]:
     return data_subject.run_subject_export(ctx)
 
 
-@job_kind(SUBJECT_ERASURE, queue="default", timeout=3600)
+@job_kind(data_subject.ERASURE_KIND, queue="default", timeout=3600)
 def dsr_erase(ctx: JobContext) -> dict[str, Any]:
     return data_subject.run_erasure(ctx)

@@ -20,9 +20,10 @@ from app.extensions import db
 from app.models.compliance import DataRetentionPolicy, DeletionStrategy
 from app.models.jobs import JobRun
 from app.services.audit import chain as audit
-from app.services.audit import export as exports
+from app.services.compliance import audit_export as exports
 from app.services.compliance import data_subject as dsr
-from app.services.compliance.jobs import SUBJECT_ERASURE, SUBJECT_EXPORT
+from app.services.compliance.data_subject import ERASURE_KIND as SUBJECT_ERASURE
+from app.services.compliance.data_subject import EXPORT_KIND as SUBJECT_EXPORT
 from app.services.jobs import queues as job_queues
 from app.services.jobs import runs as job_runs
 from app.services.jobs.errors import JobError, JobsUnavailable
