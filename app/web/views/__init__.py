@@ -10,7 +10,7 @@ from flask import current_app
 def register_views(appbuilder: Any) -> None:
     """Register every view with FAB; each area module adds its own."""
     from app.web.views import home
-    from app.web.views.base import format_value
+    from app.web.views.base.display import format_value
 
     # Templates show values (datetimes in the viewer's time zone) the way list pages do.
     current_app.add_template_filter(format_value, "cd_format")
