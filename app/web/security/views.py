@@ -17,7 +17,9 @@ names stay what ``roles.py``/``sync.py`` and the database know) and change only 
 * a relation key in a form that matches no row is a form error (FAB dropped it silently),
   and names on the own-details form fit their columns.
 
-The security manager installs them through FAB's view attributes (``userdbmodelview`` ...).
+The checks these views share with the entity views (key and paging arguments, action
+permissions, no download route) are ``app.web.views.base.hardening``'s. The security manager
+installs the views through FAB's view attributes (``userdbmodelview`` ...).
 """
 
 from __future__ import annotations
