@@ -49,7 +49,7 @@ def stock_view_class() -> type:
     from flask_appbuilder.models.sqla.interface import SQLAInterface
 
     from app.models.analytics import EngagementEvent
-    from app.web.views.base import METHOD_PERMISSIONS
+    from app.web.views.base.model_view import METHOD_PERMISSIONS
 
     class StockEngagementEventView(ModelView):
         route_base = "/bench-stock-events"

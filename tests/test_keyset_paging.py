@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models.analytics import EngagementEvent
 from app.models.commerce import Product, ProductCategory
 from app.services import keyset
-from app.web.views import base as view_base
+from app.services.data_access import SCOPED_MAX_OFFSET
 from tests.conftest import login
 from tests.test_row_scope import two_coaches  # noqa: F401
 from tests.test_views_data import make_world
@@ -145,9 +145,9 @@ def test_scoped_lists_stop_page_numbers_sooner_and_offer_next(app: Flask, accoun
     login(coach, "coach", "coach-Passw0rd!")
     admin = app.test_client()
     login(admin, "admin", "admin-Passw0rd!")
-    deep = view_base.SCOPED_MAX_OFFSET // 100 + 5
+    deep = SCOPED_MAX_OFFSET // 100 + 5
     url = f"/engagement-events/list/?psize_EngagementEventView=100&page_EngagementEventView={deep}"
-    assert f"Page numbers stop at {view_base.SCOPED_MAX_OFFSET:,} rows" in coach.get(url).get_data(as_text=True)
+    assert f"Page numbers stop at {SCOPED_MAX_OFFSET:,} rows" in coach.get(url).get_data(as_text=True)
     assert "Page numbers stop at" not in admin.get(url).get_data(as_text=True)
 
 

@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models.identity import ConsoleUser, PlatformUser
 from app.policy.roles import ALL_RESOURCES, ROLE_GRANTS
 from app.services.data_access import pk_column
-from app.web.views.base import CoachdeskModelView
+from app.web.views.base.model_view import CoachdeskModelView
 from tests.conftest import csrf_token, login, make_accounts
 from tests.test_views_data import make_world, pk_of
 
@@ -292,7 +292,7 @@ def test_audit_trail_has_no_write_routes_at_all(sqlite_app: Flask) -> None:
 
 def test_a_view_added_without_a_permission_entry_fails_the_matrix(tmp_path) -> None:
     from app.models.training import Meal
-    from app.web.views.base import ScopedSQLAInterface
+    from app.web.views.base.datamodel import ScopedSQLAInterface
     from tests import databases
     from tests.conftest import build_app
 

@@ -7,7 +7,9 @@ import uuid
 import pytest
 
 from app.models.identity import PlatformUser
-from app.web.views.base import CoachdeskModelRestApi, ScopedSQLAInterface, SecretColumnError
+from app.web.views.base.columns import SecretColumnError
+from app.web.views.base.datamodel import ScopedSQLAInterface
+from app.web.views.base.rest import CoachdeskModelRestApi
 from tests import databases
 from tests.conftest import build_app, login, make_accounts
 from tests.test_permissions_matrix import session_csrf

@@ -254,13 +254,13 @@ def pk_of(obj: Any) -> str:
 def display_text(obj: Any, column: str) -> str:
     from markupsafe import escape
 
-    from app.web.views.base import display_value
+    from app.web.views.base.display import display_value
 
     return str(escape(display_value(obj, column)))
 
 
 def views_by_model(app: Any) -> dict[type, Any]:
-    from app.web.views.base import CoachdeskModelView
+    from app.web.views.base.model_view import CoachdeskModelView
 
     return {v.datamodel.obj: v for v in app.appbuilder.baseviews if isinstance(v, CoachdeskModelView)}
 

@@ -15,7 +15,9 @@ from app.models.analytics import EngagementEvent
 from app.models.engagement import Message, Thread, ThreadContext
 from app.models.identity import PlatformUser
 from app.models.training import CustomerPlan, PlanItem
-from app.web.views.base import CoachdeskModelView, ScopedSQLAInterface, SecretColumnError
+from app.web.views.base.columns import SecretColumnError
+from app.web.views.base.datamodel import ScopedSQLAInterface
+from app.web.views.base.model_view import CoachdeskModelView
 from tests.conftest import login
 from tests.test_views_data import make_world, pk_of
 from tests.test_views_uuid import db_dialect

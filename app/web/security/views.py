@@ -17,18 +17,18 @@ names stay what ``roles.py``/``sync.py`` and the database know) and change only 
 * a relation key in a form that matches no row is a form error (FAB dropped it silently),
   and names on the own-details form fit their columns.
 
-The security manager installs them through FAB's view attributes (``userdbmodelview`` ...).
+The checks these views share with the entity views (key and paging arguments, action
+permissions, no download route) are ``app.web.views.base.hardening``'s. The security manager
+installs the views through FAB's view attributes (``userdbmodelview`` ...).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
 import sqlalchemy as sa
-from dateutil import parser as date_parser
-from flask import Response, abort, flash, g, redirect, request, url_for
+from flask import abort, flash, redirect, request
 from flask_appbuilder import expose
 from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.fields import QuerySelectMultipleField
@@ -42,54 +42,12 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, Length
 
 from app.models.identity import ConsoleUser
-from app.services.data_access import clamp_page
+from app.web.views.base.hardening import HardenedViewMixin, bad_request, fits_column, key_fits, refuse_bad_paging
 
-MAX_ARG_LENGTH = 200
 MAX_SELECTED_ROWS = 100
 
-# FAB's url tools search these anywhere in an argument's name (re.findall, not anchored).
-PAGE_ARG = re.compile(r"page_|psize_")
+# FAB's url tools search this anywhere in an argument's name (re.findall, not anchored).
 FILTER_ARG = re.compile(r"_flt_(\d)_(.*)")
-WHOLE_NUMBER = re.compile(r"[+-]?\d{1,20}")
-
-_INTEGER_BITS = ((sa.BigInteger, 63), (sa.SmallInteger, 15), (sa.Integer, 31))
-
-
-def fits_column(column_type: Any, raw: str) -> bool:
-    """Can ``raw`` (text from a URL) be compared with a column of this type without a database error?"""
-    if len(raw) > MAX_ARG_LENGTH or "\x00" in raw:
-        return False
-    for klass, bits in _INTEGER_BITS:
-        if isinstance(column_type, klass):
-            return bool(WHOLE_NUMBER.fullmatch(raw)) and -(2**bits) <= int(raw) < 2**bits
-    if isinstance(column_type, sa.Float | sa.Numeric):
-        try:
-            return math.isfinite(float(raw))
-        except ValueError:
-            return False
-    if isinstance(column_type, sa.Date | sa.DateTime):
-        try:
-            date_parser.parse(raw)
-        except (ValueError, OverflowError):
-            return False
-        return True
-    if isinstance(column_type, sa.Boolean):
-        return raw == "y"  # the only value FAB's filter turns into a boolean; the form sends it or nothing
-    return not raw.endswith("\\")  # "ends with" filters put it last in a LIKE pattern: PostgreSQL refuses
-
-
-def key_fits(model: type, raw: Any) -> bool:
-    """Is ``raw`` a well-formed primary key for ``model`` (single-column keys, as FAB's tables have)?"""
-    if isinstance(raw, int):
-        raw = str(raw)
-    if not isinstance(raw, str):
-        return False
-    keys = sa.inspect(model).primary_key
-    return len(keys) == 1 and fits_column(keys[0].type, raw)
-
-
-def bad_request(message: str) -> Response:
-    return Response(message, status=400, mimetype="text/plain")
 
 
 class SafeSQLAInterface(SQLAInterface):
@@ -142,16 +100,11 @@ def strict_relation_fields(form_class: Any) -> None:
             setattr(form_class, name, strict)
 
 
-class SafeModelViewMixin:
+class SafeModelViewMixin(HardenedViewMixin):
     """Put before FAB's ModelView class: 4xx for malformed URLs, actions checked before they run."""
 
-    exclude_route_methods = {"download"}  # FAB's file download; this product stores no uploads
     datamodel: Any
-    actions: dict[str, Any]
-    appbuilder: Any
-    class_permission_name: str
     order_columns: list[str]
-    page_size: int
 
     def _init_forms(self) -> None:
         super()._init_forms()  # type: ignore[misc]
@@ -171,9 +124,8 @@ class SafeModelViewMixin:
         return fits_column(prop.type if prop is not None else sa.String(), raw)
 
     def _refuse_bad_args(self) -> None:
+        refuse_bad_paging()
         for key in request.args:
-            if PAGE_ARG.search(key) and not WHOLE_NUMBER.fullmatch(request.args.get(key, "").strip()):
-                abort(bad_request(_("Page and page size must be whole numbers.")))
             match = FILTER_ARG.search(key)
             if match is None:
                 continue
@@ -210,7 +162,7 @@ class SafeModelViewMixin:
         widgets: Any = None,
         **kwargs: Any,
     ) -> Any:
-        number, size, _clamped = clamp_page(page, page_size, self.page_size)
+        number, size = self._clamp_paging(page, page_size)
         if order_column not in (self.order_columns or []) or order_direction not in ("asc", "desc"):
             order_column, order_direction = "", ""
         return super()._get_list_widget(  # type: ignore[misc]
@@ -226,21 +178,11 @@ class SafeModelViewMixin:
 
     # ---- bulk actions
 
-    def _permitted_action(self, name: str) -> Any:
-        """The action, or None if there is no such action; refuses first if the user may not use it."""
-        action = self.actions.get(name)
-        # An unknown name is checked against the view's list permission, so it reveals nothing.
-        permission = self.get_action_permission_name(name) if action else "can_list"  # type: ignore[attr-defined]
-        if not self.appbuilder.sm.has_access(permission, self.class_permission_name):
-            if not (g.user is not None and g.user.is_authenticated):
-                abort(redirect(url_for(self.appbuilder.sm.auth_view.endpoint + ".login", next=request.url)))
-            abort(403)
-        return action
-
     @expose("/action/<string:name>/<pk>", methods=["POST"])
     def action(self, name: str, pk: str) -> Any:
         """One record's action (from its show page): FAB calls it with the record."""
-        action = self._permitted_action(name)
+        self._require_action_permission(name)
+        action = self.actions.get(name)
         if action is None or not action.single:
             abort(404)
         item = self.datamodel.get(pk)
@@ -251,7 +193,9 @@ class SafeModelViewMixin:
     @expose("/action_post", methods=["POST"])
     def action_post(self) -> Any:
         """Several records' action (from the list): all selected rows must exist, or nothing happens."""
-        action = self._permitted_action(request.form.get("action", ""))
+        name = request.form.get("action", "")
+        self._require_action_permission(name)
+        action = self.actions.get(name)
         if action is None or not action.multiple:
             return bad_request(_("No such action here."))
         pks = request.form.getlist("rowid")

@@ -1,4 +1,7 @@
-"""Console views: one module per page or seed area, registered with FAB by ``register_views``."""
+"""Console views: one module per page or seed area, registered with FAB by ``register_views``.
+
+``base`` is the shared machinery of the entity views (FAB's security views reuse its hardening).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Any
 from flask import current_app
 
 from app.web.views import charts, compliance_tools, dashboards, entities, home, plan_builder, plans
-from app.web.views.base import format_value
+from app.web.views.base.display import format_value
 
 
 def register_views(appbuilder: Any) -> None:

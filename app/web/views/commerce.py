@@ -11,7 +11,9 @@ from wtforms import validators as wtv
 
 from app.models.commerce import Invoice, Payment, Product, Promotion, Subscription
 from app.services import console_actions
-from app.web.views.base import CoachdeskModelView, ScopedSQLAInterface, register_area
+from app.web.views.base.area import register_area
+from app.web.views.base.datamodel import ScopedSQLAInterface
+from app.web.views.base.model_view import CoachdeskModelView
 
 _CURRENCY = [wtv.Regexp(r"^[A-Z]{3}$", message=_l("Use a three-letter ISO 4217 code such as EUR."))]
 

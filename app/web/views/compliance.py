@@ -8,7 +8,9 @@ from flask_babel import lazy_gettext as _l
 from wtforms import validators as wtv
 
 from app.models.compliance import AuditLog, DataRetentionPolicy
-from app.web.views.base import CoachdeskModelView, ScopedSQLAInterface, register_area
+from app.web.views.base.area import register_area
+from app.web.views.base.datamodel import ScopedSQLAInterface
+from app.web.views.base.model_view import CoachdeskModelView
 
 
 class AuditLogView(CoachdeskModelView):

@@ -7,7 +7,9 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from app.models.customers import Assessment, CoachAssignment, CustomerProfile
-from app.web.views.base import CoachdeskModelView, ScopedSQLAInterface, register_area
+from app.web.views.base.area import register_area
+from app.web.views.base.datamodel import ScopedSQLAInterface
+from app.web.views.base.model_view import CoachdeskModelView
 
 
 class CustomerProfileView(CoachdeskModelView):

@@ -20,7 +20,9 @@ from app.models.engagement import (
     Thread,
 )
 from app.services import console_actions
-from app.web.views.base import CoachdeskModelView, ScopedSQLAInterface, register_area
+from app.web.views.base.area import register_area
+from app.web.views.base.datamodel import ScopedSQLAInterface
+from app.web.views.base.model_view import CoachdeskModelView
 
 
 class MessageView(CoachdeskModelView):

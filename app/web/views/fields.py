@@ -11,7 +11,7 @@ import enum
 import json
 from typing import Any
 
-from flask import g
+from flask import current_app, g
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
@@ -21,8 +21,8 @@ from wtforms.validators import StopValidation, ValidationError
 
 from app.extensions import db
 from app.models.base import JSONValidationError, validate_json_value
-from app.services.data_access import get_scoped
-from app.services.timezones import as_local
+from app.services.data_access import get_scoped, pk_column
+from app.services.timezones import TimezoneError, as_local, available_zones, clean_zone
 
 
 class EnumSelectField(SelectField):
@@ -143,8 +143,6 @@ class AutocompleteField(Field):
         self.url = url
 
     def pk_of(self, obj: Any) -> str:
-        from app.services.data_access import pk_column
-
         return str(getattr(obj, pk_column(self.model).key))
 
     def process_formdata(self, valuelist: list[Any]) -> None:
@@ -174,10 +172,6 @@ class TimezoneField(SelectField):
 
     @staticmethod
     def _choices() -> list[tuple[str, str]]:
-        from flask import current_app
-
-        from app.services.timezones import available_zones
-
         default = _("Default (%(zone)s)", zone=current_app.config["BABEL_DEFAULT_TIMEZONE"])
         return [("", default), *((z, z) for z in available_zones())]
 
@@ -188,8 +182,6 @@ class TimezoneField(SelectField):
         self.data = value or ""
 
     def pre_validate(self, form: Any) -> None:
-        from app.services.timezones import TimezoneError, clean_zone
-
         if not self.raw_data:
             raise StopValidation(_("Choose a time zone."))
         try:

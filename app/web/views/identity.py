@@ -10,7 +10,9 @@ from flask_babel import lazy_gettext as _l
 
 from app.models.identity import AuthSession, Consent, PlatformRole, PlatformUser, UserRole
 from app.services import console_actions
-from app.web.views.base import CoachdeskModelView, ScopedSQLAInterface, register_area
+from app.web.views.base.area import register_area
+from app.web.views.base.datamodel import ScopedSQLAInterface
+from app.web.views.base.model_view import CoachdeskModelView
 
 
 class UserRoleView(CoachdeskModelView):

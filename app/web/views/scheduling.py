@@ -11,7 +11,9 @@ from wtforms import validators as wtv
 from app.models.scheduling import CoachAvailability, ScheduledSession, SessionParticipant, WaitlistEntry
 from app.policy.roles import COACH
 from app.policy.scope import is_unrestricted, role_names
-from app.web.views.base import CoachdeskModelView, ScopedSQLAInterface, register_area
+from app.web.views.base.area import register_area
+from app.web.views.base.datamodel import ScopedSQLAInterface
+from app.web.views.base.model_view import CoachdeskModelView
 
 
 def _own_coach_id(item: Any) -> None:

@@ -22,7 +22,9 @@ from app.models.training import (
     ProgramItem,
 )
 from app.services import console_actions
-from app.web.views.base import CoachdeskModelView, ScopedSQLAInterface, register_area
+from app.web.views.base.area import register_area
+from app.web.views.base.datamodel import ScopedSQLAInterface
+from app.web.views.base.model_view import CoachdeskModelView
 
 _ITEM_LABELS = {
     "item_type": _l("Item type"),
