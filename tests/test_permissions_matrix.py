@@ -16,11 +16,13 @@ import pytest
 from flask import Flask
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import orm
+from werkzeug.routing import IntegerConverter
 
 from app.extensions import db
 from app.models.identity import ConsoleUser, PlatformUser
 from app.policy.roles import ALL_RESOURCES, ROLE_GRANTS
 from app.services.data_access import pk_column
+from app.web.views.base.autocomplete import REGISTRY
 from app.web.views.base.model_view import CoachdeskModelView
 from tests.conftest import csrf_token, login, make_accounts
 from tests.test_views_data import make_world, pk_of
@@ -135,7 +137,7 @@ def build_url(rule: Any, view: Any, ids: dict[type, str], write_only: bool) -> s
             values[arg] = next(iter(getattr(view, "actions", {}) or {}), "none")
         elif arg == "filename":
             values[arg] = "coachdesk/coachdesk.css" if rule.endpoint == "static" else "no-such-file.txt"
-        elif type(rule._converters.get(arg)).__name__ == "IntegerConverter":
+        elif isinstance(rule._converters.get(arg), IntegerConverter):
             values[arg] = NO_SUCH_INT
         else:
             values[arg] = "x"
@@ -272,7 +274,7 @@ def test_every_route_for_every_role_matches_the_declared_matrix(
                 column = url.rstrip("/").rsplit("/", 1)[-1]
                 prop = orm.class_mapper(view.datamodel.obj).attrs.get(column)
                 if prop is not None:
-                    target_resource = CoachdeskModelView.resource_for_model[prop.mapper.class_]
+                    target_resource = app.extensions[REGISTRY][prop.mapper.class_].resource
                     allowed = "can_read" in ROLE_GRANTS[grant_role].get(target_resource, frozenset())
             to_login = status in (301, 302) and "/login" in resp.headers.get("Location", "")
             if allowed and (status in (401, 403) or to_login):

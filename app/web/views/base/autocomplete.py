@@ -1,15 +1,17 @@
 """``/autocomplete/<column>``: Select2 results for relation pickers and filters, scoped and permission-checked.
 
-The related model's rows are offered only to a viewer who may read that model's own view
-(``resource_for_model``), matched on that view's search columns (``search_for_model``).
+The related model's rows are offered only to a viewer who may read that model's own view,
+matched on that view's search columns: each view records both for its model on the app
+(``register_model_view``) when FAB builds it, so two apps in one process keep their own.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, g, jsonify, request
+from flask import abort, current_app, g, jsonify, request
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import orm
@@ -19,14 +21,33 @@ from app.services.data_access import coerce_pk, pk_column
 from app.web.views.base.filters import SEARCH_MAX_LENGTH, text_match
 
 AUTOCOMPLETE_LIMIT = 20
+REGISTRY = "coachdesk.model_views"
+
+
+@dataclass(frozen=True)
+class ModelViewEntry:
+    """What a model's own console view says about it: the permission to check, the columns to search."""
+
+    resource: str
+    search_columns: tuple[str, ...]
+
+
+def register_model_view(model: type, resource: str, search_columns: tuple[str, ...]) -> None:
+    """Record ``model``'s view on the current app: the first view's resource, the first search columns given."""
+    registry = current_app.extensions.setdefault(REGISTRY, {})
+    known = registry.get(model)
+    if known is None:
+        registry[model] = ModelViewEntry(resource, search_columns)
+    elif not known.search_columns and search_columns:
+        registry[model] = ModelViewEntry(known.resource, search_columns)
+
+
+def model_view_entry(model: type) -> ModelViewEntry | None:
+    return current_app.extensions.get(REGISTRY, {}).get(model)
 
 
 class AutocompleteMixin:
-    """The route, and the registries every view fills when it is created."""
-
-    #: model -> its view's resource (the permission to check), and -> its search columns.
-    resource_for_model: ClassVar[dict[type, str]] = {}
-    search_for_model: ClassVar[dict[type, tuple[str, ...]]] = {}
+    """The ``/autocomplete/<column>`` route of every console view."""
 
     datamodel: Any
     filter_columns: tuple[str, ...]
@@ -40,15 +61,15 @@ class AutocompleteMixin:
         if column not in allowed or not isinstance(prop, orm.RelationshipProperty) or prop.uselist:
             abort(404)
         target = prop.mapper.class_
-        resource = AutocompleteMixin.resource_for_model.get(target)
-        if resource is None or not self.appbuilder.sm.has_access("can_read", resource):
+        entry = model_view_entry(target)
+        if entry is None or not self.appbuilder.sm.has_access("can_read", entry.resource):
             abort(403)
         term = request.args.get("q", request.args.get("term", "")).strip()[:SEARCH_MAX_LENGTH]
         try:
             page = min(max(int(request.args.get("page", "1")), 1), 50)
         except ValueError:
             page = 1
-        columns = AutocompleteMixin.search_for_model.get(target, ())
+        columns = entry.search_columns
         stmt = sa.select(target).where(scope_criteria(target, g.user)).options(orm.lazyload("*"))
         if term:
             if columns:

@@ -16,7 +16,7 @@ from flask_appbuilder.hooks import before_request
 from app.policy.roles import READ_WRITE_METHOD_MAP
 from app.services.data_access import pk_column
 from app.web.views.base.actions import ActionsMixin
-from app.web.views.base.autocomplete import AutocompleteMixin
+from app.web.views.base.autocomplete import AutocompleteMixin, register_model_view
 from app.web.views.base.columns import ColumnsMixin
 from app.web.views.base.datamodel import DEFAULT_PAGE_SIZE
 from app.web.views.base.export import ExportMixin
@@ -84,10 +84,7 @@ class CoachdeskModelView(
         self._check_columns()
         self._install_form_fields()
         super().__init__(**kwargs)
-        model = self.datamodel.obj
-        CoachdeskModelView.resource_for_model.setdefault(model, self.class_permission_name)
-        if self.search_text_columns:
-            CoachdeskModelView.search_for_model.setdefault(model, self.search_text_columns)
+        register_model_view(self.datamodel.obj, self.class_permission_name, tuple(self.search_text_columns or ()))
 
     @before_request
     def _prepare_request(self) -> None:
