@@ -1,1 +1,1 @@
-"""app/services/analytics"""
+"""Analytics: entity charts, dashboard reports, rollups and cohort snapshots, all aggregated in SQL."""

@@ -1,1 +1,1 @@
-"""app/services/compliance"""
+"""What compliance officers request: audit exports and data-subject exports and erasures."""

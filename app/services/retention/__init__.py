@@ -1,1 +1,1 @@
-"""app/services/retention"""
+"""Data retention: which entities may carry a policy, legal holds, the strategies, archives, and runs."""

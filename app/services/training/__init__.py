@@ -1,1 +1,1 @@
-"""app/services/training"""
+"""Training: programs built in the visual builder, plans assigned from them, and plan calendars."""
