@@ -25,6 +25,8 @@ from app.models.scheduling import ScheduledSession, SessionParticipant, Waitlist
 from app.models.training import CustomerPlan, PlanItem, Program, ProgramItem
 from app.services.audit import verify
 from app.services.demo_data import DemoDataError, seed_demo_data
+from app.services.retention.policies import RETENTION_ENTITIES, validate_policy
+from app.services.retention.runner import dry_run
 from tests.conftest import empty_all_tables, login
 
 NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
@@ -148,7 +150,16 @@ def test_fills_every_seed_table_with_coherent_data(app):
             db.session.scalar(select(PlatformUser.password_hash).where(PlatformUser.password_hash.is_not(None))) is None
         )
         policies = _scalars(select(DataRetentionPolicy))
-        assert len(policies) >= 10 and not any(p.enabled for p in policies)
+        assert not any(p.enabled for p in policies)
+        # One valid policy per entity that may carry one, and dry runs that find rows to change.
+        assert sorted(p.entity for p in policies) == sorted(RETENTION_ENTITIES)
+        for p in policies:
+            assert validate_policy(p.entity, p.deletion_strategy, p.retention_period_days) == [], p.entity
+        touched = {p.entity: dry_run(p).count for p in policies}
+        assert sum(1 for n in touched.values() if n > 0) >= 3, touched
+        assert {p.deletion_strategy.value for p in policies if touched[p.entity]} == {
+            "HARD_DELETE", "ANONYMIZE", "ARCHIVE"
+        }  # fmt: skip
         audit = _scalars(select(AuditLog).order_by(AuditLog.id))
         # The bulk-seeded history is hash-chained with everything written after it.
         assert all(a.row_hash and a.actor_id for a in audit)

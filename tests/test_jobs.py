@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import gzip
+import json
+import threading
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 
 from app.extensions import db
+from app.models import AuditLog, EngagementEvent, PlatformUser
+from app.models.base import utcnow
 from app.models.jobs import JobRun
 from app.services.compliance import audit_export as exports
 from app.services.jobs.context import JobContext, execute_run, run_inline
 from app.services.jobs.errors import JobError, JobSuperseded
+from app.services.jobs.heartbeat import THREAD_PREFIX
 from app.services.jobs.kinds import job_kind, register_kind
 from app.services.jobs.queues import get_queue
 from app.services.jobs.runs import cancel_run, dispatch, redispatch_stale, retry_run, start_job
+from app.services.retention import policies as retention_policies
 from app.services.retention import runner as retention
 from tests.conftest import csrf_token, login
-from tests.jobworker import finish, jobs_env, start_worker  # noqa: F401
+from tests.jobworker import finish, jobs_env, kill_hard, start_worker, wait_for  # noqa: F401
 
 
 @job_kind("test.count", queue="default")
@@ -33,12 +42,43 @@ def _fail_job(ctx: JobContext) -> None:
     raise RuntimeError("boom")
 
 
+STEPS: dict[str, threading.Event] = {}
+
+
+@job_kind("test.long_step", queue="default")
+def _long_step_job(ctx: JobContext) -> dict:
+    """One long step without batches (think of a big gzip): it waits until the test releases it."""
+    STEPS["started"].set()
+    if not STEPS["release"].wait(timeout=120):
+        raise RuntimeError("never released")
+    return {"waited": True}
+
+
 @pytest.fixture(autouse=True)
 def _test_kinds(request):
     """This module's kinds, in the app the test uses."""
     if "app" in request.fixturenames:
-        register_kind(request.getfixturevalue("app"), _count_job)
-        register_kind(request.getfixturevalue("app"), _fail_job)
+        for kind in (_count_job, _fail_job, _long_step_job):
+            register_kind(request.getfixturevalue("app"), kind)
+
+
+@pytest.fixture
+def settings(app):
+    """Change app settings for one test; the originals (or their absence) come back afterwards."""
+    missing = object()
+    saved: dict = {}
+
+    def set_(**values):
+        for key, value in values.items():
+            saved.setdefault(key, app.config.get(key, missing))
+            app.config[key] = value
+
+    yield set_
+    for key, value in saved.items():
+        if value is missing:
+            app.config.pop(key, None)
+        else:
+            app.config[key] = value
 
 
 @pytest.mark.usefixtures("jobs_env")
@@ -236,3 +276,142 @@ def test_cron_starts_dashboard_runs_once_per_period(app):
         assert db.session.get(JobRun, refresh).kind == REFRESH_ROLLUPS
         assert db.session.get(JobRun, capture).kind == CAPTURE_SNAPSHOTS
         assert get_queue("default").count == 2
+
+
+def test_dead_runs_are_redispatched_within_two_minutes_by_default(app):
+    """Stale after 120 s of silence, heartbeats every 20 s, and the cron's check every minute at most."""
+    from app.jobs.cron import build_scheduler
+    from app.services.jobs.runs import STALE_AFTER_DEFAULT
+    from config import get_config
+
+    config = get_config("test")
+    assert config.JOBS_STALE_AFTER == STALE_AFTER_DEFAULT == 120
+    assert config.JOBS_HEARTBEAT_SECONDS == 20
+    checks = [j for j in build_scheduler(None).get_jobs() if j.func_name == "app.jobs.cron.redispatch_stale_runs"]
+    assert len(checks) == 1 and checks[0].interval is not None and checks[0].interval <= 60
+
+
+def _heartbeat_threads(run_id: int) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == f"{THREAD_PREFIX}{run_id}"]
+
+
+def test_a_long_step_without_batches_keeps_its_heartbeat_fresh(app, settings):
+    """The heartbeat ticks on its own while the job works, and stops once the attempt no longer owns the run."""
+    settings(JOBS_HEARTBEAT_SECONDS=0.02)
+    STEPS.update(started=threading.Event(), release=threading.Event())
+    with app.app_context():
+        run_id = start_job("test.long_step", {}, enqueue=False).id
+    finished: dict = {}
+
+    def work() -> None:
+        with app.app_context():
+            done = execute_run(run_id)
+            finished["status"] = done.status if done is not None else None
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        assert STEPS["started"].wait(timeout=60)
+
+        def heartbeat() -> dt.datetime:
+            with app.app_context():
+                return db.session.scalar(select(JobRun.heartbeat_at).where(JobRun.id == run_id))
+
+        claimed = heartbeat()
+        wait_for(lambda: heartbeat() > claimed, timeout=60, what="a heartbeat during the long step")
+        later = heartbeat()
+        wait_for(lambda: heartbeat() > later, timeout=60, what="another heartbeat")
+        assert _heartbeat_threads(run_id)
+    finally:
+        STEPS["release"].set()
+        worker.join(timeout=60)
+    assert finished == {"status": "succeeded"}
+    assert not _heartbeat_threads(run_id)
+
+
+def test_a_superseded_attempt_stops_its_heartbeat(app, settings):
+    settings(JOBS_HEARTBEAT_SECONDS=0.02)
+    STEPS.update(started=threading.Event(), release=threading.Event())
+    with app.app_context():
+        run_id = start_job("test.long_step", {}, enqueue=False).id
+    worker = threading.Thread(target=_execute_in, args=(app, run_id))
+    worker.start()
+    try:
+        assert STEPS["started"].wait(timeout=60)
+        wait_for(lambda: bool(_heartbeat_threads(run_id)), timeout=60, what="the heartbeat thread")
+        with app.app_context():
+            # A re-dispatched attempt claims the run: the first attempt's heartbeat must not keep it alive.
+            db.session.execute(JobRun.__table__.update().where(JobRun.id == run_id).values(attempts=2))
+            db.session.commit()
+        wait_for(lambda: not _heartbeat_threads(run_id), timeout=60, what="the heartbeat to stop")
+    finally:
+        STEPS["release"].set()
+        worker.join(timeout=60)
+    with app.app_context():
+        run = db.session.get(JobRun, run_id)
+        assert run.status == "running" and run.attempts == 2  # the old attempt's ending is fenced off too
+
+
+def _execute_in(app, run_id: int) -> None:
+    with app.app_context():
+        execute_run(run_id)
+
+
+def _old_events(n_old: int, n_new: int) -> list[int]:
+    """A customer's engagement events, ``n_old`` of them two years old; returns the old ones' ids."""
+    user = PlatformUser(email="events@example.com", full_name="Events")
+    db.session.add(user)
+    db.session.commit()
+    now = utcnow()
+    ages = [dt.timedelta(days=730, minutes=i) for i in range(n_old)] + [dt.timedelta(days=1)] * n_new
+    rows = [{"customer_id": user.id, "event_type": "login", "payload_json": {"i": i}, "occurred_at": now - age}
+            for i, age in enumerate(ages)]  # fmt: skip
+    db.session.execute(insert(EngagementEvent), rows)
+    db.session.commit()
+    cutoff = now - dt.timedelta(days=365)
+    return list(db.session.scalars(select(EngagementEvent.id).where(EngagementEvent.occurred_at < cutoff)))
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_a_killed_worker_run_is_redispatched_by_the_cron_and_finishes_once(app, settings):
+    """SIGKILL a worker mid-run: its heartbeat stops, the cron's check re-dispatches the run once it is
+    stale, and a fresh worker finishes it from the checkpoint: every row archived exactly once."""
+    from app.jobs import cron
+
+    instance = app.config["EXPORTS_DIR"].parent
+    with app.app_context():
+        expired = _old_events(n_old=120, n_new=10)
+        policy = retention_policies.save_policy("engagement_events", "ARCHIVE", 365, enabled=False)
+        run_id = retention.plan_run(policy, None).id
+    fixed = ("RETENTION_BATCH=5", "RETENTION_BATCH_MAX=5", "JOBS_HEARTBEAT_SECONDS=0.05")
+    worker = start_worker(app, app.config["REDIS_URL"], instance, *fixed, "JOBS_TEST_BATCH_DELAY=0.05")
+
+    def progress() -> int:
+        with app.app_context():
+            return db.session.scalar(select(JobRun.progress_done).where(JobRun.id == run_id)) or 0
+
+    wait_for(lambda: progress() >= 30, what="the run half-way")
+    kill_hard(worker)
+    settings(JOBS_STALE_AFTER=1)
+    with app.app_context():
+        killed = db.session.get(JobRun, run_id)
+        assert killed.status == "running" and killed.attempts == 1 and killed.progress_done < len(expired)
+
+        def redispatched() -> bool:
+            picked = cron.redispatch_stale_runs()
+            assert picked in ([], [run_id])
+            return picked == [run_id]
+
+        wait_for(redispatched, timeout=60, what="the cron to re-dispatch the dead run")
+        assert cron.redispatch_stale_runs() == []  # queued on RQ now: not dispatched twice
+    finish(start_worker(app, app.config["REDIS_URL"], instance, *fixed))
+    with app.app_context():
+        done = db.session.get(JobRun, run_id)
+        assert done.status == "succeeded" and done.attempts == 2 and done.dispatches == 2, done.error
+        assert done.result["rows"] == len(expired)
+        assert db.session.scalar(select(func.count()).select_from(EngagementEvent)) == 10
+        logged = db.session.scalars(select(AuditLog).where(AuditLog.action == "retention.run")).all()
+        assert len(logged) == 1 and logged[0].metadata_json["rows"] == len(expired)
+        archive = app.config["ARCHIVE_DIR"] / done.result["archive"]
+    with gzip.open(archive, "rt") as fh:
+        assert [json.loads(line)["id"] for line in fh] == sorted(expired)

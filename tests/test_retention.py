@@ -438,3 +438,59 @@ def test_invalid_policy_cannot_be_written_by_any_path(app_ctx):
         db.session.commit()
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(DataRetentionPolicy)) == 0
+
+
+def _job_runs() -> int:
+    return db.session.scalar(select(func.count()).select_from(JobRun))
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_run_now_asks_first_and_runs_only_the_count_confirmed(app, accounts, client):
+    """ "Run now" shows the dry run's count and starts nothing; the confirm form carries that count and the
+    policy it was given for; a policy changed or rows grown a lot since then mean asking again."""
+    import re
+
+    with app.app_context():
+        free_id = _world()[0].id
+        policy_id = _policy("HARD_DELETE").id
+    login(client, accounts["Compliance"].username, accounts["Compliance"].password)
+    token = csrf_token(client, "/compliance/retention/")
+    url = f"/compliance/retention/policies/{policy_id}/run"
+    assert client.post(url).status_code == 400  # no CSRF token
+
+    asked = client.post(url, data={"csrf_token": token})
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200
+    assert "This will permanently delete 30 rows of engagement_events older than" in page
+    count = re.search(r'name="confirmed_count" value="(\d+)"', page).group(1)
+    version = re.search(r'name="policy_version" value="([^"]+)"', page).group(1)
+    assert count == "30"
+    with app.app_context():
+        assert _job_runs() == 0
+
+    # Many more expired rows since the confirmation: ask again with the new count.
+    with app.app_context():
+        rows = [{"customer_id": free_id, "event_type": "login", "payload_json": {}, "occurred_at": utcnow() - OLD}] * 20
+        db.session.execute(insert(EngagementEvent), rows)
+        db.session.commit()
+    grown = client.post(url, data={"csrf_token": token, "confirmed_count": count, "policy_version": version})
+    assert grown.status_code == 409
+    page = grown.get_data(as_text=True)
+    assert "now has 50 rows to change, more than the 30 you confirmed" in page
+    assert 'name="confirmed_count" value="50"' in page
+    # The policy changed since: ask again.
+    with app.app_context():
+        policies.save_policy("engagement_events", "HARD_DELETE", 300, True, policy_id)
+        assert _job_runs() == 0
+    changed = client.post(url, data={"csrf_token": token, "confirmed_count": "50", "policy_version": version})
+    assert changed.status_code == 409 and "The policy changed since you confirmed" in changed.get_data(as_text=True)
+    version = re.search(r'name="policy_version" value="([^"]+)"', changed.get_data(as_text=True)).group(1)
+    with app.app_context():
+        assert _job_runs() == 0
+
+    confirmed = client.post(url, data={"csrf_token": token, "confirmed_count": "50", "policy_version": version})
+    assert confirmed.status_code == 302
+    with app.app_context():
+        run = db.session.scalar(select(JobRun))
+        assert _job_runs() == 1 and run.kind == retention.KIND and run.params["policy_id"] == policy_id
+        assert run.params["strategy"] == "HARD_DELETE" and run.status == "queued"

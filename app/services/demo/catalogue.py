@@ -520,18 +520,17 @@ PROVIDERS = {
 
 WEARABLE_PROVIDERS = ("garmin", "fitbit", "apple_health", "strava", "polar", "oura")
 
+# One policy per entity that may carry one (app.services.retention.policies.RETENTION_ENTITIES),
+# each valid there. The demo covers a year, so the short periods find rows a dry run would touch
+# (sessions, API logs, recommendations, automation, events), and every strategy is shown.
 RETENTION_POLICIES: tuple[tuple[str, int, str], ...] = (
-    ("auth_sessions", 90, "HARD_DELETE"),
-    ("api_access_logs", 180, "HARD_DELETE"),
-    ("recommendation_logs", 365, "HARD_DELETE"),
-    ("automation_executions", 365, "HARD_DELETE"),
-    ("engagement_events", 730, "ARCHIVE"),
+    ("auth_sessions", 30, "HARD_DELETE"),
+    ("api_access_logs", 30, "HARD_DELETE"),
+    ("recommendation_logs", 180, "ANONYMIZE"),
+    ("automation_executions", 180, "HARD_DELETE"),
+    ("engagement_events", 270, "ARCHIVE"),
+    ("progress_metrics", 730, "ARCHIVE"),
     ("messages", 1095, "ARCHIVE"),
     ("support_tickets", 1095, "ANONYMIZE"),
-    ("community_posts", 1095, "ANONYMIZE"),
-    ("progress_metrics", 1825, "ANONYMIZE"),
-    ("waitlist_entries", 365, "HARD_DELETE"),
-    ("consents", 2555, "ARCHIVE"),
-    ("invoices", 3650, "ARCHIVE"),
     ("audit_logs", 3650, "ARCHIVE"),
 )

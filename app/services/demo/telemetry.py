@@ -15,6 +15,7 @@ from app.models.automation import APIAccessLog, APIClient, AutomationExecution, 
 from app.models.compliance import AuditLog, DataRetentionPolicy
 from app.services.demo import catalogue as cat
 from app.services.demo.base import Ctx, insert_returning_ids, insert_rows
+from app.services.retention.policies import RetentionError, validate_policy
 
 EVENT_TYPES = {
     "app_open": 30,
@@ -409,6 +410,11 @@ def seed_wearables(ctx: Ctx) -> None:
 
 
 def seed_retention(ctx: Ctx) -> None:
+    """The catalogue's policies, disabled; checked like a form's, since bulk inserts skip the model's validator."""
+    for entity, days, strategy in cat.RETENTION_POLICIES:
+        errors = validate_policy(entity, strategy, days)
+        if errors:
+            raise RetentionError("; ".join(errors))
     insert_rows(
         DataRetentionPolicy,
         (

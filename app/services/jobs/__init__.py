@@ -8,7 +8,13 @@ the work exactly once.
 
 Modules: ``kinds`` (the ``@job_kind`` mark and the per-app registry), ``runs``
 (start, dispatch, retry, cancel, redispatch, status), ``context`` (``JobContext``
-and executing a run), ``queues`` (Redis and RQ, the embedded Redis), ``errors``.
+and executing a run), ``heartbeat`` (the ticker that keeps a running run's
+``heartbeat_at`` fresh between batches), ``queues`` (Redis and RQ, the embedded
+Redis), ``errors``.
+
+A run whose worker died is re-dispatched by the every-minute cron entry once its
+heartbeat is older than ``JOBS_STALE_AFTER`` (120 s); a live run's heartbeat ticks
+every ``JOBS_HEARTBEAT_SECONDS`` (20 s) whatever its batches do.
 
 Writing a job kind (in ``app/services/<area>/jobs.py``, beside the service doing the work;
 create_app discovers every such module)::

@@ -18,6 +18,7 @@ from app.models.base import utcnow
 from app.models.jobs import JobRun, JobStatus
 from app.services.audit.context import AuditContext, acting_as
 from app.services.jobs.errors import JobCancelled, JobError, JobSuperseded
+from app.services.jobs.heartbeat import Heartbeat
 from app.services.jobs.kinds import get_kind
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,9 @@ class JobContext:
 
 
 def execute_run(run_id: int, on_progress: Progress | None = None) -> JobRun | None:
-    """Claim a queued run (compare-and-set) and execute it; returns None if someone else has it."""
+    """Claim a queued run (compare-and-set) and execute it; returns None if someone else has it.
+
+    While the job function runs, a ``Heartbeat`` keeps ``heartbeat_at`` fresh between its batches."""
     now = utcnow()
     claimed = db.session.execute(
         update(JobRun)
@@ -109,7 +112,8 @@ def execute_run(run_id: int, on_progress: Progress | None = None) -> JobRun | No
     try:
         if kind is None:
             raise JobError(_l("unknown job kind %(kind)s", kind=repr(run.kind)))
-        with acting_as(context), force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        language = current_app.config["BABEL_DEFAULT_LOCALE"]
+        with Heartbeat(run_id, ctx.attempt), acting_as(context), force_locale(language):
             result = kind.func(ctx)
     except JobSuperseded:
         log.warning("run %s attempt %s superseded", run_id, ctx.attempt)

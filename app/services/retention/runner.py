@@ -1,4 +1,8 @@
-"""Retention runs: dry runs, dispatch, and the batched, resumable run itself.
+"""Retention runs: dry runs, confirmed dispatch, and the batched, resumable run itself.
+
+"Run now" in the console goes through ``request_run``: nothing runs until a person has seen
+the dry run's count and confirmed it for the policy as it stands (the nightly cron runs
+enabled policies without asking).
 
 A run's cutoff, its candidate count and its last candidate id are fixed when it starts.
 Every strategy then walks primary-key ranges ``(last_id, hi]`` (``app.services.batching``):
@@ -81,6 +85,62 @@ def plan_run(policy: DataRetentionPolicy, requested_by: uuid.UUID | None, dedupe
         "cutoff": cutoff.isoformat(),
     }
     return start_job(KIND, params, queue="retention", requested_by=requested_by, dedupe_key=dedupe_key)
+
+
+# "Run now" asks again when the rows to change have grown by more than this since the person confirmed.
+CONFIRM_GROWTH = 0.10
+CONFIRM_SLACK = 10
+
+
+@dataclass(frozen=True)
+class RunConfirmation:
+    """What "Run now" must show before it changes anything: the dry run, and why it asks (again)."""
+
+    policy_id: int
+    version: str
+    dry: DryRun
+    reason: str | None = None
+
+
+def policy_version(policy: DataRetentionPolicy) -> str:
+    """What a confirmation was given for: a changed entity, strategy or period needs a new one."""
+    return f"{policy.entity}:{policy.deletion_strategy.value}:{policy.retention_period_days}"
+
+
+def confirmed_count(raw: str | None) -> int | None:
+    """The count a confirm form carries, or None when it carries none (or garbage)."""
+    text = (raw or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 18 else None
+
+
+def request_run(
+    policy: DataRetentionPolicy, requested_by: uuid.UUID | None, count: int | None, version: str | None
+) -> JobRun | RunConfirmation:
+    """Dispatch a run only once a person confirmed its dry run's count for this very policy.
+
+    Without a confirmation, or when the policy changed or the rows to change grew by more than
+    ``CONFIRM_GROWTH`` (and ``CONFIRM_SLACK`` rows) since, return what to ask instead."""
+    errors = validate_policy(policy.entity, policy.deletion_strategy, policy.retention_period_days)
+    if errors:
+        raise RetentionError("; ".join(errors))
+    dry = dry_run(policy)
+    current = policy_version(policy)
+    reason = None
+    if count is None or version is None:
+        pass
+    elif version != current:
+        reason = _("The policy changed since you confirmed; check the new count and confirm again.")
+    elif dry.count > count + max(int(count * CONFIRM_GROWTH), CONFIRM_SLACK):
+        reason = _(
+            "%(entity)s now has %(count)s rows to change, more than the %(confirmed)s you confirmed; "
+            "check and confirm again.",
+            entity=policy.entity,
+            count=dry.count,
+            confirmed=count,
+        )
+    else:
+        return plan_run(policy, requested_by)
+    return RunConfirmation(policy.id, current, dry, reason)
 
 
 def dispatch_enabled_policies() -> list[int]:

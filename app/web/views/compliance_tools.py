@@ -128,7 +128,7 @@ class RetentionView(BaseView):
     method_permission_name = {"index": READ, "save": WRITE, "dry_run": READ, "run_now": WRITE, "hold": WRITE}
     default_view = "index"
 
-    def _page(self, error: str | None = None, status: int = 200, dry: Any = None) -> Any:
+    def _page(self, error: str | None = None, status: int = 200, dry: Any = None, confirm: Any = None) -> Any:
         policies = db.session.scalars(select(DataRetentionPolicy).order_by(DataRetentionPolicy.entity)).all()
         runs = db.session.scalars(
             select(JobRun).where(JobRun.kind == retention.KIND).order_by(JobRun.id.desc()).limit(30)
@@ -142,6 +142,7 @@ class RetentionView(BaseView):
             held=legal_holds.held_users(),
             error=error,
             dry=dry,
+            confirm=confirm,
         )
         return body, status
 
@@ -188,12 +189,17 @@ class RetentionView(BaseView):
     @expose("/policies/<int:policy_id>/run", methods=["POST"])
     @has_access
     def run_now(self, policy_id: int) -> Any:
+        """First POST: show the dry run's count and ask; the confirm form posts it back with the policy version."""
+        form = request.form
+        count = retention.confirmed_count(form.get("confirmed_count"))
         try:
-            run = retention.plan_run(self._policy(policy_id), _actor())
+            run = retention.request_run(self._policy(policy_id), _actor(), count, form.get("policy_version"))
         except retention_policies.RetentionError as exc:
             return self._page(str(exc), 400)
         except JobsUnavailable as exc:
             return self._page(str(exc), 503)
+        if isinstance(run, retention.RunConfirmation):
+            return self._page(status=409 if run.reason else 200, dry=run.dry, confirm=run)
         flash(_("Retention run #%(id)s queued.", id=run.id), "info")
         return redirect(url_for(".index"))
 
