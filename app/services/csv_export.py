@@ -14,27 +14,30 @@ from typing import Any
 
 from blinker import Namespace
 
+from app.services.spreadsheet_safety import numeric_column, safe_cell
+
 _signals = Namespace()
 export_started = _signals.signal("coachdesk.csv-export-started")
 
-# Cells starting with these are evaluated as formulas by spreadsheets (CSV injection).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
-
 
 def stream_csv(
-    header: Sequence[str], rows: Iterable[Any], cells: Callable[[Any], Sequence[str]], chunk_rows: int = 500
+    header: Sequence[str],
+    rows: Iterable[Any],
+    cells: Callable[[Any], Sequence[Any]],
+    chunk_rows: int = 500,
+    numeric: Sequence[bool] = (),
 ) -> Iterator[str]:
-    """Yield CSV text in chunks of ``chunk_rows`` rows; memory stays flat whatever the row count."""
+    """Yield CSV text in chunks of ``chunk_rows`` rows; memory stays flat whatever the row count.
+
+    Every cell goes through ``spreadsheet_safety.safe_cell``; ``numeric`` flags, per column, the
+    columns whose SQL type is numeric (``numeric_columns``), so their numbers keep a minus sign."""
+    flags = tuple(numeric)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([safe_cell(h) for h in header])
     pending = 1
     for row in rows:
-        writer.writerow([safe_cell(c) for c in cells(row)])
+        writer.writerow([safe_cell(c, numeric=i < len(flags) and flags[i]) for i, c in enumerate(cells(row))])
         pending += 1
         if pending >= chunk_rows:
             yield buffer.getvalue()
@@ -43,3 +46,8 @@ def stream_csv(
             pending = 0
     if buffer.tell():
         yield buffer.getvalue()
+
+
+def numeric_columns(model: type, columns: Sequence[str]) -> list[bool]:
+    """For each (possibly dotted) column of ``model``: whether its SQL type is numeric."""
+    return [numeric_column(model, c) for c in columns]

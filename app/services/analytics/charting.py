@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import plotly.graph_objects as go
+import plotly.io as pio
 import sqlalchemy as sa
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask_babel import gettext as _
@@ -255,14 +256,44 @@ def figure_points(fig: go.Figure) -> int:
 
 
 def figure_json(fig: go.Figure) -> str:
-    """The figure as JSON, refused if it carries more than the budget allows."""
+    """The figure as JSON, its text escaped (``escape_text``), refused if it carries more than the budget allows.
+
+    Every figure reaches a page through here (entity charts and dashboard reports), so labels are
+    escaped once, whichever builder or report made them."""
     points = figure_points(fig)
     if points > MAX_POINTS:
         raise FigureTooLarge(f"figure has {points} points (max {MAX_POINTS})")
-    text = fig.to_json(validate=False, engine="json")
+    text = pio.to_json(escape_text(fig.to_dict()), validate=False, engine="json")
     if len(text.encode()) > MAX_FIGURE_BYTES:
         raise FigureTooLarge(f"figure JSON is {len(text.encode())} bytes (max {MAX_FIGURE_BYTES})")
     return text
+
+
+# plotly.js renders a subset of HTML (<a href>, <span style>, <b>, <br>...) in these attributes: trace
+# names, category values on axes and in hover labels, text, titles (layout, axes, legend) and annotations.
+# Templates (hovertemplate, texttemplate) are the code's own markup and keep it.
+TEXT_KEYS = frozenset(
+    {"name", "text", "hovertext", "x", "y", "labels", "parents", "ticktext", "title", "customdata", "meta"}
+)
+# Numeric references: plotly decodes these, but not &quot; or &#x27;.
+_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
+
+
+def escape_label(text: str) -> str:
+    """Text plotly shows as it is, instead of as markup."""
+    return text.translate(_ENTITIES)
+
+
+def escape_text(node: Any, text: bool = False) -> Any:
+    """A figure dict (``Figure.to_dict()``) with every data-borne string under ``TEXT_KEYS`` escaped;
+    the layout's ``template`` (plotly's own styling) is left alone."""
+    if isinstance(node, str):
+        return escape_label(node) if text else node
+    if isinstance(node, dict):
+        return {k: v if k == "template" else escape_text(v, k in TEXT_KEYS) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [escape_text(v, text) for v in node]
+    return node
 
 
 def top_labels(pairs: Sequence[tuple[Any, Any]], limit: int) -> list[str]:

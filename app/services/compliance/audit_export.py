@@ -33,6 +33,7 @@ from app.i18n import _l
 from app.models.base import utcnow
 from app.models.compliance import AuditLog
 from app.models.jobs import JobRun, JobStatus
+from app.services import spreadsheet_safety
 from app.services.artifacts import ResumableFile, partial_path, publish, sha256, write_manifest
 from app.services.audit import chain as audit
 from app.services.audit import pg_check as chain_check
@@ -366,14 +367,17 @@ def _batches(conds: list[Any], after: int, limit: int, fmt: str) -> Iterator[lis
 
 
 def _csv_text(column: Any) -> Any:
-    """A CSV cell, always quoted (as ``_csv_quote``); NULL is an empty, unquoted cell. Constants inline."""
+    """A spreadsheet-safe CSV cell, always quoted (as ``_csv_quote``); NULL is an empty, unquoted cell.
+    Constants inline."""
     quote = sa.literal_column("'\"'")
-    cell = quote.concat(sa.func.replace(column, quote, sa.literal_column("'\"\"'"))).concat(quote)
+    safe = spreadsheet_safety.neutralise_sql(column)
+    cell = quote.concat(sa.func.replace(safe, quote, sa.literal_column("'\"\"'"))).concat(quote)
     return sa.func.coalesce(cell, sa.literal_column("''"))
 
 
 def _csv_quote(value: Any) -> str:
-    return "" if value is None else '"' + str(value).replace('"', '""') + '"'
+    """Text cells are for spreadsheets: neutralised (``spreadsheet_safety``); the JSONL file keeps values as stored."""
+    return "" if value is None else '"' + spreadsheet_safety.neutralise(str(value)).replace('"', '""') + '"'
 
 
 def _rendering(fmt: str) -> chain_check.Rendering:

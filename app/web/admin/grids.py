@@ -30,6 +30,7 @@ from app.models.base import JSONValidationError
 from app.models.commerce import DiscountType, Product, Promotion
 from app.models.training import Badge, Exercise, Habit, Meal
 from app.services.audit import download_events
+from app.services.spreadsheet_safety import numeric_column, safe_cell
 from app.web.admin.guard import FabWritableFlagsMixin
 
 CATALOGUE_AREA = "CatalogueGrids"
@@ -89,6 +90,12 @@ class CatalogueGrid(FabWritableFlagsMixin, ModelView):
                 ip=request.remote_addr,
             )
         return super().export(export_type)
+
+    def get_export_value(self, model: Any, name: str) -> Any:
+        """CSV and XLSX cells are spreadsheet-safe: text that would start a formula gets a leading quote,
+        so tablib's XLSX writes it as a string, never a formula; numeric columns keep their numbers."""
+        value = super().get_export_value(model, name)
+        return safe_cell(value, numeric=numeric_column(self.model, name))
 
     @expose("/ajax/update/", methods=("POST",))
     def ajax_update(self) -> Any:

@@ -26,6 +26,7 @@ from app.policy.roles import READ, READ_WRITE_METHOD_MAP
 from app.policy.scope import scoped_select
 from app.services.analytics import charting as ch
 from app.services.analytics import entity_charts as ec
+from app.services.spreadsheet_safety import safe_cell
 
 PLOTLY_FILE = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 PLOTLY_VERSION = plotly.__version__
@@ -60,9 +61,10 @@ def read_method_map(*methods: str) -> dict[str, str]:
 
 
 def csv_response(columns: list[str], rows: list[tuple[Any, ...]], filename: str) -> Response:
+    """A chart's or a report's table as CSV; cells are spreadsheet-safe (numbers by their type stay numbers)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(columns)
+    writer.writerow([safe_cell(c) for c in columns])
     for row in rows:
         writer.writerow([_csv_cell(v) for v in row])
     resp = Response(buf.getvalue(), mimetype="text/csv")
@@ -72,19 +74,9 @@ def csv_response(columns: list[str], rows: list[tuple[Any, ...]], filename: str)
 
 
 def _csv_cell(value: Any) -> Any:
-    text = value.isoformat() if hasattr(value, "isoformat") else ch.number(value) if value is not None else ""
-    # Spreadsheet formula injection: a leading =, +, - or @ in text makes Excel evaluate it.
-    if isinstance(text, str) and text[:1] in ("=", "+", "-", "@") and not _looks_numeric(text):
-        return "'" + text
-    return text
-
-
-def _looks_numeric(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return safe_cell(
+        value.isoformat() if hasattr(value, "isoformat") else ch.number(value) if value is not None else ""
+    )
 
 
 class EntityChartMixin:

@@ -67,7 +67,12 @@ class ExportMixin:
         )
         rows = self.datamodel.iter_rows(criteria, order_column, order_direction, self.eager_paths())
         header = [self._export_header(c) for c in columns]
-        body = csv_export.stream_csv(header, rows, lambda row: [export_value(row, c) for c in columns])
+        body = csv_export.stream_csv(
+            header,
+            rows,
+            lambda row: [export_value(row, c) for c in columns],
+            numeric=csv_export.numeric_columns(self.datamodel.obj, columns),
+        )
         filename = f"{self.class_permission_name.lower()}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}.csv"
         return Response(
             body,
