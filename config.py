@@ -121,7 +121,7 @@ class BaseConfig:
     # Jobs: a running run writes its heartbeat every JOBS_HEARTBEAT_SECONDS; one silent for
     # JOBS_STALE_AFTER seconds counts as dead and the every-minute cron re-dispatches it.
     JOBS_HEARTBEAT_SECONDS = _env_int("JOBS_HEARTBEAT_SECONDS", 20)
-    JOBS_STALE_AFTER = _env_int("JOBS_STALE_AFTER", 120)
+    JOBS_STALE_AFTER = _env_int("JOBS_STALE_AFTER", 60)
     RQ_QUEUES = ("default", "exports", "retention")
 
     def __init__(self) -> None:

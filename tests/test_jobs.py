@@ -279,16 +279,21 @@ def test_cron_starts_dashboard_runs_once_per_period(app):
 
 
 def test_dead_runs_are_redispatched_within_two_minutes_by_default(app):
-    """Stale after 120 s of silence, heartbeats every 20 s, and the cron's check every minute at most."""
+    """The worst case from a worker's death to its run's re-dispatch is under two minutes.
+
+    It died just after a heartbeat: the run turns stale ``JOBS_STALE_AFTER`` later, and the
+    cron's check, every ``interval`` seconds at most, picks it up.
+    """
     from app.jobs.cron import build_scheduler
     from app.services.jobs.runs import STALE_AFTER_DEFAULT
     from config import get_config
 
     config = get_config("test")
-    assert config.JOBS_STALE_AFTER == STALE_AFTER_DEFAULT == 120
-    assert config.JOBS_HEARTBEAT_SECONDS == 20
+    assert config.JOBS_STALE_AFTER == STALE_AFTER_DEFAULT
+    assert config.JOBS_HEARTBEAT_SECONDS * 3 <= config.JOBS_STALE_AFTER  # three missed beats before a run is dead
     checks = [j for j in build_scheduler(None).get_jobs() if j.func_name == "app.jobs.cron.redispatch_stale_runs"]
-    assert len(checks) == 1 and checks[0].interval is not None and checks[0].interval <= 60
+    assert len(checks) == 1 and checks[0].interval is not None
+    assert config.JOBS_STALE_AFTER + checks[0].interval <= 120
 
 
 def _heartbeat_threads(run_id: int) -> list[threading.Thread]:

@@ -13,7 +13,7 @@ and executing a run), ``heartbeat`` (the ticker that keeps a running run's
 Redis), ``errors``.
 
 A run whose worker died is re-dispatched by the every-minute cron entry once its
-heartbeat is older than ``JOBS_STALE_AFTER`` (120 s); a live run's heartbeat ticks
+heartbeat is older than ``JOBS_STALE_AFTER`` (60 s, three missed heartbeats); a live run's heartbeat ticks
 every ``JOBS_HEARTBEAT_SECONDS`` (20 s) whatever its batches do.
 
 Writing a job kind (in ``app/services/<area>/jobs.py``, beside the service doing the work;

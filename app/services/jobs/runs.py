@@ -23,7 +23,7 @@ from app.services.jobs.queues import RUNNER, cancel_rq_job, get_queue, rq_job_pe
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER_DEFAULT = 120  # seconds without a heartbeat before a running run counts as dead (JOBS_STALE_AFTER)
+STALE_AFTER_DEFAULT = 60  # seconds without a heartbeat before a running run counts as dead (JOBS_STALE_AFTER)
 RETRY_ACTION = "job.retry"  # audit actions: the console and `flask jobs` write the same row
 CANCEL_ACTION = "job.cancel"
 
