@@ -27,8 +27,8 @@ from app.services.analytics import charting as ch
 from app.services.analytics import entity_charts as ec
 from app.services.analytics import reports as rp
 from app.services.analytics.rollups import refresh_rollups
-from app.services.audit import export as ex
-from app.services.audit import trail as audit
+from app.services.audit import chain as audit
+from app.services.compliance import audit_export as ex
 from app.services.jobs.context import run_inline
 from tests.conftest import login
 from tests.jobworker import jobs_env  # noqa: F401
