@@ -18,5 +18,5 @@
     // Placeholder links (tabs, pagination, filter menu): never follow a javascript: URL.
     var link = target.closest("a[href^='javascript:']");
     if (link) { event.preventDefault(); }
-  });
+  }, true);  // capture: Bootstrap's menus stop the click from bubbling to the document
 })();
