@@ -75,6 +75,12 @@ class BaseConfig:
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)  # idle timeout
     SESSION_REFRESH_EACH_REQUEST = True
+    # Flask-Login's remember-me cookie, same rules as the session cookie.
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    # Strict-Transport-Security (app.web.headers): only where the console is served over HTTPS.
+    HSTS_ENABLED = False
     # ASVS 7.3.2: a signed-in session ends this long after login, however active.
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
 
@@ -169,6 +175,8 @@ class ProductionConfig(BaseConfig):
     APP_ENV = "production"
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-session"
+    REMEMBER_COOKIE_SECURE = True
+    HSTS_ENABLED = True
 
     def __init__(self) -> None:
         key = os.environ.get("SECRET_KEY")

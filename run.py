@@ -1,21 +1,49 @@
 """`python run.py` (what `make run` calls): the embedded default, web + worker on one machine.
 
 SQLite and an embedded Redis under instance/, migrated and seeded on first
-start, one RQ worker with the scheduler beside the web server.
+start, one RQ worker with the scheduler beside the web server. SIGTERM or Ctrl+C
+stops all of it: the web server, then the worker and the cron, then Redis.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import sys
+from typing import Any
 
 HOST = os.environ.get("COACHDESK_HOST", "127.0.0.1")
 PORT = int(os.environ.get("COACHDESK_PORT", "8080"))
 DEMO_CUSTOMERS = int(os.environ.get("COACHDESK_DEMO_CUSTOMERS", "300"))
+QUIET_PATHS = ("/static/", "/appbuilder/", "/admin/static/", "/plotly/")
+
+
+class _QuietStaticRequests(logging.Filter):
+    """Drop werkzeug's access-log lines for static files (COACHDESK_VERBOSE=1 keeps them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(f" {path}" in message for path in QUIET_PATHS)
+
+
+def _stop_on_sigterm(_signum: int, _frame: Any) -> None:
+    # Werkzeug's server loop ends quietly on KeyboardInterrupt; SIGTERM takes the same way out.
+    raise KeyboardInterrupt
 
 
 def main() -> int:
     os.environ.setdefault("APP_ENV", "embedded")
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    if not os.environ.get("COACHDESK_VERBOSE"):
+        logging.getLogger("werkzeug").addFilter(_QuietStaticRequests())
+    try:
+        return _serve()
+    except KeyboardInterrupt:
+        return 0
+
+
+def _serve() -> int:
     from app import create_app
     from app.bootstrap import prepare_embedded, start_background
     from config import ConfigError
@@ -35,6 +63,9 @@ def main() -> int:
     try:
         app.run(host=HOST, port=PORT, debug=False, use_reloader=False, threaded=True)
     finally:
+        # A second Ctrl+C or SIGTERM must not cut the shutdown short (and print a traceback).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         background.stop()
     return 0
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask_babel import gettext as _
@@ -41,13 +44,26 @@ def prepare_embedded(app: Flask, demo_customers: int = 300) -> list[str]:
         return [_("Demo logins (one per console role):")] + [login_line(entry) for entry in logins]
 
 
-class Background:
-    """The embedded default's background processes: one RQ worker (with scheduler) and the cron."""
+# Lines an idle RQ worker writes every minute or so; they bury the lines that matter.
+IDLE_WORKER_LINES = ("Cleaning registries", "Sent heartbeat", "Subscribing to channel", "*** Listening on")
 
-    def __init__(self, processes: list[subprocess.Popen]) -> None:
+
+class Background:
+    """The embedded default's background processes: one RQ worker (with scheduler), the cron, embedded Redis.
+
+    The children run in sessions of their own, so Ctrl+C in a terminal reaches only run.py (no
+    tracebacks from them) and run.py stops them in order: worker and cron, then Redis.
+    """
+
+    def __init__(self, processes: list[subprocess.Popen], embedded_redis_url: str | None = None) -> None:
         self.processes = processes
+        self.embedded_redis_url = embedded_redis_url
+        self._stopped = False
 
     def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
         for proc in self.processes:
             if proc.poll() is None:
                 proc.terminate()  # warm shutdown: the worker finishes its current batch
@@ -56,20 +72,51 @@ class Background:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
+        if self.embedded_redis_url:
+            _shutdown_redis(self.embedded_redis_url)
+
+
+def _shutdown_redis(url: str) -> None:
+    """Stop the embedded redis-server (it daemonizes, so no signal to run.py's group reaches it)."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    with contextlib.suppress(RedisError, OSError):  # already gone
+        Redis.from_url(url).shutdown(save=True)
+
+
+def _relay(stream: Any, quiet: tuple[str, ...]) -> None:
+    for line in iter(stream.readline, ""):
+        if not any(marker in line for marker in quiet):
+            sys.stderr.write(line)
+    stream.close()
+
+
+def _start(cmd: list[str], env: dict[str, str], quiet: tuple[str, ...] = ()) -> subprocess.Popen:
+    if not quiet:
+        return subprocess.Popen(cmd, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    threading.Thread(target=_relay, args=(proc.stdout, quiet), daemon=True).start()
+    return proc
 
 
 def start_background(app: Flask) -> Background:
     """Start Redis (embedded unless REDIS_URL is set), one worker with the scheduler, and the one cron process."""
     from app.services.jobs.queues import start_embedded_redis
 
+    embedded = not app.config.get("REDIS_URL")
     url = app.config.get("REDIS_URL") or start_embedded_redis(Path(app.config["INSTANCE_DIR"]))
     app.config["REDIS_URL"] = url
     env = dict(os.environ, REDIS_URL=url, FLASK_APP="app:create_app", APP_ENV=app.config["APP_ENV"])
     flask = [sys.executable, "-m", "flask", "jobs"]
+    quiet = () if os.environ.get("COACHDESK_VERBOSE") else IDLE_WORKER_LINES
     processes = [
-        subprocess.Popen([*flask, "worker", "--with-scheduler"], env=env),
-        subprocess.Popen([*flask, "cron"], env=env),
+        _start([*flask, "worker", "--with-scheduler"], env, quiet),
+        _start([*flask, "cron"], env),
     ]
-    background = Background(processes)
+    background = Background(processes, url if embedded else None)
     atexit.register(background.stop)
     return background

@@ -25,11 +25,11 @@ from app.cli import register_cli
 from app.extensions import csrf, db, migrate
 from app.services.audit.hooks import install as install_audit_trail
 from app.services.jobs.kinds import load_job_kinds
-from app.web import input_guard
+from app.web import errors, headers, input_guard
 from app.web.admin import register_admin
 from app.web.audit_context import install_audit_context
 from app.web.locale import install_selectors
-from app.web.security import accounts
+from app.web.security import accounts, post_only
 from app.web.security import install as security
 from app.web.views import register_views
 from config import BaseConfig, ConfigError, get_config
@@ -59,6 +59,8 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
     register_admin(app)
     register_cli(app)
     _install_request_hooks(app)
+    headers.install(app)  # CSP with a per-request nonce, HSTS, no framing (after register_admin)
+    errors.install(app)  # console-styled error pages, JSON errors for JSON clients
     return app
 
 
@@ -88,6 +90,7 @@ def _install_console(app: Flask) -> None:
             register_views(appbuilder)
             accounts.register(appbuilder)
         security.install(app, appbuilder.sm)
+        post_only.install(app, appbuilder)  # sign out and switch language by POST with CSRF
 
 
 def _install_request_hooks(app: Flask) -> None:
@@ -96,13 +99,6 @@ def _install_request_hooks(app: Flask) -> None:
         # A permanent session makes PERMANENT_SESSION_LIFETIME an idle timeout,
         # refreshed on every request.
         session.permanent = True
-
-    @app.after_request
-    def _security_headers(response: Any) -> Any:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
 
 
 def check_database(app: Flask) -> None:

@@ -468,7 +468,6 @@ def test_compliance_downloads_and_the_hook_records_it(app, client, accounts, exp
 def test_file_browser_is_read_only_for_everyone(app, client, accounts, export_dirs):
     exports, _ = export_dirs
     for role in ("Compliance", "Admin"):
-        client.get("/logout/")
         token = sign_in(client, accounts[role])
         page = client.get("/admin/exports/b/2026").get_data(as_text=True)
         assert "/admin/exports/upload/" not in page and "/admin/exports/mkdir/" not in page
@@ -484,6 +483,7 @@ def test_file_browser_is_read_only_for_everyone(app, client, accounts, export_di
             ),
         ]
         assert [r.status_code for r in refused] == [403] * len(refused), role
+        client.post("/logout/", data={"csrf_token": csrf_token(client, "/")})
     assert sorted(p.name for p in exports.rglob("*")) == [".hidden", "2026", "audit-0001.csv", "audit-0002.csv.part"]
 
 

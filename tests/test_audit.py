@@ -105,7 +105,7 @@ def test_sign_in_failed_sign_in_and_sign_out_are_audited(app, client, accounts):
     token = csrf_token(client)
     client.post("/login/", data={"username": "nobody-" + "x" * 300, "password": "wrong", "csrf_token": token})
     login(client, "coach", accounts["Coach"].password)
-    client.get("/logout/")
+    client.post("/logout/", data={"csrf_token": csrf_token(client, "/")})
     with app.app_context():
         console = db.session.scalar(select(ConsoleUser).where(ConsoleUser.username == "coach"))
         failed = _rows("auth.login_failed")[0]

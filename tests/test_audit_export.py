@@ -181,7 +181,7 @@ def test_page_flow_download_is_audited_and_permissions_hold(app, accounts, clien
     assert client.get("/compliance/exports/424242/download/data").status_code == 404
     with app.app_context():
         assert db.session.scalar(select(AuditLog).where(AuditLog.action == "export.download")) is not None
-    client.get("/logout/")
+    client.post("/logout/", data={"csrf_token": csrf_token(client, "/")})
     coach = accounts["Coach"]
     login(client, coach.username, coach.password)
     assert client.get("/compliance/exports/").status_code == 403

@@ -18,7 +18,7 @@ from app.services.analytics import charting as ch
 from app.services.analytics import entity_charts as ec
 from app.web.views.charts import PLOTLY_FILE, PLOTLY_VERSION
 from tests import dashboard_data
-from tests.conftest import login
+from tests.conftest import csrf_token, login
 
 PLOTLY_URL = f"/static/vendor/plotly/{PLOTLY_VERSION}/plotly.min.js"
 
@@ -181,7 +181,7 @@ def test_coach_chart_covers_only_assigned_customers(app, client, data):
     login(client, "coach", "coach-Passw0rd!")
     rows = csv_rows(client.get("/charts/engagementevents/data.csv?from=2025-01-01&to=2025-03-31&bucket=month"))
     assert rows[1:] == [["2025-01-01", "1"], ["2025-02-01", "3"], ["2025-03-01", "2"]]
-    client.get("/logout/")
+    client.post("/logout/", data={"csrf_token": csrf_token(client, "/")})
     login(client, "manager", "manager-Passw0rd!")
     rows = csv_rows(client.get("/charts/engagementevents/data.csv?from=2025-01-01&to=2025-03-31&bucket=month"))
     assert rows[1:] == [["2025-01-01", "3"], ["2025-02-01", "3"], ["2025-03-01", "2"]]

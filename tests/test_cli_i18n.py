@@ -24,7 +24,7 @@ from app.services.jobs.errors import JobError
 from app.services.jobs.kinds import job_kind, register_kind
 from app.services.jobs.runs import failure_message, start_job
 from app.services.training import assignment as plan_jobs
-from tests.conftest import login
+from tests.conftest import csrf_token, login
 from tests.test_plan_views import _login, world  # noqa: F401  (fixture and helper)
 
 LANGS = ("en", "es", "de")
@@ -283,7 +283,7 @@ def test_legal_hold_failure_is_german_in_the_jobs_console(app, client, accounts)
         assert run.error == "SubjectRequestError: this user is under legal hold: erasure refused"
         run_id = run.id
     login(client, "compliance", accounts["Compliance"].password)
-    client.get("/lang/de", headers={"Referer": "/"})
+    client.post("/lang/de", data={"csrf_token": csrf_token(client, "/")}, headers={"Referer": "/"})
     page = client.get("/compliance/jobs/").get_data(as_text=True)
     assert "dieser Benutzer unterliegt einem Legal Hold: Löschung abgelehnt" in page
     assert "erasure refused" not in page
@@ -292,7 +292,7 @@ def test_legal_hold_failure_is_german_in_the_jobs_console(app, client, accounts)
     assert status["result"] is None
     subjects = client.get("/compliance/subjects/").get_data(as_text=True)
     assert "dieser Benutzer unterliegt einem Legal Hold" in subjects
-    client.get("/lang/en", headers={"Referer": "/"})
+    client.post("/lang/en", data={"csrf_token": csrf_token(client, "/")}, headers={"Referer": "/"})
     assert "this user is under legal hold: erasure refused" in client.get("/compliance/jobs/").get_data(as_text=True)
 
 
@@ -332,7 +332,7 @@ def test_plan_assignment_failure_reads_in_the_coachs_language(client, world):  #
         assert run.error == f"PlanError: Customer {world['theirs']} is not one of your customers."
         run_id = run.id
     _login(client, world["accounts"], "Coach")
-    client.get("/lang/de", headers={"Referer": "/"})
+    client.post("/lang/de", data={"csrf_token": csrf_token(client, "/")}, headers={"Referer": "/"})
     status = client.get(f"/plans/assign/job/{run_id}").get_json()
     assert status["status"] == "failed"
     assert status["error"] == f"Kunde {world['theirs']} gehört nicht zu Ihren Kunden."

@@ -109,6 +109,6 @@ def test_page_validates_input_and_permissions(app, accounts, client):
     assert held.status_code == 400 and "legal hold" in held.get_data(as_text=True)
     assert post(user="dana@example.com", kind="export").status_code == 302
     assert client.get("/compliance/subjects/777/download").status_code == 404
-    client.get("/logout/")
+    client.post("/logout/", data={"csrf_token": csrf_token(client, "/")})
     login(client, accounts["Manager"].username, accounts["Manager"].password)
     assert client.get("/compliance/subjects/").status_code == 403

@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 
 from app.extensions import db
 from app.models.identity import ConsoleUser
-from tests.conftest import login
+from tests.conftest import csrf_token, login
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
@@ -26,13 +26,13 @@ def test_unknown_browser_language_falls_back_to_english(app, client):
 
 
 def test_switcher_choice_beats_the_browser(app, client):
-    client.get("/lang/es", headers={"Referer": "/login/"})
+    client.post("/lang/es", data={"csrf_token": csrf_token(client)}, headers={"Referer": "/login/"})
     page = client.get("/login/", headers={"Accept-Language": "de"}).get_data(as_text=True)
     assert 'value="Registrarse"' in page  # FAB's own Spanish catalogue
 
 
 def test_unknown_switcher_language_is_a_404(app, client):
-    assert client.get("/lang/xx").status_code == 404
+    assert client.post("/lang/xx", data={"csrf_token": csrf_token(client)}).status_code == 404
 
 
 def test_account_setting_beats_the_browser(app, client, accounts):
@@ -94,4 +94,4 @@ def test_language_menu_shows_the_language_in_use(app, client):
     page = client.get("/login/", headers={"Accept-Language": "de"}).get_data(as_text=True)
     menu = page.split("cd-language-menu", 1)[1].split("</li>", 1)[0]
     assert "Deutsch" in menu
-    assert 'href="/lang/es"' in page and 'href="/lang/en"' in page
+    assert 'action="/lang/es"' in page and 'action="/lang/en"' in page

@@ -169,7 +169,7 @@ def test_successful_sign_ins_do_not_use_up_the_username_limit(limited_app):
         resp = post_login(client, "manager", "manager-Passw0rd!", ip=ip)
         assert resp.status_code == 302
         assert signed_in(client)
-        client.get("/logout/", environ_base={"REMOTE_ADDR": ip})
+        client.post("/logout/", data={"csrf_token": csrf_token(client, "/")}, environ_base={"REMOTE_ADDR": ip})
 
 
 def test_one_address_is_limited_across_usernames(limited_app):
@@ -383,7 +383,7 @@ def test_policy_applies_to_fab_password_forms(app, client, accounts):
     good = "lantern orchard pebble"
     resp = client.post("/resetmypassword/form", data={"password": good, "conf_password": good, "csrf_token": token})
     assert resp.status_code == 302
-    client.get("/logout/")
+    client.post("/logout/", data={"csrf_token": csrf_token(client, "/")})
     assert post_login(client, "admin", good).status_code == 302 and signed_in(client)
 
 
@@ -461,7 +461,7 @@ def test_a_copied_cookie_dies_with_logout(app, accounts):
     thief = app.test_client()
     thief.set_cookie(app.config["SESSION_COOKIE_NAME"], stolen)
     assert thief.get("/").status_code == 200  # the copy works while the session lives
-    victim.get("/logout/")
+    victim.post("/logout/", data={"csrf_token": csrf_token(victim, "/")})
     thief.set_cookie(app.config["SESSION_COOKIE_NAME"], stolen)
     resp = thief.get("/")
     assert resp.status_code == 302 and urlparse(resp.headers["Location"]).path == "/login/"
@@ -496,7 +496,7 @@ def test_logins_failures_and_logouts_are_recorded_without_secrets(app, client, a
         post_login(client, "coach", "second-wrong-password")
         post_login(client, "ghost-user", "third-wrong-password")
         post_login(client, "coach", "coach-Passw0rd!")
-        client.get("/logout/")
+        client.post("/logout/", data={"csrf_token": csrf_token(client, "/")})
     events = auth_events_in(caplog)
     assert [e["event"] for e in events] == [
         "login_failed",

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models.customers import CoachAssignment
 from app.models.training import CustomerPlan, PlanItem
 from app.services.training import assignment as plan_jobs
+from tests.conftest import csrf_token
 from tests.test_plan_views import _login, _post_json, world  # noqa: F401  (fixtures and helpers)
 
 
@@ -51,7 +52,7 @@ def test_many_customers_assign_in_a_job_with_progress(client, world, redis_url, 
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PlanItem)) == 10
 
     # Someone else's job is not visible; unknown ids answer 404, not 500.
-    client.get("/logout/")
+    client.post("/logout/", data={"csrf_token": csrf_token(client, "/")})
     _login(client, world["accounts"], "Coach2")
     assert client.get(status_url).status_code == 404
     assert client.get("/plans/assign/job/no-such-job").status_code == 404

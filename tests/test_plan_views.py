@@ -217,7 +217,8 @@ def test_builder_page_renders_translated_strings(client, world):
     assert 'id="cd-builder-strings"' in page and "plan_builder.js" in page
     strings = json.loads(re.search(r'id="cd-builder-strings">(.*?)</script>', page, re.S).group(1))
     assert strings["day_names"][0] == "Mon" and "%(name)s" in strings["moved_to"]
-    client.get("/lang/de")  # the language switcher stores the choice in the session
+    # the language switcher stores the choice in the session
+    client.post("/lang/de", data={"csrf_token": csrf_token(client, "/")})
     assert client.get(f"/planbuilder/{world['program']}").status_code == 200
 
 

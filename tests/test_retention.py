@@ -219,7 +219,7 @@ def test_legal_hold_page_and_permissions(app, accounts, client):
     dry = client.post(f"/compliance/retention/policies/{policy_id}/dry-run", data={"csrf_token": token})
     assert dry.status_code == 200 and "Dry run" in dry.get_data(as_text=True)
     assert client.post("/compliance/retention/policies/9999/dry-run", data={"csrf_token": token}).status_code == 404
-    client.get("/logout/")
+    client.post("/logout/", data={"csrf_token": csrf_token(client, "/")})
     login(client, accounts["Support"].username, accounts["Support"].password)
     assert client.get("/compliance/retention/").status_code == 403
 

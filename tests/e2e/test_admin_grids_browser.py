@@ -53,7 +53,7 @@ def test_inline_edit_in_the_browser(server, page):
     page.goto("/login/")
     page.fill("input[name=username]", "manager")
     page.fill("input[name=password]", "manager-Passw0rd!")
-    page.click("input[type=submit], button[type=submit]")
+    page.click("form[name=login] [type=submit]")
     page.wait_for_url(f"{base}/")
     page.goto("/admin/products/")
     assert page.locator("a.navbar-brand").inner_text().startswith("Coachdesk")

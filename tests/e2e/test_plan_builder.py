@@ -76,7 +76,7 @@ def _signed_in_page(browser, base: str, seed: dict):
     page.goto(f"{base}/login/")
     page.fill("#username", seed["coach"].username)
     page.fill("#password", seed["coach"].password)
-    page.click("input[type=submit], button[type=submit]")
+    page.click("form[name=login] [type=submit]")
     expect(page.locator("h1")).to_contain_text("Welcome")
     return context, page
 

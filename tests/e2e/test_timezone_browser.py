@@ -43,7 +43,7 @@ def test_pick_a_zone_from_the_searchable_list(server, page):
     page.goto("/login/")
     page.fill("input[name=username]", "support")
     page.fill("input[name=password]", "support-Passw0rd!")
-    page.click("input[type=submit], button[type=submit]")
+    page.click("form[name=login] [type=submit]")
     page.wait_for_url(f"{base}/")
     page.goto("/account/settings/")
     page.click(".select2-selection")  # Select2 replaced the plain select
@@ -51,7 +51,7 @@ def test_pick_a_zone_from_the_searchable_list(server, page):
     options = page.locator(".select2-results__option")
     assert options.count() == 1 and options.first.inner_text() == "Europe/Berlin"
     options.first.click()
-    page.click("button[type=submit]")
+    page.click("form.cd-account-settings [type=submit]")
     page.wait_for_url(f"{base}/account/settings/")
     assert "Times are now shown in Europe/Berlin." in page.content()
     assert "Times are shown in Europe/Berlin" in page.locator(".cd-timezone-note").inner_text()

@@ -19,6 +19,7 @@ from app.services.audit import auth_events
 from app.web.security import login_limits, sessions
 from app.web.security.accounts import UserDBModelView
 from app.web.security.permission_cache import PermissionCacheMixin
+from app.web.security.post_only import AuthDBView
 from app.web.security.views import SECURITY_VIEWS, SafeSQLAInterface
 
 
@@ -38,6 +39,7 @@ class CoachdeskSecurityManager(PermissionCacheMixin, SecurityManager):
     security_api = NoSecurityApi
     # FAB's user-statistics chart loads Google's CDN and aggregates in Python.
     userstatschartview = None
+    authdbview = AuthDBView  # signs out on POST only (app/web/security/post_only.py)
     # FAB's account/role/permission views, refusing malformed URLs with a 4xx (app/web/security/views.py).
     userdbmodelview = SECURITY_VIEWS["userdbmodelview"]
     rolemodelview = SECURITY_VIEWS["rolemodelview"]
