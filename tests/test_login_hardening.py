@@ -364,6 +364,11 @@ def test_long_enough_uncommon_passwords_pass(request_ctx, password):
     check_password_policy(password)
 
 
+def own_password_change(current: str, new: str, token: str) -> dict[str, str]:
+    """The own-password form's fields (it asks for the current password, see tests/test_own_account.py)."""
+    return {"current_password": current, "password": new, "conf_password": new, "csrf_token": token}
+
+
 def test_policy_applies_to_fab_password_forms(app, client, accounts):
     token = csrf_token(client)
     login(client, "admin", "admin-Passw0rd!")
@@ -371,17 +376,17 @@ def test_policy_applies_to_fab_password_forms(app, client, accounts):
         before = app.appbuilder.sm.find_user(username="admin").password
     resp = client.post(
         "/resetmypassword/form",
-        data={"password": "qwerty123456", "conf_password": "qwerty123456", "csrf_token": token},
+        data=own_password_change("admin-Passw0rd!", "qwerty123456", token),
     )
     assert resp.status_code == 200
     assert "too common" in resp.get_data(as_text=True)
-    resp = client.post("/resetmypassword/form", data={"password": "tiny", "conf_password": "tiny", "csrf_token": token})
+    resp = client.post("/resetmypassword/form", data=own_password_change("admin-Passw0rd!", "tiny", token))
     assert "at least 12 characters" in resp.get_data(as_text=True)
     with app.app_context():
         db.session.expire_all()
         assert app.appbuilder.sm.find_user(username="admin").password == before
     good = "lantern orchard pebble"
-    resp = client.post("/resetmypassword/form", data={"password": good, "conf_password": good, "csrf_token": token})
+    resp = client.post("/resetmypassword/form", data=own_password_change("admin-Passw0rd!", good, token))
     assert resp.status_code == 302
     client.post("/logout/", data={"csrf_token": csrf_token(client, "/")})
     assert post_login(client, "admin", good).status_code == 302 and signed_in(client)
@@ -477,7 +482,7 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(app, accounts):
     login(laptop, "admin", "admin-Passw0rd!")
     login(phone, "admin", "admin-Passw0rd!")
     new = "granite willow lantern"
-    resp = laptop.post("/resetmypassword/form", data={"password": new, "conf_password": new, "csrf_token": token})
+    resp = laptop.post("/resetmypassword/form", data=own_password_change("admin-Passw0rd!", new, token))
     assert resp.status_code == 302
     assert laptop.get("/").status_code == 200 and signed_in(laptop)
     assert phone.get("/").status_code == 302 and not signed_in(phone)

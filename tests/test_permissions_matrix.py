@@ -45,6 +45,8 @@ PUBLIC_ENDPOINTS = {
 # Pages open to every console role (each link on them is checked again per entity).
 CONSOLE_ROLE_ENDPOINTS = {"ChartsIndexView.index", "ChartsIndexView.unknown"}
 # FAB's own account/role/permission views: resources FAB names after the class; Admin only.
+# (One's own profile, details and password are FAB's views too, but on the AccountSettings
+# resource every role holds, so the matrix checks them like any declared resource.)
 FAB_SECURITY_VIEWS = {
     "UserDBModelView",
     "RoleModelView",
@@ -52,9 +54,7 @@ FAB_SECURITY_VIEWS = {
     "PermissionModelView",
     "ViewMenuModelView",
     "PermissionViewModelView",
-    "UserInfoEditView",
     "ResetPasswordView",
-    "ResetMyPasswordView",
     "MenuApi",
 }
 ROLES = ("Admin", "Support", "Coach", "Manager", "Compliance")

@@ -33,6 +33,7 @@ from limits import parse as parse_limit
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.security import check_password_hash
 
 from app.services.audit import auth_events
 
@@ -70,8 +71,13 @@ def username_key() -> str:
     sm = current_app.appbuilder.sm
     account = sm.find_user(username=name) or sm.find_user(email=name)
     if account is not None:
-        return f"account:{account.id}"
+        return account_key(account.id)
     return "user:" + hashlib.sha256(name.lower().encode()).hexdigest()[:32]
+
+
+def account_key(account_id: int) -> str:
+    """The limiter key of a known account, however it was named."""
+    return f"account:{account_id}"
 
 
 PAIR = "login-failures"
@@ -147,6 +153,29 @@ def hashing_slot() -> Iterator[None]:
         yield
     finally:
         hashing.slots.release()
+
+
+def check_own_password(sm: Any, user: Any, password: str) -> bool:
+    """Check a signed-in person's password again (to change it) under the sign-in limits.
+
+    The current-password field is a password oracle like the login form: a wrong one counts
+    as a failed sign-in of the account from this address (limiter, ``fail_login_count`` and a
+    ``login_failed`` auth event), and an address out of attempts gets the 429 page.
+    """
+    guard: LoginGuard | None = current_app.extensions.get("coachdesk.login_guard")
+    account, source = account_key(user.id), get_remote_address()
+    if guard is not None:
+        wait = guard.blocked(account, source)
+        if wait is not None:
+            raise TooManyRequests(description=str(guard.pair_limit), retry_after=int(wait) + 1)
+        time.sleep(guard.delay(account, source))
+    with hashing_slot():
+        correct = bool(user.password) and check_password_hash(user.password, password)
+    if not correct:
+        if guard is not None:
+            guard.failed(account, source)
+        sm.update_user_auth_stat(user, False)
+    return correct
 
 
 def install_login_limits(sm: Any) -> None:

@@ -17,7 +17,7 @@ from flask_appbuilder.security.sqla.manager import SecurityManager
 from app.models.identity import ConsoleUser
 from app.services.audit import auth_events
 from app.web.security import login_limits, sessions
-from app.web.security.accounts import UserDBModelView
+from app.web.security.accounts import ResetMyPasswordView, UserDBModelView
 from app.web.security.permission_cache import PermissionCacheMixin
 from app.web.security.post_only import AuthDBView
 from app.web.security.views import SECURITY_VIEWS, SafeSQLAInterface
@@ -49,6 +49,8 @@ class CoachdeskSecurityManager(PermissionCacheMixin, SecurityManager):
     permissionviewmodelview = SECURITY_VIEWS["permissionviewmodelview"]
     resetpasswordview = SECURITY_VIEWS["resetpasswordview"]
     userinfoeditview = SECURITY_VIEWS["userinfoeditview"]
+    # One's own password: every console role, the current password asked (app/web/security/accounts.py).
+    resetmypasswordview = ResetMyPasswordView
 
     def __init__(self, appbuilder: Any) -> None:
         super().__init__(appbuilder)

@@ -46,6 +46,9 @@ from app.web.views.base.hardening import HardenedViewMixin, bad_request, fits_co
 
 MAX_SELECTED_ROWS = 100
 
+# One's own account (profile, own details, own password, settings): a resource every console role holds.
+OWN_ACCOUNT = "AccountSettings"
+
 # FAB's url tools search this anywhere in an argument's name (re.findall, not anchored).
 FILTER_ARG = re.compile(r"_flt_(\d)_(.*)")
 
@@ -266,6 +269,10 @@ class BoundedUserInfoEdit(UserInfoEdit):
 
 
 class UserInfoEditView(fab_views.UserInfoEditView):
+    """One's own names (FAB only ever loads and saves ``g.user``): a page of one's own account, every role."""
+
+    class_permission_name = OWN_ACCOUNT
+    method_permission_name = {"this_form_get": "read", "this_form_post": "write"}
     form = BoundedUserInfoEdit
 
 
