@@ -226,8 +226,9 @@ class ChartsIndexView(BaseView):
         entities = self._chartable()
         if not isinstance(entities, list):
             return entities
-        charts = [(e, chart_labels(e, links.list_view(e.resource))) for e in entities]
-        charts.sort(key=lambda pair: pair[1][""].casefold())
+        labelled = [(e, chart_labels(e, links.list_view(e.resource))) for e in entities]
+        charts = [(e, lb, [lb[c] for c in e.categories]) for e, lb in labelled]
+        charts.sort(key=lambda chart: chart[1][""].casefold())
         return self.render_template("dashboards/charts_index.html", charts=charts)
 
     @expose("/<entity>/")
