@@ -171,7 +171,8 @@ def test_chart_page_and_csv(app, client, data):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'class="cd-chart"' in html and PLOTLY_URL in html and "coachdesk/charts.js" in html
-    assert "/invoiceview/list/?_flt_1_due_date=2025-01-01&amp;_flt_2_due_date=2025-03-31" in html
+    assert 'cd-records" href="/invoices/list/?f_due_date_from=2025-01-01&amp;f_due_date_to=2025-03-31"' in html
+    assert client.get("/invoices/list/?f_due_date_from=2025-01-01&f_due_date_to=2025-03-31").status_code == 200
     rows = csv_rows(client.get("/charts/invoices/data.csv?from=2025-01-01&to=2025-03-31&bucket=month&status=PAID"))
     assert rows == [["period", "count"], ["2025-01-01", "2"], ["2025-02-01", "1"], ["2025-03-01", "0"]]
 

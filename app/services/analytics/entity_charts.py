@@ -8,8 +8,7 @@ into Python; the figure is bucketed to stay within the point budget.
 
 from __future__ import annotations
 
-import enum
-import urllib.parse
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,6 +153,11 @@ def _coerce(entity: EntityChart, name: str, raw: str) -> Any:
 RESERVED_ARGS = {"from", "to", "measure", "by", "bucket", "chart"}
 
 
+def is_list_filter_arg(name: str) -> bool:
+    """The list page's search and filters (``q``, ``f_*``), which a chart opened from a list carries."""
+    return name == "q" or name.startswith("f_")
+
+
 def parse_request(entity: EntityChart, args: Any) -> ChartRequest:
     """Validate query args: dates, known columns only, typed values. Raises ChartInputError."""
     date_from, date_to = ch.parse_range(args.get("from"), args.get("to"))
@@ -172,7 +176,7 @@ def parse_request(entity: EntityChart, args: Any) -> ChartRequest:
         raise ch.ChartInputError(f"unknown bucket {bucket!r}; expected one of {', '.join(ch.UNITS)}")
     equals: dict[str, Any] = {}
     for name in args:
-        if name in RESERVED_ARGS or name.startswith("_") or args.get(name) == "":
+        if name in RESERVED_ARGS or name.startswith("_") or is_list_filter_arg(name) or args.get(name) == "":
             continue
         if name not in entity.categories:
             raise ch.ChartInputError(f"{name!r} is not a column you can filter {entity.resource} by")
@@ -193,6 +197,7 @@ class ChartData:
     unit: str | None = None
     series: list[str] = field(default_factory=list)
     total: float | int = 0
+    range: ch.DateRange | None = None  # the dates a time series covers
 
     @property
     def empty(self) -> bool:
@@ -280,11 +285,11 @@ def entity_chart(session: Session, entity: EntityChart, base: sa.Select, req: Ch
         starts = ch.bucket_starts(rng, unit)
         rows = [(p, s, values.get((p, s), 0)) for p in starts for s in series]
         total = sum(v for *_, v in rows)
-        return ChartData("timeseries", ["period", req.by, measure_name], rows, unit, series, total)
+        return ChartData("timeseries", ["period", req.by, measure_name], rows, unit, series, total, rng)
     stmt = _aggregate(ranged, bucket, measure).group_by(bucket)
     found = {ch.as_date(p): ch.number(v) for p, v in session.execute(stmt).all()}
     rows = [(p, found.get(p, 0)) for p in ch.bucket_starts(rng, unit)]
-    return ChartData("timeseries", ["period", measure_name], rows, unit, [], sum(v for _, v in rows))
+    return ChartData("timeseries", ["period", measure_name], rows, unit, [], sum(v for _, v in rows), rng)
 
 
 def breakdown(session: Session, entity: EntityChart, select: sa.Select, req: ChartRequest, by: str | None) -> ChartData:
@@ -320,36 +325,70 @@ def figure(entity: EntityChart, data: ChartData, opts: ch.FigureOptions) -> go.F
     return fig
 
 
-# --- links to the list pages -----------------------------------------------
+# --- the records behind a figure ---------------------------------------------
 
 
-# FAB's filter index per column type (SQLAFilterConverter order): enum/bool/int "equal" is 0,
-# string "equal" is 3; dates: 1 = greater than, 2 = smaller than.
-def _equal_filter_index(col: Any) -> int:
-    type_ = col.type
-    if isinstance(type_, (sa.Enum, sa.Boolean, sa.Integer, sa.Numeric)) or not isinstance(type_, sa.String):
-        return 0
-    return 3
+@dataclass
+class RecordsQuery:
+    """The records behind a figure or one of its bars: entity, equality filters, inclusive date range.
 
-
-def list_url(entity_key: str, equals: dict[str, Any] | None = None, date_from: Any = None, date_to: Any = None) -> str:
-    """The URL of the entity's list page showing the same records.
-
-    The one place that knows how list pages are addressed (FAB's ``/<viewname>/list/`` with
-    ``_flt_<index>_<column>`` args); adjust here when the list views are registered.
+    Services say which records; the web layer turns this into the list page's own URL.
     """
-    entity = get_entity(entity_key)
-    params: list[tuple[str, str]] = []
-    for name, value in (equals or {}).items():
-        col = entity.column(name)
-        raw = value.value if isinstance(value, enum.Enum) else value
-        params.append((f"_flt_{_equal_filter_index(col)}_{name}", str(raw)))
-    time_col = entity.time_column()
-    if time_col is not None:
-        if date_from:
-            params.append((f"_flt_1_{entity.time}", str(date_from)))
-        if date_to:
-            params.append((f"_flt_2_{entity.time}", str(date_to)))
-    query = urllib.parse.urlencode(params)
-    view = f"/{entity.model.__name__.lower()}view/list/"
-    return view + (f"?{query}" if query else "")
+
+    entity: str
+    equals: dict[str, Any] = field(default_factory=dict)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+@dataclass
+class Bucket:
+    """One bar of an entity chart and the records it counts (None for the "Other" remainder)."""
+
+    label: str
+    value: float | int
+    records: RecordsQuery | None
+    series: str | None = None
+
+
+def records_query(entity: EntityChart, req: ChartRequest) -> RecordsQuery:
+    return RecordsQuery(entity.key, dict(req.equals), req.date_from, req.date_to)
+
+
+def _with_category(entity: EntityChart, query: RecordsQuery, by: str, label: str) -> RecordsQuery | None:
+    if label == ch.OTHER:
+        return None
+    try:
+        value = _coerce(entity, by, label)
+    except ch.ChartInputError:
+        return None
+    return RecordsQuery(query.entity, {**query.equals, by: value}, query.date_from, query.date_to)
+
+
+def _period(query: RecordsQuery, start: dt.date, unit: str, rng: ch.DateRange) -> RecordsQuery:
+    end = ch.step(start, unit) - dt.timedelta(days=1)
+    return RecordsQuery(query.entity, dict(query.equals), max(start, rng.start), min(end, rng.end))
+
+
+def buckets(entity: EntityChart, req: ChartRequest, data: ChartData) -> list[Bucket]:
+    """Every non-empty bar of ``data`` with the records behind it (what "Show records" opens per bar)."""
+    whole = records_query(entity, req)
+    out: list[Bucket] = []
+    if data.kind == "breakdown":
+        by = data.columns[0]
+        for key, value in data.rows:
+            if value:
+                query = whole if by == "all" else _with_category(entity, whole, by, key)
+                out.append(Bucket(str(key), value, query))
+        return out
+    rng = data.range
+    for row in data.rows:
+        period, value = row[0], row[-1]
+        if not value or rng is None or data.unit is None:
+            continue
+        query: RecordsQuery | None = _period(whole, period, data.unit, rng)
+        series = row[1] if len(row) == 3 else None
+        if series is not None and query is not None and req.by:
+            query = _with_category(entity, query, req.by, series)
+        out.append(Bucket(period.isoformat(), value, query, series))
+    return out

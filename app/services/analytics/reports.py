@@ -29,6 +29,7 @@ from app import models as m
 from app.models.identity import RoleCode
 from app.policy.scope import coach_customers
 from app.services.analytics import charting as ch
+from app.services.analytics.entity_charts import RecordsQuery
 
 DASHBOARDS: dict[str, Any] = {
     "retention": _l("Retention"),
@@ -241,6 +242,12 @@ class Records:
     entity: str
     equals: dict[str, Any] = field(default_factory=dict)
     dated: bool = True  # pass the dashboard's date range to the list
+
+    def query(self, filters: ReportFilters) -> RecordsQuery:
+        """The records for these dashboard filters (the date range on the entity's time column if dated)."""
+        if self.dated:
+            return RecordsQuery(self.entity, dict(self.equals), filters.date_from, filters.date_to)
+        return RecordsQuery(self.entity, dict(self.equals))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 ``EntityChartMixin`` adds ``chart`` and ``chart_csv`` endpoints to any FAB view that
 names a chart entity; the method names map to ``can_read`` through
 READ_WRITE_METHOD_MAP, so whoever may read the list may chart it. One standalone
-view per entity is generated here so the charts work before list pages link to them.
+view per entity is generated here; each list page links to its chart with its filters, which the
+chart applies the way the list does, and each bar links back to the list rows it counts.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import plotly
+import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import orm
 
 from app.extensions import db
 from app.policy.roles import READ, READ_WRITE_METHOD_MAP
@@ -27,6 +30,7 @@ from app.policy.scope import scoped_select
 from app.services.analytics import charting as ch
 from app.services.analytics import entity_charts as ec
 from app.services.spreadsheet_safety import safe_cell
+from app.web.views.base import record_links as links
 
 PLOTLY_FILE = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 PLOTLY_VERSION = plotly.__version__
@@ -88,14 +92,18 @@ class EntityChartMixin:
     def chart_entity(self) -> ec.EntityChart:
         return ec.get_entity(self.chart_entity_key)
 
-    def chart_base_select(self, entity: ec.EntityChart) -> Any:
-        """The scoped select the chart aggregates; list views may narrow it with their own filters."""
-        return scoped_select(entity.model, g.user)
+    def chart_base_select(self, entity: ec.EntityChart, warn: bool = False) -> Any:
+        """The scoped select the chart aggregates, narrowed by the list's search and filters if carried."""
+        select = scoped_select(entity.model, g.user)
+        view = links.list_view(entity.resource)
+        if view is not None and links.list_filter_args(request.args):
+            select = select.where(*view.list_criteria(warn=warn))
+        return select
 
-    def _chart_data(self) -> tuple[ec.EntityChart, ec.ChartRequest, ec.ChartData]:
+    def _chart_data(self, warn: bool = False) -> tuple[ec.EntityChart, ec.ChartRequest, ec.ChartData]:
         entity = self.chart_entity()
         req = ec.parse_request(entity, request.args)
-        data = ec.entity_chart(db.session, entity, self.chart_base_select(entity), req)
+        data = ec.entity_chart(db.session, entity, self.chart_base_select(entity, warn), req)
         return entity, req, data
 
     @expose("/")
@@ -103,7 +111,7 @@ class EntityChartMixin:
     def chart(self) -> Any:
         entity = self.chart_entity()
         try:
-            entity, req, data = self._chart_data()
+            entity, req, data = self._chart_data(warn=True)
         except ch.ChartInputError as exc:
             return self._render_chart(entity, None, None, error=str(exc)), 400
         opts = ch.FigureOptions(locale=current_locale())
@@ -121,9 +129,13 @@ class EntityChartMixin:
 
     def _render_chart(self, entity: ec.EntityChart, req: Any, data: Any, fig_json: str | None = None, error: str = ""):
         args = request.args.to_dict()
-        records = None
+        carried = links.list_filter_args(request.args)
+        records, bars = None, []
         if req is not None:
-            records = ec.list_url(entity.key, req.equals, req.date_from, req.date_to)
+            records = links.records_url(ec.records_query(entity, req), carried)
+        if req is not None and data is not None:
+            bars = [(b, b.records and links.records_url(b.records, carried)) for b in ec.buckets(entity, req, data)]
+        view = links.list_view(entity.resource)
         return self.render_template(
             self.chart_template,
             entity=entity,
@@ -134,6 +146,9 @@ class EntityChartMixin:
             args=args,
             csv_url=url_for(f"{self.__class__.__name__}.chart_csv", **args),
             records_url=records,
+            buckets=bars,
+            carried=carried,
+            labels=chart_labels(entity, view),
             plotly_url=plotly_url(),
             enum_choices=_enum_choices(entity),
         )
@@ -146,6 +161,26 @@ def _enum_choices(entity: ec.EntityChart) -> dict[str, list[str]]:
         if enum_cls is not None:
             out[name] = [e.value for e in enum_cls]
     return out
+
+
+def column_label(view: Any, name: str) -> str:
+    """A column's label as its list shows it; a foreign key takes its relation's label."""
+    if view is None:
+        return name
+    mapper = sa.inspect(view.datamodel.obj)
+    for relation in view.filter_columns or ():
+        prop = mapper.attrs.get(relation)
+        if isinstance(prop, orm.RelationshipProperty) and [c.key for c in prop.local_columns] == [name]:
+            return str(view._label(relation))
+    return str(view._label(name))
+
+
+def chart_labels(entity: ec.EntityChart, view: Any) -> dict[str, str]:
+    """Human labels of the entity (its list's title) and of every column its chart offers."""
+    names = [entity.time, *entity.categories, *entity.numbers]
+    labels = {name: column_label(view, name) for name in names if name}
+    labels[""] = str(view.list_title) if view is not None and view.list_title else entity.resource
+    return labels
 
 
 class EntityChartView(EntityChartMixin, BaseView):
@@ -172,7 +207,9 @@ class ChartsIndexView(BaseView):
 
     route_base = "/charts"
     default_view = "index"
-    class_permission_name = "Dashboards"  # never used for access: each link is checked per entity
+    # Only for its menu entry: every console role holds AccountSettings, so sync shows the index to
+    # all of them; access is checked here, per entity.
+    class_permission_name = "AccountSettings"
 
     def _chartable(self) -> list[Any] | Any:
         """The entities this account may read, or the response refusing it (login / 403)."""
@@ -189,7 +226,10 @@ class ChartsIndexView(BaseView):
         entities = self._chartable()
         if not isinstance(entities, list):
             return entities
-        return self.render_template("dashboards/charts_index.html", entities=entities)
+        labelled = [(e, chart_labels(e, links.list_view(e.resource))) for e in entities]
+        charts = [(e, lb, [lb[c] for c in e.categories]) for e, lb in labelled]
+        charts.sort(key=lambda chart: chart[1][""].casefold())
+        return self.render_template("dashboards/charts_index.html", charts=charts)
 
     @expose("/<entity>/")
     def unknown(self, entity: str) -> Any:
@@ -201,10 +241,13 @@ class ChartsIndexView(BaseView):
 
 
 CHARTS_LABEL = _l("Charts")
+DASHBOARDS_LABEL = _l("Dashboards")
 
 
 def register(appbuilder: Any) -> None:
     current_app.register_blueprint(plotly_assets)  # register_views runs inside the app context
-    appbuilder.add_view_no_menu(ChartsIndexView)
+    appbuilder.add_view(
+        ChartsIndexView, "Charts", label=CHARTS_LABEL, category="Dashboards", category_label=DASHBOARDS_LABEL
+    )
     for entity in ec.ENTITIES:
         appbuilder.add_view_no_menu(make_chart_view(entity))

@@ -20,20 +20,15 @@ from app.policy.scope import scoped_coach_id
 from app.services.analytics import charting as ch
 from app.services.analytics import reports as rp
 from app.services.analytics.dashboard_filters import filter_options
-from app.services.analytics.entity_charts import list_url
+from app.web.views.base.record_links import records_url as list_records_url
 from app.web.views.charts import csv_response, current_locale, plotly_url, read_method_map
 
 
 def records_url(report: rp.Report, filters: rp.ReportFilters) -> str | None:
+    """The list page of the records behind a report, in the list's own filters (None if it cannot show them)."""
     if report.records is None:
         return None
-    dated = report.records.dated
-    return list_url(
-        report.records.entity,
-        report.records.equals,
-        filters.date_from if dated else None,
-        filters.date_to if dated else None,
-    )
+    return list_records_url(report.records.query(filters))
 
 
 class DashboardsView(BaseView):

@@ -22,6 +22,7 @@ from app.services import keyset
 from app.services.data_access import pk_column
 from app.web.views.base.display import display_value
 from app.web.views.base.filters import SEARCH_MAX_LENGTH
+from app.web.views.base.record_links import chart_url
 
 
 class CoachdeskListWidget(ListWidget):
@@ -137,7 +138,7 @@ class ListMixin:
     @expose("/list/")
     @has_access
     def list(self) -> Any:
-        widgets = self._list()
+        widgets = self._list(chart_url=chart_url(self, request.args))
         if getattr(g, "cd_page_clamped", False):
             flash(
                 _(
