@@ -8,7 +8,7 @@ from app.extensions import appbuilder, db
 from app.models.identity import ConsoleUser, PlatformUser
 from app.policy.roles import CONSOLE_ROLES, READ, ROLE_GRANTS, WRITE
 from app.policy.sync import sync_roles
-from tests.conftest import csrf_token, login
+from tests.support.web import csrf_token, login
 
 
 def test_sync_creates_the_five_roles_and_is_idempotent(app):

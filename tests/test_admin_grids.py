@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from app.models.commerce import DiscountType, Product, ProductCategory, Promotion
 from app.models.training import Badge, Difficulty, Exercise, Habit, HabitFrequency, Meal
 from app.policy.roles import CONSOLE_ROLES, READ, WRITE, allowed
-from tests.conftest import csrf_token, login
+from tests.support.web import csrf_token, login
 
 GRIDS = {
     # url suffix: (resource, model, an editable column, a valid new value)

@@ -13,8 +13,8 @@ from app.extensions import db
 from app.models import AuditLog, PlatformUser
 from app.models.base import utcnow
 from app.services.audit import chain, verify
-from tests.audit_samples import AWKWARD_ENTRIES
-from tests.conftest import csrf_token, login
+from tests.support.audit_samples import AWKWARD_ENTRIES
+from tests.support.web import csrf_token, login
 
 
 def _rows(action: str | None = None) -> list[AuditLog]:
@@ -100,7 +100,7 @@ def test_console_request_records_actor_ip_and_agent(app, accounts, client):
 def test_sign_in_failed_sign_in_and_sign_out_are_audited(app, client, accounts):
     """Through the real login form: the rows carry the actor, and never the typed name in clear."""
     from app.models import ConsoleUser
-    from tests.conftest import csrf_token, login
+    from tests.support.web import csrf_token, login
 
     token = csrf_token(client)
     client.post("/login/", data={"username": "nobody-" + "x" * 300, "password": "wrong", "csrf_token": token})

@@ -20,9 +20,9 @@ from app.services.audit import chain as audit
 from app.services.compliance import audit_export as ex
 from app.services.jobs.context import execute_run, run_inline
 from app.services.jobs.runs import retry_run
-from tests.audit_samples import AWKWARD_ENTRIES
-from tests.conftest import csrf_token, login
-from tests.jobworker import finish, jobs_env, kill_hard, start_worker, wait_for  # noqa: F401
+from tests.support.audit_samples import AWKWARD_ENTRIES
+from tests.support.jobworker import finish, jobs_env, kill_hard, start_worker, wait_for  # noqa: F401
+from tests.support.web import csrf_token, login
 
 
 def _events(n: int, action: str = "test.event") -> list[int]:

@@ -15,9 +15,8 @@ from app.models.customers import CoachAssignment
 from app.models.engagement import Message, Thread
 from app.models.identity import Consent, PlatformUser
 from app.models.scheduling import ScheduledSession
-from tests.conftest import login
-from tests.test_permissions_matrix import session_csrf
-from tests.test_views_data import make_world, pk_of
+from tests.support.web import login, session_csrf
+from tests.support.world import make_world, pk_of
 
 
 @pytest.fixture

@@ -26,8 +26,9 @@ from app.services.analytics import entity_charts as ec
 from app.services.analytics import reports as rp
 from app.services.analytics.rollups import refresh_rollups
 from app.web.views.base.record_links import list_view
-from tests import dashboard_data
-from tests.conftest import ROLE_ACCOUNTS, login
+from tests.support import dashboard_data
+from tests.support.apps import ROLE_ACCOUNTS
+from tests.support.web import login
 
 RANGE = {"from": "2025-01-01", "to": "2025-03-31"}
 COUNT_RE = re.compile(r'class="pull-right cd-count" data-estimated="no">\s*<strong>[^<]*</strong>\s*([\d,]+)')

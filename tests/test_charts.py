@@ -17,8 +17,8 @@ from app.policy.scope import scoped_select
 from app.services.analytics import charting as ch
 from app.services.analytics import entity_charts as ec
 from app.web.views.charts import PLOTLY_FILE, PLOTLY_VERSION
-from tests import dashboard_data
-from tests.conftest import csrf_token, login
+from tests.support import dashboard_data
+from tests.support.web import csrf_token, login
 
 PLOTLY_URL = f"/static/vendor/plotly/{PLOTLY_VERSION}/plotly.min.js"
 

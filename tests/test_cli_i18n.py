@@ -24,8 +24,8 @@ from app.services.jobs.errors import JobError
 from app.services.jobs.kinds import job_kind, register_kind
 from app.services.jobs.runs import failure_message, start_job
 from app.services.training import assignment as plan_jobs
-from tests.conftest import csrf_token, login
-from tests.test_plan_views import _login, world  # noqa: F401  (fixture and helper)
+from tests.support.plan_views import _login
+from tests.support.web import csrf_token, login
 
 LANGS = ("en", "es", "de")
 

@@ -1,4 +1,4 @@
-"""Dashboard reports against hand-computed numbers on a small dataset (tests/dashboard_data.py).
+"""Dashboard reports against hand-computed numbers on a small dataset (tests/support/dashboard_data.py).
 
 Range used throughout: 2025-01-01 .. 2025-03-31. Customers A, C are coach one's; B, D coach two's.
 """
@@ -17,8 +17,8 @@ from app.policy.roles import ENTITY_RESOURCES, MANAGER, READ
 from app.policy.roles import allowed as role_allows
 from app.services.analytics import reports as rp
 from app.services.analytics.rollups import refresh_rollups
-from tests import dashboard_data
-from tests.conftest import login
+from tests.support import dashboard_data
+from tests.support.web import login
 
 JAN, FEB, MAR = dt.date(2025, 1, 1), dt.date(2025, 2, 1), dt.date(2025, 3, 1)
 

@@ -19,8 +19,8 @@ from app.services.compliance.data_subject import ERASURE_KIND as SUBJECT_ERASURE
 from app.services.compliance.data_subject import EXPORT_KIND as SUBJECT_EXPORT
 from app.services.jobs.context import run_inline
 from app.services.jobs.runs import start_job
-from tests.conftest import csrf_token, login
-from tests.jobworker import jobs_env  # noqa: F401
+from tests.support.jobworker import jobs_env  # noqa: F401
+from tests.support.web import csrf_token, login
 
 
 def _subject(hold: bool = False) -> PlatformUser:

@@ -27,7 +27,8 @@ from app.services.audit import verify
 from app.services.demo_data import DemoDataError, seed_demo_data
 from app.services.retention.policies import RETENTION_ENTITIES, validate_policy
 from app.services.retention.runner import dry_run
-from tests.conftest import empty_all_tables, login
+from tests.support.apps import empty_all_tables
+from tests.support.web import login
 
 NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 CUSTOMERS = 30

@@ -6,9 +6,8 @@ from flask import Flask
 
 from app.models.engagement import CommunityPost, Message, SupportTicket
 from app.models.identity import PlatformUser
-from tests.conftest import login
-from tests.test_permissions_matrix import session_csrf
-from tests.test_views_data import make_world, pk_of
+from tests.support.web import login, session_csrf
+from tests.support.world import make_world, pk_of
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"

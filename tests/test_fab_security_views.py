@@ -16,10 +16,9 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models.identity import ConsoleUser
-from tests.conftest import login
-from tests.test_permissions_matrix import FAB_SECURITY_VIEWS, session_csrf
+from tests.support.routes import FAB_SECURITY_VIEWS
+from tests.support.web import login, session_csrf
 
-# route base -> view class name, for FAB's model views
 MODEL_VIEWS = {
     "/users": "UserDBModelView",
     "/roles": "RoleModelView",

@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 
 from app.extensions import db
 from app.models.identity import ConsoleUser
-from tests.conftest import csrf_token, login
+from tests.support.web import csrf_token, login
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 

@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.compliance import AuditLog
 from app.web.input_guard import MAX_JSON_DEPTH, json_depth_exceeds
-from tests.conftest import login
-from tests.test_permissions_matrix import session_csrf
+from tests.support.web import login, session_csrf
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from app.services.jobs.queues import get_queue
 from app.services.jobs.runs import cancel_run, dispatch, redispatch_stale, retry_run, start_job
 from app.services.retention import policies as retention_policies
 from app.services.retention import runner as retention
-from tests.conftest import csrf_token, login
-from tests.jobworker import finish, jobs_env, kill_hard, start_worker, wait_for  # noqa: F401
+from tests.support.jobworker import finish, jobs_env, kill_hard, start_worker, wait_for  # noqa: F401
+from tests.support.web import csrf_token, login
 
 
 @job_kind("test.count", queue="default")

@@ -16,9 +16,11 @@ from app.models.analytics import EngagementEvent
 from app.models.commerce import Product, ProductCategory
 from app.services import keyset
 from app.services.data_access import SCOPED_MAX_OFFSET
-from tests.conftest import login
-from tests.test_row_scope import two_coaches  # noqa: F401
-from tests.test_views_data import make_world
+from tests.support.web import login
+from tests.support.world import (
+    make_world,
+    two_coaches,  # noqa: F401
+)
 
 BASE = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 LIST = "/engagement-events/list/?psize_EngagementEventView=10"

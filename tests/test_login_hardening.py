@@ -21,8 +21,9 @@ from app.extensions import db
 from app.policy import passwords
 from app.policy.passwords import check_password_policy, fake_password_hash, hash_method_of, password_problem
 from app.web.security import sessions
-from tests import databases
-from tests.conftest import build_app, csrf_token, login, make_accounts
+from tests.support import databases
+from tests.support.apps import build_app, make_accounts
+from tests.support.web import csrf_token, login
 
 OWASP_SCRYPT_MIN_N = 2**17
 

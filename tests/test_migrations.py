@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
-from tests import databases
+from tests.support import databases
 
 
 def _diff(db) -> list:

@@ -21,8 +21,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditLog
 from app.models.identity import ConsoleUser
-from tests import databases
-from tests.conftest import ROLE_ACCOUNTS, build_app, csrf_token, login, make_accounts
+from tests.support import databases
+from tests.support.apps import ROLE_ACCOUNTS, build_app, make_accounts
+from tests.support.web import csrf_token, login
 
 PROFILE = "/users/userinfo/"
 PASSWORD = "/resetmypassword/form"

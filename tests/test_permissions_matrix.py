@@ -8,13 +8,11 @@ Read routes need ``can_read`` on the resource, write routes ``can_write``.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from typing import Any
 
 import pytest
 from flask import Flask
-from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import orm
 from werkzeug.routing import IntegerConverter
 
@@ -24,10 +22,11 @@ from app.policy.roles import ALL_RESOURCES, ROLE_GRANTS
 from app.services.data_access import pk_column
 from app.web.views.base.autocomplete import REGISTRY
 from app.web.views.base.model_view import CoachdeskModelView
-from tests.conftest import csrf_token, login, make_accounts
-from tests.test_views_data import make_world, pk_of
+from tests.support.apps import make_accounts
+from tests.support.routes import FAB_SECURITY_VIEWS
+from tests.support.web import csrf_token, login, session_csrf
+from tests.support.world import make_world, pk_of
 
-# Reachable without any permission (anonymous included).
 PUBLIC_ENDPOINTS = {
     "static",
     "appbuilder.static",
@@ -47,26 +46,8 @@ CONSOLE_ROLE_ENDPOINTS = {"ChartsIndexView.index", "ChartsIndexView.unknown"}
 # FAB's own account/role/permission views: resources FAB names after the class; Admin only.
 # (One's own profile, details and password are FAB's views too, but on the AccountSettings
 # resource every role holds, so the matrix checks them like any declared resource.)
-FAB_SECURITY_VIEWS = {
-    "UserDBModelView",
-    "RoleModelView",
-    "UserGroupModelView",
-    "PermissionModelView",
-    "ViewMenuModelView",
-    "PermissionViewModelView",
-    "ResetPasswordView",
-    "MenuApi",
-}
 ROLES = ("Admin", "Support", "Coach", "Manager", "Compliance")
 NO_SUCH_INT = "987654321"
-
-
-def session_csrf(app: Flask, client: Any) -> str:
-    """A valid CSRF token for this client's session, minted the way Flask-WTF does (works with no form page)."""
-    raw = secrets.token_hex(20)
-    with client.session_transaction() as sess:
-        sess["csrf_token"] = raw
-    return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
 
 
 def required_permission(view: Any, method: str) -> str | None:
@@ -297,8 +278,8 @@ def test_audit_trail_has_no_write_routes_at_all(sqlite_app: Flask) -> None:
 def test_a_view_added_without_a_permission_entry_fails_the_matrix(tmp_path) -> None:
     from app.models.training import Meal
     from app.web.views.base.datamodel import ScopedSQLAInterface
-    from tests import databases
-    from tests.conftest import build_app
+    from tests.support import databases
+    from tests.support.apps import build_app
 
     class StrayMealView(CoachdeskModelView):
         route_base = "/stray-meals"

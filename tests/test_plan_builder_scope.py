@@ -21,9 +21,9 @@ from app.models.training import CompletionState, CustomerPlan, ItemType, PlanIte
 from app.policy.scope import Actor, scope_criteria, scoped_select
 from app.services.training import access, errors, plan_calendar, plans, programs
 from app.services.training import assignment as plan_jobs
-from tests.plan_support import committed, make_program
-from tests.test_plan_jobs import _run_worker
-from tests.test_plan_views import _login, _post_json, world  # noqa: F401  (fixture and helpers)
+from tests.support.jobworker import _run_worker
+from tests.support.plan_support import committed, make_program
+from tests.support.plan_views import _login, _post_json
 
 E, M = ItemType.EXERCISE, ItemType.MEAL
 START = dt.date(2030, 1, 7)  # a Monday, well in the future: every item is still pending

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from redis import Redis
-from rq import Queue, SimpleWorker
 
 from app.extensions import db
 from app.models.customers import CoachAssignment
 from app.models.training import CustomerPlan, PlanItem
-from app.services.training import assignment as plan_jobs
-from tests.conftest import csrf_token
-from tests.test_plan_views import _login, _post_json, world  # noqa: F401  (fixtures and helpers)
-
-
-def _run_worker(app, url: str) -> None:
-    """A real RQ worker, in-process and in burst mode, on the queue the job infrastructure used."""
-    connection = Redis.from_url(url)
-    with app.app_context():
-        SimpleWorker([Queue(plan_jobs.QUEUE, connection=connection)], connection=connection).work(burst=True)
-        db.session.remove()
+from tests.support.jobworker import _run_worker
+from tests.support.plan_views import _login, _post_json
+from tests.support.web import csrf_token
 
 
 def test_many_customers_assign_in_a_job_with_progress(client, world, redis_url, monkeypatch):  # noqa: F811
@@ -27,7 +18,7 @@ def test_many_customers_assign_in_a_job_with_progress(client, world, redis_url, 
     monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
     Redis.from_url(redis_url).flushdb()
     with app.app_context():
-        from tests.plan_support import make_customer
+        from tests.support.plan_support import make_customer
 
         extra = [str(make_customer(f"Bulk {n}", "America/Los_Angeles", world["coach_a"].user_id)) for n in range(4)]
     token = _login(client, world["accounts"], "Coach")
@@ -64,7 +55,7 @@ def test_job_rechecks_scope_when_it_runs(client, world, redis_url, monkeypatch):
     monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
     Redis.from_url(redis_url).flushdb()
     with app.app_context():
-        from tests.plan_support import make_customer
+        from tests.support.plan_support import make_customer
 
         second = make_customer("Leaving", "UTC", world["coach_a"].user_id)
     token = _login(client, world["accounts"], "Coach")
@@ -85,7 +76,7 @@ def test_without_redis_many_customers_assign_inline(client, world, monkeypatch):
     app = world["app"]
     monkeypatch.setitem(app.config, "REDIS_URL", None)
     with app.app_context():
-        from tests.plan_support import make_customer
+        from tests.support.plan_support import make_customer
 
         second = make_customer("Inline", "UTC", world["coach_a"].user_id)
     token = _login(client, world["accounts"], "Coach")

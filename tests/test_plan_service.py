@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models.training import CompletionState, CustomerPlan, ItemType, PlanItem, ProgramItem, Visibility
 from app.policy.scope import Actor
 from app.services.training import catalogue, errors, plan_calendar, plans, programs, schedule
-from tests.plan_support import coach_actor, committed, make_catalogue, make_customer, make_program, utc
+from tests.support.plan_support import coach_actor, committed, make_catalogue, make_customer, make_program, utc
 
 E, M, H = ItemType.EXERCISE, ItemType.MEAL, ItemType.HABIT
 

@@ -20,8 +20,8 @@ from app.services.analytics.rollups import refresh_rollups
 from app.services.analytics.snapshots import capture_snapshots, period_start
 from app.services.jobs.context import run_inline
 from app.services.jobs.runs import start_job
-from tests import dashboard_data
-from tests.conftest import login
+from tests.support import dashboard_data
+from tests.support.web import login
 
 NOW = dt.datetime(2025, 3, 20, 15, 30, tzinfo=dt.UTC)
 

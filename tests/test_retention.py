@@ -24,8 +24,8 @@ from app.services.jobs.runs import retry_run, start_job
 from app.services.retention import archive as archive_format
 from app.services.retention import policies
 from app.services.retention import runner as retention
-from tests.conftest import csrf_token, login
-from tests.jobworker import finish, jobs_env, kill_hard, start_worker, wait_for  # noqa: F401
+from tests.support.jobworker import finish, jobs_env, kill_hard, start_worker, wait_for  # noqa: F401
+from tests.support.web import csrf_token, login
 
 OLD = dt.timedelta(days=400)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -13,31 +12,8 @@ from app.models.identity import ConsoleUser, PlatformUser
 from app.models.training import CustomerPlan, PlanStatus, Program, Visibility
 from app.services.accounts import create_console_account
 from app.services.data_access import scoped_select
-from tests.conftest import login
-from tests.test_permissions_matrix import session_csrf
-from tests.test_views_data import make_world, pk_of
-
-SECRET_B = "coach-b-customer-private-note"
-
-
-@pytest.fixture
-def two_coaches(app: Flask, accounts: dict) -> dict:
-    with app.app_context():
-        create_console_account(
-            app.appbuilder.sm,
-            username="coachb",
-            email="coachb@coachdesk.test",
-            full_name="Coach Bee",
-            role="Coach",
-            password="coachb-Passw0rd!",
-        )
-        world_a = make_world("coach@coachdesk.test", tag="a", text="coach-a-note")
-        world_b = make_world("coachb@coachdesk.test", tag="b", text=SECRET_B)
-        ids_a = {m: pk_of(o) for m, o in world_a.items()}
-        ids_b = {m: pk_of(o) for m, o in world_b.items()}
-    client = app.test_client()
-    login(client, "coach", "coach-Passw0rd!")
-    return {"a": ids_a, "b": ids_b, "client": client, "token": session_csrf(app, client)}
+from tests.support.web import login
+from tests.support.world import SECRET_B
 
 
 def shows(html: str, base: str, pk: str) -> bool:

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import inspect
 
 from app.models import SEED_MODELS
-from tests.seed_model import seed_tables
+from tests.support.seed_model import seed_tables
 
 
 def test_seed_document_parses_into_45_entities():

@@ -1,6 +1,6 @@
 """Each console role can sign in and lands on a home page that speaks to its role."""
 
-from tests.conftest import csrf_token, login
+from tests.support.web import csrf_token, login
 
 
 def test_every_role_signs_in_and_sees_its_guide(app, client, accounts):

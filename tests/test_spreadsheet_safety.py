@@ -30,8 +30,8 @@ from app.services.analytics.rollups import refresh_rollups
 from app.services.audit import chain as audit
 from app.services.compliance import audit_export as ex
 from app.services.jobs.context import run_inline
-from tests.conftest import login
-from tests.jobworker import jobs_env  # noqa: F401
+from tests.support.jobworker import jobs_env  # noqa: F401
+from tests.support.web import login
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example","x")',

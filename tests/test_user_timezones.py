@@ -21,7 +21,8 @@ from app.models.compliance import AuditLog
 from app.models.identity import ConsoleUser, PlatformUser
 from app.models.jobs import JobRun
 from app.services import timezones
-from tests.conftest import Account, csrf_token, login
+from tests.support.apps import Account
+from tests.support.web import csrf_token, login
 
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"

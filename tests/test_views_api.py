@@ -10,10 +10,10 @@ from app.models.identity import PlatformUser
 from app.web.views.base.columns import SecretColumnError
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.rest import CoachdeskModelRestApi
-from tests import databases
-from tests.conftest import build_app, login, make_accounts
-from tests.test_permissions_matrix import session_csrf
-from tests.test_views_data import make_world, pk_of
+from tests.support import databases
+from tests.support.apps import build_app, make_accounts
+from tests.support.web import login, session_csrf
+from tests.support.world import make_world, pk_of
 
 
 class PlatformUserApi(CoachdeskModelRestApi):

@@ -18,9 +18,8 @@ from app.models.training import CustomerPlan, PlanItem
 from app.web.views.base.columns import SecretColumnError
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
-from tests.conftest import login
-from tests.test_views_data import make_world, pk_of
-from tests.test_views_uuid import db_dialect
+from tests.support.web import login
+from tests.support.world import db_dialect, make_world, pk_of
 
 MAX_QUERIES_PER_PAGE = 10
 

@@ -9,14 +9,8 @@ from flask import Flask
 from app.extensions import db
 from app.models.customers import CustomerProfile
 from app.models.identity import PlatformUser, UserStatus
-from tests.conftest import login
-from tests.test_permissions_matrix import session_csrf
-from tests.test_views_data import make_world, pk_of
-
-
-def db_dialect(app: Flask) -> str:
-    with app.app_context():
-        return db.engine.dialect.name
+from tests.support.web import login, session_csrf
+from tests.support.world import db_dialect, make_world, pk_of
 
 
 def _admin(app: Flask):

@@ -8,7 +8,7 @@ import pytest
 
 from app.web.headers import HSTS
 from config import ProductionConfig
-from tests.conftest import csrf_token, login
+from tests.support.web import csrf_token, login
 
 NONCE_RE = re.compile(r"script-src 'self' 'nonce-([A-Za-z0-9_-]+)'")
 

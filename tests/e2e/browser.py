@@ -52,8 +52,8 @@ def serving(app: Flask) -> Iterator[str]:
 @contextmanager
 def live_app(tmp_dir: Path, *, accounts: bool = True) -> Iterator[tuple[str, Flask]]:
     """A freshly migrated SQLite app (one console account per role) served on a free port: (base URL, app)."""
-    from tests import databases
-    from tests.conftest import build_app, make_accounts
+    from tests.support import databases
+    from tests.support.apps import build_app, make_accounts
 
     require_chromium()
     app = build_app(databases.create_sqlite_database(tmp_dir))

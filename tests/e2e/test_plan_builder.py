@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests import databases
-from tests.conftest import build_app, make_accounts
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serving
+from tests.support import databases
+from tests.support.apps import build_app, make_accounts
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -51,7 +51,7 @@ def _seed(app: Flask) -> dict:
     from app.extensions import db
     from app.models.identity import ConsoleUser
     from app.policy.scope import Actor
-    from tests.plan_support import make_catalogue, make_customer, make_program
+    from tests.support.plan_support import make_catalogue, make_customer, make_program
 
     accounts = make_accounts(app)
     with app.app_context():
@@ -187,7 +187,7 @@ def test_a_concurrent_save_is_refused_and_nothing_is_lost(server, browser, seed)
     from app.models.training import ItemType, Visibility
     from app.policy.scope import Actor
     from app.services.training.programs import save_program
-    from tests.plan_support import committed, make_program
+    from tests.support.plan_support import committed, make_program
 
     base, app = server
     coach = Actor(seed["coach_id"], frozenset({"Coach"}))

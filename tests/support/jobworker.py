@@ -14,6 +14,11 @@ from pathlib import Path
 import psutil
 import pytest
 from flask import Flask
+from redis import Redis
+from rq import Queue, SimpleWorker
+
+from app.extensions import db
+from app.services.training import assignment as plan_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,3 +80,11 @@ def jobs_env(app: Flask, redis_url: str, tmp_path: Path):
     yield tmp_path
     app.config.update(saved)
     app.extensions.pop("coachdesk.redis", None)
+
+
+def _run_worker(app, url: str) -> None:
+    """A real RQ worker, in-process and in burst mode, on the queue the job infrastructure used."""
+    connection = Redis.from_url(url)
+    with app.app_context():
+        SimpleWorker([Queue(plan_jobs.QUEUE, connection=connection)], connection=connection).work(burst=True)
+        db.session.remove()

@@ -1,0 +1,84 @@
+"""Test apps on real databases, one console account per role, and emptying the tables between tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import text
+
+KEEP_TABLES = {
+    "alembic_version",
+    "ab_permission",
+    "ab_view_menu",
+    "ab_permission_view",
+    "ab_role",
+    "ab_permission_view_role",
+}
+
+
+def build_app(url: str, **overrides) -> Flask:
+    """A migrated app on ``url`` with console roles synced."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.extensions import appbuilder
+    from app.policy.sync import sync_roles
+
+    app = create_app("test", SQLALCHEMY_DATABASE_URI=url, **overrides)
+    with app.app_context():
+        upgrade()
+        sync_roles(appbuilder)
+    return app
+
+
+def empty_all_tables(app: Flask) -> None:
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.rollback()
+        db.session.remove()
+        tables = [t for t in db.metadata.sorted_tables if t.name not in KEEP_TABLES]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(text("SET LOCAL coachdesk.maintenance = 'on'"))
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in reversed(tables):
+                    conn.execute(table.delete())
+
+
+@dataclass
+class Account:
+    username: str
+    password: str
+    role: str
+
+
+ROLE_ACCOUNTS = {
+    "Admin": "admin",
+    "Support": "support",
+    "Coach": "coach",
+    "Manager": "manager",
+    "Compliance": "compliance",
+}
+
+
+def make_accounts(app: Flask) -> dict[str, Account]:
+    from app.extensions import appbuilder
+    from app.services.accounts import create_console_account
+
+    result = {}
+    with app.app_context():
+        for role, username in ROLE_ACCOUNTS.items():
+            acc = create_console_account(
+                appbuilder.sm,
+                username=username,
+                email=f"{username}@coachdesk.test",
+                full_name=f"{role} Person",
+                role=role,
+                password=f"{username}-Passw0rd!",
+            )
+            result[role] = Account(acc.username, acc.password, role)
+    return result
