@@ -70,7 +70,7 @@ def test_legend_shows_markup_as_text(server):
         page.goto("/login/")
         page.fill("input[name=username]", "admin")
         page.fill("input[name=password]", "admin-Passw0rd!")
-        page.click("input[type=submit], button[type=submit]")
+        page.click("form[name=login] [type=submit]")
         page.wait_for_url(f"{base}/")
         page.goto("/charts/payments/?by=failure_reason&from=2025-01-01&to=2025-01-31")
         legend = page.locator("#chart-entity .legend .legendtext")

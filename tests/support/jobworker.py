@@ -20,7 +20,7 @@ from rq import Queue, SimpleWorker
 from app.extensions import db
 from app.services.training import assignment as plan_jobs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_worker(app: Flask, redis_url: str, instance: Path, *settings: str, burst: bool = True) -> subprocess.Popen:

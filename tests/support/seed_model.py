@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-SEED_DOC = Path(__file__).resolve().parent.parent / "docs" / "seed-data-model.md"
+SEED_DOC = Path(__file__).resolve().parents[2] / "docs" / "seed-data-model.md"
 
 # The seed has two "Sessions" tables; DESIGN.md renames them by area.
 SESSIONS_BY_AREA = {"Core Identity & Access": "auth_sessions", "Scheduling & Attendance": "scheduled_sessions"}
