@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from app.extensions import db
 from app.i18n import N_
 from app.models.compliance import AuditLog
+from app.services.audit import checkpoints
 from app.services.audit import pg_check as chain_check
 from app.services.audit.chain import CHAIN_COLUMNS, archive_anchors, lock_chain, record, row_hash
 
@@ -74,14 +75,21 @@ Progress = Callable[[int, int], None]
 
 
 def verify_chain(batch: int = 10000, progress: Progress | None = None) -> VerifyReport:
-    """Check every row's hash and link, in id order, up to the last row when it starts.
+    """Check every row's hash and link, in id order, up to the last row when it starts, then the chain
+    against the signed checkpoints (truncation, recomputation, a forged anchor).
 
     On PostgreSQL the database checks each id range (``chain_check``, as the export does), on
     SQLite Python does (``check_row``); both name the first broken row the same way.
     ``progress(done, total)`` follows the rows checked."""
     table = AuditLog.__table__
     stop, total = db.session.execute(select(sa.func.max(table.c.id), sa.func.count())).one()
-    return verify_range(0, stop or 0, batch, progress, total)
+    report = verify_range(0, stop or 0, batch, progress, total)
+    if report.ok:
+        # Links and hashes hold; the signed checkpoints say whether rows were cut off or recomputed.
+        problems = checkpoints.check()
+        if problems:
+            return VerifyReport(False, report.rows, None, "; ".join(problems), report.last_hash)
+    return report
 
 
 def verify_range(

@@ -37,7 +37,7 @@ from app.services import spreadsheet_safety
 from app.services.artifacts import ResumableFile, partial_path, publish, sha256, write_manifest
 from app.services.audit import chain as audit
 from app.services.audit import pg_check as chain_check
-from app.services.audit import verify
+from app.services.audit import signing, verify
 from app.services.jobs.context import JobContext
 from app.services.jobs.runs import start_job
 from app.services.timezones import as_local
@@ -225,6 +225,7 @@ def run_export(ctx: JobContext) -> dict[str, Any]:
         "requested_at": state.get("requested_at"),
         "completed_at": utcnow().isoformat(),
     }
+    body = signing.sign({**body, "public_key": signing.public_key_hex()})
     write_manifest(manifest, body)
     audit.record(
         "export.audit",
@@ -421,14 +422,24 @@ def _csv_cells(row_id: int, ts: str, actor: Any, m: Any, meta: Any) -> tuple[str
 
 
 def verify_export(manifest_path: Path) -> dict[str, Any]:
-    """Check a file against its manifest: SHA-256 and row count. Returns the manifest."""
+    """Check a file against its manifest: the manifest's signature (this app's key), SHA-256, row count."""
     body = json.loads(manifest_path.read_text())
+    if not signing.verify(body):
+        raise ExportError(_("%(file)s: the manifest's signature does not verify", file=manifest_path.name))
     data = manifest_path.parent / body["file"]
     if sha256(data) != body["sha256"]:
         raise ExportError(_("%(file)s: SHA-256 does not match the manifest", file=body["file"]))
     if count_rows(data, body["format"]) != body["rows"]:
         raise ExportError(_("%(file)s: row count does not match the manifest", file=body["file"]))
     return body
+
+
+def manifest_for(path: Path) -> Path:
+    """An export's manifest, given the manifest or its data file (``audit-<id>.<ext>``)."""
+    if path.name.endswith(".manifest.json"):
+        return path
+    run_id = path.name.split(".", 1)[0]
+    return path.with_name(f"{run_id}.manifest.json")
 
 
 def read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
