@@ -90,7 +90,9 @@ def compare(state: dict[str, Any], checkpoints: list[dict[str, Any]], check_star
                 "at": cp["signed_at"], "id": cp["head_id"], "head": head})  # fmt: skip
             continue
         found = db.session.scalar(select(table.c.row_hash).where(table.c.id == cp["head_id"]))
-        if found is not None and found != cp["head_hash"]:
+        if found is None and cp["head_id"] >= (state["first_id"] or 0):
+            problems.append(N_("deleted: row %(id)s, the head of a signed checkpoint, is gone") % {"id": cp["head_id"]})
+        elif found is not None and found != cp["head_hash"]:
             problems.append(N_("recomputed: row %(id)s has another hash than its signed checkpoint") % {
                 "id": cp["head_id"]})  # fmt: skip
     latest = checkpoints[-1]
