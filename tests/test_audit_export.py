@@ -300,7 +300,12 @@ def test_sigkill_mid_export_then_rerun_finishes_exactly(app):
     with app.app_context():
         done = db.session.get(JobRun, run_id)
         assert done.status == "succeeded" and done.attempts == 2, done.error
-    body = ex.verify_export(manifest)
+        key_file = app.config["AUDIT_SIGNING_KEY_FILE"]
+        app.config["AUDIT_SIGNING_KEY_FILE"] = instance / "audit-signing-key.pem"  # the workers' key
+        try:
+            body = ex.verify_export(manifest)
+        finally:
+            app.config["AUDIT_SIGNING_KEY_FILE"] = key_file
     rows = ex.read_rows(final, "jsonl")
     assert [r["id"] for r in rows] == expected and body["rows"] == len(expected) and body["chain_verified"]
     assert not part.exists()
