@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import AuditLog
 from app.services.audit.context import inert_text, valid_ip
 from app.web.security.login_limits import trust_proxy_headers
-from tests.conftest import csrf_token
+from tests.support.web import csrf_token
 
 FORGED = '=HYPERLINK("http://evil.example/")'
 AGENT = "@SUM(1+1)*cmd|calc\r\n\x00\u202e" + "x" * 500

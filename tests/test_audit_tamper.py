@@ -18,7 +18,7 @@ from app.models import AuditLog
 from app.services.audit import chain, checkpoints, signing, verify
 from app.services.compliance import audit_export as ex
 from app.services.jobs.context import run_inline
-from tests.jobworker import jobs_env  # noqa: F401
+from tests.support.jobworker import jobs_env  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 import verify_audit_export as offline  # noqa: E402
