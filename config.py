@@ -42,6 +42,11 @@ class BaseConfig:
     INSTANCE_DIR = INSTANCE_DIR
     EXPORTS_DIR = INSTANCE_DIR / "exports"
     ARCHIVE_DIR = INSTANCE_DIR / "archive"
+    # Audit checkpoints: signed with an Ed25519 key kept outside the database. AUDIT_SIGNING_KEY (PEM text)
+    # or AUDIT_SIGNING_KEY_FILE (a path) in production; else a key file under instance/ made on first use.
+    AUDIT_SIGNING_KEY: str | None = os.environ.get("AUDIT_SIGNING_KEY") or None
+    AUDIT_SIGNING_KEY_FILE = Path(os.environ.get("AUDIT_SIGNING_KEY_FILE") or INSTANCE_DIR / "audit-signing-key.pem")
+    AUDIT_CHECKPOINT_DIR = Path(os.environ.get("AUDIT_CHECKPOINT_DIR") or INSTANCE_DIR / "audit-checkpoints")
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}

@@ -300,7 +300,81 @@ def test_sigkill_mid_export_then_rerun_finishes_exactly(app):
     with app.app_context():
         done = db.session.get(JobRun, run_id)
         assert done.status == "succeeded" and done.attempts == 2, done.error
-    body = ex.verify_export(manifest)
+        key_file = app.config["AUDIT_SIGNING_KEY_FILE"]
+        app.config["AUDIT_SIGNING_KEY_FILE"] = instance / "audit-signing-key.pem"  # the workers' key
+        try:
+            body = ex.verify_export(manifest)
+        finally:
+            app.config["AUDIT_SIGNING_KEY_FILE"] = key_file
     rows = ex.read_rows(final, "jsonl")
     assert [r["id"] for r in rows] == expected and body["rows"] == len(expected) and body["chain_verified"]
     assert not part.exists()
+
+
+def _dated(days: list[dt.datetime], action: str = "dated") -> list[int]:
+    with db.engine.begin() as conn:
+        audit.append(conn, [{"action": action, "resource_type": "r", "created_at": d} for d in days])
+    return list(db.session.scalars(select(AuditLog.id).where(AuditLog.action == action).order_by(AuditLog.id)))
+
+
+def _backdated_chain() -> list[int]:
+    """December rows with backdated rows (and one from the future: clock skew) between them, in id order."""
+    dec = [dt.datetime(2026, 12, d, 12, tzinfo=dt.UTC) for d in range(1, 9)]
+    old = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+    late = dt.datetime(2027, 1, 5, tzinfo=dt.UTC)
+    return _dated([dec[0], dec[1], old, dec[2], old, old, dec[3], late, dec[4], dec[5], old, dec[6], dec[7]])
+
+
+@pytest.mark.usefixtures("jobs_env")
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_date_bounded_export_with_backdated_rows_verifies(app, fmt):
+    """Ids and creation times are not in the same order: the chain is checked over the export's whole id span."""
+    with app.app_context():
+        ids = _backdated_chain()
+        run = _export(fmt, batch=3, start="2026-12-01", end="2026-12-31")
+        manifest = _manifest(run)
+        rows = ex.read_rows(app.config["EXPORTS_DIR"] / manifest["file"], fmt)
+        assert manifest["rows"] == len(rows) == 8 and {int(r["id"]) for r in rows} < set(ids)
+        assert manifest["chain_verified"] is True, manifest["chain_problem"]
+        assert run.result["chain_verified"] is True
+        # Filtered by action too (a row of another action in the span does not break it).
+        audit.record("other", "r")
+        db.session.commit()
+        _dated([dt.datetime(2026, 12, 20, tzinfo=dt.UTC)])
+        assert _manifest(_export(fmt, start="2026-12-01", end="2026-12-31", action="dated"))["chain_verified"] is True
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_a_break_between_the_exported_rows_is_still_found(app):
+    """A deleted backdated row is not in the file, but it is in the span: the export does not verify."""
+    with app.app_context():
+        ids = _backdated_chain()
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL coachdesk.maintenance = 'on'")
+            conn.execute(text("DELETE FROM audit_logs WHERE id = :id"), {"id": ids[4]})
+        manifest = _manifest(_export("jsonl", batch=3, start="2026-12-01", end="2026-12-31"))
+        assert manifest["chain_verified"] is False
+        assert manifest["chain_problem"] == {
+            "id": ids[5],
+            "reason": "link broken: a row before it was deleted, or this row was inserted",
+        }
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_the_page_shows_a_failed_verification_as_a_failure(app, accounts, client):
+    with app.app_context():
+        ids = _events(3)
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL coachdesk.maintenance = 'on'")
+            conn.execute(text("UPDATE audit_logs SET resource_id = 'forged' WHERE id = :id"), {"id": ids[1]})
+        run_id = _export("csv").id
+    acc = accounts["Compliance"]
+    login(client, acc.username, acc.password)
+    status = client.get(f"/compliance/exports/{run_id}/status").get_json()
+    assert status["status"] != "succeeded" and f"row id {ids[1]}" in status["error"]
+    page = client.get("/compliance/exports/").get_data(as_text=True)
+    row = page[page.index(f"<td>{run_id}</td>") :].split("</tr>")[0]
+    assert "verification failed" in row and "label-danger" in row and ">succeeded<" not in row
+    assert f"Chain verification FAILED at row id {ids[1]}" in row

@@ -18,7 +18,7 @@ from app.models import AuditLog, DataRetentionPolicy, EngagementEvent, PlatformU
 from app.models.base import utcnow
 from app.models.jobs import JobRun
 from app.services import artifacts, batching
-from app.services.audit import chain, verify
+from app.services.audit import chain, checkpoints, verify
 from app.services.jobs.context import run_inline
 from app.services.jobs.runs import retry_run, start_job
 from app.services.retention import archive as archive_format
@@ -176,6 +176,7 @@ def test_audit_logs_archive_keeps_the_chain_verifiable(app_ctx, tmp_path):
                 .values(created_at=row["created_at"], prev_hash=row["prev_hash"], row_hash=prev)
             )
     assert verify.verify_chain().ok
+    checkpoints.write()  # the cron has signed the chain's start before the archive moves it
     from flask import current_app
 
     current_app.config["ARCHIVE_DIR"] = tmp_path
@@ -189,6 +190,8 @@ def test_audit_logs_archive_keeps_the_chain_verifiable(app_ctx, tmp_path):
     assert run.status == "succeeded", run.error
     assert run.result["rows"] == 4
     assert db.session.scalar(select(func.min(AuditLog.id))) == ids[4]
+    # The archive signed the chain's new start, so verify tells it from a deletion of the oldest rows.
+    assert run.result["checkpoint_head_id"] and "checkpoint_refused" not in run.result
     report = verify.verify_chain()
     assert report.ok, report
 
@@ -494,3 +497,46 @@ def test_run_now_asks_first_and_runs_only_the_count_confirmed(app, accounts, cli
         run = db.session.scalar(select(JobRun))
         assert _job_runs() == 1 and run.kind == retention.KIND and run.params["policy_id"] == policy_id
         assert run.params["strategy"] == "HARD_DELETE" and run.status == "queued"
+
+
+def test_every_table_with_personal_data_may_carry_a_policy_or_says_why_not(app_ctx):
+    from app.models.classification import personal_columns
+
+    personal = {t.name for t in db.metadata.sorted_tables if personal_columns(t)}
+    covered = set(policies.RETENTION_ENTITIES) | set(policies.NO_RETENTION)
+    assert personal - covered == set()
+    assert set(policies.RETENTION_ENTITIES) & set(policies.NO_RETENTION) == set()
+    for entity, spec in policies.RETENTION_ENTITIES.items():
+        table = db.metadata.tables[entity]
+        assert spec.time_column in table.c, entity
+        assert all(h in table.c for h in spec.holders), entity
+
+
+def test_only_revoked_consents_expire_and_their_metadata_is_anonymized(app):
+    from app.models.identity import Consent
+
+    with app.app_context():
+        user = PlatformUser(email="consent-subject@example.test", full_name="Consent Subject", locale="en")
+        db.session.add(user)
+        db.session.flush()
+        long_ago = utcnow() - dt.timedelta(days=900)
+        rows = {
+            "revoked_long_ago": Consent(user_id=user.id, consent_type="marketing", granted_at=long_ago,
+                                        revoked_at=long_ago, metadata_json={"source": "old"}),
+            "never_revoked": Consent(user_id=user.id, consent_type="terms", granted_at=long_ago,
+                                     metadata_json={"source": "still valid"}),
+            "revoked_lately": Consent(user_id=user.id, consent_type="sms", granted_at=long_ago,
+                                      revoked_at=utcnow(), metadata_json={"source": "recent"}),
+        }  # fmt: skip
+        db.session.add_all(rows.values())
+        db.session.commit()
+        policy = policies.save_policy("consents", "ANONYMIZE", 365, True)
+        db.session.commit()
+        params = {"policy_id": policy.id, "entity": "consents", "strategy": "ANONYMIZE",
+                  "cutoff": (utcnow() - dt.timedelta(days=365)).isoformat()}  # fmt: skip
+        run = run_inline(start_job(retention.KIND, params, enqueue=False))
+        assert run.status == "succeeded", run.error
+        db.session.expire_all()
+        metadata = {key: db.session.get(Consent, row.id).metadata_json for key, row in rows.items()}
+        assert metadata == {"revoked_long_ago": None, "never_revoked": {"source": "still valid"},
+                            "revoked_lately": {"source": "recent"}}  # fmt: skip

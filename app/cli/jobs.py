@@ -112,6 +112,9 @@ def audit_verify() -> None:
     if report.ok:
         click.echo(_("audit chain OK: %(rows)s rows, head %(head)s", rows=report.rows, head=report.last_hash))
         return
+    if report.first_bad_id is None:  # links hold, the signed checkpoints do not
+        click.echo(_("audit chain does NOT match its signed checkpoints: %(reason)s", reason=report.reason), err=True)
+        raise SystemExit(1)
     click.echo(
         _(
             "audit chain BROKEN at row id %(id)s: %(reason)s",
@@ -168,3 +171,39 @@ def audit_export(
             sha256=finished.result["sha256"],
         )
     )
+
+
+@audit_cli.command("checkpoint", help=_l("Sign the chain's head and start now (table and checkpoint files)."))
+@click.option("--new-start", is_flag=True, help=_l("Accept a moved chain start (after archiving audit rows)."))
+def audit_checkpoint(new_start: bool) -> None:
+    from app.services.audit.checkpoints import CheckpointRefused, write
+
+    try:
+        body = write(new_start=new_start)
+    except CheckpointRefused as exc:
+        raise click.ClickException(_("checkpoint refused: %(reason)s", reason=str(exc))) from None
+    click.echo(_("checkpoint signed: head id %(id)s, %(rows)s rows", id=body.get("head_id"), rows=body.get("rows")))
+
+
+@audit_cli.command("public-key", help=_l("Print the audit signing key's public key (hex), for offline verifiers."))
+def audit_public_key() -> None:
+    from app.services.audit.signing import public_key_hex
+
+    click.echo(public_key_hex())
+
+
+@audit_cli.command("verify-export", help=_l("Check an export file (or its manifest): signature, SHA-256, rows."))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def audit_verify_export(path: str) -> None:
+    from pathlib import Path
+
+    from app.services.compliance.audit_export import ExportError, manifest_for, verify_export
+
+    try:
+        body = verify_export(manifest_for(Path(path)))
+    except (ExportError, OSError, ValueError, KeyError) as exc:
+        raise click.ClickException(_("export does NOT verify: %(error)s", error=str(exc))) from None
+    if body.get("chain_verified") is False:
+        raise click.ClickException(_("export verifies, but its chain did not: %(problem)s",
+                                     problem=body.get("chain_problem")))  # fmt: skip
+    click.echo(_("export OK: %(rows)s rows, sha256 %(sha256)s", rows=body["rows"], sha256=body["sha256"]))

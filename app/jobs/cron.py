@@ -14,6 +14,7 @@ from typing import Any
 from app.models.base import utcnow
 from app.services.analytics.jobs import CAPTURE_SNAPSHOTS, REFRESH_ROLLUPS
 from app.services.audit.verify import verify_chain
+from app.services.compliance.jobs import CHECKPOINT_KIND
 from app.services.jobs.runs import redispatch_stale, start_job
 from app.services.retention.runner import dispatch_enabled_policies
 
@@ -22,6 +23,7 @@ CRON_TABLE: list[tuple[str, str, dict[str, Any]]] = [
     ("app.jobs.cron.redispatch_stale_runs", "default", {"interval": 60}),
     ("app.jobs.cron.dispatch_retention", "retention", {"cron": "30 2 * * *"}),
     ("app.jobs.cron.verify_audit_chain", "default", {"cron": "15 3 * * *"}),
+    ("app.jobs.cron.dispatch_audit_checkpoint", "default", {"cron": "45 * * * *"}),
     # Dashboards: idempotent rollup refresh (hourly) and cohort snapshots (daily), as job runs.
     ("app.jobs.cron.dispatch_rollup_refresh", "default", {"cron": "5 * * * *"}),
     ("app.jobs.cron.dispatch_snapshot_capture", "default", {"cron": "15 0 * * *"}),
@@ -39,6 +41,11 @@ def dispatch_retention() -> list[int]:
 def verify_audit_chain() -> dict:
     report = verify_chain()
     return {"ok": report.ok, "rows": report.rows, "first_bad_id": report.first_bad_id}
+
+
+def dispatch_audit_checkpoint() -> int:
+    """One signed audit checkpoint run per hour."""
+    return start_job(CHECKPOINT_KIND, {}, dedupe_key=f"{CHECKPOINT_KIND}-{utcnow():%Y-%m-%dT%H}").id
 
 
 def dispatch_rollup_refresh() -> int:

@@ -61,3 +61,21 @@ class DataRetentionPolicy(Model):
 
     def __str__(self) -> str:
         return self.entity
+
+
+class AuditCheckpoint(Model):
+    """A signed statement of the audit chain's head (and start) at a time; also kept in files outside the database."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    head_id: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, index=True, info={"personal": False})
+    head_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False, info={"personal": False})
+    rows: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, info={"personal": False})
+    first_id: Mapped[int | None] = mapped_column(sa.BigInteger, info={"personal": False})
+    first_prev: Mapped[str | None] = mapped_column(sa.String(64), info={"personal": False})
+    key_id: Mapped[str] = mapped_column(sa.String(16), nullable=False, info={"personal": False})
+    # The signed body as written (canonical JSON) and its Ed25519 signature (base64).
+    body: Mapped[str] = mapped_column(sa.Text, nullable=False, info={"personal": False})
+    signature: Mapped[str] = mapped_column(sa.String(100), nullable=False, info={"personal": False})

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from flask import Flask
 from sqlalchemy import text
 
+from app.services.audit.checkpoints import checkpoint_file
+
 KEEP_TABLES = {
     "alembic_version",
     "ab_permission",
@@ -38,6 +40,8 @@ def empty_all_tables(app: Flask) -> None:
     with app.app_context():
         db.session.rollback()
         db.session.remove()
+        # The signed audit checkpoints live in the table and in files: both go with the rows.
+        checkpoint_file().unlink(missing_ok=True)
         tables = [t for t in db.metadata.sorted_tables if t.name not in KEEP_TABLES]
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":

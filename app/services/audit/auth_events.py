@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from app.services.audit import chain as audit
+from app.services.audit.context import inert_text, valid_ip
 
 log = logging.getLogger("coachdesk.auth")
 
@@ -68,8 +69,8 @@ def record_auth_event(
         user_id=getattr(user, "id", None),
         username=getattr(user, "username", None),
         attempted_name_digest=None if user is not None else name_digest(attempted_name),
-        ip=ip,
-        user_agent=(user_agent or "")[:200] or None,
+        ip=valid_ip(ip),
+        user_agent=inert_text(user_agent, 200),
         fail_login_count=getattr(user, "fail_login_count", None) if event == LOGIN_FAILED else None,
         detail=dict(detail or {}),
     )

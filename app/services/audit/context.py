@@ -8,6 +8,8 @@ so services never read the request and each app has its own.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -27,6 +29,31 @@ class AuditContext:
     ip_address: str | None = None
     user_agent: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+USER_AGENT_MAX = 300
+
+
+def valid_ip(value: str | None) -> str | None:
+    """``value`` as a normalised IPv4/IPv6 address, or None when it is anything else.
+
+    The trail stores only what the trusted proxies (or the socket) yield; a header such as
+    ``=HYPERLINK(...)`` is not an address and is never written."""
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def inert_text(value: str | None, limit: int = USER_AGENT_MAX) -> str | None:
+    """Client-supplied text (a user agent) as plain, bounded text: control and format characters
+    (newlines, NUL, bidi overrides) become spaces, runs of spaces one."""
+    if not value:
+        return None
+    cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in value)
+    return " ".join(cleaned.split())[:limit] or None
 
 
 _override: ContextVar[AuditContext | None] = ContextVar("audit_override", default=None)

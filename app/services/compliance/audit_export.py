@@ -37,6 +37,7 @@ from app.services import spreadsheet_safety
 from app.services.artifacts import ResumableFile, partial_path, publish, sha256, write_manifest
 from app.services.audit import chain as audit
 from app.services.audit import pg_check as chain_check
+from app.services.audit import signing, verify
 from app.services.jobs.context import JobContext
 from app.services.jobs.runs import start_job
 from app.services.timezones import as_local
@@ -179,10 +180,6 @@ def _filters(params: dict[str, Any]) -> list[Any]:
     return conds
 
 
-def _unfiltered(params: dict[str, Any]) -> bool:
-    return not (params.get("actor_id") or params.get("action") or params.get("resource_type"))
-
-
 def _encode_batch(rows: list[Row], fmt: str) -> bytes:
     """A batch's file bytes, as PostgreSQL renders them (``_rendering``), for SQLite."""
     if fmt == "csv":
@@ -220,7 +217,7 @@ def run_export(ctx: JobContext) -> dict[str, Any]:
         "first_hash": state.get("first_hash"),
         "last_hash": state.get("last_hash"),
         "chain_verified": state["chain_ok"],
-        "chain_check": "links and content" if _unfiltered(params) else "content of each row (filtered export)",
+        "chain_check": "links and content of every row from first_id to last_id; the file holds those that match",
         "chain_problem": state.get("chain_problem"),
         "filters": {k: params.get(k) for k in ("from", "to", "actor_id", "action", "resource_type")},
         "snapshot_max_id": params["max_id"],
@@ -228,6 +225,7 @@ def run_export(ctx: JobContext) -> dict[str, Any]:
         "requested_at": state.get("requested_at"),
         "completed_at": utcnow().isoformat(),
     }
+    body = signing.sign({**body, "public_key": signing.public_key_hex()})
     write_manifest(manifest, body)
     audit.record(
         "export.audit",
@@ -242,7 +240,14 @@ def run_export(ctx: JobContext) -> dict[str, Any]:
         },
     )
     ctx.commit(done=state["rows"], total=state["rows"])
-    return {"file": final_name, "manifest": manifest_name, "rows": state["rows"], "sha256": digest}
+    return {
+        "file": final_name,
+        "manifest": manifest_name,
+        "rows": state["rows"],
+        "sha256": digest,
+        "chain_verified": state["chain_ok"],
+        "chain_problem": state.get("chain_problem"),
+    }
 
 
 def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, state: dict) -> dict[str, Any]:
@@ -270,47 +275,47 @@ def _write_rows(ctx: JobContext, params: dict, part: Path, batch_size: int, stat
         ctx.commit(done=0, total=total, checkpoint=state)
     if not part.exists():
         raise RuntimeError(_l("the temporary export file disappeared; start a new export"))
-    anchors = audit.archive_anchors()
-    linked = _unfiltered(params)
+    # The file pass checks each row's content; the links are checked over the whole id span after it.
     # The file's SHA-256 grows with each batch, so no second pass reads the file back.
     with ResumableFile(part, state["bytes"], hashed=True) as out:
-        prev = state.get("last_hash")
-        if linked and state["last_id"] == 0:
-            prev = db.session.scalar(
-                select(table.c.row_hash).where(table.c.id < _first_id(conds)).order_by(table.c.id.desc()).limit(1)
-            )
         if db.session.get_bind().dialect.name == "postgresql":
             after, stop = state.get("span", [0, params["max_id"]])
             finish = None if fmt == "csv" else _gzip_member
             lo = max(state["last_id"], after)
-            for chunk in chain_check.batches(conds, lo, stop, batch_size, _rendering(fmt), linked, finish):
-                if state["chain_ok"]:
-                    broken = chain_check.first_link(chunk, prev, linked, anchors)
-                    if broken or chunk.bad_id is not None:
-                        state["chain_ok"] = False
-                        state["chain_problem"] = (
-                            {"id": chunk.first_id, "reason": broken}
-                            if broken
-                            else {"id": chunk.bad_id, "reason": chunk.bad_reason}
-                        )
-                prev = chunk.last_hash
+            for chunk in chain_check.batches(conds, lo, stop, batch_size, _rendering(fmt), False, finish):
+                if state["chain_ok"] and chunk.bad_id is not None:
+                    state["chain_ok"] = False
+                    state["chain_problem"] = {"id": chunk.bad_id, "reason": chunk.bad_reason}
                 summary = (chunk.rows, chunk.first_id, chunk.last_id, chunk.first_hash, chunk.last_hash)
                 _append(ctx, out, state, chunk.data, *summary)
         else:
             for rows in _batches(conds, state["last_id"], batch_size, fmt):
                 for row in rows:
-                    if state["chain_ok"]:
-                        problem = _check(row, prev, linked, anchors)
-                        if problem:
-                            state["chain_ok"] = False
-                            state["chain_problem"] = {"id": row.id, "reason": problem}
-                    prev = row.row_hash
+                    problem = _check(row)
+                    if state["chain_ok"] and problem:
+                        state["chain_ok"] = False
+                        state["chain_problem"] = {"id": row.id, "reason": problem}
                 summary = (len(rows), rows[0].id, rows[-1].id, rows[0].row_hash, rows[-1].row_hash)
                 _append(ctx, out, state, _encode_batch(rows, fmt), *summary)
+    if state["rows"]:
+        _verify_span(state)
     state["written"] = True
     state["sha256"] = out.hexdigest()
     ctx.commit(done=state["rows"], checkpoint=state)
     return state
+
+
+def _verify_span(state: dict[str, Any]) -> None:
+    """Check the chain over the export's whole id span (its first to its last id, every row between).
+
+    The file holds only the rows that match the filters; ids and creation times need not be in the
+    same order (backdated rows, clock skew), so links are checked over the span, not the file."""
+    report = verify.verify_range(state["first_id"] - 1, state["last_id"])
+    state["span_rows"] = report.rows if report.ok else None
+    if not report.ok:  # the span holds the file's rows: its first problem comes first
+        state["chain_ok"] = False
+        reason = verify.MANIFEST_REASONS.get(report.reason or "", report.reason)
+        state["chain_problem"] = {"id": report.first_bad_id, "reason": reason}
 
 
 def _append(
@@ -344,16 +349,9 @@ def _gzip_member(data: bytes) -> bytes:
     return compressor.compress(data) + compressor.flush()
 
 
-def _first_id(conds: list[Any]) -> int:
-    table = AuditLog.__table__
-    return db.session.scalar(select(func.min(table.c.id)).where(*conds)) or 0
-
-
-def _check(row: Row, prev: str | None, linked: bool, anchors: set[str]) -> str | None:
+def _check(row: Row) -> str | None:
     if row.row_hash is None:
         return chain_check.NO_HASH
-    if linked and row.prev_hash != prev and not (prev is None and row.prev_hash in anchors):
-        return chain_check.BROKEN
     if not row.hash_ok:
         return chain_check.CONTENT
     return None
@@ -424,14 +422,24 @@ def _csv_cells(row_id: int, ts: str, actor: Any, m: Any, meta: Any) -> tuple[str
 
 
 def verify_export(manifest_path: Path) -> dict[str, Any]:
-    """Check a file against its manifest: SHA-256 and row count. Returns the manifest."""
+    """Check a file against its manifest: the manifest's signature (this app's key), SHA-256, row count."""
     body = json.loads(manifest_path.read_text())
+    if not signing.verify(body):
+        raise ExportError(_("%(file)s: the manifest's signature does not verify", file=manifest_path.name))
     data = manifest_path.parent / body["file"]
     if sha256(data) != body["sha256"]:
         raise ExportError(_("%(file)s: SHA-256 does not match the manifest", file=body["file"]))
     if count_rows(data, body["format"]) != body["rows"]:
         raise ExportError(_("%(file)s: row count does not match the manifest", file=body["file"]))
     return body
+
+
+def manifest_for(path: Path) -> Path:
+    """An export's manifest, given the manifest or its data file (``audit-<id>.<ext>``)."""
+    if path.name.endswith(".manifest.json"):
+        return path
+    run_id = path.name.split(".", 1)[0]
+    return path.with_name(f"{run_id}.manifest.json")
 
 
 def read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.services.audit import checkpoints
 from app.services.compliance import audit_export, data_subject
 from app.services.jobs.context import JobContext
 from app.services.jobs.kinds import job_kind
@@ -16,6 +17,16 @@ from app.services.jobs.kinds import job_kind
 @job_kind(audit_export.KIND, queue="exports", timeout=6 * 3600)
 def audit_export_job(ctx: JobContext) -> dict[str, Any]:
     return audit_export.run_export(ctx)
+
+
+CHECKPOINT_KIND = "audit.checkpoint"
+
+
+@job_kind(CHECKPOINT_KIND, queue="default", timeout=600)
+def audit_checkpoint_job(ctx: JobContext) -> dict[str, Any]:
+    """Sign the audit chain's head (cron, hourly); refused, so failed in job_runs, when the chain disagrees."""
+    body = checkpoints.write()
+    return {k: body.get(k) for k in ("head_id", "head_hash", "rows", "key_id", "skipped")}
 
 
 @job_kind(data_subject.EXPORT_KIND, queue="exports", timeout=3600)

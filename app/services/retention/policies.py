@@ -43,6 +43,15 @@ class RetentionEntity:
         return db.metadata.tables[self.table]
 
 
+# Tables holding personal data that no retention policy may name, and why; with RETENTION_ENTITIES
+# they cover every table with a personal column (tests/test_retention.py checks it).
+NO_RETENTION: dict[str, str] = {
+    "users": "an account ends by data-subject erasure, not by age",
+    "ab_user": "console accounts are staff, closed by an administrator",
+    "customer_profiles": "one row per customer, as long-lived as the account; erased with it",
+    "plan_items": "a plan's feedback lives as long as the plan; no user column for a legal hold to name",
+}
+
 RETENTION_ENTITIES: dict[str, RetentionEntity] = {
     e.table: e
     for e in (
@@ -52,6 +61,12 @@ RETENTION_ENTITIES: dict[str, RetentionEntity] = {
         RetentionEntity("progress_metrics", "recorded_at", ("customer_id",), frozenset({H, X})),
         RetentionEntity("messages", "sent_at", ("sender_id", "recipient_id"), frozenset({H, A, X})),
         RetentionEntity("support_tickets", "created_at", ("requester_id", "assigned_to"), frozenset({A})),
+        RetentionEntity("assessments", "created_at", ("user_id",), frozenset({H, A, X})),
+        RetentionEntity("community_posts", "created_at", ("author_id",), frozenset({H, A, X})),
+        # Threads hold their messages: only the subject is anonymized; messages have their own policy.
+        RetentionEntity("threads", "last_message_at", ("customer_id", "coach_id"), frozenset({A})),
+        # A consent is evidence: only revoked ones expire (a NULL revoked_at never does), kept a year at least.
+        RetentionEntity("consents", "revoked_at", ("user_id",), frozenset({A, X}), min_days=365),
         RetentionEntity("api_access_logs", "occurred_at", (), frozenset({H, X})),
         RetentionEntity("automation_executions", "triggered_at", (), frozenset({H, X})),
         # Audit logs: archive only, never anonymized or deleted without an archive; kept a year at least.

@@ -35,6 +35,7 @@ from app.models.jobs import JobRun
 from app.services import batching
 from app.services.artifacts import ResumableFile, partial_path, publish
 from app.services.audit import chain as audit
+from app.services.audit import checkpoints
 from app.services.jobs.context import JobContext
 from app.services.jobs.runs import start_job
 from app.services.retention.archive import archive_path, write_archive_manifest
@@ -195,6 +196,13 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
         policy.last_run_at = utcnow()
     audit.record("retention.run", spec.table, params["policy_id"], result)
     ctx.commit(done=state["rows"], total=state["rows"])
+    if spec.table == "audit_logs" and state["rows"]:
+        # The chain now starts after the archived rows: sign that start (the archive holds the anchor),
+        # so `flask audit verify` tells this archive from a deletion.
+        try:
+            result["checkpoint_head_id"] = checkpoints.write(new_start=True).get("head_id")
+        except checkpoints.CheckpointRefused as exc:
+            result["checkpoint_refused"] = str(exc)
     return result
 
 

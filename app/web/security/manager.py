@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, has_request_context, request
+from flask import g, has_request_context
 from flask_appbuilder.api import BaseApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
 from app.models.identity import ConsoleUser
 from app.services.audit import auth_events
+from app.web.audit_context import client_address, client_agent
 from app.web.security import login_limits, sessions
 from app.web.security.accounts import ResetMyPasswordView, UserDBModelView
 from app.web.security.permission_cache import PermissionCacheMixin
@@ -103,5 +104,5 @@ class CoachdeskSecurityManager(PermissionCacheMixin, SecurityManager):
     @staticmethod
     def _auth_event(event: str, **kwargs: Any) -> None:
         if has_request_context():
-            kwargs.update(ip=request.remote_addr, user_agent=request.user_agent.string)
+            kwargs.update(ip=client_address(), user_agent=client_agent())
         auth_events.record_auth_event(event, **kwargs)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.compliance import DataRetentionPolicy, DeletionStrategy
-from app.models.jobs import JobRun
+from app.models.jobs import JobRun, JobStatus
 from app.services.audit import chain as audit
 from app.services.compliance import audit_export as exports
 from app.services.compliance import data_subject as dsr
@@ -66,6 +66,7 @@ class AuditExportView(BaseView):
             formats=list(exports.FORMATS),
             zone=zone_name(zone),
             instant=_instant,
+            chain_failure=_chain_failure,
         )
         return body, status
 
@@ -99,7 +100,12 @@ class AuditExportView(BaseView):
     @expose("/<int:run_id>/status")
     @has_access
     def status(self, run_id: int) -> Any:
-        return jsonify(job_runs.run_status(_run_or_404(run_id, (exports.KIND,))))
+        run = _run_or_404(run_id, (exports.KIND,))
+        status = job_runs.run_status(run)
+        failure = _chain_failure(run)
+        if failure:  # a finished export whose chain did not verify is never shown as a success
+            status.update(status=_("verification failed"), error=failure)
+        return jsonify(status)
 
     @expose("/<int:run_id>/download/<which>")
     @has_access
@@ -112,6 +118,19 @@ class AuditExportView(BaseView):
             abort(404)
         exports.record_download(run_id, which)
         return send_file(path, as_attachment=True, download_name=path.name)
+
+
+def _chain_failure(run: JobRun) -> str | None:
+    """Why a finished export's chain did not verify (shown as a failure), or None."""
+    result = run.result or {}
+    if run.status != JobStatus.SUCCEEDED or result.get("chain_verified") is not False:
+        return None
+    problem = result.get("chain_problem") or {}
+    return _(
+        "Chain verification FAILED at row id %(id)s: %(reason)s",
+        id=problem.get("id", "?"),
+        reason=problem.get("reason", "?"),
+    )
 
 
 def _instant(iso: str | None) -> dt.datetime | str | None:
