@@ -203,3 +203,54 @@ def test_page_and_page_size_are_validated_and_capped(app: Flask, admin: dict) ->
     export = client.get("/platform-users/export/?_oc_PlatformUserView=password_hash").get_data(as_text=True)
     assert "leaky-hash-value" not in export and "password" not in export.lower()
     assert text_of(client.get("/products/list/?_oc_ProductView=nope&_od_ProductView=sideways"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/subscriptions/list/?f_start_date_to=9999-12-31",
+        "/subscriptions/list/?f_start_date_from=0001-01-01",
+        "/messages/list/?f_sent_at_to=9999-12-31",
+        "/messages/list/?f_sent_at_from=0001-01-01",
+    ],
+)
+def test_list_date_filters_outside_1900_to_2999_are_a_message(app: Flask, admin: dict, url: str) -> None:
+    page = text_of(admin["client"].get(url))
+    assert "dates must lie between 1900 and 2999" in page
+
+
+@pytest.mark.parametrize(
+    "query", ["from=9999-12-31", "to=9999-12-31", "to=0001-01-01", "from=0001-01-01", "from=2020-01-01&to=9999-12-31"]
+)
+def test_chart_and_dashboard_dates_outside_1900_to_2999_are_a_400(app: Flask, admin: dict, query: str) -> None:
+    for base in ("/charts/payments/", "/charts/payments/data.csv", "/dashboards/revenue/"):
+        resp = admin["client"].get(f"{base}?{query}")
+        assert resp.status_code == 400, (base, query, resp.status_code)
+        if base != "/charts/payments/data.csv":
+            assert "dates must lie between 1900 and 2999" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "flt0_0=x",
+        "flt1_1=SPACESHIP",
+        "flt0_0=1e309",
+        "page=1000000000000000000000000000000",
+        "page_size=1000000000000000000000",
+        "search=" + "a" * 60_000,
+    ],
+)
+@pytest.mark.parametrize("grid", ["habits", "products", "promotions", "exercises", "meals", "badges"])
+def test_grid_filters_pages_and_search_never_500(app: Flask, admin: dict, grid: str, query: str) -> None:
+    for url in (f"/admin/{grid}/", f"/admin/{grid}/export/csv/"):
+        assert admin["client"].get(f"{url}?{query}").status_code == 200, url
+
+
+@pytest.mark.parametrize("pk", [None, "", "abc", "98765432109876543210", "987654321"])
+def test_grid_inline_edit_of_a_missing_record_is_400(app: Flask, admin: dict, pk: str | None) -> None:
+    before = count(app, Product)
+    data = {"name": "Renamed"} if pk is None else {"list_form_pk": pk, "name": "Renamed"}
+    resp = post(admin, "/admin/products/ajax/update/", **data)
+    assert resp.status_code == 400
+    assert count(app, Product) == before
