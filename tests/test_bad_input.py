@@ -254,3 +254,14 @@ def test_grid_inline_edit_of_a_missing_record_is_400(app: Flask, admin: dict, pk
     resp = post(admin, "/admin/products/ajax/update/", **data)
     assert resp.status_code == 400
     assert count(app, Product) == before
+
+
+@pytest.mark.parametrize("policy_id", ["98765432109876543210", "²", "-1", "abc"])
+def test_retention_form_refuses_a_policy_id_no_row_can_have(app: Flask, admin: dict, policy_id: str) -> None:
+    from app.models.compliance import DataRetentionPolicy
+
+    before = count(app, DataRetentionPolicy)
+    form = {"entity": "engagement_events", "strategy": "HARD_DELETE", "days": "30", "policy_id": policy_id}
+    resp = post(admin, "/compliance/retention/policies", **form)
+    assert resp.status_code == 400 and "Unknown policy." in resp.get_data(as_text=True)
+    assert count(app, DataRetentionPolicy) == before
