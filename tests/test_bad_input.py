@@ -265,3 +265,24 @@ def test_retention_form_refuses_a_policy_id_no_row_can_have(app: Flask, admin: d
     resp = post(admin, "/compliance/retention/policies", **form)
     assert resp.status_code == 400 and "Unknown policy." in resp.get_data(as_text=True)
     assert count(app, DataRetentionPolicy) == before
+
+
+@pytest.mark.parametrize("item_id", ["999999", "98765432109876543210"])
+def test_a_program_item_must_point_at_an_existing_catalogue_row(app: Flask, admin: dict, item_id: str) -> None:
+    from app.models.training import Habit, Program, ProgramItem
+
+    form = {
+        "program": admin["ids"][Program],
+        "week_index": "0",
+        "day_index": "0",
+        "order_index": "0",
+        "item_type": "HABIT",
+        "item_id": item_id,
+        "prescription_json": "{}",
+    }
+    before = count(app, ProgramItem)
+    page = text_of(post(admin, "/program-items/add", **form))
+    assert "There is no HABIT with this id." in page or "Number must be" in page
+    assert count(app, ProgramItem) == before
+    good = post(admin, "/program-items/add", **{**form, "item_id": admin["ids"][Habit]})
+    assert good.status_code == 302 and count(app, ProgramItem) == before + 1
