@@ -286,3 +286,10 @@ def test_a_program_item_must_point_at_an_existing_catalogue_row(app: Flask, admi
     assert count(app, ProgramItem) == before
     good = post(admin, "/program-items/add", **{**form, "item_id": admin["ids"][Habit]})
     assert good.status_code == 302 and count(app, ProgramItem) == before + 1
+
+
+@pytest.mark.parametrize("key", ["1e309", "NaN", "-1000000000000000000000000000000", "abc"])
+@pytest.mark.parametrize("page", ["details", "edit"])
+def test_grid_record_pages_with_an_impossible_key_are_no_record(app: Flask, admin: dict, page: str, key: str) -> None:
+    resp = admin["client"].get(f"/admin/products/{page}/?id={key}")
+    assert resp.status_code == 302

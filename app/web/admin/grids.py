@@ -105,6 +105,10 @@ class CatalogueGrid(FabWritableFlagsMixin, ModelView):
                 flash(self.get_invalid_value_msg(value, flt), "error")
         return [v[1] for v in sorted(filters, key=lambda n: n[0])]
 
+    def get_one(self, id: Any) -> Any:  # noqa: A002 - Flask-Admin's signature
+        """A key that cannot be this table's (text, NaN, beyond 64 bits) is no record, not a database error."""
+        return None if coerce_pk(self.model, id) is None else super().get_one(id)
+
     def _get_list_extra_args(self) -> Any:
         """Page, page size and search limited to what the grid can show (no OFFSET overflow)."""
         args = super()._get_list_extra_args()
