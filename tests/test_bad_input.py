@@ -202,3 +202,93 @@ def test_page_and_page_size_are_validated_and_capped(app: Flask, admin: dict) ->
     export = client.get("/platform-users/export/?_oc_PlatformUserView=password_hash").get_data(as_text=True)
     assert "leaky-hash-value" not in export and "password" not in export.lower()
     assert text_of(client.get("/products/list/?_oc_ProductView=nope&_od_ProductView=sideways"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/subscriptions/list/?f_start_date_to=9999-12-31",
+        "/subscriptions/list/?f_start_date_from=0001-01-01",
+        "/messages/list/?f_sent_at_to=9999-12-31",
+        "/messages/list/?f_sent_at_from=0001-01-01",
+    ],
+)
+def test_list_date_filters_outside_1900_to_2999_are_a_message(app: Flask, admin: dict, url: str) -> None:
+    page = text_of(admin["client"].get(url))
+    assert "dates must lie between 1900 and 2999" in page
+
+
+@pytest.mark.parametrize(
+    "query", ["from=9999-12-31", "to=9999-12-31", "to=0001-01-01", "from=0001-01-01", "from=2020-01-01&to=9999-12-31"]
+)
+def test_chart_and_dashboard_dates_outside_1900_to_2999_are_a_400(app: Flask, admin: dict, query: str) -> None:
+    for base in ("/charts/payments/", "/charts/payments/data.csv", "/dashboards/revenue/"):
+        resp = admin["client"].get(f"{base}?{query}")
+        assert resp.status_code == 400, (base, query, resp.status_code)
+        if base != "/charts/payments/data.csv":
+            assert "dates must lie between 1900 and 2999" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "flt0_0=x",
+        "flt1_1=SPACESHIP",
+        "flt0_0=1e309",
+        "page=1000000000000000000000000000000",
+        "page_size=1000000000000000000000",
+        "search=" + "a" * 60_000,
+    ],
+)
+@pytest.mark.parametrize("grid", ["habits", "products", "promotions", "exercises", "meals", "badges"])
+def test_grid_filters_pages_and_search_never_500(app: Flask, admin: dict, grid: str, query: str) -> None:
+    for url in (f"/admin/{grid}/", f"/admin/{grid}/export/csv/"):
+        assert admin["client"].get(f"{url}?{query}").status_code == 200, url
+
+
+@pytest.mark.parametrize("pk", [None, "", "abc", "98765432109876543210", "987654321"])
+def test_grid_inline_edit_of_a_missing_record_is_400(app: Flask, admin: dict, pk: str | None) -> None:
+    before = count(app, Product)
+    data = {"name": "Renamed"} if pk is None else {"list_form_pk": pk, "name": "Renamed"}
+    resp = post(admin, "/admin/products/ajax/update/", **data)
+    assert resp.status_code == 400
+    assert count(app, Product) == before
+
+
+@pytest.mark.parametrize("policy_id", ["98765432109876543210", "²", "-1", "abc"])
+def test_retention_form_refuses_a_policy_id_no_row_can_have(app: Flask, admin: dict, policy_id: str) -> None:
+    from app.models.compliance import DataRetentionPolicy
+
+    before = count(app, DataRetentionPolicy)
+    form = {"entity": "engagement_events", "strategy": "HARD_DELETE", "days": "30", "policy_id": policy_id}
+    resp = post(admin, "/compliance/retention/policies", **form)
+    assert resp.status_code == 400 and "Unknown policy." in resp.get_data(as_text=True)
+    assert count(app, DataRetentionPolicy) == before
+
+
+@pytest.mark.parametrize("item_id", ["999999", "98765432109876543210"])
+def test_a_program_item_must_point_at_an_existing_catalogue_row(app: Flask, admin: dict, item_id: str) -> None:
+    from app.models.training import Habit, Program, ProgramItem
+
+    form = {
+        "program": admin["ids"][Program],
+        "week_index": "0",
+        "day_index": "0",
+        "order_index": "0",
+        "item_type": "HABIT",
+        "item_id": item_id,
+        "prescription_json": "{}",
+    }
+    before = count(app, ProgramItem)
+    page = text_of(post(admin, "/program-items/add", **form))
+    assert "There is no HABIT with this id." in page or "Number must be" in page
+    assert count(app, ProgramItem) == before
+    good = post(admin, "/program-items/add", **{**form, "item_id": admin["ids"][Habit]})
+    assert good.status_code == 302 and count(app, ProgramItem) == before + 1
+
+
+@pytest.mark.parametrize("key", ["1e309", "NaN", "-1000000000000000000000000000000", "abc"])
+@pytest.mark.parametrize("page", ["details", "edit"])
+def test_grid_record_pages_with_an_impossible_key_are_no_record(app: Flask, admin: dict, page: str, key: str) -> None:
+    resp = admin["client"].get(f"/admin/products/{page}/?id={key}")
+    assert resp.status_code == 302

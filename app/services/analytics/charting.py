@@ -29,6 +29,8 @@ OTHER = "Other"
 NONE_LABEL = "(none)"
 
 UNITS = ("day", "week", "month", "quarter", "year")
+# Dates a person can mean; outside them, date arithmetic and the databases overflow.
+MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
 class ChartInputError(ValueError):
@@ -71,7 +73,7 @@ def parse_range(start: str | None, end: str | None) -> tuple[dt.date | None, dt.
     d1, d2 = parse_date(start, "from"), parse_date(end, "to")
     if d1 and d2 and d1 > d2:
         raise ChartInputError(_("from (%(start)s) is after to (%(end)s)", start=d1, end=d2))
-    if d1 and d1.year < 1900 or d2 and d2.year > 2999:
+    if any(d is not None and not MIN_YEAR <= d.year <= MAX_YEAR for d in (d1, d2)):
         raise ChartInputError(_("dates must lie between 1900 and 2999"))
     return d1, d2
 

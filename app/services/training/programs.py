@@ -245,15 +245,21 @@ def _renumber(specs: list[ItemSpec]) -> list[tuple[ItemSpec, int]]:
     return result
 
 
-def _check_catalogue(actor: Actor, specs: list[ItemSpec]) -> None:
-    wanted: dict[ItemType, set[int]] = {}
-    for spec in specs:
-        wanted.setdefault(spec.item_type, set()).add(spec.item_id)
+def known_catalogue_ids(actor: Actor, wanted: dict[ItemType, set[int]]) -> dict[ItemType, set[int]]:
+    """Which of these polymorphic references point at a catalogue row the actor may use: one query per type."""
     known: dict[ItemType, set[int]] = {}
     for item_type, ids in wanted.items():
         model = CATALOGUE[item_type]
         stmt = sa.select(model.id).where(model.id.in_(ids), scope_criteria(model, actor))
         known[item_type] = set(db.session.scalars(stmt))
+    return known
+
+
+def _check_catalogue(actor: Actor, specs: list[ItemSpec]) -> None:
+    wanted: dict[ItemType, set[int]] = {}
+    for spec in specs:
+        wanted.setdefault(spec.item_type, set()).add(spec.item_id)
+    known = known_catalogue_ids(actor, wanted)
     for n, spec in enumerate(specs):
         if spec.item_id not in known[spec.item_type]:
             raise ProgramError(

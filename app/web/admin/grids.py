@@ -13,6 +13,7 @@ raw SQL error (which would echo row values) and never as a 500.
 from __future__ import annotations
 
 import decimal
+import math
 import re
 from typing import Any, ClassVar
 
@@ -30,10 +31,14 @@ from app.models.base import JSONValidationError
 from app.models.commerce import DiscountType, Product, Promotion
 from app.models.training import Badge, Exercise, Habit, Meal
 from app.services.audit import download_events
+from app.services.data_access import coerce_pk
 from app.services.spreadsheet_safety import numeric_column, safe_cell
 from app.web.admin.guard import FabWritableFlagsMixin
 
 CATALOGUE_AREA = "CatalogueGrids"
+SEARCH_MAX_LENGTH = 200  # longer LIKE patterns are refused by SQLite ("pattern too complex")
+MAX_PAGE = 1_000_000
+KEY_MAX = 2**63 - 1
 _CONSTRAINT_NAME = re.compile(r'constraint(?: failed:)? "?([\w.]+)"?', re.IGNORECASE)
 
 
@@ -78,6 +83,42 @@ class CatalogueGrid(FabWritableFlagsMixin, ModelView):
             return True
         return super().handle_view_exception(exc)
 
+    def _get_list_filter_args(self) -> Any:
+        """Flask-Admin's own parsing, except that a value a filter cannot use is flashed and ignored.
+
+        Its enum filters raise KeyError on an unknown name, and a whole number beyond 64 bits or
+        an infinite one passes its check but overflows in the database.
+        """
+        if not self._filters:
+            return None
+        filters = []
+        for arg, value in request.args.items():
+            if not arg.startswith("flt") or "_" not in arg:
+                continue
+            pos, key = arg[3:].split("_", 1)
+            if key not in self._filter_args:
+                continue
+            idx, flt = self._filter_args[key]
+            if _filter_value_usable(flt, value):
+                filters.append((pos, (idx, str(flt.name), value)))
+            else:
+                flash(self.get_invalid_value_msg(value, flt), "error")
+        return [v[1] for v in sorted(filters, key=lambda n: n[0])]
+
+    def get_one(self, id: Any) -> Any:  # noqa: A002 - Flask-Admin's signature
+        """A key that cannot be this table's (text, NaN, beyond 64 bits) is no record, not a database error."""
+        return None if coerce_pk(self.model, id) is None else super().get_one(id)
+
+    def _get_list_extra_args(self) -> Any:
+        """Page, page size and search limited to what the grid can show (no OFFSET overflow)."""
+        args = super()._get_list_extra_args()
+        args.page = min(max(args.page or 0, 0), MAX_PAGE)
+        if args.page_size not in self.page_size_options:
+            args.page_size = 0  # Flask-Admin's default
+        if args.search:
+            args.search = args.search[:SEARCH_MAX_LENGTH]
+        return args
+
     @expose("/export/<export_type>/")
     def export(self, export_type: str) -> Any:
         """Exports are recorded (who, which grid, which format, which search and filters) before they stream."""
@@ -100,10 +141,29 @@ class CatalogueGrid(FabWritableFlagsMixin, ModelView):
     @expose("/ajax/update/", methods=("POST",))
     def ajax_update(self) -> Any:
         """Inline edit: a refused value is the client's fault, so answer 400, not Flask-Admin's 500."""
+        if self.column_editable_list and coerce_pk(self.model, request.form.get("list_form_pk")) is None:
+            return _("Record does not exist."), 400
         result = super().ajax_update()
         if isinstance(result, tuple) and len(result) == 2 and result[1] == 500:
             return result[0], 400
         return result
+
+
+def _filter_value_usable(flt: Any, value: str) -> bool:
+    try:
+        if not flt.validate(value):
+            return False
+        cleaned = flt.clean(value)
+    except (KeyError, ValueError, TypeError, ArithmeticError):
+        return False
+    for item in cleaned if isinstance(cleaned, list | tuple) else [cleaned]:
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) > KEY_MAX:
+            return False
+        if isinstance(item, float | decimal.Decimal) and not (
+            item.is_finite() if isinstance(item, decimal.Decimal) else math.isfinite(item)
+        ):
+            return False
+    return True
 
 
 MONEY_MAX = decimal.Decimal("9999999999.99")  # Numeric(12, 2)

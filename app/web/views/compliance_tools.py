@@ -31,6 +31,7 @@ from app.services.retention import holds as legal_holds
 from app.services.retention import policies as retention_policies
 from app.services.retention import runner as retention
 from app.services.timezones import zone_name
+from app.web.input_guard import MAX_KEY
 
 READ, WRITE = "read", "write"
 MENU = "Compliance"
@@ -175,7 +176,7 @@ class RetentionView(BaseView):
     def save(self) -> Any:
         form = request.form
         policy_id = form.get("policy_id", "").strip()
-        if policy_id and not policy_id.isdigit():
+        if policy_id and not (policy_id.isascii() and policy_id.isdigit() and int(policy_id) <= MAX_KEY):
             return self._page(_("Unknown policy."), 400)
         try:
             retention_policies.save_policy(

@@ -16,15 +16,18 @@ from app.models.training import (
     CustomerPlan,
     Exercise,
     Habit,
+    ItemType,
     Meal,
     PlanItem,
     Program,
     ProgramItem,
 )
 from app.services import console_actions
+from app.services.training.programs import known_catalogue_ids
 from app.web.views.base.area import register_area
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
+from app.web.views.plan_builder import current_actor
 
 _ITEM_LABELS = {
     "item_type": _l("Item type"),
@@ -91,6 +94,20 @@ class HabitView(CoachdeskModelView):
     label_columns = {"name": _l("Name"), "frequency": _l("Frequency"), "description": _l("Description")}
 
 
+def _catalogue_item_exists(form: Any, field: Any) -> None:
+    """item_id is a polymorphic reference: it must name an existing exercise, meal or habit of item_type."""
+    raw_type = getattr(form, "item_type", None) and form.item_type.data
+    try:
+        item_type = ItemType(getattr(raw_type, "value", raw_type))
+    except ValueError:
+        return  # the item_type field reports its own error
+    item_id = field.data
+    if not isinstance(item_id, int) or not 1 <= item_id < 2**63:
+        raise wtv.ValidationError(_("There is no %(type)s with this id.", type=item_type.value))
+    if item_id not in known_catalogue_ids(current_actor(), {item_type: {item_id}})[item_type]:
+        raise wtv.ValidationError(_("There is no %(type)s with this id.", type=item_type.value))
+
+
 class ProgramItemView(CoachdeskModelView):
     route_base = "/program-items"
     datamodel = ScopedSQLAInterface(ProgramItem)
@@ -105,6 +122,7 @@ class ProgramItemView(CoachdeskModelView):
         "week_index": [wtv.NumberRange(min=0)],
         "day_index": [wtv.NumberRange(min=0, max=6)],
         "order_index": [wtv.NumberRange(min=0)],
+        "item_id": [_catalogue_item_exists],
     }
     filter_columns = ("program", "item_type", "week_index")
     label_columns = {

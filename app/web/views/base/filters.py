@@ -19,6 +19,7 @@ from flask_babel import get_timezone
 from flask_babel import gettext as _
 from sqlalchemy import orm
 
+from app.services.analytics.charting import MAX_YEAR, MIN_YEAR
 from app.services.data_access import coerce_pk
 from app.services.timezones import as_local
 from app.web.views.base.columns import column_type
@@ -124,6 +125,10 @@ def _date_criteria(col: Any, kind: str, name: str, label: str, args: Mapping[str
     end = _parse_date(end_raw) if end_raw else None
     if (start_raw and start is None) or (end_raw and end is None):
         return [], _("%(label)s: dates must look like 2024-01-31", label=label)
+    if any(day is not None and not MIN_YEAR <= day.year <= MAX_YEAR for day in (start, end)):
+        return [], _(
+            "%(label)s: dates must lie between %(first)s and %(last)s", label=label, first=MIN_YEAR, last=MAX_YEAR
+        )
     if start and end and end < start:
         return [], _("%(label)s: the end is before the start", label=label)
     criteria = []
