@@ -36,9 +36,10 @@ from app.extensions import db
 from app.services.data_access import pk_column
 from app.web.views.base.filters import filter_kind
 from app.web.views.base.model_view import CoachdeskModelView
-from tests.conftest import ROLE_ACCOUNTS, login
-from tests.test_permissions_matrix import classify_routes, expected_allowed, session_csrf
-from tests.test_views_data import make_world, pk_of
+from tests.support.apps import ROLE_ACCOUNTS
+from tests.support.routes import classify_routes, expected_allowed
+from tests.support.web import login, session_csrf
+from tests.support.world import make_world, pk_of
 
 ID20 = "98765432109876543210"
 NO_SUCH_INT = "987654321"
