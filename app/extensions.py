@@ -8,6 +8,8 @@ PostgreSQL app side by side.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, cast
 
 from flask import current_app
@@ -25,3 +27,15 @@ db = SQLAlchemy(model_class=Model)
 migrate = Migrate()
 csrf = CSRFProtect()
 appbuilder = cast("AppBuilder", LocalProxy(lambda: current_app.appbuilder))
+
+
+@contextmanager
+def committed() -> Iterator[None]:
+    """The caller's side of "services flush, callers commit": commit what the block flushed, or roll
+    it all back and re-raise. Views, jobs, CLI commands and tests use it around service calls."""
+    try:
+        yield
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise

@@ -257,7 +257,10 @@ def test_kinds_are_discovered_into_each_app(sqlite_app):
     from app.services.training import assignment
 
     fresh = create_app("test", SQLALCHEMY_DATABASE_URI=sqlite_app.config["SQLALCHEMY_DATABASE_URI"])
+    from app.services.compliance.jobs import CHECKPOINT_KIND, VERIFY_KIND
+
     expected = {exports.KIND, retention.KIND, SUBJECT_EXPORT, SUBJECT_ERASURE, assignment.KIND}
+    expected |= {CHECKPOINT_KIND, VERIFY_KIND}
     assert expected | {REFRESH_ROLLUPS, CAPTURE_SNAPSHOTS} == set(job_kinds(fresh))
     assert job_kinds(fresh)[exports.KIND].queue == "exports"
     register_kind(sqlite_app, _count_job)
@@ -276,6 +279,29 @@ def test_cron_starts_dashboard_runs_once_per_period(app):
         assert db.session.get(JobRun, refresh).kind == REFRESH_ROLLUPS
         assert db.session.get(JobRun, capture).kind == CAPTURE_SNAPSHOTS
         assert get_queue("default").count == 2
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_nightly_chain_verification_is_a_job_run_that_fails_on_a_broken_chain(app):
+    from app.jobs import cron
+    from app.services.audit import chain
+    from app.services.compliance.jobs import VERIFY_KIND
+
+    with app.app_context():
+        for i in range(3):
+            chain.record("test.event", "things", i, {}, commit=True)
+        run_id = cron.verify_audit_chain()
+        assert cron.verify_audit_chain() == run_id  # a double tick: the same run
+        run = run_inline(db.session.get(JobRun, run_id))
+        assert run.kind == VERIFY_KIND and run.status == "succeeded", run.error
+        assert run.result["ok"] and run.result["rows"] >= 3 and run.progress_done >= 3
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL coachdesk.maintenance = 'on'")
+            last = conn.execute(select(func.max(AuditLog.id))).scalar()
+            conn.execute(AuditLog.__table__.update().where(AuditLog.id == last).values(action="edited"))
+        broken = run_inline(start_job(VERIFY_KIND, {}, enqueue=False))
+        assert broken.status == "failed" and "broken" in broken.error
 
 
 def test_dead_runs_are_redispatched_within_two_minutes_by_default(app):

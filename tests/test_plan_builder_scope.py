@@ -15,14 +15,14 @@ import pytest
 import sqlalchemy as sa
 from redis import Redis
 
-from app.extensions import db
+from app.extensions import committed, db
 from app.models.identity import ConsoleUser
 from app.models.training import CompletionState, CustomerPlan, ItemType, PlanItem, Program, Visibility
 from app.policy.scope import Actor, scope_criteria, scoped_select
 from app.services.training import access, errors, plan_calendar, plans, programs
 from app.services.training import assignment as plan_jobs
 from tests.support.jobworker import _run_worker
-from tests.support.plan_support import committed, make_program
+from tests.support.plan_support import make_program
 from tests.support.plan_views import _login, _post_json
 
 E, M = ItemType.EXERCISE, ItemType.MEAL

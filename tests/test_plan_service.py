@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.extensions import committed, db
 from app.models.training import CompletionState, CustomerPlan, ItemType, PlanItem, ProgramItem, Visibility
 from app.policy.scope import Actor
 from app.services.training import catalogue, errors, plan_calendar, plans, programs, schedule
-from tests.support.plan_support import coach_actor, committed, make_catalogue, make_customer, make_program, utc
+from tests.support.plan_support import coach_actor, make_catalogue, make_customer, make_program, utc
 
 E, M, H = ItemType.EXERCISE, ItemType.MEAL, ItemType.HABIT
 

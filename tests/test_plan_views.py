@@ -9,10 +9,9 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.extensions import committed, db
 from app.models.training import CompletionState, CustomerPlan, ItemType, PlanItem
 from app.services.training import plans
-from tests.support.plan_support import committed
 from tests.support.plan_views import _login, _post_json
 from tests.support.web import csrf_token
 

@@ -13,8 +13,7 @@ from typing import Any
 
 from app.models.base import utcnow
 from app.services.analytics.jobs import CAPTURE_SNAPSHOTS, REFRESH_ROLLUPS
-from app.services.audit.verify import verify_chain
-from app.services.compliance.jobs import CHECKPOINT_KIND
+from app.services.compliance.jobs import CHECKPOINT_KIND, VERIFY_KIND
 from app.services.jobs.runs import redispatch_stale, start_job
 from app.services.retention.runner import dispatch_enabled_policies
 
@@ -38,9 +37,9 @@ def dispatch_retention() -> list[int]:
     return dispatch_enabled_policies()
 
 
-def verify_audit_chain() -> dict:
-    report = verify_chain()
-    return {"ok": report.ok, "rows": report.rows, "first_bad_id": report.first_bad_id}
+def verify_audit_chain() -> int:
+    """One nightly verification run of the whole audit chain (its result and any failure in job_runs)."""
+    return start_job(VERIFY_KIND, {}, dedupe_key=f"{VERIFY_KIND}-{utcnow().date().isoformat()}").id
 
 
 def dispatch_audit_checkpoint() -> int:

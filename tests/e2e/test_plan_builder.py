@@ -184,10 +184,11 @@ def test_coach_builds_saves_reloads_and_assigns(server, browser, seed):
 def test_a_concurrent_save_is_refused_and_nothing_is_lost(server, browser, seed):
     from playwright.sync_api import expect
 
+    from app.extensions import committed
     from app.models.training import ItemType, Visibility
     from app.policy.scope import Actor
     from app.services.training.programs import save_program
-    from tests.support.plan_support import committed, make_program
+    from tests.support.plan_support import make_program
 
     base, app = server
     coach = Actor(seed["coach_id"], frozenset({"Coach"}))

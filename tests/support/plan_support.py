@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-from app.extensions import db
+from app.extensions import (
+    committed,  # noqa: F401  (the tests' callers commit as views do)
+    db,
+)
 from app.models.customers import CoachAssignment, CustomerProfile
 from app.models.identity import PlatformUser, RoleCode, UserRole
 from app.models.training import (
@@ -114,14 +115,3 @@ def make_program(
 
 def utc(year: int, month: int, day: int, hour: int = 12) -> dt.datetime:
     return dt.datetime(year, month, day, hour, tzinfo=dt.UTC)
-
-
-@contextmanager
-def committed() -> Iterator[None]:
-    """What every caller of the training services does (view, job): commit what they flushed, or roll it back."""
-    try:
-        yield
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise

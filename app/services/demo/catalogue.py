@@ -532,5 +532,9 @@ RETENTION_POLICIES: tuple[tuple[str, int, str], ...] = (
     ("progress_metrics", 730, "ARCHIVE"),
     ("messages", 1095, "ARCHIVE"),
     ("support_tickets", 1095, "ANONYMIZE"),
+    ("assessments", 1095, "ANONYMIZE"),
+    ("community_posts", 1095, "ARCHIVE"),
+    ("threads", 1095, "ANONYMIZE"),
+    ("consents", 2190, "ARCHIVE"),
     ("audit_logs", 3650, "ARCHIVE"),
 )

@@ -169,10 +169,13 @@ def _stale_before() -> dt.datetime:
 # --------------------------------------------------------------------------- console
 
 
-def recent_runs(limit: int = 100, status: str | None = None) -> list[JobRun]:
+def recent_runs(limit: int = 100, status: str | None = None, kinds: tuple[str, ...] = ()) -> list[JobRun]:
+    """The newest runs first, optionally of some kinds or in one status (what the console pages list)."""
     stmt = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
     if status:
         stmt = stmt.where(JobRun.status == status)
+    if kinds:
+        stmt = stmt.where(JobRun.kind.in_(kinds))
     return list(db.session.scalars(stmt))
 
 

@@ -75,6 +75,11 @@ RETENTION_ENTITIES: dict[str, RetentionEntity] = {
 }
 
 
+def all_policies() -> list[DataRetentionPolicy]:
+    """Every retention policy, by entity, as the compliance page lists them."""
+    return list(db.session.scalars(select(DataRetentionPolicy).order_by(DataRetentionPolicy.entity)))
+
+
 def validate_policy(entity: str, strategy: str | DeletionStrategy, days: Any) -> list[str]:
     """Clear, translated messages for an invalid (entity, strategy, period) combination; [] when valid."""
     errors = []

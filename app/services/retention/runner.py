@@ -18,6 +18,7 @@ file is renamed into ``instance/archive/`` next to its manifest (``archive``).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ from app.services.retention.archive_batch import archive_batch
 from app.services.retention.policies import RETENTION_ENTITIES, RetentionEntity, RetentionError, X, validate_policy
 from app.services.retention.strategies import candidates, change
 
+log = logging.getLogger(__name__)
 KIND = "retention.run"
 
 
@@ -202,6 +204,7 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
         try:
             result["checkpoint_head_id"] = checkpoints.write(new_start=True).get("head_id")
         except checkpoints.CheckpointRefused as exc:
+            log.warning("audit archive: the chain's new start was not signed: %s", exc)
             result["checkpoint_refused"] = str(exc)
     return result
 

@@ -14,7 +14,6 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from app.extensions import db
 from app.models.compliance import DataRetentionPolicy, DeletionStrategy
@@ -55,9 +54,7 @@ class AuditExportView(BaseView):
     default_view = "index"
 
     def _page(self, error: str | None = None, status: int = 200) -> Any:
-        runs = db.session.scalars(
-            select(JobRun).where(JobRun.kind == exports.KIND).order_by(JobRun.id.desc()).limit(50)
-        ).all()
+        runs = job_runs.recent_runs(50, kinds=(exports.KIND,))
         zone = get_timezone()
         body = self.render_template(
             "compliance/exports.html",
@@ -149,10 +146,8 @@ class RetentionView(BaseView):
     default_view = "index"
 
     def _page(self, error: str | None = None, status: int = 200, dry: Any = None, confirm: Any = None) -> Any:
-        policies = db.session.scalars(select(DataRetentionPolicy).order_by(DataRetentionPolicy.entity)).all()
-        runs = db.session.scalars(
-            select(JobRun).where(JobRun.kind == retention.KIND).order_by(JobRun.id.desc()).limit(30)
-        ).all()
+        policies = retention_policies.all_policies()
+        runs = job_runs.recent_runs(30, kinds=(retention.KIND,))
         body = self.render_template(
             "compliance/retention.html",
             policies=policies,
@@ -244,9 +239,7 @@ class DataSubjectView(BaseView):
     kinds = (SUBJECT_EXPORT, SUBJECT_ERASURE)
 
     def _page(self, error: str | None = None, status: int = 200) -> Any:
-        runs = db.session.scalars(
-            select(JobRun).where(JobRun.kind.in_(self.kinds)).order_by(JobRun.id.desc()).limit(50)
-        ).all()
+        runs = job_runs.recent_runs(50, kinds=tuple(self.kinds))
         return self.render_template("compliance/subjects.html", runs=runs, error=error), status
 
     @expose("/")

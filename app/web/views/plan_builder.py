@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from flask import abort, flash, g, jsonify, redirect, request, url_for
@@ -13,7 +11,7 @@ from flask_appbuilder.security.decorators import has_access, has_access_api
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.extensions import db
+from app.extensions import committed
 from app.models.training import Difficulty, ItemType, ProgramLevel, Visibility
 from app.policy.scope import Actor
 from app.services.training import catalogue, errors, programs
@@ -47,17 +45,6 @@ ENUM_LABELS = {
 def current_actor() -> Actor:
     """The signed-in console account as the services' actor (same row scope as the console lists)."""
     return Actor.of(g.user)
-
-
-@contextmanager
-def committing() -> Iterator[None]:
-    """The view owns the transaction the services only flush into: commit it, or roll it all back and re-raise."""
-    try:
-        yield
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
 
 
 def json_error(message: str, status: int = 400, **extra: Any) -> Any:
@@ -150,7 +137,7 @@ class PlanBuilderView(BaseView):
         except ValueError:
             weeks = 0
         try:
-            with committing():
+            with committed():
                 program = programs.create_program(
                     current_actor(),
                     title=request.form.get("title", ""),
@@ -240,7 +227,7 @@ class ProgramDataView(BaseView):
             return error
         actor = current_actor()
         try:
-            with committing():
+            with committed():
                 result = programs.save_program(actor, program_id, payload)
         except errors.ProgramError as exc:
             return jsonify(exc.as_dict()), exc.status

@@ -14,11 +14,11 @@ from flask_appbuilder.security.decorators import has_access, has_access_api
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.extensions import db
+from app.extensions import committed, db
 from app.models.training import CompletionState
 from app.services.training import assignment as plan_jobs
 from app.services.training import errors, plan_calendar, plans, schedule
-from app.web.views.plan_builder import MENU_CATEGORY, committing, current_actor, json_error, read_json_body
+from app.web.views.plan_builder import MENU_CATEGORY, current_actor, json_error, read_json_body
 
 INLINE_ASSIGN_MAX = 1  # more customers than this run as a job (when Redis is configured)
 
@@ -91,7 +91,7 @@ class PlanAssignView(BaseView):
                     start_week=start_week,
                 )
                 return jsonify({"job_id": job_id, "status_url": url_for("PlanAssignView.job", job_id=job_id)}), 202
-            with committing():
+            with committed():
                 result = plans.assign_program(
                     actor, program_id, customers, start_date=start_date, start_week=start_week, commit_batch=_commit
                 )
@@ -205,7 +205,7 @@ class PlanItemActionsView(BaseView):
     def _edit(self, plan_id: int, change: Callable[[], str]) -> Any:
         """Run one calendar edit: its message on success, 404 for a plan out of reach, 400 with the reason."""
         try:
-            with committing():
+            with committed():
                 message = change()
             flash(message, "success")
         except errors.PlanNotFound:
