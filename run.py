@@ -34,6 +34,8 @@ def _stop_on_sigterm(_signum: int, _frame: Any) -> None:
 
 def main() -> int:
     os.environ.setdefault("APP_ENV", "embedded")
+    # Flask's app.run() does nothing when this is set (a `flask` command sets it for its children).
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     if not os.environ.get("COACHDESK_VERBOSE"):
         logging.getLogger("werkzeug").addFilter(_QuietStaticRequests())

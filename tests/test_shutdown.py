@@ -69,6 +69,7 @@ def test_run_py_stops_everything_it_started(instance, how):
         "APP_ENV": "embedded",
     }
     env.pop("REDIS_URL", None)
+    env["FLASK_RUN_FROM_CLI"] = "true"  # as after any flask command in this process: run.py must serve anyway
     env.pop("DATABASE_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "run.py"],
