@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import text
@@ -27,6 +29,9 @@ def build_app(url: str, **overrides) -> Flask:
     from app.extensions import appbuilder
     from app.policy.sync import sync_roles
 
+    # Each app signs audit checkpoints into its own folder: test processes run side by side and
+    # each empties its checkpoint file with its tables.
+    overrides.setdefault("AUDIT_CHECKPOINT_DIR", Path(tempfile.mkdtemp(prefix="cd-checkpoints-")))
     app = create_app("test", SQLALCHEMY_DATABASE_URI=url, **overrides)
     with app.app_context():
         upgrade()
