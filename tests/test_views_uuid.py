@@ -30,7 +30,8 @@ def test_uuid_rows_show_edit_act_and_export(app: Flask, accounts: dict) -> None:
     text = page.get_data(as_text=True)
     assert "customer-u@example.test" in text
     # related tabs reach the profile (whose own key is the same UUID) and the plans
-    assert f"/customer-profiles/show/{user_id}" in text
+    profile_page = follow(client, text, f"/customer-profiles/show/{user_id}")
+    assert "Europe/Madrid" in profile_page  # the profile the link names, opened
     assert "Strength u" in text
     assert client.get(f"/platform-users/edit/{user_id}").status_code == 200
     resp = client.post(
@@ -62,9 +63,17 @@ def test_uuid_rows_show_edit_act_and_export(app: Flask, accounts: dict) -> None:
     found = client.get("/customer-profiles/autocomplete/user?q=Renamed").get_json()["results"]
     assert [r["id"] for r in found] == [user_id]
     listing = client.get(f"/customer-profiles/list/?f_user={user_id}").get_data(as_text=True)
-    assert f"/customer-profiles/show/{user_id}" in listing
+    assert "Europe/Berlin" in follow(client, listing, f"/customer-profiles/show/{user_id}")
     export = client.get(f"/subscriptions/export/?f_customer={user_id}")
     assert export.status_code == 200 and "Renamed U" in export.get_data(as_text=True)
+
+
+def follow(client, page: str, href: str) -> str:
+    """Follow the link to ``href`` that ``page`` holds, and return the page it opens (200)."""
+    assert f'href="{href}' in page, href
+    resp = client.get(href)
+    assert resp.status_code == 200, href
+    return resp.get_data(as_text=True)
 
 
 def test_uuid_rows_can_be_deleted_and_restrict_is_a_message(app: Flask, accounts: dict) -> None:
