@@ -25,6 +25,7 @@ from app.models.engagement import (
     SupportTicket,
     Thread,
 )
+from app.models.events import DomainEvent  # noqa: F401  (the outbox, not a seed entity)
 from app.models.identity import AuthSession, Consent, ConsoleUser, PlatformRole, PlatformUser, UserRole
 from app.models.jobs import JobRun  # noqa: F401  (job infrastructure, not a seed entity)
 from app.models.rollups import (  # noqa: F401  (derived tables)
@@ -35,7 +36,15 @@ from app.models.rollups import (  # noqa: F401  (derived tables)
     MetricMonthly,
     PlanAdherenceWeekly,
 )
-from app.models.scheduling import CoachAvailability, ScheduledSession, SessionParticipant, WaitlistEntry
+from app.models.scheduling import (  # noqa: F401  (series, exceptions and feeds are additions)
+    AvailabilityException,
+    CalendarFeed,
+    CoachAvailability,
+    ScheduledSession,
+    SessionParticipant,
+    SessionSeries,
+    WaitlistEntry,
+)
 from app.models.training import (
     Badge,
     CustomerBadge,

@@ -54,6 +54,7 @@ ENTITY_RESOURCES = (
 FEATURE_RESOURCES = (
     "PlanBuilder",
     "Calendar",
+    "ScheduleOverride",  # "save anyway" past a schedule conflict (double booking, outside availability, room taken)
     "Dashboards",
     "AuditExports",
     "DataSubjectRequests",
@@ -85,23 +86,27 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
     SUPPORT: _grants(
         rw=(
             "Users", "CustomerProfiles", "Consents", "Subscriptions", "Invoices", "Payments", "Promotions",
-            "SupportTickets", "Threads", "Messages", "WaitlistEntries", "CommunityPosts", "CommunityReactions",
+            "SupportTickets", "Threads", "Messages", "CommunityPosts", "CommunityReactions",
             "WearableAuthorizations", "AccountSettings",
+            # The front desk runs the timetable for every coach: sessions, bookings, and overrides.
+            "ScheduledSessions", "SessionParticipants", "Calendar", "ScheduleOverride",
         ),
         ro=(
             "Roles", "UserRoles", "AuthSessions", "Assessments", "CoachAssignments", "Products",
             "Exercises", "Meals", "Habits", "Programs", "ProgramItems", "CustomerPlans", "PlanItems",
-            "Badges", "CustomerBadges", "ScheduledSessions", "SessionParticipants", "Announcements",
-            "Challenges", "ChallengeResults", "ProgressMetrics",
+            "Badges", "CustomerBadges", "Announcements", "Challenges", "ChallengeResults", "ProgressMetrics",
+            # The waitlist is kept by the booking engine; nobody edits it by hand.
+            "WaitlistEntries", "CoachAvailability",
         ),
     ),
     COACH: _grants(
         rw=(
             "Programs", "ProgramItems", "CustomerPlans", "PlanItems", "ScheduledSessions", "SessionParticipants",
-            "CoachAvailability", "WaitlistEntries", "Threads", "Messages", "ProgressMetrics", "PlanBuilder",
+            "CoachAvailability", "Threads", "Messages", "ProgressMetrics", "PlanBuilder",
             "Calendar", "AccountSettings",
         ),
         ro=(
+            "WaitlistEntries",
             "Users", "CustomerProfiles", "Assessments", "CoachAssignments", "Exercises", "Meals", "Habits",
             "Badges", "CustomerBadges", "Challenges", "ChallengeResults", "EngagementEvents", "Dashboards",
             "CatalogueGrids",  # coaches browse and export the exercise/meal/habit/badge catalogue, read-only

@@ -23,7 +23,15 @@ from app.models.commerce import Invoice, Payment, Product, Subscription
 from app.models.customers import Assessment, CoachAssignment, CustomerProfile
 from app.models.engagement import Challenge, ChallengeResult, Message, Thread
 from app.models.identity import PlatformUser
-from app.models.scheduling import CoachAvailability, ScheduledSession, SessionParticipant, WaitlistEntry
+from app.models.scheduling import (
+    AvailabilityException,
+    CalendarFeed,
+    CoachAvailability,
+    ScheduledSession,
+    SessionParticipant,
+    SessionSeries,
+    WaitlistEntry,
+)
 from app.models.training import (
     Badge,
     CustomerBadge,
@@ -173,6 +181,9 @@ COACH_RULES: dict[type, Callable[[uuid.UUID, bool], Criteria]] = {
     SessionParticipant: lambda cid, write: SessionParticipant.session_id.in_(coach_sessions(cid)),
     WaitlistEntry: lambda cid, write: WaitlistEntry.session_id.in_(coach_sessions(cid)),
     CoachAvailability: lambda cid, write: CoachAvailability.coach_id == cid,
+    AvailabilityException: lambda cid, write: AvailabilityException.coach_id == cid,
+    SessionSeries: lambda cid, write: SessionSeries.coach_id == cid,
+    CalendarFeed: lambda cid, write: CalendarFeed.coach_id == cid,
     Program: _program_rule,
     ProgramItem: _program_item_rule,
     # Their customers' billing (coaches hold no permission on these today; charts and reports use the rule).

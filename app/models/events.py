@@ -1,0 +1,35 @@
+"""The domain-event outbox: what happened, written in the same transaction as the change.
+
+A service that books a seat, cancels a session or promotes someone from a waitlist adds a row
+here before its caller commits, so an event exists exactly when its change does. Dispatchers
+(notifications, the automation engine) read undispatched rows in id order and stamp
+``dispatched_at``; nothing else writes this table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Model, fk, utcnow
+from app.models.types import JSONDocument, UTCDateTime
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class DomainEvent(Model):
+    __tablename__ = "domain_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # A dotted name from the catalogue in app.services.events (e.g. "session.booked").
+    event_type: Mapped[str] = mapped_column(sa.String(64), nullable=False, index=True, info={"personal": False})
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
+    # The customer the event is about, when there is one (automation rules match on customers).
+    customer_id: Mapped[uuid.UUID | None] = fk("users.id", "SET NULL", type_=sa.Uuid(), nullable=True)
+    # Ids and codes only (no names or free text): the payload is copied into notifications and rules.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument(), nullable=False, info={"personal": False})
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
