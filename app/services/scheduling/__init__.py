@@ -1,0 +1,1 @@
+"""Scheduling: the booking engine, sessions and series, availability, conflicts, calendar feeds."""
