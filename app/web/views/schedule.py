@@ -23,7 +23,7 @@ from app.extensions import committed, db
 from app.models.scheduling import SessionStatus, SessionType
 from app.policy.scope import is_unrestricted
 from app.services.scheduling import availability, booking, calendar, conflicts, ical
-from app.services.training import plans
+from app.services.scheduling.bookable import bookable_customers
 from app.web.views import schedule_api
 from app.web.views import schedule_payloads as payloads
 from app.web.views.json_api import current_actor
@@ -198,11 +198,8 @@ class ScheduleView(BaseView):
     @answers_json
     def customers(self) -> Any:
         """Customers the viewer may book (a coach: their own), for the roster's "add a customer" field."""
-        actor = current_actor()
-        if not payloads.grants(actor, "SessionParticipants"):
-            return jsonify({"results": []})
         q = as_text(request.args.get("q", ""), "q", max_len=100) or ""
-        return jsonify({"results": plans.customer_choices(actor, q)})
+        return jsonify({"results": bookable_customers(db.session, current_actor(), q)})
 
     @expose("/feed/status")
     @has_access_api

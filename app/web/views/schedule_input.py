@@ -83,13 +83,11 @@ def as_text(value: Any, field: str, *, max_len: int = MAX_TEXT, required: bool =
 
 
 def as_int(value: Any, field: str, *, lo: int, hi: int, required: bool = True) -> int | None:
-    """A whole number in ``lo..hi``; digit strings are accepted (query arguments), floats and booleans are not."""
+    """A whole number in ``lo..hi`` (a JSON number: text, floats and booleans are refused)."""
     if value is None or value == "":
         if required:
             raise InputError(_("%(field)s is required.", field=field), field)
         return None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) <= 20:
-        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(_("%(field)s must be a whole number.", field=field), field)
     if not lo <= value <= hi:
