@@ -291,7 +291,7 @@
     }
     box.appendChild(el("h3", { "class": "h5", text: S.waitlist + " (" + d.waitlist.length + ")" }));
     var wl = el("ol", { "class": "cd-waitlist", id: "cd-waitlist" });
-    if (!d.waitlist.length) { wl.appendChild(el("li", { "class": "text-muted", text: S.nobody })); }
+    if (!d.waitlist.length) { wl.className += " list-unstyled"; wl.appendChild(el("li", { "class": "text-muted", text: S.nobody })); }
     d.waitlist.forEach(function (p) {
       var li = el("li", { "data-customer": p.customer_id }, [el("span", { "class": "cd-name", text: p.name })]);
       if (canRoster) { li.appendChild(removeButton(s, p)); }
@@ -301,7 +301,7 @@
     if (d.cancelled.length) {
       box.appendChild(el("h3", { "class": "h5", text: S.cancelled_bookings }));
       var cl = el("ul", { "class": "list-unstyled text-muted cd-cancelled" });
-      d.cancelled.forEach(function (p) { cl.appendChild(el("li", { text: p.name + " · " + label(S.attendance, p.attendance) })); });
+      d.cancelled.forEach(function (p) { cl.appendChild(el("li", { text: p.name + " · " + label(S.attendance_statuses, p.attendance) })); });
       box.appendChild(cl);
     }
     if (canRoster) { box.appendChild(addCustomer(s)); }
@@ -319,9 +319,9 @@
     return b;
   }
   function personRow(s, p, canRoster, canMark) {
-    var li = el("li", { "class": "cd-person", "data-customer": p.customer_id }, [el("span", { "class": "cd-name", text: p.name })]);
+    var li = el("li", { "class": "cd-person", "data-customer": p.customer_id }, [el("div", { "class": "cd-name", text: p.name })]);
     if (canMark) {
-      var pairs = ["REGISTERED", "ATTENDED", "NO_SHOW", "LATE_CANCEL"].map(function (k) { return [k, label(S.attendance, k)]; });
+      var pairs = ["REGISTERED", "ATTENDED", "NO_SHOW", "LATE_CANCEL"].map(function (k) { return [k, label(S.attendance_statuses, k)]; });
       var att = select("attendance", pairs, p.attendance);
       att.setAttribute("aria-label", S.attendance + " " + p.name);
       att.addEventListener("change", function () {
@@ -350,7 +350,7 @@
       timer = window.setTimeout(function () {
         api("GET", C.urls.customers + "?q=" + encodeURIComponent(input.value)).then(function (r) {
           if (!r.ok) { return; }
-          options.textContent = ""; found = {};
+          options.textContent = "";  // ``found`` keeps earlier matches: the chosen text no longer matches itself
           r.data.results.forEach(function (c) { found[c.text] = c.id; options.appendChild(el("option", { value: c.text })); });
         });
       }, 200);

@@ -36,7 +36,7 @@ def labels() -> dict[str, dict[str, str]]:
     return {
         "session_types": {k: str(v) for k, v in SESSION_TYPE_LABELS.items()},
         "statuses": {k: str(v) for k, v in STATUS_LABELS.items()},
-        "attendance": {k: str(v) for k, v in ATTENDANCE_LABELS.items()},
+        "attendance_statuses": {k: str(v) for k, v in ATTENDANCE_LABELS.items()},
         "weekdays": [str(d) for d in WEEKDAY_LABELS],
     }
 
