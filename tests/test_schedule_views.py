@@ -441,3 +441,24 @@ def test_a_session_downloads_as_ics_and_the_coach_feed_rotates(app: Flask, world
     assert refused.status_code in (403, 404)
     status = world.get("Coach", "/schedule/feed/status").get_json()
     assert status["exists"] is True and "token" not in json.dumps(status)
+
+
+def test_the_public_feed_is_rate_limited_per_address(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    import uuid
+
+    from tests.support import databases
+    from tests.support.apps import build_app
+
+    app = build_app(
+        databases.create_sqlite_database(tmp_path_factory.mktemp("feed-limit")),
+        REDIS_URL=redis_url,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex[:8]}",
+        SCHEDULE_FEED_RATE_LIMIT="3 per minute",
+    )
+    client = app.test_client()
+    url = "/schedule/feed/" + "x" * 43 + ".ics"
+    assert [client.get(url).status_code for _ in range(3)] == [404, 404, 404]
+    assert client.get(url).status_code == 429
+    other = client.get(url, environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    assert other.status_code == 404  # another address has its own allowance

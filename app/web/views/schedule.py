@@ -13,13 +13,16 @@ import datetime as dt
 import re
 from typing import Any
 
-from flask import Response, abort, jsonify, request, url_for
+from flask import Response, abort, current_app, jsonify, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access, has_access_api
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+from limits import parse as parse_limit
+from limits.strategies import MovingWindowRateLimiter
 
-from app.extensions import committed, db
+from app.extensions import appbuilder, committed, db
 from app.models.scheduling import SessionStatus, SessionType
 from app.policy.scope import is_unrestricted
 from app.services.scheduling import availability, booking, calendar, conflicts, ical
@@ -221,6 +224,18 @@ class ScheduleView(BaseView):
         return jsonify({"url": url_for("ScheduleFeedView.feed", token=token, _external=True)})
 
 
+def _feed_request_allowed() -> bool:
+    """Count this address's feed requests in the sign-in limiter's storage (Redis when the app has one):
+    calendar apps poll every few minutes, so ``SCHEDULE_FEED_RATE_LIMIT`` (60 a minute) only stops guessing."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    storage = getattr(getattr(appbuilder.sm, "limiter", None), "storage", None)
+    if storage is None:
+        return True
+    limit = parse_limit(current_app.config.get("SCHEDULE_FEED_RATE_LIMIT", "60 per minute"))
+    return MovingWindowRateLimiter(storage).hit(limit, "schedule-feed", get_remote_address())
+
+
 class ScheduleFeedView(BaseView):
     """A coach's iCal feed at its secret address: no sign-in (calendar apps poll it), 404 for unknown tokens."""
 
@@ -230,6 +245,8 @@ class ScheduleFeedView(BaseView):
 
     @expose("/<token>.ics")
     def feed(self, token: str) -> Any:
+        if not _feed_request_allowed():
+            abort(429)
         if not TOKEN_RE.match(token or ""):
             abort(404)
         body = ical.feed_ics(db.session, token)
