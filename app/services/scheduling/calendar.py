@@ -83,10 +83,15 @@ def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-def seat_counts(db: Session, session_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """(booked, waitlisted) per session in one GROUP BY: PRIMARY seats held, and people still waiting."""
-    if not session_ids:
+def seat_counts(db: Session, session_ids: list[int] | sa.Select) -> dict[int, tuple[int, int]]:
+    """(booked, waitlisted) per session in one GROUP BY: PRIMARY seats held, and people still waiting.
+
+    ``session_ids`` is a list, or a SELECT of ids (the events query passes its own window as a
+    subquery: thousands of bound ids cost more to send than the database takes to find them again).
+    """
+    if isinstance(session_ids, list) and not session_ids:
         return {}
+    ids = session_ids.scalar_subquery() if isinstance(session_ids, sa.Select) else session_ids
     live = SessionParticipant.attendance_status.not_in(GONE)
     stmt = (
         sa.select(
@@ -94,7 +99,7 @@ def seat_counts(db: Session, session_ids: list[int]) -> dict[int, tuple[int, int
             sa.func.count().filter(SessionParticipant.role == ParticipantRole.PRIMARY, live),
             sa.func.count().filter(SessionParticipant.role == ParticipantRole.WAITLIST, live),
         )
-        .where(SessionParticipant.session_id.in_(session_ids))
+        .where(SessionParticipant.session_id.in_(ids))
         .group_by(SessionParticipant.session_id)
     )
     return {sid: (int(booked), int(waiting)) for sid, booked, waiting in db.execute(stmt)}
@@ -160,7 +165,7 @@ def events(
     if states is not None:
         stmt = stmt.where(s.status.in_(states))
     rows = db.execute(stmt).all()
-    counts = seat_counts(db, [r.id for r in rows])
+    counts = seat_counts(db, stmt.with_only_columns(s.id)) if rows else {}
     return [
         CalendarEvent(
             id=r.id,
