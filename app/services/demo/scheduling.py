@@ -81,6 +81,8 @@ def _plan_sessions(ctx: Ctx) -> tuple[list[dict], list[dict], list[int | None]]:
                 "HYBRID": rng.choice((10, 14)),
                 "VIRTUAL": rng.choice((15, 25)),
             }[kind]
+            # A small demo (the tests') gets small classes, so they fill up and queue as popular classes do.
+            capacity = max(3, min(capacity, ctx.n_customers // 4))
             title = rng.choice(cat.SESSION_TITLES[kind])
             studio = rng.choice(cat.STUDIOS)
             for local in rrulestr(rule, dtstart=dtstart):  # wall-clock time in the coach's zone, across DST
