@@ -20,10 +20,7 @@ from sqlalchemy.orm import Session
 from app.i18n import service_gettext as _
 from app.models.identity import PlatformRole, PlatformUser, RoleCode, UserRole
 from app.models.scheduling import (
-    AttendanceStatus,
-    ParticipantRole,
     ScheduledSession,
-    SessionParticipant,
     SessionStatus,
     SessionType,
 )
@@ -32,13 +29,13 @@ from app.policy.scope import Actor, scope_criteria
 from app.services.scheduling import inputs
 from app.services.scheduling.access import acts_as_coach_only, require
 from app.services.scheduling.errors import SchedulingError
+from app.services.scheduling.roster import seat_counts
 
 RESOURCE = "Calendar"
 MAX_RANGE = dt.timedelta(days=62)
 MAX_LIMIT = 5000
 MAX_FILTER_VALUES = 100
 # Participants who no longer hold (or wait for) a seat.
-GONE = (AttendanceStatus.CANCELLED, AttendanceStatus.LATE_CANCEL)
 
 
 @dataclass(frozen=True)
@@ -81,28 +78,6 @@ def _values(raw: Iterable[Any] | None, parse: Any, field: str) -> list[Any] | No
 
 def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-def seat_counts(db: Session, session_ids: list[int] | sa.Select) -> dict[int, tuple[int, int]]:
-    """(booked, waitlisted) per session in one GROUP BY: PRIMARY seats held, and people still waiting.
-
-    ``session_ids`` is a list, or a SELECT of ids (the events query passes its own window as a
-    subquery: thousands of bound ids cost more to send than the database takes to find them again).
-    """
-    if isinstance(session_ids, list) and not session_ids:
-        return {}
-    ids = session_ids.scalar_subquery() if isinstance(session_ids, sa.Select) else session_ids
-    live = SessionParticipant.attendance_status.not_in(GONE)
-    stmt = (
-        sa.select(
-            SessionParticipant.session_id,
-            sa.func.count().filter(SessionParticipant.role == ParticipantRole.PRIMARY, live),
-            sa.func.count().filter(SessionParticipant.role == ParticipantRole.WAITLIST, live),
-        )
-        .where(SessionParticipant.session_id.in_(ids))
-        .group_by(SessionParticipant.session_id)
-    )
-    return {sid: (int(booked), int(waiting)) for sid, booked, waiting in db.connection().execute(stmt)}
 
 
 def events(

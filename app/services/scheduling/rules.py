@@ -27,14 +27,13 @@ from app.models.scheduling import (
     SessionParticipant,
     SessionStatus,
 )
-from app.policy.roles import WRITE, allowed
+from app.policy.roles import WRITE
 from app.policy.scope import Actor, coach_customers, is_unrestricted, scope_criteria
+from app.services.scheduling.access import MAX_ID, grants
 from app.services.scheduling.errors import Forbidden, NotFound, SchedulingError
 
 DEFAULT_PROMOTION_CUTOFF_MINUTES = 60
 DEFAULT_LATE_CANCEL_HOURS = 12
-# Largest value an INTEGER key holds; a larger id is "not found", never a database error.
-MAX_ID = 2**31 - 1
 
 # A PRIMARY participant in one of these states no longer holds a seat.
 RELEASED = (AttendanceStatus.CANCELLED, AttendanceStatus.LATE_CANCEL)
@@ -73,13 +72,9 @@ def now_or(now: dt.datetime | None) -> dt.datetime:
     return now
 
 
-def may(actor: Actor, resource: str, action: str = WRITE) -> bool:
-    """The role matrix grant, checked again here so a job or a shell cannot do what the console refuses."""
-    return any(allowed(role, resource, action) for role in actor.roles)
-
-
 def require(actor: Actor, resource: str, action: str = WRITE) -> None:
-    if not may(actor, resource, action):
+    """The role matrix grant, checked again here so a job or a shell cannot do what the console refuses."""
+    if not grants(actor, resource, action):
         raise Forbidden(_("You may not change bookings.") if action == WRITE else _("You may not see bookings."))
 
 

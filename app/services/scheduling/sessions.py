@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +26,7 @@ from app.i18n import service_gettext as _
 from app.models.scheduling import ScheduledSession, SessionSeries, SessionStatus, SessionType
 from app.policy.scope import Actor, scope_criteria
 from app.services import events
-from app.services.scheduling import inputs
+from app.services.scheduling import booking, inputs
 from app.services.scheduling.access import MAX_ID, coach_for, require
 from app.services.scheduling.conflicts import conflicts_for_spans, may_override
 from app.services.scheduling.errors import Conflict, ConflictError, Forbidden, NotFound, SchedulingError, StaleEdit
@@ -352,18 +352,6 @@ def _with_days(rule: str, weekdays: set[int]) -> str:
 # --- cancel --------------------------------------------------------------------------------------------------
 
 
-def _cancel_one(db: Session, actor: Actor, session: ScheduledSession, now: dt.datetime) -> None:
-    """Cancel one session: its status, its edit counter, and the announcement for notifications."""
-    session.status = SessionStatus.CANCELLED
-    session.version = session.version + 1
-    events.emit(db, events.SESSION_CANCELLED, session_id=session.id, start=session.start_time)
-
-
-# What cancelling one session does; swapped for the booking engine's cancel (which also cancels
-# the roster) where that engine is installed.
-cancel_hook: Callable[[Session, Actor, ScheduledSession, dt.datetime], None] = _cancel_one
-
-
 def cancel_sessions(
     db: Session,
     actor: Actor,
@@ -383,6 +371,6 @@ def cancel_sessions(
         raise SchedulingError(_("A session that has ended cannot be cancelled."))
     targets = _targets(db, actor, session, scope)
     for target in targets:
-        cancel_hook(db, actor, target, now)
+        booking.cancel_session(db, actor, target.id, now=now)
     db.flush()
     return targets
