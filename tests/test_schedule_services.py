@@ -10,11 +10,19 @@ import sqlalchemy as sa
 
 from app.extensions import committed, db
 from app.models.events import DomainEvent
-from app.models.scheduling import ScheduledSession, SessionSeries, SessionStatus
-from app.services.scheduling import availability, conflicts, sessions
+from app.models.scheduling import (
+    AttendanceStatus,
+    ParticipantRole,
+    ScheduledSession,
+    SessionParticipant,
+    SessionSeries,
+    SessionStatus,
+    WaitlistEntry,
+)
+from app.services.scheduling import availability, booking, conflicts, sessions
 from app.services.scheduling.errors import ConflictError, Forbidden, NotFound, SchedulingError, StaleEdit
 from app.services.scheduling.recurrence import Repeat
-from tests.support.schedule_support import MONDAY, NOW, coach, draft, open_availability, staff
+from tests.support.schedule_support import MONDAY, NOW, coach, customer, draft, open_availability, staff
 
 MADRID = ZoneInfo("Europe/Madrid")
 H = dt.timedelta(hours=1)
@@ -294,3 +302,36 @@ def test_cancel_one_or_following(app_ctx):
         sessions.cancel_sessions(db.session, ana, made[0].id, version=2, now=NOW)
     with pytest.raises(StaleEdit):
         sessions.cancel_sessions(db.session, ana, made[1].id, version=7, now=NOW)
+
+
+def test_cancelling_following_occurrences_cancels_their_rosters_and_tells_each_customer(app_ctx):
+    ana = coach()
+    open_availability(ana.user_id)
+    made = _series(ana, n=3)
+    rules = booking.BookingRules.from_config({})
+    people = [customer(f"Client {i}", ana.user_id) for i in range(3)]
+    with committed():
+        for occurrence in made:
+            booking.set_capacity(db.session, ana, occurrence.id, 2, rules=rules, now=NOW)
+            for person in people:
+                booking.book(db.session, ana, occurrence.id, person, rules=rules, now=NOW)
+    version = _reload(made[1].id).version
+    with committed():
+        sessions.cancel_sessions(db.session, ana, made[1].id, version=version, scope="following", now=NOW)
+    db.session.expire_all()
+    rows = db.session.scalars(sa.select(SessionParticipant).where(SessionParticipant.session_id == made[0].id)).all()
+    assert sorted(r.role.value for r in rows) == ["PRIMARY", "PRIMARY", "WAITLIST"]  # untouched
+    for occurrence in made[1:]:
+        rows = db.session.scalars(
+            sa.select(SessionParticipant).where(SessionParticipant.session_id == occurrence.id)
+        ).all()
+        assert [(r.role, r.attendance_status) for r in rows] == [
+            (ParticipantRole.PRIMARY, AttendanceStatus.CANCELLED)
+        ] * 2
+        assert not db.session.scalars(sa.select(WaitlistEntry).where(WaitlistEntry.session_id == occurrence.id)).all()
+    told = db.session.scalars(
+        sa.select(DomainEvent.customer_id).where(
+            DomainEvent.event_type == "session.cancelled", DomainEvent.customer_id.is_not(None)
+        )
+    ).all()
+    assert sorted(map(str, told)) == sorted(map(str, people * 2))
