@@ -134,6 +134,10 @@ class BaseConfig:
     JOBS_HEARTBEAT_SECONDS = _env_int("JOBS_HEARTBEAT_SECONDS", 20)
     JOBS_STALE_AFTER = _env_int("JOBS_STALE_AFTER", 60)
     RQ_QUEUES = ("default", "exports", "retention")
+    # Booking engine: no automatic promotion from a waitlist closer than this to a session's start
+    # (the freed seat stays open); a cancellation closer than this to the start is a late cancel.
+    BOOKING_PROMOTION_CUTOFF_MINUTES = _env_int("BOOKING_PROMOTION_CUTOFF_MINUTES", 60)
+    BOOKING_LATE_CANCEL_HOURS = _env_int("BOOKING_LATE_CANCEL_HOURS", 12)
 
     def __init__(self) -> None:
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(self.database_url())

@@ -134,6 +134,8 @@ class SessionParticipant(Model):
         sa.CheckConstraint(
             "feedback_score IS NULL OR (feedback_score >= 1 AND feedback_score <= 5)", name="feedback_range"
         ),
+        # Seat counts per session (calendar events, booking) read only this index, not the rows.
+        sa.Index("ix_session_participants_seats", "session_id", "role", "attendance_status"),
     )
 
 

@@ -162,6 +162,7 @@ def upgrade():
 
     with op.batch_alter_table("session_participants", schema=None) as batch_op:
         batch_op.alter_column("booked_at", existing_type=cdtypes.UTCDateTime(timezone=True), nullable=False)
+        batch_op.create_index("ix_session_participants_seats", ["session_id", "role", "attendance_status"])
 
     with op.batch_alter_table("waitlist_entries", schema=None) as batch_op:
         batch_op.create_foreign_key(
@@ -178,6 +179,7 @@ def downgrade():
         batch_op.drop_constraint("fk_waitlist_entries_participant", type_="foreignkey")
 
     with op.batch_alter_table("session_participants", schema=None) as batch_op:
+        batch_op.drop_index("ix_session_participants_seats")
         batch_op.drop_column("cancelled_at")
         batch_op.drop_column("booked_at")
 

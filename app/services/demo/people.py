@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models.customers import Assessment, CoachAssignment, CustomerProfile
 from app.models.identity import AuthSession, Consent, PlatformRole, PlatformUser, RoleCode, UserRole
-from app.models.scheduling import CoachAvailability
+from app.models.scheduling import AvailabilityException, CoachAvailability
 from app.services.demo import catalogue as cat
 from app.services.demo.base import Ctx, Customer, Person, insert_returning_ids, insert_rows
 
@@ -302,6 +303,10 @@ def seed_assignments(ctx: Ctx) -> None:
 
 
 def seed_availability(ctx: Ctx) -> None:
+    """Weekly slots in each coach's zone, plus dated exceptions: time off (a holiday, a sick day) and extra slots.
+
+    The time off is kept in ``ctx.extra["time_off"]`` so the schedule cancels the classes it covers.
+    """
     rng = ctx.rng
     rows = []
     for coach in ctx.coaches:
@@ -316,6 +321,7 @@ def seed_availability(ctx: Ctx) -> None:
                     "start_time": dt.time(start),
                     "end_time": dt.time(min(start + length, 22)),
                     "capacity": rng.choice((1, 1, 2, 4)),
+                    "timezone": coach.timezone,
                 }
             )
             if ctx.chance(0.3) and start < 12:
@@ -326,9 +332,47 @@ def seed_availability(ctx: Ctx) -> None:
                         "start_time": dt.time(17),
                         "end_time": dt.time(20, 30),
                         "capacity": 1,
+                        "timezone": coach.timezone,
                     }
                 )
     insert_rows(CoachAvailability, rows)
+    insert_rows(AvailabilityException, _availability_exceptions(ctx))
+
+
+def _availability_exceptions(ctx: Ctx) -> list[dict]:
+    rng = ctx.rng
+    rows: list[dict] = []
+    time_off: dict = {}
+    for coach in ctx.coaches:
+        tz = ZoneInfo(coach.timezone)
+        spans = []
+        # A holiday of a few days, in the past months or the coming weeks; sometimes a sick day.
+        first = ctx.today + dt.timedelta(days=rng.randint(-120, 30))
+        spans.append((first, first + dt.timedelta(days=rng.randint(2, 6)), "Holiday"))
+        if ctx.chance(0.5):
+            sick = ctx.today - dt.timedelta(days=rng.randint(3, 90))
+            spans.append((sick, sick + dt.timedelta(days=1), "Sick day"))
+        for begin, end, note in spans:
+            starts = dt.datetime.combine(begin, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
+            ends = dt.datetime.combine(end, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
+            rows.append({"coach_id": coach.id, "kind": "TIME_OFF", "starts_at": starts, "ends_at": ends, "note": note})
+            time_off.setdefault(coach.id, []).append((starts, ends))
+        for _ in range(rng.randint(1, 2)):
+            day = ctx.today + dt.timedelta(days=rng.randint(1, 35))
+            day += dt.timedelta(days=(5 - day.weekday()) % 7)  # a Saturday
+            hour = rng.choice((9, 10))
+            starts = dt.datetime.combine(day, dt.time(hour), tzinfo=tz).astimezone(dt.UTC)
+            rows.append(
+                {
+                    "coach_id": coach.id,
+                    "kind": "EXTRA",
+                    "starts_at": starts,
+                    "ends_at": starts + dt.timedelta(hours=3),
+                    "note": "Weekend workshop",
+                }
+            )
+    ctx.extra["time_off"] = time_off
+    return rows
 
 
 def seed_auth_sessions(ctx: Ctx) -> None:

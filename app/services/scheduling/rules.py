@@ -1,0 +1,182 @@
+"""The booking engine's rule set and the checks every booking function shares.
+
+``BookingRules`` holds the two configurable windows (promotion cutoff, late-cancel window). The
+helpers below find the session (row scope first, so a session outside the actor's scope is "not
+found", never "forbidden"), take its row lock, check the actor's grant and the customer, and find
+overlapping seats. They only read; ``booking`` and ``roster`` make the changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, lazyload
+
+from app.i18n import service_gettext as _
+from app.models.base import utcnow
+from app.models.identity import PlatformRole, PlatformUser, RoleCode, UserRole
+from app.models.scheduling import (
+    AttendanceStatus,
+    ParticipantRole,
+    ScheduledSession,
+    SessionParticipant,
+    SessionStatus,
+)
+from app.policy.roles import WRITE
+from app.policy.scope import Actor, coach_customers, is_unrestricted, scope_criteria
+from app.services.scheduling.access import MAX_ID, grants
+from app.services.scheduling.errors import Forbidden, NotFound, SchedulingError
+
+DEFAULT_PROMOTION_CUTOFF_MINUTES = 60
+DEFAULT_LATE_CANCEL_HOURS = 12
+
+# A PRIMARY participant in one of these states no longer holds a seat.
+RELEASED = (AttendanceStatus.CANCELLED, AttendanceStatus.LATE_CANCEL)
+
+
+@dataclass(frozen=True)
+class BookingRules:
+    """When promotion stops and when a cancellation counts as late, relative to a session's start."""
+
+    promotion_cutoff: dt.timedelta
+    late_cancel_window: dt.timedelta
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> BookingRules:
+        """From ``BOOKING_PROMOTION_CUTOFF_MINUTES`` (default 60) and ``BOOKING_LATE_CANCEL_HOURS`` (default 12)."""
+        minutes = int(config.get("BOOKING_PROMOTION_CUTOFF_MINUTES", DEFAULT_PROMOTION_CUTOFF_MINUTES))
+        hours = int(config.get("BOOKING_LATE_CANCEL_HOURS", DEFAULT_LATE_CANCEL_HOURS))
+        if minutes < 0 or hours < 0:
+            raise ValueError("booking windows cannot be negative")
+        return cls(promotion_cutoff=dt.timedelta(minutes=minutes), late_cancel_window=dt.timedelta(hours=hours))
+
+
+def holds_seat() -> sa.ColumnElement[bool]:
+    """The participants that occupy a seat: PRIMARY and not cancelled (late or not)."""
+    return sa.and_(
+        SessionParticipant.role == ParticipantRole.PRIMARY,
+        SessionParticipant.attendance_status.not_in(RELEASED),
+    )
+
+
+def now_or(now: dt.datetime | None) -> dt.datetime:
+    if now is None:
+        return utcnow()
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now
+
+
+def require(actor: Actor, resource: str, action: str = WRITE) -> None:
+    """The role matrix grant, checked again here so a job or a shell cannot do what the console refuses."""
+    if not grants(actor, resource, action):
+        raise Forbidden(_("You may not change bookings.") if action == WRITE else _("You may not see bookings."))
+
+
+def get_session(
+    db: Session, actor: Actor, session_id: int, *, lock: bool = False, for_write: bool = False
+) -> ScheduledSession:
+    """The session if the actor may see it (NotFound otherwise); ``lock`` takes its row lock.
+
+    The lock (``SELECT ... FOR UPDATE`` on PostgreSQL, SQLite's write lock serialises anyway)
+    makes every count-then-write on this session's roster wait for the previous one to commit.
+    ``populate_existing`` reloads the row, so the capacity and status read are the locked ones.
+    """
+    if not isinstance(session_id, int) or isinstance(session_id, bool) or not 0 < session_id <= MAX_ID:
+        raise NotFound(_("No such session."))
+    stmt = (
+        sa.select(ScheduledSession)
+        .options(lazyload(ScheduledSession.coach))
+        .where(ScheduledSession.id == session_id, scope_criteria(ScheduledSession, actor, for_write=for_write))
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=ScheduledSession).execution_options(populate_existing=True)
+    session = db.scalars(stmt).first()
+    if session is None:
+        raise NotFound(_("No such session."))
+    return session
+
+
+def require_open(session: ScheduledSession, now: dt.datetime) -> None:
+    """Bookings change only on a scheduled session that has not started."""
+    if session.status == SessionStatus.CANCELLED:
+        raise SchedulingError(_("This session is cancelled."), field="session")
+    if session.status == SessionStatus.COMPLETED:
+        raise SchedulingError(_("This session is completed."), field="session")
+    if session.start_time <= now:
+        raise SchedulingError(_("This session has already started."), field="session")
+
+
+def is_customer() -> sa.ColumnElement[bool]:
+    return PlatformUser.id.in_(
+        sa.select(UserRole.user_id).join(PlatformRole).where(PlatformRole.code == RoleCode.CUSTOMER)
+    )
+
+
+def check_customer(db: Session, actor: Actor, customer_id: uuid.UUID) -> None:
+    """The customer exists, holds the CUSTOMER role and, for a coach, is one of theirs (one query).
+
+    A coach asking about a customer who is not theirs is told so whether or not the id exists.
+    """
+    if not isinstance(customer_id, uuid.UUID):
+        raise NotFound(_("No such customer."), field="customer")
+    restricted = not is_unrestricted(actor)
+    if restricted and actor.user_id is None:
+        raise Forbidden(_("You may not change bookings."))
+    theirs = PlatformUser.id.in_(coach_customers(actor.user_id)) if restricted and actor.user_id else sa.true()
+    row = db.execute(
+        sa.select(is_customer().label("customer"), theirs.label("theirs")).where(PlatformUser.id == customer_id)
+    ).first()
+    if row is None or not row.theirs:
+        if restricted:
+            raise Forbidden(_("This customer is not one of your customers."), field="customer")
+        raise NotFound(_("No such customer."), field="customer")
+    if not row.customer:
+        raise SchedulingError(_("Only customers can be booked into sessions."), field="customer")
+
+
+def participant(db: Session, session_id: int, customer_id: uuid.UUID) -> SessionParticipant | None:
+    return db.scalars(
+        sa.select(SessionParticipant)
+        .options(lazyload(SessionParticipant.session), lazyload(SessionParticipant.customer))
+        .where(SessionParticipant.session_id == session_id, SessionParticipant.customer_id == customer_id)
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def seats_held(db: Session, session_id: int) -> int:
+    return db.scalar(
+        sa.select(sa.func.count()).select_from(SessionParticipant).where(
+            SessionParticipant.session_id == session_id, holds_seat()
+        )
+    ) or 0  # fmt: skip
+
+
+def overlapping_seat(db: Session, session: ScheduledSession, customer_id: uuid.UUID) -> int | None:
+    """The id of another live session overlapping this one in which the customer holds a seat."""
+    return db.scalar(
+        sa.select(ScheduledSession.id)
+        .join(SessionParticipant, SessionParticipant.session_id == ScheduledSession.id)
+        .where(
+            SessionParticipant.customer_id == customer_id,
+            holds_seat(),
+            ScheduledSession.id != session.id,
+            ScheduledSession.status != SessionStatus.CANCELLED,
+            ScheduledSession.start_time < session.end_time,
+            ScheduledSession.end_time > session.start_time,
+        )
+        .limit(1)
+    )
+
+
+def refuse_overlap(db: Session, session: ScheduledSession, customer_id: uuid.UUID) -> None:
+    other = overlapping_seat(db, session, customer_id)
+    if other is not None:
+        raise SchedulingError(
+            _("A customer cannot be booked into two overlapping sessions."), field="customer", session_id=other
+        )

@@ -1,0 +1,203 @@
+"""Benchmark: bookings per second from 8 concurrent clients through the booking engine (``python -m bench.bookings``).
+
+Runs on an embedded PostgreSQL server (or ``BENCH_DATABASE_URL``) in a fresh migrated database, with
+the audit chain on (every booking writes its chained audit rows and its outbox event, as in
+production). Target: at least 300 bookings/s from 8 clients. Each client is a thread with its own
+app context and connection, booking one (session, customer) pair per transaction and committing.
+
+Baseline, measured in the same run on a second set of sessions: a naive check-then-insert booking
+(count the seats, then insert, no row lock), audited the same way. It is what the engine must not
+be: its over-booked seats are counted and printed. The engine's run must over-book none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import threading
+import time
+import uuid
+from typing import Any
+
+from bench.common import build_app, drop_database, fresh_database
+
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
+SESSIONS = int(os.environ.get("BENCH_SESSIONS", "40"))
+CAPACITY = int(os.environ.get("BENCH_CAPACITY", "20"))
+PER_SESSION = int(os.environ.get("BENCH_PER_SESSION", "30"))  # bookings aimed at each session (> capacity)
+TARGET = 300.0
+
+
+def _seed(n_customers: int) -> dict[str, Any]:
+    from app.extensions import db
+    from app.models.base import utcnow
+    from app.models.identity import PlatformUser, RoleCode, UserRole
+    from app.models.scheduling import ScheduledSession, SessionType
+    from app.policy.scope import Actor
+    from app.services.accounts import ensure_platform_role
+
+    customer_role = ensure_platform_role(RoleCode.CUSTOMER).id
+    desk = PlatformUser(email="desk@bench.test", full_name="Front Desk")
+    db.session.add(desk)
+    customers = [PlatformUser(email=f"c{i}@bench.test", full_name=f"Customer {i}") for i in range(n_customers)]
+    db.session.add_all(customers)
+    db.session.flush()
+    db.session.add(UserRole(user_id=desk.id, role_id=ensure_platform_role(RoleCode.SUPPORT).id))
+    db.session.add_all(UserRole(user_id=c.id, role_id=customer_role) for c in customers)
+    base = utcnow() + dt.timedelta(days=30)
+    sets = []
+    for run in range(2):  # one set of sessions for the engine, one for the naive baseline
+        sessions = [
+            ScheduledSession(
+                session_type=SessionType.CLASS,
+                start_time=base + dt.timedelta(hours=2 * (run * SESSIONS + k)),
+                end_time=base + dt.timedelta(hours=2 * (run * SESSIONS + k), minutes=60),
+                capacity=CAPACITY,
+                title=f"Bench class {run}-{k}",
+            )
+            for k in range(SESSIONS)
+        ]
+        db.session.add_all(sessions)
+        db.session.flush()
+        sets.append([s.id for s in sessions])
+    db.session.commit()
+    return {
+        "actor": Actor(desk.id, frozenset({"Support"})),
+        "customers": [c.id for c in customers],
+        "engine_sessions": sets[0],
+        "naive_sessions": sets[1],
+    }
+
+
+def _work(sessions: list[int], customers: list[uuid.UUID], seed: int) -> list[tuple[int, uuid.UUID]]:
+    """PER_SESSION distinct customers per session, interleaved so clients collide on the same sessions."""
+    rng = random.Random(seed)
+    pairs = [(sid, cid) for sid in sessions for cid in rng.sample(customers, PER_SESSION)]
+    rng.shuffle(pairs)
+    return pairs
+
+
+def _naive_book(db: Any, session_id: int, customer_id: uuid.UUID) -> None:
+    """Check then insert, without the session's lock: the race the engine closes."""
+    import sqlalchemy as sa
+
+    from app.models.base import utcnow
+    from app.models.scheduling import ParticipantRole, ScheduledSession, SessionParticipant, WaitlistEntry
+    from app.services.scheduling.rules import holds_seat
+
+    session = db.get(ScheduledSession, session_id)
+    held = db.scalar(
+        sa.select(sa.func.count()).select_from(SessionParticipant).where(
+            SessionParticipant.session_id == session_id, holds_seat()
+        )
+    )  # fmt: skip
+    seat = held < session.capacity
+    now = utcnow()
+    role = ParticipantRole.PRIMARY if seat else ParticipantRole.WAITLIST
+    db.add(SessionParticipant(session_id=session_id, customer_id=customer_id, role=role, booked_at=now))
+    db.flush()
+    if not seat:
+        db.add(WaitlistEntry(session_id=session_id, customer_id=customer_id, joined_at=now))
+        db.flush()
+
+
+def _run(app: Any, pairs: list[tuple[int, uuid.UUID]], book: Any, actor_id: uuid.UUID) -> tuple[float, int]:
+    """Spread ``pairs`` over CLIENTS threads; return (bookings/s, failures)."""
+    from app.extensions import db
+
+    chunks = [pairs[i::CLIENTS] for i in range(CLIENTS)]
+    failures = [0] * CLIENTS
+    barrier = threading.Barrier(CLIENTS + 1)
+
+    def client(i: int) -> None:
+        from app.services.audit.context import AuditContext, acting_as
+
+        # As in a console request: the audit rows name the desk user, IP and agent.
+        context = AuditContext(actor_id=actor_id, ip_address="127.0.0.1", user_agent="bench")
+        with app.app_context(), acting_as(context):
+            barrier.wait()
+            for session_id, customer_id in chunks[i]:
+                try:
+                    book(db.session, session_id, customer_id)
+                    db.session.commit()
+                except Exception:
+                    db.session.rollback()
+                    failures[i] += 1
+            db.session.remove()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    return len(pairs) / elapsed, sum(failures)
+
+
+def _overbooked(sessions: list[int]) -> tuple[int, int]:
+    """(sessions over capacity, seats beyond capacity) among ``sessions``."""
+    from app.extensions import db
+    from app.services.scheduling.booking import seat_counts
+
+    held = [booked for booked, _waiting in seat_counts(db.session, sessions).values()]
+    over = [n - CAPACITY for n in held if n > CAPACITY]
+    return len(over), sum(over)
+
+
+def main() -> int:
+    from app.extensions import db
+    from app.models.compliance import AuditLog
+    from app.services.scheduling.booking import book
+    from app.services.scheduling.rules import BookingRules
+
+    url = fresh_database("bench_bookings")
+    pool = {"pool_size": CLIENTS + 2, "max_overflow": 0, "pool_pre_ping": False}
+    app = build_app(url, SQLALCHEMY_ENGINE_OPTIONS=pool)
+    try:
+        with app.app_context():
+            seed = _seed(max(PER_SESSION * 4, 400))
+        rules = BookingRules.from_config(app.config)
+        actor = seed["actor"]
+        engine_pairs = _work(seed["engine_sessions"], seed["customers"], 1)
+        naive_pairs = _work(seed["naive_sessions"], seed["customers"], 2)
+        print(
+            f"database: PostgreSQL ({url.split('@')[-1]}); {CLIENTS} clients; {SESSIONS} sessions x {CAPACITY} seats, "
+            f"{PER_SESSION} bookings aimed at each ({len(engine_pairs)} per run); audit chain on"
+        )
+
+        def engine(db_session: Any, session_id: int, customer_id: uuid.UUID) -> None:
+            book(db_session, actor, session_id, customer_id, rules=rules)
+
+        with app.app_context():
+            audit_before = db.session.query(AuditLog).count()
+        naive_rate, naive_failures = _run(app, naive_pairs, _naive_book, actor.user_id)
+        engine_rate, engine_failures = _run(app, engine_pairs, engine, actor.user_id)
+        with app.app_context():
+            audited = db.session.query(AuditLog).count() - audit_before
+            naive_over = _overbooked(seed["naive_sessions"])
+            engine_over = _overbooked(seed["engine_sessions"])
+        verdict = "met" if engine_rate >= TARGET and engine_over == (0, 0) else "NOT met"
+        print(f"  audit rows written by both runs          : {audited:,}")
+        print(
+            f"  baseline, naive check-then-insert        : {naive_rate:8.0f} bookings/s, "
+            f"{naive_over[1]} seats over capacity in {naive_over[0]} sessions, {naive_failures} failed"
+        )
+        print(
+            f"  booking engine (row lock, events, rules) : {engine_rate:8.0f} bookings/s, "
+            f"{engine_over[1]} seats over capacity, {engine_failures} failed"
+        )
+        print(f"  engine / naive                           : x{engine_rate / naive_rate:5.2f}")
+        print(f"  target >= {TARGET:.0f} bookings/s with no over-booking: {verdict}")
+        return 0 if verdict == "met" else 1
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        drop_database(url)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
