@@ -232,6 +232,7 @@ def test_coach_creates_a_weekly_class_moves_resizes_books_and_exports(server, br
         # Book three customers into Monday's class of two seats: the third waits.
         page.locator(f'td.fc-timegrid-col[data-date="{monday.isoformat()}"] .fc-timegrid-event').click()
         panel = page.locator("#cd-panel")
+        expect(panel.locator(".cd-facts")).to_contain_text(f"{monday.isoformat()} 10:00")
         expect(panel.locator("#cd-add-customer")).to_be_visible()
         for name in seed["customers"]:
             field = panel.locator("#cd-add-customer input[name=customer]")

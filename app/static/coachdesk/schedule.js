@@ -152,6 +152,7 @@
 
   // --- moving and resizing -------------------------------------------------------------------------
   function askScope(event, then) {
+    panelSeq++;
     if (!event.extendedProps.series_id) { then("one"); return; }
     var box = el("div", { "class": "cd-scope" }, [el("p", { text: S.scope_question })]);
     var one = el("button", { type: "button", "class": "btn btn-default btn-sm", text: S.scope_one });
@@ -197,8 +198,11 @@
   function typePairs() { return Object.keys(S.session_types).map(function (k) { return [k, S.session_types[k]]; }); }
   function coachPairs() { return (O.coaches || []).map(function (c) { return [c.value, c.label]; }); }
 
+  var panelSeq = 0;  // only the latest request fills the panel (an earlier, slower answer is dropped)
   function openSession(id) {
+    var mine = ++panelSeq;
     api("GET", idUrl(C.urls.session, id)).then(function (r) {
+      if (mine !== panelSeq) { return; }
       if (!r.ok) { showError(r.data); return; }
       renderSession(r.data);
     });
@@ -371,6 +375,7 @@
 
   // --- creating a session, or availability, by selecting a range ---------------------------------------
   function createForm(info) {
+    panelSeq++;
     panelTitle.textContent = S.new_session;
     panelBody.textContent = "";
     var form = el("form", { id: "cd-create-form" });
@@ -422,6 +427,7 @@
   }
 
   function availabilityForm(info) {
+    panelSeq++;
     panelTitle.textContent = S.add_availability;
     panelBody.textContent = "";
     var coach = availabilityCoach();
@@ -445,6 +451,7 @@
   }
 
   function openBlock(ev) {
+    panelSeq++;
     var p = ev.extendedProps;
     panelTitle.textContent = p.block_kind === "time_off" ? S.time_off : (p.source === "weekly" ? S.weekly_slot : S.extra);
     panelBody.textContent = "";
