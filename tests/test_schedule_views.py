@@ -437,6 +437,17 @@ def test_a_session_downloads_as_ics_and_the_coach_feed_rotates(app: Flask, world
     assert world.get(None, "/" + path).status_code == 404  # the old address stops working
     assert world.get(None, "/schedule/feed/" + "x" * 43 + ".ics").status_code == 404
     assert world.get(None, "/schedule/feed/short.ics").status_code == 404
+    before = snapshot(app)
+    for body in ("{not json", "[1]", '{"coach_id": 7}'):
+        malformed = world.clients["Coach"].post(
+            "/schedule/feed/rotate",
+            data=body,
+            content_type="application/json",
+            headers={"X-CSRFToken": world.tokens["Coach"], "Accept": "application/json"},
+        )
+        assert malformed.status_code == 400 and malformed.get_json()["error"], body
+    assert world.get(None, "/" + second.split("://", 1)[1].split("/", 1)[1]).status_code == 200
+    assert snapshot(app) == before
     refused = world.post("Coach", "/schedule/feed/rotate", {"coach_id": str(world.other_coach_id)})
     assert refused.status_code in (403, 404)
     status = world.get("Coach", "/schedule/feed/status").get_json()

@@ -36,6 +36,7 @@ from app.web.views.schedule_input import (
     as_choice,
     as_text,
     as_uuid,
+    json_object,
     time_range,
     viewer_zone,
     viewer_zone_name,
@@ -216,9 +217,7 @@ class ScheduleView(BaseView):
     @answers_json
     def rotate_feed(self) -> Any:
         """A new secret feed address for the coach (a coach: their own); the address is shown only now."""
-        raw = request.get_json(silent=True)
-        coach_value = raw.get("coach_id") if isinstance(raw, dict) else None
-        coach = as_uuid(coach_value, "coach_id", required=False)
+        coach = as_uuid(json_object().get("coach_id"), "coach_id", required=False)
         with committed():
             token = ical.rotate_feed(db.session, current_actor(), coach)
         return jsonify({"url": url_for("ScheduleFeedView.feed", token=token, _external=True)})

@@ -21,7 +21,7 @@ from app.extensions import committed, db
 from app.models.scheduling import AttendanceStatus, AvailabilityExceptionKind, SessionType
 from app.services.scheduling import availability, booking, sessions
 from app.services.scheduling.recurrence import MAX_OCCURRENCES, Repeat
-from app.web.views.json_api import current_actor, read_json_body
+from app.web.views.json_api import current_actor
 from app.web.views.schedule_input import (
     MAX_CAPACITY,
     MAX_LINK,
@@ -37,13 +37,12 @@ from app.web.views.schedule_input import (
     as_uuid,
     as_uuid_list,
     as_zone,
-    body_object,
+    json_object,
     viewer_zone,
     viewer_zone_name,
 )
 from app.web.views.schedule_payloads import person_name
 
-MAX_BODY = 64 * 1024
 SESSION_TYPES = tuple(t.value for t in SessionType)
 SCOPES = ("one", "following")
 ATTENDANCE = tuple(s.value for s in AttendanceStatus if s is not AttendanceStatus.CANCELLED)
@@ -51,11 +50,7 @@ EXCEPTION_KINDS = tuple(k.value for k in AvailabilityExceptionKind)
 
 
 def _body() -> dict[str, Any]:
-    payload, error = read_json_body(MAX_BODY)
-    if error is not None:
-        response, _status = error
-        raise InputError(response.get_json()["error"])
-    return body_object(payload)
+    return json_object()
 
 
 def _rules() -> Any:

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 
 from app.services.scheduling.errors import SchedulingError
 from app.services.timezones import is_valid_zone, zone_name
+from app.web.views.json_api import read_json_body
 
 MIN_YEAR = 1970
 MAX_YEAR = 2200
@@ -201,8 +202,16 @@ def time_range(args: Mapping[str, Any], zone: dt.tzinfo) -> tuple[dt.datetime, d
     return start, end
 
 
-def body_object(payload: Any) -> dict[str, Any]:
-    """The JSON body as an object (a list or a number where an object belongs is refused)."""
+MAX_BODY = 64 * 1024
+
+
+def json_object() -> dict[str, Any]:
+    """The request's JSON body as an object: malformed JSON, more than 64 KB, or a list or a number where
+    an object belongs are refused."""
+    payload, error = read_json_body(MAX_BODY)
+    if error is not None:
+        response, _status = error
+        raise InputError(response.get_json()["error"])
     if not isinstance(payload, dict):
         raise InputError(_("The request body must be a JSON object."))
     return payload
