@@ -47,7 +47,17 @@ BIG = str(10**30)
 LONG_TEXT = "x" * 100_000
 DATES = ("9999-12-31", "0001-01-01", "99999-01-01")
 NUMBERS = ("1e309", BIG, "-" + BIG, "NaN")
-JSON_ENDPOINTS = {"ProgramDataView.save", "PlanAssignView.assign", "SecurityApi.login", "SecurityApi.refresh"}
+JSON_ENDPOINTS = {
+    "ProgramDataView.save",
+    "PlanAssignView.assign",
+    "SecurityApi.login",
+    "SecurityApi.refresh",
+    "ScheduleView.rotate_feed",
+    *(f"SessionApiView.{m}" for m in ("create", "update", "cancel", "capacity")),
+    *(f"RosterApiView.{m}" for m in ("book", "cancel_booking", "attendance", "feedback")),
+    *(f"AvailabilityApiView.{m}" for m in ("add_slot", "update_slot", "delete_slot")),
+    *(f"AvailabilityApiView.{m}" for m in ("add_exception", "delete_exception")),
+}
 FIELD_RE = re.compile(r'<(?:input|select|textarea)\b[^>]*\bname="([^"]+)"')
 SKIP_FIELDS = {"csrf_token"}
 

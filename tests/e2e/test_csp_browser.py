@@ -96,6 +96,16 @@ def test_plan_builder(page):
     assert page.locator("#cd-builder-document").count() == 1
 
 
+def test_schedule_calendar(page):
+    """FullCalendar injects its CSS as a <style> element (nonced from the page's meta tag) and draws its grid."""
+    _open(page, "/schedule/")
+    page.wait_for_selector(".fc-timegrid-slots")
+    assert page.locator("style[data-fullcalendar]").count() == 1
+    page.keyboard.press("m")
+    page.wait_for_selector(".fc-dayGridMonth-view")
+    _assert_clean(page, "/schedule/ month view")
+
+
 @pytest.mark.parametrize("path", ["/admin/", "/admin/products/", "/admin/exercises/"])
 def test_admin_grids(page, path):
     _open(page, path)

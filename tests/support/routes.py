@@ -38,6 +38,7 @@ PUBLIC_ENDPOINTS = {
     "SecurityApi.login",
     "SecurityApi.refresh",
     "coachdesk_plotly.plotly_js",  # plotly.js served from the installed package: a static asset
+    "ScheduleFeedView.feed",  # a coach's iCal feed at a secret-token address (calendar apps poll it signed out)
 }
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from flask import abort, flash, g, jsonify, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access, has_access_api
 from flask_babel import gettext as _
@@ -13,10 +12,9 @@ from flask_babel import lazy_gettext as _l
 
 from app.extensions import committed
 from app.models.training import Difficulty, ItemType, ProgramLevel, Visibility
-from app.policy.scope import Actor
 from app.services.training import catalogue, errors, programs
+from app.web.views.json_api import current_actor, json_error, read_json_body
 
-MAX_SAVE_BYTES = 1024 * 1024
 MENU_CATEGORY = "Training"
 
 
@@ -40,28 +38,6 @@ ENUM_LABELS = {
     "WEEKLY": _l("Weekly"),
     "TWICE_WEEKLY": _l("Twice a week"),
 }
-
-
-def current_actor() -> Actor:
-    """The signed-in console account as the services' actor (same row scope as the console lists)."""
-    return Actor.of(g.user)
-
-
-def json_error(message: str, status: int = 400, **extra: Any) -> Any:
-    return jsonify({"error": message, **extra}), status
-
-
-def read_json_body(max_bytes: int = MAX_SAVE_BYTES) -> Any:
-    """The request's JSON body, or a (response, status) pair describing why it is unusable."""
-    if request.content_length is not None and request.content_length > max_bytes:
-        return None, json_error(_("The request is too large (at most %(kb)s KB).", kb=max_bytes // 1024), 400)
-    raw = request.get_data(cache=False)
-    if len(raw) > max_bytes:
-        return None, json_error(_("The request is too large (at most %(kb)s KB).", kb=max_bytes // 1024), 400)
-    try:
-        return json.loads(raw), None
-    except (ValueError, UnicodeDecodeError) as exc:
-        return None, json_error(_("The request body is not valid JSON: %(problem)s", problem=str(exc)), 400)
 
 
 def js_strings() -> dict[str, Any]:

@@ -18,7 +18,8 @@ from app.extensions import committed, db
 from app.models.training import CompletionState
 from app.services.training import assignment as plan_jobs
 from app.services.training import errors, plan_calendar, plans, schedule
-from app.web.views.plan_builder import MENU_CATEGORY, current_actor, json_error, read_json_body
+from app.web.views.json_api import current_actor, json_error, read_json_body
+from app.web.views.plan_builder import MENU_CATEGORY
 
 INLINE_ASSIGN_MAX = 1  # more customers than this run as a job (when Redis is configured)
 

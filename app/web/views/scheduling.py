@@ -33,6 +33,7 @@ from app.services.scheduling.errors import SchedulingError
 from app.web.views.base.area import register_area
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
+from app.web.views.schedule import ScheduleView, register_hidden
 
 
 def _own_coach_id(item: Any) -> None:
@@ -261,9 +262,11 @@ def register(appbuilder: Any) -> None:
         _l("Scheduling"),
         "fa-calendar",
         [
+            (ScheduleView, "Calendar", _l("Calendar"), "fa-calendar-check-o"),
             (ScheduledSessionView, "Sessions", _l("Sessions"), "fa-calendar-o"),
             (SessionParticipantView, "Session participants", _l("Session participants"), "fa-users"),
             (CoachAvailabilityView, "Coach availability", _l("Coach availability"), "fa-clock-o"),
             (WaitlistEntryView, "Waitlist", _l("Waitlist"), "fa-hourglass-half"),
         ],
     )
+    register_hidden(appbuilder)

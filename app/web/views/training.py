@@ -27,7 +27,7 @@ from app.services.training.programs import known_catalogue_ids
 from app.web.views.base.area import register_area
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
-from app.web.views.plan_builder import current_actor
+from app.web.views.json_api import current_actor
 
 _ITEM_LABELS = {
     "item_type": _l("Item type"),
