@@ -3,13 +3,15 @@
 A coach selects a slot to create a weekly class, drags one occurrence to another day and resizes it,
 books past capacity, cancels a booking and sees the promotion on the roster, and downloads the
 session's .ics (parsed back with icalendar). Screenshots of the week view as a Coach and as Support
-go to $SCHEDULE_SHOTS (default /tmp/s13/shots). Chromium missing: fails when CI=true, else skipped.
+go to $SCHEDULE_SHOTS (default: coachdesk-schedule-shots in the temporary folder).
+Chromium missing: fails when CI=true, else skipped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -23,7 +25,7 @@ from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serving
 from tests.support import databases
 from tests.support.apps import build_app, make_accounts
 
-SHOTS = Path(os.environ.get("SCHEDULE_SHOTS", "/tmp/s13/shots"))
+SHOTS = Path(os.environ.get("SCHEDULE_SHOTS") or Path(tempfile.gettempdir()) / "coachdesk-schedule-shots")
 
 pytestmark = pytest.mark.e2e
 
