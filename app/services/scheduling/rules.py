@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, aliased, lazyload
 
 from app.i18n import service_gettext as _
 from app.models.base import utcnow
@@ -56,11 +56,12 @@ class BookingRules:
         return cls(promotion_cutoff=dt.timedelta(minutes=minutes), late_cancel_window=dt.timedelta(hours=hours))
 
 
-def holds_seat() -> sa.ColumnElement[bool]:
-    """The participants that occupy a seat: PRIMARY and not cancelled (late or not)."""
+def holds_seat(participants: Any = SessionParticipant) -> sa.ColumnElement[bool]:
+    """The participants (``participants``: the entity or an alias of it) that occupy a seat:
+    PRIMARY and not cancelled (late or not)."""
     return sa.and_(
-        SessionParticipant.role == ParticipantRole.PRIMARY,
-        SessionParticipant.attendance_status.not_in(RELEASED),
+        participants.role == ParticipantRole.PRIMARY,
+        participants.attendance_status.not_in(RELEASED),
     )
 
 
@@ -123,21 +124,65 @@ def check_customer(db: Session, actor: Actor, customer_id: uuid.UUID) -> None:
 
     A coach asking about a customer who is not theirs is told so whether or not the id exists.
     """
+    _judge_customer(actor, db.execute(_customer_select(actor, customer_id)).first())
+
+
+def _customer_select(actor: Actor, customer_id: uuid.UUID) -> sa.Select[Any]:
     if not isinstance(customer_id, uuid.UUID):
         raise NotFound(_("No such customer."), field="customer")
     restricted = not is_unrestricted(actor)
     if restricted and actor.user_id is None:
         raise Forbidden(_("You may not change bookings."))
     theirs = PlatformUser.id.in_(coach_customers(actor.user_id)) if restricted and actor.user_id else sa.true()
-    row = db.execute(
-        sa.select(is_customer().label("customer"), theirs.label("theirs")).where(PlatformUser.id == customer_id)
-    ).first()
+    return sa.select(is_customer().label("customer"), theirs.label("theirs")).where(PlatformUser.id == customer_id)
+
+
+def _judge_customer(actor: Actor, row: Any) -> None:
     if row is None or not row.theirs:
-        if restricted:
+        if not is_unrestricted(actor):
             raise Forbidden(_("This customer is not one of your customers."), field="customer")
         raise NotFound(_("No such customer."), field="customer")
     if not row.customer:
         raise SchedulingError(_("Only customers can be booked into sessions."), field="customer")
+
+
+@dataclass
+class BookingState:
+    """What a booking decides on, read in one statement after the session's lock."""
+
+    participant: SessionParticipant | None  # the customer's row on this roster, if any
+    held: int  # seats held on this roster
+    overlap: int | None  # another live session overlapping this one where the customer holds a seat
+
+
+def booking_state(db: Session, actor: Actor, session: ScheduledSession, customer_id: uuid.UUID) -> BookingState:
+    """``check_customer``, ``participant``, ``seats_held`` and ``overlapping_seat`` in one statement.
+
+    One round trip instead of four while the session's row lock is held (call it after
+    ``get_session(lock=True)``: the statement's snapshot is then taken after the lock, so the
+    count is the locked one). Raises as ``check_customer`` does.
+    """
+    seated = aliased(SessionParticipant)
+    held = (
+        sa.select(sa.func.count()).select_from(seated).where(seated.session_id == session.id, holds_seat(seated))
+    ).scalar_subquery()
+    stmt = (
+        _customer_select(actor, customer_id)
+        .add_columns(
+            held.label("held"),
+            _overlap_select(session, customer_id).scalar_subquery().label("overlap"),
+            SessionParticipant,
+        )
+        .outerjoin(
+            SessionParticipant,
+            sa.and_(SessionParticipant.session_id == session.id, SessionParticipant.customer_id == PlatformUser.id),
+        )
+        .options(lazyload(SessionParticipant.session), lazyload(SessionParticipant.customer))
+        .execution_options(populate_existing=True)
+    )
+    row = db.execute(stmt).first()
+    _judge_customer(actor, row)
+    return BookingState(participant=row.SessionParticipant, held=row.held or 0, overlap=row.overlap)
 
 
 def participant(db: Session, session_id: int, customer_id: uuid.UUID) -> SessionParticipant | None:
@@ -159,23 +204,33 @@ def seats_held(db: Session, session_id: int) -> int:
 
 def overlapping_seat(db: Session, session: ScheduledSession, customer_id: uuid.UUID) -> int | None:
     """The id of another live session overlapping this one in which the customer holds a seat."""
-    return db.scalar(
-        sa.select(ScheduledSession.id)
-        .join(SessionParticipant, SessionParticipant.session_id == ScheduledSession.id)
+    return db.scalar(_overlap_select(session, customer_id))
+
+
+def _overlap_select(session: ScheduledSession, customer_id: uuid.UUID) -> sa.Select[Any]:
+    seated = aliased(SessionParticipant)  # an alias: never correlated to an enclosing roster query
+    other = aliased(ScheduledSession)
+    return (
+        sa.select(other.id)
+        .join(seated, seated.session_id == other.id)
         .where(
-            SessionParticipant.customer_id == customer_id,
-            holds_seat(),
-            ScheduledSession.id != session.id,
-            ScheduledSession.status != SessionStatus.CANCELLED,
-            ScheduledSession.start_time < session.end_time,
-            ScheduledSession.end_time > session.start_time,
+            seated.customer_id == customer_id,
+            holds_seat(seated),
+            other.id != session.id,
+            other.status != SessionStatus.CANCELLED,
+            other.start_time < session.end_time,
+            other.end_time > session.start_time,
         )
         .limit(1)
     )
 
 
 def refuse_overlap(db: Session, session: ScheduledSession, customer_id: uuid.UUID) -> None:
-    other = overlapping_seat(db, session, customer_id)
+    raise_overlap(overlapping_seat(db, session, customer_id))
+
+
+def raise_overlap(other: int | None) -> None:
+    """Refuse a seat when the customer holds one in ``other``, an overlapping live session."""
     if other is not None:
         raise SchedulingError(
             _("A customer cannot be booked into two overlapping sessions."), field="customer", session_id=other
