@@ -2,8 +2,9 @@
 
 Runs on an embedded PostgreSQL server (or ``BENCH_DATABASE_URL``) in a fresh migrated database, with
 the audit chain on (every booking writes its chained audit rows and its outbox event, as in
-production). Target: at least 300 bookings/s from 8 clients. Each client is a thread with its own
-app context and connection, booking one (session, customer) pair per transaction and committing.
+production). Target: at least 300 bookings/s from 8 clients. Each client is a process (forked, its
+own connection; ``BENCH_THREADS=1`` runs them as threads of one process instead), booking one
+(session, customer) pair per transaction and committing.
 
 Baseline, measured in the same run on a second set of sessions: a naive check-then-insert booking
 (count the seats, then insert, no row lock), audited the same way. It is what the engine must not
@@ -13,6 +14,7 @@ be: its over-booked seats are counted and printed. The engine's run must over-bo
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 import random
 import threading
@@ -26,6 +28,7 @@ CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 SESSIONS = int(os.environ.get("BENCH_SESSIONS", "40"))
 CAPACITY = int(os.environ.get("BENCH_CAPACITY", "20"))
 PER_SESSION = int(os.environ.get("BENCH_PER_SESSION", "30"))  # bookings aimed at each session (> capacity)
+THREADS = os.environ.get("BENCH_THREADS", "") not in ("", "0")  # clients as threads, not processes
 TARGET = 300.0
 
 
@@ -102,38 +105,69 @@ def _naive_book(db: Any, session_id: int, customer_id: uuid.UUID) -> None:
         db.flush()
 
 
-def _run(app: Any, pairs: list[tuple[int, uuid.UUID]], book: Any, actor_id: uuid.UUID) -> tuple[float, int]:
-    """Spread ``pairs`` over CLIENTS threads; return (bookings/s, failures)."""
+def _client(app: Any, chunk: list[tuple[int, uuid.UUID]], book: Any, actor_id: uuid.UUID, barrier: Any) -> int:
+    """One client: its own connection, one booking per transaction, as a console request does it; returns failures."""
+    from app.extensions import db
+    from app.services.audit.context import AuditContext, acting_as
+
+    failures = 0
+    # As in a console request: the audit rows name the desk user, IP and agent.
+    context = AuditContext(actor_id=actor_id, ip_address="127.0.0.1", user_agent="bench")
+    with app.app_context(), acting_as(context):
+        barrier.wait()
+        for session_id, customer_id in chunk:
+            try:
+                book(db.session, session_id, customer_id)
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                failures += 1
+        db.session.remove()
+    return failures
+
+
+def _process_client(app: Any, chunk: Any, book: Any, actor_id: uuid.UUID, barrier: Any, failures: Any, i: int) -> None:
+    """A forked client: drop the parent's pooled connections (never use them here), then run as a thread would."""
     from app.extensions import db
 
+    with app.app_context():
+        db.engine.dispose(close=False)
+    failures[i] = _client(app, chunk, book, actor_id, barrier)
+
+
+def _run(app: Any, pairs: list[tuple[int, uuid.UUID]], book: Any, actor_id: uuid.UUID) -> tuple[float, int]:
+    """Spread ``pairs`` over CLIENTS clients (processes, or threads with BENCH_THREADS=1); (bookings/s, failures).
+
+    Processes are the deployment's shape (one worker process per request, each its own
+    connection pool); threads share one interpreter lock, so they measure the GIL as much as
+    the engine. Timing starts when every client is connected and waiting at the barrier.
+    """
     chunks = [pairs[i::CLIENTS] for i in range(CLIENTS)]
-    failures = [0] * CLIENTS
-    barrier = threading.Barrier(CLIENTS + 1)
+    if THREADS:
+        failures = [0] * CLIENTS
+        barrier: Any = threading.Barrier(CLIENTS + 1)
 
-    def client(i: int) -> None:
-        from app.services.audit.context import AuditContext, acting_as
+        def client(i: int) -> None:
+            failures[i] = _client(app, chunks[i], book, actor_id, barrier)
 
-        # As in a console request: the audit rows name the desk user, IP and agent.
-        context = AuditContext(actor_id=actor_id, ip_address="127.0.0.1", user_agent="bench")
-        with app.app_context(), acting_as(context):
-            barrier.wait()
-            for session_id, customer_id in chunks[i]:
-                try:
-                    book(db.session, session_id, customer_id)
-                    db.session.commit()
-                except Exception:
-                    db.session.rollback()
-                    failures[i] += 1
-            db.session.remove()
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
-    for t in threads:
-        t.start()
+        workers: list[Any] = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    else:
+        ctx = multiprocessing.get_context("fork")
+        barrier = ctx.Barrier(CLIENTS + 1)
+        failures = ctx.Array("i", CLIENTS)
+        workers = [
+            ctx.Process(target=_process_client, args=(app, chunks[i], book, actor_id, barrier, failures, i))
+            for i in range(CLIENTS)
+        ]
+    for w in workers:
+        w.start()
     barrier.wait()
     start = time.perf_counter()
-    for t in threads:
-        t.join()
+    for w in workers:
+        w.join()
     elapsed = time.perf_counter() - start
+    if not THREADS and any(w.exitcode != 0 for w in workers):
+        raise RuntimeError(f"a client process failed: exit codes {[w.exitcode for w in workers]}")
     return len(pairs) / elapsed, sum(failures)
 
 

@@ -9,6 +9,7 @@ overlapping seats. They only read; ``booking`` and ``roster`` make the changes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -127,12 +128,18 @@ def check_customer(db: Session, actor: Actor, customer_id: uuid.UUID) -> None:
     _judge_customer(actor, db.execute(_customer_select(actor, customer_id)).first())
 
 
-def _customer_select(actor: Actor, customer_id: uuid.UUID) -> sa.Select[Any]:
+def _check_customer_args(actor: Actor, customer_id: uuid.UUID) -> bool:
+    """The checks that need no query; whether the actor is restricted to their own customers."""
     if not isinstance(customer_id, uuid.UUID):
         raise NotFound(_("No such customer."), field="customer")
     restricted = not is_unrestricted(actor)
     if restricted and actor.user_id is None:
         raise Forbidden(_("You may not change bookings."))
+    return restricted
+
+
+def _customer_select(actor: Actor, customer_id: uuid.UUID) -> sa.Select[Any]:
+    restricted = _check_customer_args(actor, customer_id)
     theirs = PlatformUser.id.in_(coach_customers(actor.user_id)) if restricted and actor.user_id else sa.true()
     return sa.select(is_customer().label("customer"), theirs.label("theirs")).where(PlatformUser.id == customer_id)
 
@@ -160,29 +167,50 @@ def booking_state(db: Session, actor: Actor, session: ScheduledSession, customer
 
     One round trip instead of four while the session's row lock is held (call it after
     ``get_session(lock=True)``: the statement's snapshot is then taken after the lock, so the
-    count is the locked one). Raises as ``check_customer`` does.
+    count is the locked one). Raises as ``check_customer`` does. The statement is built once per
+    shape (a coach or not) with bound parameters: building it per booking cost more than running it.
     """
-    seated = aliased(SessionParticipant)
-    held = (
-        sa.select(sa.func.count()).select_from(seated).where(seated.session_id == session.id, holds_seat(seated))
-    ).scalar_subquery()
-    stmt = (
-        _customer_select(actor, customer_id)
-        .add_columns(
-            held.label("held"),
-            _overlap_select(session, customer_id).scalar_subquery().label("overlap"),
+    restricted = _check_customer_args(actor, customer_id)
+    params = {
+        "customer_id": customer_id,
+        "session_id": session.id,
+        "session_start": session.start_time,
+        "session_end": session.end_time,
+    }
+    if restricted:
+        params["coach_id"] = actor.user_id
+    row = db.execute(_booking_state_select(restricted), params).first()
+    _judge_customer(actor, row)
+    return BookingState(participant=row.SessionParticipant, held=row.held or 0, overlap=row.overlap)
+
+
+@functools.cache
+def _booking_state_select(restricted: bool) -> sa.Select[Any]:
+    customer_id = sa.bindparam("customer_id", type_=PlatformUser.__table__.c.id.type)
+    session_id = sa.bindparam("session_id", type_=sa.Integer)
+    start = sa.bindparam("session_start", type_=ScheduledSession.__table__.c.start_time.type)
+    end = sa.bindparam("session_end", type_=ScheduledSession.__table__.c.end_time.type)
+    coach_id = sa.bindparam("coach_id", type_=PlatformUser.__table__.c.id.type)
+    theirs = PlatformUser.id.in_(coach_customers(coach_id)) if restricted else sa.true()
+    seated = aliased(SessionParticipant)  # aliases: never correlated to the roster row of the outer query
+    held = sa.select(sa.func.count()).select_from(seated).where(seated.session_id == session_id, holds_seat(seated))
+    return (
+        sa.select(
+            is_customer().label("customer"),
+            theirs.label("theirs"),
+            held.scalar_subquery().label("held"),
+            _overlap_select(session_id, start, end, customer_id).scalar_subquery().label("overlap"),
             SessionParticipant,
         )
+        .select_from(PlatformUser)
         .outerjoin(
             SessionParticipant,
-            sa.and_(SessionParticipant.session_id == session.id, SessionParticipant.customer_id == PlatformUser.id),
+            sa.and_(SessionParticipant.session_id == session_id, SessionParticipant.customer_id == PlatformUser.id),
         )
+        .where(PlatformUser.id == customer_id)
         .options(lazyload(SessionParticipant.session), lazyload(SessionParticipant.customer))
         .execution_options(populate_existing=True)
     )
-    row = db.execute(stmt).first()
-    _judge_customer(actor, row)
-    return BookingState(participant=row.SessionParticipant, held=row.held or 0, overlap=row.overlap)
 
 
 def participant(db: Session, session_id: int, customer_id: uuid.UUID) -> SessionParticipant | None:
@@ -204,11 +232,11 @@ def seats_held(db: Session, session_id: int) -> int:
 
 def overlapping_seat(db: Session, session: ScheduledSession, customer_id: uuid.UUID) -> int | None:
     """The id of another live session overlapping this one in which the customer holds a seat."""
-    return db.scalar(_overlap_select(session, customer_id))
+    return db.scalar(_overlap_select(session.id, session.start_time, session.end_time, customer_id))
 
 
-def _overlap_select(session: ScheduledSession, customer_id: uuid.UUID) -> sa.Select[Any]:
-    seated = aliased(SessionParticipant)  # an alias: never correlated to an enclosing roster query
+def _overlap_select(session_id: Any, start: Any, end: Any, customer_id: Any) -> sa.Select[Any]:
+    seated = aliased(SessionParticipant)  # aliases: never correlated to an enclosing roster query
     other = aliased(ScheduledSession)
     return (
         sa.select(other.id)
@@ -216,10 +244,10 @@ def _overlap_select(session: ScheduledSession, customer_id: uuid.UUID) -> sa.Sel
         .where(
             seated.customer_id == customer_id,
             holds_seat(seated),
-            other.id != session.id,
+            other.id != session_id,
             other.status != SessionStatus.CANCELLED,
-            other.start_time < session.end_time,
-            other.end_time > session.start_time,
+            other.start_time < end,
+            other.end_time > start,
         )
         .limit(1)
     )
