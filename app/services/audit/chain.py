@@ -170,25 +170,49 @@ def lock_chain(conn: sa.Connection) -> None:
 
 def append(conn: sa.Connection, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Chain and insert ``entries`` (dicts of AuditLog columns) on ``conn``'s transaction."""
-    if not entries:
-        return []
-    lock_chain(conn)
-    table = AuditLog.__table__
-    prev = conn.execute(select(table.c.row_hash).order_by(table.c.id.desc()).limit(1)).scalar()
+    return write(conn, stamp(entries))
+
+
+def stamp(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Attribute ``entries`` to the current ``AuditContext`` (actor, IP, agent, extra metadata), now.
+
+    Split from ``write`` so the session hooks can stamp a flush's rows while its context is
+    current and chain them later, at commit (see ``hooks``). An entry without an actor and
+    without a context actor is left for ``write`` to give to the system user.
+    """
     ctx = current_context()
-    actor_default = ctx.actor_id or system_user_id(conn)
     for entry in entries:
-        entry.setdefault("created_at", utcnow())
-        if "actor_id" not in entry:
-            entry["actor_id"] = actor_default
+        if "actor_id" not in entry and ctx.actor_id is not None:
+            entry["actor_id"] = ctx.actor_id
         entry.setdefault("ip_address", ctx.ip_address)
         entry.setdefault("user_agent", (ctx.user_agent or "")[:300] or None)
         meta = dict(entry.get("metadata_json") or {})
         meta.update(ctx.extra)
         entry["metadata_json"] = _plain(meta) or None
+    return entries
+
+
+def write(conn: sa.Connection, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chain stamped ``entries`` after the current head and insert them, under the chain lock.
+
+    The lock is held until the transaction ends, so the next appender reads this head only once
+    it is committed; the rows go in as one multi-row INSERT, to keep that time short.
+    """
+    if not entries:
+        return []
+    lock_chain(conn)
+    table = AuditLog.__table__
+    prev = conn.execute(select(table.c.row_hash).order_by(table.c.id.desc()).limit(1)).scalar()
+    system = None
+    for entry in entries:
+        entry.setdefault("created_at", utcnow())
+        if "actor_id" not in entry:
+            system = system or system_user_id(conn)
+            entry["actor_id"] = system
         entry["prev_hash"] = prev
         entry["row_hash"] = prev = row_hash(entry)
-        conn.execute(insert(table).values(**entry))
+    columns = {key for entry in entries for key in entry}
+    conn.execute(insert(table), [{key: entry.get(key) for key in columns} for entry in entries])
     return entries
 
 

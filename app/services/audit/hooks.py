@@ -1,10 +1,22 @@
 """The ORM session hooks: one chained AuditLogs row per change, written in the same transaction.
 
 ``install()`` (called from create_app) listens to the app session's ``before_flush``
-(collect what changed while history is still there) and ``after_flush`` (write the
-rows, primary keys now known) events. Every ORM create/update/delete made by the
-console, the API or a job is audited; bulk Core statements are not flushes and are
-audited by the service that runs them (retention, erasure) as one event with counts.
+(collect what changed while history is still there) and ``after_flush`` (describe the
+rows, primary keys now known, and attribute them to the current context) events. Every
+ORM create/update/delete made by the console, the API or a job is audited; bulk Core
+statements are not flushes and are audited by the service that runs them (retention,
+erasure) as one event with counts.
+
+The rows are chained at commit, not at the flush: ``before_commit`` flushes what is left and
+writes the transaction's queued rows under the chain lock (``chain.write``), which is then held
+only for those inserts and the commit itself, instead of from a transaction's first flush to
+its end (every audited write in the system waits for that lock). They are still written in
+the same transaction, so they commit with the change or not at all; a rollback drops the
+queue. Inside a savepoint (``begin_nested``) rows are chained at the flush as before, so a
+savepoint rolled back takes its own rows with it and no others; flushes that run while the
+commit is under way (after ``before_commit``) are chained at once too. A statement run
+through the session that reads ``audit_logs`` first writes the queue (``do_orm_execute``), so
+a transaction still sees its own audit rows.
 
 Changed field NAMES are always recorded; VALUES only for columns that hold no personal
 data (``info={"personal": True}``, see ``app.models.classification``) and are not
@@ -17,13 +29,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.attributes import NO_VALUE
+from sqlalchemy.sql import util as sql_util
 
 from app.extensions import db
 from app.models.classification import is_personal
 from app.services import csv_export
-from app.services.audit.chain import append, record
+from app.services.audit.chain import record, stamp, write
 
 SECRET_COLUMNS: dict[str, frozenset[str]] = {"ab_user": frozenset({"password"})}
 # Tables whose rows are infrastructure, not business data.
@@ -36,6 +49,11 @@ IGNORED_COLUMNS: dict[str, frozenset[str]] = {
 }
 PERMISSION_TABLES = frozenset({"ab_role", "ab_user", "ab_group"})
 PERMISSION_RELATIONS = frozenset({"permissions", "roles", "groups"})
+AUDIT_TABLE = "audit_logs"
+# session.info keys: objects seen by before_flush; rows waiting for the commit; "chain at once".
+PENDING_KEY = "audit_pending"
+QUEUE_KEY = "audit_queue"
+DIRECT_KEY = "audit_direct"
 
 
 def install() -> None:
@@ -43,6 +61,9 @@ def install() -> None:
     if not event.contains(db.session, "before_flush", _before_flush):
         event.listen(db.session, "before_flush", _before_flush)
         event.listen(db.session, "after_flush", _after_flush)
+        event.listen(db.session, "before_commit", _before_commit)
+        event.listen(db.session, "do_orm_execute", _before_audit_read)
+        event.listen(db.session, "after_transaction_end", _after_transaction_end)
     csv_export.export_started.connect(_on_list_export)  # one receiver, however often connected
 
 
@@ -108,7 +129,7 @@ def _describe(obj: Any, kind: str) -> dict[str, Any] | None:
 
 
 def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
-    pending = session.info.setdefault("audit_pending", [])
+    pending = session.info.setdefault(PENDING_KEY, [])
     for kind, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
         for obj in list(objects):
             table = _table(obj)
@@ -124,7 +145,7 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
 
 
 def _after_flush(session: Session, flush_context: Any) -> None:
-    pending = session.info.pop("audit_pending", None)
+    pending = session.info.pop(PENDING_KEY, None)
     if not pending:
         return
     entries = []
@@ -142,4 +163,38 @@ def _after_flush(session: Session, flush_context: Any) -> None:
             meta["relations"] = described["relations"]
             meta["change"] = kind
         entries.append({"action": action, "resource_type": table, "resource_id": resource_id, "metadata_json": meta})
-    append(session.connection(), entries)
+    stamp(entries)  # who and where: the context of the flush, not of the commit
+    if session.info.get(DIRECT_KEY) or session.in_nested_transaction():
+        write(session.connection(), entries)
+    else:
+        session.info.setdefault(QUEUE_KEY, []).extend(entries)
+
+
+def _before_commit(session: Session) -> None:
+    """Chain the transaction's queued rows, last thing before the database commit."""
+    if session.in_nested_transaction():
+        return  # releasing a savepoint: its rows are written already, the queue waits for the real commit
+    session.flush()  # the commit's own flush runs after this hook: take its rows now
+    session.info[DIRECT_KEY] = True  # anything flushed from here on is chained at once
+    _chain_queue(session)
+
+
+def _chain_queue(session: Session) -> None:
+    queued = session.info.pop(QUEUE_KEY, None)
+    if queued:
+        write(session.connection(), queued)
+
+
+def _before_audit_read(state: ORMExecuteState) -> None:
+    """A statement on ``audit_logs`` sees the rows this transaction queued: chain them first."""
+    if state.session.info.get(QUEUE_KEY) and any(
+        t.name == AUDIT_TABLE for t in sql_util.find_tables(state.statement, include_crud=True)
+    ):
+        _chain_queue(state.session)
+
+
+def _after_transaction_end(session: Session, transaction: Any) -> None:
+    """A commit or rollback of the whole transaction: what it queued is written or gone."""
+    if transaction.parent is None:
+        for key in (QUEUE_KEY, DIRECT_KEY, PENDING_KEY):
+            session.info.pop(key, None)

@@ -66,11 +66,12 @@ from app.services.scheduling.roster import (
 from app.services.scheduling.rules import (
     RELEASED,
     BookingRules,
+    booking_state,
     check_customer,
     get_session,
     now_or,
     participant,
-    refuse_overlap,
+    raise_overlap,
     require,
     require_open,
     seats_held,
@@ -123,13 +124,13 @@ def book(
     session = get_session(db, actor, session_id, lock=True, for_write=True)
     now = now_or(now)  # read after the lock: the queue's order is the lock's order
     require_open(session, now)
-    check_customer(db, actor, customer_id)
-    row = participant(db, session.id, customer_id)
+    state = booking_state(db, actor, session, customer_id)  # the customer check, their row, the count, overlaps
+    row = state.participant
     if row is not None and row.attendance_status not in RELEASED:
         outcome = "already_booked" if row.role == ParticipantRole.PRIMARY else "already_waitlisted"
         return BookingResult(row, outcome)
-    refuse_overlap(db, session, customer_id)
-    seat = seats_held(db, session.id) < session.capacity
+    raise_overlap(state.overlap)
+    seat = state.held < session.capacity
     role = ParticipantRole.PRIMARY if seat else ParticipantRole.WAITLIST
     if row is None:
         row = SessionParticipant(session_id=session.id, customer_id=customer_id)
