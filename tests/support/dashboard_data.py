@@ -173,8 +173,10 @@ def build(coach1_id: uuid.UUID) -> Dataset:
         (ss1, A, ParticipantRole.PRIMARY, AttendanceStatus.ATTENDED),
         (ss1, B, ParticipantRole.PRIMARY, AttendanceStatus.NO_SHOW),
         (ss1, C, ParticipantRole.PRIMARY, AttendanceStatus.CANCELLED),
-        (ss1, D, ParticipantRole.WAITLIST, AttendanceStatus.REGISTERED),
+        # D joined the waitlist, was promoted to a seat, then cancelled it; A still waits on ss2.
+        (ss1, D, ParticipantRole.PRIMARY, AttendanceStatus.CANCELLED),
         (ss2, B, ParticipantRole.PRIMARY, AttendanceStatus.ATTENDED),
+        (ss2, A, ParticipantRole.WAITLIST, AttendanceStatus.REGISTERED),
         (ss3, A, ParticipantRole.PRIMARY, AttendanceStatus.REGISTERED),
     ):
         s.add(m.SessionParticipant(session_id=sess.id, customer_id=cust, role=role, attendance_status=status))

@@ -206,15 +206,17 @@ def make_world(coach_email: str | None, tag: str = "a", text: str | None = None)
         WearableAuthorization: WearableAuthorization(
             customer_id=customer.id, provider=f"garmin-{tag}", access_token_hash="secret-token-hash-" + tag
         ),
-        AuditLog: AuditLog(actor_id=customer.id, action="update", resource_type="users", resource_id=str(customer.id)),
         DataRetentionPolicy: DataRetentionPolicy(
             entity=RETENTION_ENTITIES[sum(map(ord, tag)) % len(RETENTION_ENTITIES)],
             retention_period_days=30,
             deletion_strategy=DeletionStrategy.HARD_DELETE,
         ),
     }
+    audit_row = AuditLog(actor_id=customer.id, action="update", resource_type="users", resource_id=str(customer.id))
+    more[AuditLog] = audit_row
     for model, obj in more.items():
         if model not in (
+            AuditLog,
             Subscription,
             Invoice,
             Program,
@@ -230,6 +232,10 @@ def make_world(coach_email: str | None, tag: str = "a", text: str | None = None)
         ):
             db.session.add(obj)
     rows.update(more)
+    db.session.commit()
+    # The hand-made audit row last: the world's own audit rows are chained at commit, and would
+    # otherwise push it off the first page of the audit list.
+    db.session.add(audit_row)
     db.session.commit()
     return rows
 
