@@ -8,7 +8,8 @@ same instant. A payload value that cannot be read as its field's kind counts as 
 the Python evaluator and the SQL compiler follow (SQL's NULL).
 
 Payload look-up walks dotted paths through mappings only (``payload["a"]["b"]``): never an
-attribute, never a call, so a condition cannot reach into an object.
+attribute (types are checked with ``type()``, which reads none), never a call, so a condition
+cannot reach into an object.
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ FIELD_PATH = re.compile(r"^[a-z][a-z0-9_]{0,49}(\.[a-z][a-z0-9_]{0,49}){0,4}$")
 
 _INTEGER_TEXT = re.compile(r"-?[0-9]{1,30}")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _is(value: Any, kinds: type | tuple[type, ...]) -> bool:
+    """``isinstance`` by the value's real type only: ``isinstance`` would also read an object's
+    ``__class__`` attribute, and a payload object's attributes are never touched."""
+    return issubclass(type(value), kinds)
 
 
 class _Missing:
@@ -61,28 +68,28 @@ def lookup(payload: Mapping[str, Any], path: str) -> Any:
     """The value at a dotted ``path``, walking mappings by key only; ``MISSING`` if any step is not there."""
     value: Any = payload
     for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
+        if not _is(value, Mapping) or part not in value:
             return MISSING
         value = value[part]
     return MISSING if value is None else value
 
 
 def _number(raw: Any) -> decimal.Decimal | None:
-    if isinstance(raw, bool):
+    if _is(raw, bool):
         return None
-    if isinstance(raw, int):
+    if _is(raw, int):
         return decimal.Decimal(raw)
-    if isinstance(raw, float):
+    if _is(raw, float):
         return decimal.Decimal(repr(raw)) if math.isfinite(raw) else None
-    if isinstance(raw, decimal.Decimal):
+    if _is(raw, decimal.Decimal):
         return raw if raw.is_finite() else None
     return None
 
 
 def _integer(raw: Any) -> int | None:
-    if isinstance(raw, bool):
+    if _is(raw, bool):
         return None
-    if isinstance(raw, int):
+    if _is(raw, int):
         return raw
     number = _number(raw)
     if number is not None and number == number.to_integral_value():
@@ -91,11 +98,11 @@ def _integer(raw: Any) -> int | None:
 
 
 def _date(raw: Any) -> dt.date | None:
-    if isinstance(raw, dt.datetime):
+    if _is(raw, dt.datetime):
         return None
-    if isinstance(raw, dt.date):
+    if _is(raw, dt.date):
         return raw
-    if isinstance(raw, str) and len(raw) == 10:
+    if _is(raw, str) and len(raw) == 10:
         try:
             return dt.date.fromisoformat(raw)
         except ValueError:
@@ -104,12 +111,12 @@ def _date(raw: Any) -> dt.date | None:
 
 
 def _datetime(raw: Any, *, naive_is_utc: bool) -> dt.datetime | None:
-    if isinstance(raw, str):
+    if _is(raw, str):
         try:
             raw = dt.datetime.fromisoformat(raw)
         except ValueError:
             return None
-    if not isinstance(raw, dt.datetime):
+    if not _is(raw, dt.datetime):
         return None
     if raw.tzinfo is None:
         if not naive_is_utc:
@@ -119,11 +126,11 @@ def _datetime(raw: Any, *, naive_is_utc: bool) -> dt.datetime | None:
 
 
 def _identifier(raw: Any) -> int | uuid.UUID | str | None:
-    if isinstance(raw, bool):
+    if _is(raw, bool):
         return None
-    if isinstance(raw, (int, uuid.UUID)):
+    if _is(raw, (int, uuid.UUID)):
         return raw
-    if isinstance(raw, str) and raw.strip():
+    if _is(raw, str) and raw.strip():
         text = raw.strip()
         if text.isascii() and text.isdigit():
             return int(text)
@@ -135,22 +142,22 @@ def _identifier(raw: Any) -> int | uuid.UUID | str | None:
 
 
 def _enum(raw: Any) -> str | None:
-    if isinstance(raw, enum.Enum):
+    if _is(raw, enum.Enum):
         raw = raw.value
-    return raw if isinstance(raw, str) else None
+    return raw if _is(raw, str) else None
 
 
 def _list(raw: Any) -> tuple[str, ...] | None:
-    if not isinstance(raw, (list, tuple)):
+    if not _is(raw, (list, tuple)):
         return None
     return tuple(_list_item(item) for item in raw if _list_item(item) is not None)  # type: ignore[misc]
 
 
 def _list_item(raw: Any) -> str | None:
-    raw = _enum(raw) if isinstance(raw, enum.Enum) else raw
-    if isinstance(raw, bool):
+    raw = _enum(raw) if _is(raw, enum.Enum) else raw
+    if _is(raw, bool):
         return None
-    if isinstance(raw, (str, int, uuid.UUID)):
+    if _is(raw, (str, int, uuid.UUID)):
         return str(raw)
     return None
 
@@ -166,14 +173,14 @@ def normalise(kind: str, raw: Any, *, from_payload: bool = True) -> Any:
     result: Any
     if kind == "number":
         result = _number(raw)
-        if result is None and from_payload and isinstance(raw, str):
+        if result is None and from_payload and _is(raw, str):
             try:
                 result = _number(decimal.Decimal(raw.strip()))
             except decimal.InvalidOperation:
                 result = None
     elif kind == "integer":
         result = _integer(raw)
-        if result is None and from_payload and isinstance(raw, str) and _INTEGER_TEXT.fullmatch(raw.strip()):
+        if result is None and from_payload and _is(raw, str) and _INTEGER_TEXT.fullmatch(raw.strip()):
             result = int(raw.strip())
     elif kind == "date":
         result = _date(raw)
@@ -184,9 +191,9 @@ def normalise(kind: str, raw: Any, *, from_payload: bool = True) -> Any:
     elif kind == "enum":
         result = _enum(raw)
     elif kind == "boolean":
-        result = raw if isinstance(raw, bool) else None
+        result = raw if _is(raw, bool) else None
     elif kind == "text":
-        result = raw if isinstance(raw, str) else None
+        result = raw if _is(raw, str) else None
     elif kind == "list":
         result = _list(raw) if from_payload else _list_item(raw)
     else:
@@ -198,11 +205,11 @@ def display(value: Any) -> str:
     """A normalised value as short plain text (numbers without trailing zeros, ISO dates)."""
     if value is MISSING:
         return "—"
-    if isinstance(value, decimal.Decimal):
+    if _is(value, decimal.Decimal):
         text = format(value, "f")
         return text.rstrip("0").rstrip(".") if "." in text else text
-    if isinstance(value, (dt.date, dt.datetime)):
+    if _is(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    if isinstance(value, tuple):
+    if _is(value, tuple):
         return "[" + ", ".join(display(item) for item in value) + "]"
     return str(value)
