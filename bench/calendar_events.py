@@ -31,12 +31,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
-from bench.common import build_app, libpq, pg_admin_url
+from bench.common import build_app, drop_database, named_database, step
 
 TARGET_P95_MS = 150.0
 SEATS_INDEX = (
@@ -48,26 +47,7 @@ EPOCH = dt.datetime(2030, 1, 7, tzinfo=dt.UTC)
 
 
 def database_url(sessions: int) -> tuple[str, bool]:
-    admin = make_url(pg_admin_url()).set(drivername="postgresql")
-    name = f"bench_calendar_{sessions}"
-    with psycopg.connect(libpq(admin.render_as_string(hide_password=False)), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return admin.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False), exists
-
-
-def drop(url: str) -> None:
-    admin = make_url(pg_admin_url()).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(libpq(admin), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-
-
-def step(label: str, fn: Callable[[], Any]) -> Any:
-    start = time.perf_counter()
-    result = fn()
-    print(f"  {label}: {time.perf_counter() - start:.1f} s", flush=True)
-    return result
+    return named_database(f"bench_calendar_{sessions}")
 
 
 def generate(conn: Any, args: argparse.Namespace) -> None:
@@ -131,7 +111,7 @@ def prepare(args: argparse.Namespace) -> tuple[Any, str]:
     url, existed = database_url(args.sessions)
     if existed and not args.reuse:
         print("  dropping the earlier bench database (use --reuse to keep it)", flush=True)
-        drop(url)
+        drop_database(url)
         url, existed = database_url(args.sessions)
     print(f"database: {make_url(url).database}", flush=True)
     app = build_app(url)
@@ -274,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             ok = ok and ours[1] < TARGET_P95_MS and ours[2] == 2 and ours[3] == naive[3]
     print(f"\n{'PASS' if ok else 'FAIL'}: ours p95 < {TARGET_P95_MS:.0f} ms with 2 statements, same rows as naive")
     if args.drop:
-        drop(url)
+        drop_database(url)
     return 0 if ok else 1
 
 

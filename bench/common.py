@@ -47,6 +47,27 @@ def fresh_database(prefix: str) -> str:
     return admin.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
 
 
+def named_database(name: str) -> tuple[str, bool]:
+    """The URL of database ``name`` (created if missing) and whether it already existed: for ``--reuse``."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(pg_admin_url()).set(drivername="postgresql")
+    with psycopg.connect(libpq(admin.render_as_string(hide_password=False)), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return admin.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False), exists
+
+
+def step(label: str, fn: Any) -> Any:
+    """Run ``fn`` and print how long it took (data generation steps)."""
+    start = time.perf_counter()
+    result = fn()
+    print(f"  {label}: {time.perf_counter() - start:.1f} s", flush=True)
+    return result
+
+
 def drop_database(url: str) -> None:
     import psycopg
     from sqlalchemy.engine import make_url

@@ -22,16 +22,14 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
-from bench.common import build_app, libpq, pg_admin_url
+from bench.common import build_app, drop_database, named_database, step
 
 TARGET_P95_MS = 150.0
 TARGET_STATEMENTS = 10
@@ -65,27 +63,7 @@ def stock_view_class() -> type:
 
 
 def database_url(events: int) -> tuple[str, bool]:
-    """URL of ``bench_listpages_<events>`` and whether it already existed."""
-    admin = make_url(pg_admin_url()).set(drivername="postgresql")
-    name = f"bench_listpages_{events}"
-    with psycopg.connect(libpq(admin.render_as_string(hide_password=False)), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return admin.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False), exists
-
-
-def drop(url: str) -> None:
-    admin = make_url(pg_admin_url()).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(libpq(admin), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-
-
-def step(label: str, fn: Callable[[], Any]) -> Any:
-    start = time.perf_counter()
-    result = fn()
-    print(f"  {label}: {time.perf_counter() - start:.1f} s", flush=True)
-    return result
+    return named_database(f"bench_listpages_{events}")
 
 
 def generate(conn: Any, customers: int, events: int, coaches: int) -> None:
@@ -142,7 +120,7 @@ def prepare(args: argparse.Namespace) -> tuple[Any, str]:
     url, existed = database_url(args.events)
     if existed and not args.reuse:
         print("  dropping the earlier bench database (use --reuse to keep it)", flush=True)
-        drop(url)
+        drop_database(url)
         url, existed = database_url(args.events)
     print(f"database: {make_url(url).database} (events={args.events:,}, customers={args.customers:,})", flush=True)
     app = build_app(url, WTF_CSRF_ENABLED=False)
@@ -360,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             db.session.remove()
             db.engine.dispose()
         if args.drop:
-            drop(url)
+            drop_database(url)
 
 
 if __name__ == "__main__":

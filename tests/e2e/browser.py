@@ -64,6 +64,19 @@ def live_app(tmp_dir: Path, *, accounts: bool = True) -> Iterator[tuple[str, Fla
 
 
 @contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """A headless Chromium for a module's tests (one launch, many pages)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@contextmanager
 def recording_page(base: str, **context_options: Any) -> Iterator[Any]:
     """A Chromium page on ``base`` whose ``requested_hosts`` collects every host it asked for
     (tests assert nothing left the server)."""

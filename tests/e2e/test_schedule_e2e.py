@@ -21,9 +21,8 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serving
-from tests.support import databases
-from tests.support.apps import build_app, make_accounts
+from tests.e2e.browser import launched_chromium, live_app
+from tests.support.apps import make_accounts
 
 SHOTS = Path(os.environ.get("SCHEDULE_SHOTS") or Path(tempfile.gettempdir()) / "coachdesk-schedule-shots")
 
@@ -32,20 +31,15 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flask]]:
-    require_chromium()
-    app = build_app(databases.create_sqlite_database(tmp_path_factory.mktemp("e2e-schedule")))
-    with serving(app) as base:
-        yield base, app
+    """The app on a freshly migrated SQLite file, served by werkzeug on a free localhost port."""
+    with live_app(tmp_path_factory.mktemp("e2e-schedule"), accounts=False) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

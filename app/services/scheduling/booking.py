@@ -109,6 +109,19 @@ class CancelResult:
     promoted: list[SessionParticipant]
 
 
+def _locked_open_session(
+    db: Session, actor: Actor, session_id: int, now: dt.datetime | None
+) -> tuple[Actor, ScheduledSession, dt.datetime]:
+    """The roster-changing actor's session, row-locked and still open, and "now" read after the lock
+    (so the queue's order is the lock's order)."""
+    actor = Actor.of(actor)
+    require(actor, "SessionParticipants")
+    session = get_session(db, actor, session_id, lock=True, for_write=True)
+    now = now_or(now)
+    require_open(session, now)
+    return actor, session, now
+
+
 def book(
     db: Session,
     actor: Actor,
@@ -119,11 +132,7 @@ def book(
     now: dt.datetime | None = None,
 ) -> BookingResult:
     """Give the customer a seat, or a place at the back of the waitlist when the session is full."""
-    actor = Actor.of(actor)
-    require(actor, "SessionParticipants")
-    session = get_session(db, actor, session_id, lock=True, for_write=True)
-    now = now_or(now)  # read after the lock: the queue's order is the lock's order
-    require_open(session, now)
+    actor, session, now = _locked_open_session(db, actor, session_id, now)
     state = booking_state(db, actor, session, customer_id)  # the customer check, their row, the count, overlaps
     row = state.participant
     if row is not None and row.attendance_status not in RELEASED:
@@ -174,11 +183,7 @@ def cancel_booking(
     now: dt.datetime | None = None,
 ) -> CancelResult:
     """Free the customer's seat (late or not) and promote from the queue; or take them off the queue."""
-    actor = Actor.of(actor)
-    require(actor, "SessionParticipants")
-    session = get_session(db, actor, session_id, lock=True, for_write=True)
-    now = now_or(now)
-    require_open(session, now)
+    actor, session, now = _locked_open_session(db, actor, session_id, now)
     check_customer(db, actor, customer_id)
     row = participant(db, session.id, customer_id)
     if row is None or row.attendance_status in RELEASED:
