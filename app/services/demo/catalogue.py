@@ -528,6 +528,7 @@ RETENTION_POLICIES: tuple[tuple[str, int, str], ...] = (
     ("api_access_logs", 30, "HARD_DELETE"),
     ("recommendation_logs", 180, "ANONYMIZE"),
     ("automation_executions", 180, "HARD_DELETE"),
+    ("coach_availability_exceptions", 365, "HARD_DELETE"),
     ("engagement_events", 270, "ARCHIVE"),
     ("progress_metrics", 730, "ARCHIVE"),
     ("messages", 1095, "ARCHIVE"),
