@@ -37,6 +37,7 @@ from app.models.commerce import (
 )
 from app.models.compliance import AuditLog, DataRetentionPolicy, DeletionStrategy
 from app.models.customers import Assessment, CoachAssignment, CustomerProfile
+from app.models.events import DomainEvent
 from app.models.engagement import (
     Announcement,
     Challenge,
