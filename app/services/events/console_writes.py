@@ -33,17 +33,21 @@ WATCHED: dict[type, tuple[str, ...]] = {
 }
 
 
-def previous(item: Any) -> dict[str, Any]:
-    """The watched attributes' values before the form's changes (call before the flush)."""
+def previous(db: Session, item: Any) -> dict[str, Any]:
+    """The watched columns' stored values before the form's changes (call before the flush).
+
+    Read from the database rather than from the attribute history, which does not know the old
+    value of an attribute that was expired (after a commit) when the form set it.
+    """
     names = WATCHED.get(type(item), ())
-    if not names:
-        return {}
     state = sa.inspect(item)
-    out: dict[str, Any] = {}
-    for name in names:
-        history = state.attrs[name].history
-        out[name] = history.deleted[0] if history.deleted else getattr(item, name)
-    return out
+    if not names or not state.persistent:
+        return {}
+    model = type(item)
+    key = sa.inspect(model).primary_key[0]
+    with db.no_autoflush:
+        row = db.execute(sa.select(*(getattr(model, n) for n in names)).where(key == state.identity[0])).first()
+    return dict(zip(names, row, strict=True)) if row is not None else {}
 
 
 def announce(db: Session, item: Any, *, is_new: bool, before: dict[str, Any]) -> None:

@@ -242,8 +242,8 @@ def detect(
                 spec.columns[2].label("dedupe_key"),
             )
         ).where(*spec.where, spec.key > result.after, spec.key <= upper, ~already)
-        inserted = db.execute(_insert_ignoring_duplicates(db, rows)).rowcount
-        result.emitted += max(inserted or 0, 0)
+        # RETURNING counts what was inserted (psycopg reports no rowcount for INSERT ... SELECT here).
+        result.emitted += len(db.execute(_insert_ignoring_duplicates(db, rows)).all())
         result.batches += 1
         result.after = int(upper)
         if commit_batch is not None:
@@ -254,4 +254,6 @@ def _insert_ignoring_duplicates(db: Session, rows: Any) -> Any:
     cols = ["event_type", "occurred_at", "customer_id", "payload", "dedupe_key"]
     insert = postgresql.insert if _dialect(db) == "postgresql" else sqlite.insert
     stmt = insert(DomainEvent.__table__).from_select(cols, rows)
-    return stmt.on_conflict_do_nothing(index_elements=["event_type", "dedupe_key"])
+    return stmt.on_conflict_do_nothing(index_elements=["event_type", "dedupe_key"]).returning(
+        DomainEvent.__table__.c.id
+    )

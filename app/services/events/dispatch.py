@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models.base import utcnow
@@ -35,9 +35,15 @@ def pending_count(db: Session) -> int:
 
 def take_batch(db: Session, batch_size: int = DEFAULT_BATCH) -> list[DomainEvent]:
     """Lock and return the next undispatched events in id order (skipping rows another dispatcher holds)."""
-    stmt = sa.select(DomainEvent).where(_UNDISPATCHED).order_by(DomainEvent.id).limit(batch_size)
+    stmt = (
+        sa.select(DomainEvent)
+        .options(lazyload("*"))  # the rows only: handlers load what they need
+        .where(_UNDISPATCHED)
+        .order_by(DomainEvent.id)
+        .limit(batch_size)
+    )
     if db.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
+        stmt = stmt.with_for_update(of=DomainEvent, skip_locked=True)
     return list(db.scalars(stmt))
 
 

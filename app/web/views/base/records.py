@@ -142,7 +142,7 @@ class RecordMixin:
                 session.add(item)
             else:
                 self.pre_update(item)
-            before = console_writes.previous(item)
+            before = console_writes.previous(session, item)
             session.flush()
             if not self._within_write_scope(item):
                 session.rollback()
