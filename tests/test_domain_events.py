@@ -29,6 +29,7 @@ from app.models.events import DomainEvent
 from app.models.identity import Consent
 from app.models.training import Badge, CompletionState, CustomerBadge, CustomerPlan, ItemType, PlanItem, PlanStatus
 from app.services import console_actions, events
+from app.services.automation.condition_tree import OPERATORS_BY_KIND
 from app.services.events import catalogue, console_writes
 from app.services.training import plans
 from tests.support.plan_support import coach_actor, make_catalogue, make_customer, make_program
@@ -95,6 +96,16 @@ def test_condition_fields_carry_their_types(app_ctx):
     value = metric.field("value")
     assert value.kind == catalogue.NUMBER and value.unit_field == "unit"
     assert metric.field("source").values == ("MANUAL", "WEARABLE")
+    # The rule condition language's kinds (automation.condition_tree), each with its operators there.
+    assert (value.rule_kind, metric.field("metric_type").rule_kind, metric.field("source").rule_kind) == (
+        "number",
+        "text",
+        "enum",
+    )
+    start_week = catalogue.CATALOGUE[events.PLAN_ASSIGNED].field("start_week")
+    assert start_week.rule_kind == "integer"
+    for spec in catalogue.CATALOGUE.values():
+        assert all(f.rule_kind in OPERATORS_BY_KIND for f in spec.condition_fields())
     assert catalogue.CATALOGUE[events.INVOICE_OVERDUE].field("due_date").kind == catalogue.DATE
     names = [f.name for f in catalogue.CATALOGUE[events.BADGE_AWARDED].condition_fields()]
     assert "customer_badge_id" not in names and "badge_code" in names

@@ -34,6 +34,10 @@ DATETIME = "datetime"  # an instant, ISO 8601 with offset
 CODE = "code"  # a short machine code (metric type, consent type, currency): equality and membership
 BOOLEAN = "boolean"
 KINDS = (ID, ENUM, NUMBER, DATE, DATETIME, CODE, BOOLEAN)
+# The same kinds in the rule condition language's words (app.services.automation.condition_tree's
+# Field.kind), for the engine to build its fields from (it imports this package, never the reverse).
+RULE_KINDS = {ID: "id", ENUM: "enum", NUMBER: "number", DATE: "date", DATETIME: "datetime", CODE: "text",
+              BOOLEAN: "boolean"}  # fmt: skip
 
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -75,9 +79,21 @@ class Field:
             return {"type": "string", "minLength": 1, "maxLength": 64}
         return {"type": "boolean"}
 
+    @property
+    def rule_kind(self) -> str:
+        """The kind in the condition language (``automation.condition_tree``): whole numbers are "integer"."""
+        if self.kind == NUMBER and self.unit in ("weeks", "days"):
+            return "integer"
+        return RULE_KINDS[self.kind]
+
     def describe(self) -> dict[str, Any]:
         """What the condition editor needs (labels translated in the reader's language)."""
-        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "label": str(self.label)}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "rule_kind": self.rule_kind,
+            "label": str(self.label),
+        }
         if self.values:
             out["values"] = list(self.values)
         if self.unit:
