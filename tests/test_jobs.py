@@ -258,9 +258,10 @@ def test_kinds_are_discovered_into_each_app(sqlite_app):
 
     fresh = create_app("test", SQLALCHEMY_DATABASE_URI=sqlite_app.config["SQLALCHEMY_DATABASE_URI"])
     from app.services.compliance.jobs import CHECKPOINT_KIND, VERIFY_KIND
+    from app.services.events.jobs import DETECT_KIND, DISPATCH_KIND
 
     expected = {exports.KIND, retention.KIND, SUBJECT_EXPORT, SUBJECT_ERASURE, assignment.KIND}
-    expected |= {CHECKPOINT_KIND, VERIFY_KIND}
+    expected |= {CHECKPOINT_KIND, VERIFY_KIND, DISPATCH_KIND, DETECT_KIND}
     assert expected | {REFRESH_ROLLUPS, CAPTURE_SNAPSHOTS} == set(job_kinds(fresh))
     assert job_kinds(fresh)[exports.KIND].queue == "exports"
     register_kind(sqlite_app, _count_job)

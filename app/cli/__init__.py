@@ -22,6 +22,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     register_compliance_cli(app)
+    from app.cli.events import register as register_events_cli
+
+    register_events_cli(app)
     from app.cli.reports import reports_cli
 
     app.cli.add_command(reports_cli)

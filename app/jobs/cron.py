@@ -14,6 +14,7 @@ from typing import Any
 from app.models.base import utcnow
 from app.services.analytics.jobs import CAPTURE_SNAPSHOTS, REFRESH_ROLLUPS
 from app.services.compliance.jobs import CHECKPOINT_KIND, VERIFY_KIND
+from app.services.events.jobs import DETECT_KIND, DISPATCH_KIND
 from app.services.jobs.runs import redispatch_stale, start_job
 from app.services.retention.runner import dispatch_enabled_policies
 
@@ -26,6 +27,12 @@ CRON_TABLE: list[tuple[str, str, dict[str, Any]]] = [
     # Dashboards: idempotent rollup refresh (hourly) and cohort snapshots (daily), as job runs.
     ("app.jobs.cron.dispatch_rollup_refresh", "default", {"cron": "5 * * * *"}),
     ("app.jobs.cron.dispatch_snapshot_capture", "default", {"cron": "15 0 * * *"}),
+    # Domain events: the outbox to its handlers every minute; detected events (missed plan days
+    # hourly, as midnight reaches each zone; SLA breaches every five minutes; overdue invoices daily).
+    ("app.jobs.cron.dispatch_domain_events", "default", {"interval": 60}),
+    ("app.jobs.cron.detect_missed_plan_items", "default", {"cron": "2 * * * *"}),
+    ("app.jobs.cron.detect_sla_breaches", "default", {"cron": "*/5 * * * *"}),
+    ("app.jobs.cron.detect_overdue_invoices", "default", {"cron": "20 0 * * *"}),
 ]
 
 
@@ -55,6 +62,28 @@ def dispatch_rollup_refresh() -> int:
 def dispatch_snapshot_capture() -> int:
     """One snapshot capture run per day."""
     return start_job(CAPTURE_SNAPSHOTS, {}, dedupe_key=f"{CAPTURE_SNAPSHOTS}-{utcnow().date().isoformat()}").id
+
+
+def dispatch_domain_events() -> int:
+    """One dispatcher run per minute (a run left over from the last minute is harmless: SKIP LOCKED)."""
+    return start_job(DISPATCH_KIND, {}, dedupe_key=f"{DISPATCH_KIND}-{utcnow():%Y-%m-%dT%H:%M}").id
+
+
+def _detect(detector: str, period: str) -> int:
+    return start_job(DETECT_KIND, {"detector": detector}, dedupe_key=f"{DETECT_KIND}-{detector}-{period}").id
+
+
+def detect_missed_plan_items() -> int:
+    return _detect("missed_plan_items", f"{utcnow():%Y-%m-%dT%H}")
+
+
+def detect_sla_breaches() -> int:
+    now = utcnow()
+    return _detect("sla_breaches", f"{now:%Y-%m-%dT%H}:{now.minute // 5 * 5:02d}")
+
+
+def detect_overdue_invoices() -> int:
+    return _detect("overdue_invoices", utcnow().date().isoformat())
 
 
 def build_scheduler(connection: Any) -> Any:

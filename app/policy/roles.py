@@ -61,6 +61,7 @@ FEATURE_RESOURCES = (
     "Jobs",
     "CatalogueGrids",
     "AccountSettings",  # each person's own settings page (time zone); changes only their own account
+    "DomainEvents",  # the domain-event outbox, read-only for everyone (services write it, the dispatcher stamps it)
 )
 
 ALL_RESOURCES = ENTITY_RESOURCES + FEATURE_RESOURCES
@@ -129,7 +130,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
         rw=("DataRetentionPolicies", "Consents", "AuditExports", "DataSubjectRequests", "Jobs", "AccountSettings"),
         ro=(
             "AuditLogs", "APIAccessLogs", "APIClients", "Users", "UserRoles", "Roles", "AuthSessions",
-            "WearableAuthorizations",
+            "WearableAuthorizations", "DomainEvents",
         ),
     ),
 }  # fmt: skip

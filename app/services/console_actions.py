@@ -20,6 +20,7 @@ from app.models.commerce import Subscription, SubscriptionStatus
 from app.models.engagement import CommunityPost, PostStatus, SupportTicket, TicketStatus
 from app.models.identity import PlatformUser, UserStatus
 from app.models.training import CustomerPlan, PlanStatus
+from app.services import events
 
 PAUSE_DAYS = 30
 
@@ -77,6 +78,14 @@ def pause_subscriptions(
             sub.status = SubscriptionStatus.PAUSED
             sub.pause_until = until
             changed += 1
+            events.emit(
+                session,
+                events.SUBSCRIPTION_PAUSED,
+                customer_id=sub.customer_id,
+                subscription_id=sub.id,
+                product_id=sub.product_id,
+                pause_until=until,
+            )
     session.flush()
     return changed
 

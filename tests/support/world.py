@@ -50,6 +50,7 @@ from app.models.engagement import (
     Thread,
     ThreadContext,
 )
+from app.models.events import DomainEvent
 from app.models.identity import AuthSession, Consent, PlatformRole, PlatformUser, RoleCode, UserRole
 from app.models.scheduling import CoachAvailability, ScheduledSession, SessionParticipant, SessionType, WaitlistEntry
 from app.models.training import (
@@ -92,6 +93,7 @@ def make_world(coach_email: str | None, tag: str = "a", text: str | None = None)
     add(Consent, Consent(user_id=customer.id, consent_type="marketing", granted_at=NOW, metadata_json={"source": tag}))
     add(CustomerProfile, CustomerProfile(user_id=customer.id, timezone="Europe/Madrid", risk_flags=text))
     add(Assessment, Assessment(user_id=customer.id, questionnaire_version="v1", responses_json={"q1": 3}))
+    add(DomainEvent, DomainEvent(event_type="plan.assigned", customer_id=customer.id, payload={"plan_id": 1}))
     if coach is not None:
         add(CoachAssignment, CoachAssignment(customer_id=customer.id, coach_id=coach.id))
     product = Product(name=f"Coaching {tag}", category=ProductCategory.COACHING, price=decimal.Decimal("49.90"))

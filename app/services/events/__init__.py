@@ -1,58 +1,90 @@
-"""Domain events: the catalogue of what services announce, and the outbox they write it to.
+"""Domain events: what services announce, checked against the catalogue, into the outbox.
 
 ``emit`` adds a ``domain_events`` row to the caller's transaction, so an event exists exactly
-when the change it describes is committed (a rolled-back booking announces nothing). Readers
-(notifications, the automation engine of issue 14) take undispatched rows in id order.
+when the change it describes is committed (a rolled-back booking announces nothing). It refuses
+an event type the catalogue (``catalogue.py``) does not know and a payload its schema refuses:
+a bad event is a programming error, caught where it is made rather than by a rule later.
+Readers (the dispatcher in ``dispatch.py``, then the automation engine) take undispatched rows
+in id order.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import enum
 import uuid
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.models.events import DomainEvent
-
-# The catalogue: every event type a service may emit. Payloads carry ids and codes only.
-SESSION_BOOKED = "session.booked"
-SESSION_WAITLISTED = "session.waitlisted"
-SESSION_BOOKING_CANCELLED = "session.booking_cancelled"
-SESSION_WAITLIST_PROMOTED = "session.waitlist_promoted"
-SESSION_CANCELLED = "session.cancelled"
-SESSION_NO_SHOW = "session.no_show"
-SESSION_RESCHEDULED = "session.rescheduled"
-
-EVENT_TYPES = frozenset(
-    {
-        SESSION_BOOKED,
-        SESSION_WAITLISTED,
-        SESSION_BOOKING_CANCELLED,
-        SESSION_WAITLIST_PROMOTED,
-        SESSION_CANCELLED,
-        SESSION_NO_SHOW,
-        SESSION_RESCHEDULED,
-    }
+from app.services.events.catalogue import (  # noqa: F401  (the names services emit, re-exported)
+    BADGE_AWARDED,
+    CATALOGUE,
+    CONSENT_REVOKED,
+    EVENT_TYPES,
+    INVOICE_OVERDUE,
+    PAYMENT_FAILED,
+    PLAN_ASSIGNED,
+    PLAN_ITEM_COMPLETED,
+    PLAN_ITEM_MISSED,
+    PROGRESS_METRIC_RECORDED,
+    SESSION_BOOKED,
+    SESSION_BOOKING_CANCELLED,
+    SESSION_CANCELLED,
+    SESSION_NO_SHOW,
+    SESSION_RESCHEDULED,
+    SESSION_WAITLIST_PROMOTED,
+    SESSION_WAITLISTED,
+    SUBSCRIPTION_CANCELLED,
+    SUBSCRIPTION_CREATED,
+    SUBSCRIPTION_PAUSED,
+    SUBSCRIPTION_RENEWED,
+    SUPPORT_SLA_BREACHED,
+    SUPPORT_TICKET_CREATED,
 )
 
 
+class EventRefused(ValueError):
+    """An unknown event type, a payload its schema refuses, or a missing subject."""
+
+
 def emit(session: Session, event_type: str, *, customer_id: uuid.UUID | None = None, **payload: Any) -> DomainEvent:
-    """Add one event to the current transaction (flushed by the caller's commit, not here)."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown domain event type {event_type!r}")
-    event = DomainEvent(event_type=event_type, customer_id=customer_id, payload=_plain(payload))
+    """Add one event to the current transaction (flushed by the caller's flush or commit, not here).
+
+    ``None`` values are left out of the payload (optional fields are absent, not null).
+    """
+    spec = CATALOGUE.get(event_type)
+    if spec is None:
+        raise EventRefused(f"unknown domain event type {event_type!r}")
+    if customer_id is None and spec.subject_required:
+        raise EventRefused(f"{event_type}: the customer it is about is required")
+    body = plain(payload)
+    problems = spec.errors(body)
+    if problems:
+        raise EventRefused(f"{event_type}: {'; '.join(problems)}")
+    event = DomainEvent(event_type=event_type, customer_id=customer_id, payload=body)
     session.add(event)
     return event
 
 
-def _plain(payload: dict[str, Any]) -> dict[str, Any]:
-    """JSON-ready copy: UUIDs and datetimes as strings (the column is JSON on both databases)."""
+def plain(payload: dict[str, Any]) -> dict[str, Any]:
+    """JSON-ready copy: UUIDs, dates and datetimes as ISO strings, enums as values, decimals as numbers."""
     out: dict[str, Any] = {}
     for key, value in payload.items():
+        if value is None:
+            continue
+        if isinstance(value, enum.Enum):
+            value = value.value
         if isinstance(value, uuid.UUID):
             out[key] = str(value)
-        elif hasattr(value, "isoformat"):
+        elif isinstance(value, dt.datetime):
+            out[key] = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+        elif isinstance(value, dt.date):
             out[key] = value.isoformat()
+        elif isinstance(value, decimal.Decimal):
+            out[key] = int(value) if value == value.to_integral_value() else float(value)
         else:
             out[key] = value
     return out

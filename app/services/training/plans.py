@@ -1,7 +1,8 @@
 """Creating customer plans: a program expanded into dated plan items in each customer's timezone.
 
 The service only flushes; the caller (view, job) owns the commit, and for a long
-assignment commits after each batch through ``commit_batch``. Which customers an
+assignment commits after each batch through ``commit_batch``. Each new plan emits
+``plan.assigned`` in the same transaction. Which customers an
 actor may assign to is the central write rule on PlatformUser
 (``app.policy.scope``); the checks here only add what a plan needs (the target
 has the CUSTOMER seed role, the actor's role may write plans).
@@ -24,6 +25,7 @@ from app.i18n import service_gettext as _
 from app.models.identity import PlatformRole, PlatformUser, RoleCode, UserRole
 from app.models.training import CompletionState, CustomerPlan, PlanItem, PlanStatus, Program
 from app.policy.scope import Actor, scope_criteria
+from app.services import events
 from app.services.training.access import may_write
 from app.services.training.errors import PlanError
 from app.services.training.programs import get_program
@@ -182,6 +184,17 @@ def _assign_batch(
     db.session.add_all(new_plans)
     db.session.flush()
     _require_write_scope(actor, [plan.id for plan in new_plans])
+    for plan in new_plans:  # inside the batch's savepoint: a batch redone after a race announces once
+        events.emit(
+            db.session,
+            events.PLAN_ASSIGNED,
+            customer_id=plan.customer_id,
+            plan_id=plan.id,
+            program_id=program_id,
+            start_date=plan.start_date,
+            start_week=start_week,
+        )
+    db.session.flush()  # the events belong to the savepoint, so a redone batch drops them with its plans
     rows: list[dict[str, Any]] = []
     for plan in new_plans:
         for slot in slots:

@@ -17,6 +17,7 @@ from app.models.automation import (
     AutomationRule,
     WearableAuthorization,
 )
+from app.models.events import DomainEvent
 from app.services import console_actions
 from app.web.views.base.area import register_area
 from app.web.views.base.datamodel import ScopedSQLAInterface
@@ -154,6 +155,29 @@ class WearableAuthorizationView(CoachdeskModelView):
         return self.run_bulk(items, console_actions.revoke_wearables, _("%(count)s authorizations revoked."))
 
 
+class DomainEventView(CoachdeskModelView):
+    """The outbox, read-only for every role: services write it, the dispatcher stamps it, nobody edits it."""
+
+    route_base = "/domain-events"
+    datamodel = ScopedSQLAInterface(DomainEvent)
+    class_permission_name = "DomainEvents"
+    read_only = True
+    list_title = show_title = _l("Domain events")
+    list_columns = ["occurred_at", "event_type", "customer", "dispatched_at"]
+    show_columns = [*list_columns, "payload", "dedupe_key"]
+    search_text_columns = ("event_type",)
+    filter_columns = ("event_type", "customer", "occurred_at", "dispatched_at")
+    base_order = ("occurred_at", "desc")
+    label_columns = {
+        "occurred_at": _l("When"),
+        "event_type": _l("Event"),
+        "customer": _l("Customer"),
+        "dispatched_at": _l("Dispatched"),
+        "payload": _l("Payload (JSON)"),
+        "dedupe_key": _l("Detected as"),
+    }
+
+
 def register(appbuilder: Any) -> None:
     register_area(
         appbuilder,
@@ -166,5 +190,6 @@ def register(appbuilder: Any) -> None:
             (APIClientView, "API clients", _l("API clients"), "fa-plug"),
             (APIAccessLogView, "API access log", _l("API access log"), "fa-list"),
             (WearableAuthorizationView, "Wearable authorizations", _l("Wearable authorizations"), "fa-link"),
+            (DomainEventView, "Domain events", _l("Domain events"), "fa-bolt"),
         ],
     )

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError, Statement
 from app.extensions import db
 from app.models.base import JSONValidationError
 from app.services.data_access import pk_column
+from app.services.events import console_writes
 from app.web.views.base.display import display_value
 
 log = logging.getLogger(__name__)
@@ -141,11 +142,13 @@ class RecordMixin:
                 session.add(item)
             else:
                 self.pre_update(item)
+            before = console_writes.previous(session, item)
             session.flush()
             if not self._within_write_scope(item):
                 session.rollback()
                 flash(_("Not saved: that record would be outside the records you may change."), "danger")
                 return False
+            console_writes.announce(session, item, is_new=is_new, before=before)  # domain events, same commit
             session.commit()
         except (IntegrityError, DataError) as exc:
             session.rollback()

@@ -1,0 +1,80 @@
+"""`flask events dispatch|detect|types`: the domain-event outbox from the command line.
+
+Each command records a job run (``job_runs``, like the cron's) and runs it here, with a progress
+bar, so what the cron does every minute can be done by hand and seen in the same place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from app.i18n import option
+
+events_cli = AppGroup("events", help=_l("Domain events: dispatch the outbox, detect missed days and breaches."))
+
+
+def register(app: Any) -> None:
+    app.cli.add_command(events_cli)
+
+
+def _run(kind: str, params: dict[str, Any], label: str, unit: str) -> dict[str, Any]:
+    """Start a run of ``kind`` without a queue and execute it here, with a tqdm progress bar."""
+    from tqdm import tqdm
+
+    from app.services.jobs.context import run_inline
+    from app.services.jobs.runs import failure_message, start_job
+
+    run = start_job(kind, params, enqueue=False)
+    with tqdm(total=None, desc=label, unit=unit, leave=False) as bar:
+
+        def progress(done: int, total: int | None) -> None:
+            if total is not None and bar.total != total:
+                bar.total = total
+                bar.refresh()
+            bar.update(done - bar.n)
+
+        finished = run_inline(run, progress)
+    if finished is None or finished.status != "succeeded":
+        reason = (failure_message(finished) or finished.status) if finished else _("not run")
+        raise click.ClickException(_("run #%(id)s failed: %(error)s", id=run.id, error=reason))
+    return dict(finished.result or {})
+
+
+@events_cli.command("dispatch", help=_l("Hand every undispatched event to the handlers, in batches."))
+@option("--batch-size", type=click.IntRange(1, 10000), default=None, help=_l("Events per transaction."))
+def dispatch(batch_size: int | None) -> None:
+    from app.services.events.jobs import DISPATCH_KIND
+
+    params = {"batch_size": batch_size} if batch_size else {}
+    result = _run(DISPATCH_KIND, params, _("dispatching events"), _("events"))
+    click.echo(_("%(n)s events dispatched in %(b)s batches", n=result["dispatched"], b=result["batches"]))
+
+
+@events_cli.command("detect", help=_l("Run a detector now: missed_plan_items, overdue_invoices or sla_breaches."))
+@click.argument("detector")
+def detect(detector: str) -> None:
+    from app.services.events.detectors import DETECTORS
+    from app.services.events.jobs import DETECT_KIND
+
+    if detector not in DETECTORS:
+        raise click.BadParameter(
+            _("%(name)s: expected one of %(names)s", name=detector, names=", ".join(DETECTORS)), param_hint="DETECTOR"
+        )
+    result = _run(DETECT_KIND, {"detector": detector}, _("detecting"), _("events"))
+    click.echo(_("%(n)s events emitted", n=result["emitted"]))
+
+
+@events_cli.command("types", help=_l("List the event catalogue: each trigger and its condition fields."))
+def types() -> None:
+    from app.services.events.catalogue import describe_all
+
+    for event in describe_all():
+        click.echo(f"{event['name']:<28} {event['label']}")
+        for f in event["fields"]:
+            extra = ",".join(f.get("values", ())) or f.get("unit") or f.get("unit_field") or ""
+            click.echo(f"    {f['name']:<22} {f['kind']:<9} {extra}")
