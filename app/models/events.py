@@ -32,8 +32,9 @@ class DomainEvent(Model):
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
     # The customer the event is about, when there is one (automation rules match on customers).
     customer_id: Mapped[uuid.UUID | None] = fk("users.id", "SET NULL", type_=sa.Uuid(), nullable=True)
-    # Ids and codes only (no names or free text): the payload is copied into notifications and rules.
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument(), nullable=False, info={"personal": False})
+    # Ids, codes and measurements only (no names or free text). Personal: a metric event carries
+    # the customer's measured value, which must not be copied into the immutable audit chain.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument(), nullable=False, info={"personal": True})
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     # Detected events (a plan day missed, an invoice overdue, an SLA breached) name what they are
     # about, e.g. "plan_item:42:2026-03-01": the unique index makes a second detection a no-op.

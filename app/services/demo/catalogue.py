@@ -529,6 +529,7 @@ RETENTION_POLICIES: tuple[tuple[str, int, str], ...] = (
     ("recommendation_logs", 180, "ANONYMIZE"),
     ("automation_executions", 180, "HARD_DELETE"),
     ("coach_availability_exceptions", 365, "HARD_DELETE"),
+    ("domain_events", 365, "ARCHIVE"),
     ("engagement_events", 270, "ARCHIVE"),
     ("progress_metrics", 730, "ARCHIVE"),
     ("messages", 1095, "ARCHIVE"),

@@ -69,6 +69,8 @@ RETENTION_ENTITIES: dict[str, RetentionEntity] = {
         RetentionEntity("consents", "revoked_at", ("user_id",), frozenset({A, X}), min_days=365),
         RetentionEntity("api_access_logs", "occurred_at", (), frozenset({H, X})),
         RetentionEntity("automation_executions", "triggered_at", (), frozenset({H, X})),
+        # The outbox: dispatched events are history once their handlers ran; payloads may hold measurements.
+        RetentionEntity("domain_events", "occurred_at", ("customer_id",), frozenset({H, X})),
         # A coach's dated time off and extra slots: of no use once past; the note may be personal.
         RetentionEntity("coach_availability_exceptions", "ends_at", ("coach_id",), frozenset({H, A, X})),
         # Audit logs: archive only, never anonymized or deleted without an archive; kept a year at least.
