@@ -37,8 +37,9 @@ extract-messages: $(VENV)/.runtime
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _ -o translations/messages.pot app reports config.py
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
+# `make bench` lists the benchmarks; `make bench BENCH=bookings` runs one.
 bench: install-dev
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 clean-instance:
 	rm -rf instance
