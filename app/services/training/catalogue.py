@@ -16,6 +16,7 @@ from app.extensions import db
 from app.i18n import service_gettext as _
 from app.models.training import Difficulty, Exercise, Habit, ItemType, Meal
 from app.policy.scope import Actor, scope_criteria
+from app.services.people_search import contains_pattern
 from app.services.training.errors import ProgramError
 
 LIBRARY_PAGE_SIZE_MAX = 50
@@ -53,7 +54,7 @@ def search_library(actor: Actor, query: LibraryQuery) -> dict[str, Any]:
     model = CATALOGUE[query.item_type]
     clauses: list[sa.ColumnElement[bool]] = [scope_criteria(model, actor)]
     if query.q:
-        clauses.append(model.name.ilike(f"%{_escape_like(query.q)}%", escape="\\"))
+        clauses.append(model.name.ilike(contains_pattern(query.q), escape="\\"))
     if query.item_type == ItemType.EXERCISE:
         if query.category:
             clauses.append(Exercise.category == query.category)
@@ -65,9 +66,9 @@ def search_library(actor: Actor, query: LibraryQuery) -> dict[str, Any]:
                     _("Unknown difficulty %(value)s.", value=query.difficulty), field="difficulty"
                 ) from None
         if query.equipment:
-            clauses.append(Exercise.equipment.ilike(f"%{_escape_like(query.equipment)}%", escape="\\"))
+            clauses.append(Exercise.equipment.ilike(contains_pattern(query.equipment), escape="\\"))
     if query.item_type == ItemType.MEAL and query.exclude_allergen:
-        allergen = f"%{_escape_like(query.exclude_allergen)}%"
+        allergen = contains_pattern(query.exclude_allergen)
         clauses.append(sa.or_(Meal.allergens.is_(None), sa.not_(Meal.allergens.ilike(allergen, escape="\\"))))
     page_size = max(1, min(query.page_size, LIBRARY_PAGE_SIZE_MAX))
     page = max(1, query.page)
@@ -106,7 +107,3 @@ def _library_entry(item_type: ItemType, row: Any) -> dict[str, Any]:
     else:
         entry.update(frequency=row.frequency.value)
     return entry
-
-
-def _escape_like(value: str) -> str:
-    return value[:100].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -26,6 +26,7 @@ from app.models.identity import PlatformRole, PlatformUser, RoleCode, UserRole
 from app.models.training import CompletionState, CustomerPlan, PlanItem, PlanStatus, Program
 from app.policy.scope import Actor, scope_criteria
 from app.services import events
+from app.services.people_search import users_matching
 from app.services.training.access import may_write
 from app.services.training.errors import PlanError
 from app.services.training.programs import get_program
@@ -269,13 +270,4 @@ def _copy_plan_items(rows: list[dict[str, Any]]) -> None:
 
 def customer_choices(actor: Actor, q: str, limit: int = 20) -> list[dict[str, str]]:
     """Autocomplete for assigning: customers the actor may assign to whose name or email contains ``q``."""
-    limit = max(1, min(limit, 50))
-    stmt = sa.select(PlatformUser.id, PlatformUser.full_name, PlatformUser.email).where(assignable_customers(actor))
-    q = (q or "").strip()[:100]
-    if q:
-        like = f"%{q.replace(chr(92), chr(92) * 2).replace('%', chr(92) + '%').replace('_', chr(92) + '_')}%"
-        stmt = stmt.where(
-            sa.or_(PlatformUser.full_name.ilike(like, escape="\\"), PlatformUser.email.ilike(like, escape="\\"))
-        )
-    rows = db.session.execute(stmt.order_by(PlatformUser.full_name, PlatformUser.id).limit(limit))
-    return [{"id": str(uid), "text": f"{name} <{email}>"} for uid, name, email in rows]
+    return users_matching(db.session, assignable_customers(actor), q, limit=max(1, min(limit, 50)))
