@@ -182,7 +182,7 @@ def test_invalid_json_names_the_field_and_the_problem(ctx):
     assert "sets" in str(err.value) and "minimum" in str(err.value)
 
     with pytest.raises(JSONValidationError) as err:
-        AutomationRule(name="r", trigger_type="EVENT", action_json={"type": "DANCE"})
+        AutomationRule(name="r", trigger_type="EVENT", action_json=[{"type": "DANCE"}])
     assert "action_json" in str(err.value)
 
 

@@ -9,6 +9,8 @@ from app.models.automation import (
     APIClient,
     AutomationExecution,
     AutomationRule,
+    AutomationRuleVersion,  # noqa: F401  (rule versions and segments are additions)
+    SegmentMembership,  # noqa: F401
     WearableAuthorization,
 )
 from app.models.base import Model

@@ -200,22 +200,32 @@ RULE_CONDITION: dict[str, Any] = {
     "$ref": "#/$defs/node",
 }
 
+# The action types of the closed catalogue in ``app.services.automation.actions``: each checks its own
+# ``params`` against its own schema when a rule is saved; this schema only fixes the list's shape.
+ACTION_TYPES = (
+    "SEND_MESSAGE",
+    "NOTIFY_COACH",
+    "CREATE_TICKET",
+    "AWARD_BADGE",
+    "ASSIGN_COACH",
+    "ADD_TO_SEGMENT",
+    "PAUSE_PLAN",
+    "RESUME_PLAN",
+    "WEBHOOK",
+)
+MAX_RULE_ACTIONS = 10
+
 RULE_ACTION: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "type": {
-            "type": "string",
-            "enum": [
-                "SEND_MESSAGE",
-                "SEND_ANNOUNCEMENT",
-                "AWARD_BADGE",
-                "CREATE_TICKET",
-                "ASSIGN_COACH",
-                "NOTIFY_COACH",
-            ],
+    "type": "array",
+    "minItems": 1,
+    "maxItems": MAX_RULE_ACTIONS,
+    "items": {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string", "enum": list(ACTION_TYPES)},
+            "params": {"type": "object", "maxProperties": 50},
         },
-        "params": {"type": "object", "maxProperties": 50},
+        "required": ["type"],
+        "additionalProperties": False,
     },
-    "required": ["type"],
-    "additionalProperties": False,
 }

@@ -145,7 +145,7 @@ def make_world(coach_email: str | None, tag: str = "a", text: str | None = None)
         customer_id=customer.id,
         coach_id=coach.id if coach else None,
     )
-    rule = AutomationRule(name=f"Rule {tag}", trigger_type=TriggerType.EVENT, action_json={"type": "NOTIFY_COACH"})
+    rule = AutomationRule(name=f"Rule {tag}", trigger_type=TriggerType.EVENT, action_json=[{"type": "NOTIFY_COACH"}])
     client = APIClient(name=f"client-{tag}-{uuid.uuid4().hex[:6]}", api_key_hash="secret-key-hash-" + tag)
     post = CommunityPost(author_id=customer.id, community_id=1, content=text)
     for obj in (program, exercise, badge, challenge, session_, thread, rule, client, post):
@@ -203,7 +203,9 @@ def make_world(coach_email: str | None, tag: str = "a", text: str | None = None)
         EngagementEvent: EngagementEvent(customer_id=customer.id, event_type="login", payload_json={"tag": tag}),
         CohortSnapshot: CohortSnapshot(cohort_key=f"2025-W{tag}", metric_name="retention", value=1),
         RecommendationLog: RecommendationLog(customer_id=customer.id, recommendation_type="program"),
-        AutomationExecution: AutomationExecution(rule_id=rule.id, status=ExecutionStatus.SUCCEEDED),
+        AutomationExecution: AutomationExecution(
+            rule_id=rule.id, status=ExecutionStatus.SUCCEEDED, idempotency_key=f"world:{tag}"
+        ),
         APIAccessLog: APIAccessLog(client_id=client.id, endpoint="/api/v1/x", status_code=200, latency_ms=5),
         WearableAuthorization: WearableAuthorization(
             customer_id=customer.id, provider=f"garmin-{tag}", access_token_hash="secret-token-hash-" + tag

@@ -247,7 +247,7 @@ RULES: tuple[tuple[str, str, dict | None, dict, str], ...] = (
         "Weekly summary",
         "SCHEDULE",
         None,
-        {"type": "SEND_ANNOUNCEMENT", "params": {"channel": "INAPP", "cron": "0 8 * * MON"}},
+        {"type": "ADD_TO_SEGMENT", "params": {"segment": "weekly-summary"}},
         "ACTIVE",
     ),
     (
@@ -278,7 +278,7 @@ RULES: tuple[tuple[str, str, dict | None, dict, str], ...] = (
         "Old re-engagement campaign",
         "INACTIVITY",
         {"field": "days_inactive", "op": "gte", "value": 60},
-        {"type": "SEND_ANNOUNCEMENT", "params": {"channel": "EMAIL", "promo": "COMEBACK"}},
+        {"type": "ADD_TO_SEGMENT", "params": {"segment": "comeback"}},
         "ARCHIVED",
     ),
 )
@@ -291,7 +291,7 @@ def seed_automation(ctx: Ctx) -> None:
             "name": name,
             "trigger_type": trigger,
             "condition_json": cond,
-            "action_json": action,
+            "action_json": [action],
             "status": status,
             "created_by": ctx.admins[i % 2].id,
             "created_at": ctx.days_ago(360 - i * 30),
@@ -317,7 +317,8 @@ def seed_automation(ctx: Ctx) -> None:
                 "RUNNING": None,
             }[status]
             executions.append(
-                {"rule_id": rid, "triggered_at": t, "status": status, "result_details": details, "retry_count": retries}
+                {"rule_id": rid, "triggered_at": t, "status": status, "result_details": details, "retry_count": retries,
+                 "idempotency_key": f"demo:{rid}:{len(executions)}"}
             )
             t += dt.timedelta(hours=rng.randint(6, 96))
     # Anything still "running" long ago is a failed run in reality; keep RUNNING only for the last hour.
