@@ -24,6 +24,7 @@ from app import models  # noqa: F401  (register every table before anything refl
 from app.cli import register_cli
 from app.extensions import csrf, db, migrate
 from app.services.audit.hooks import install as install_audit_trail
+from app.services.automation.jobs import install as install_automation
 from app.services.events.handlers import install as install_event_handlers
 from app.services.jobs.kinds import load_job_kinds
 from app.web import errors, headers, input_guard
@@ -55,7 +56,8 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
     install_audit_trail()  # one AuditLogs row per ORM change, same transaction
     install_audit_context(app)  # who and from where, for the audit rows a request writes
     load_job_kinds(app)  # the job kinds declared beside the services, on this app
-    install_event_handlers(app)  # who receives dispatched domain events (the automation engine registers here)
+    install_event_handlers(app)  # who receives dispatched domain events
+    install_automation(app)  # the automation engine, one of them
     security.configure(app)  # settings FAB's security manager reads when it is built
     _install_console(app)
     register_admin(app)

@@ -18,6 +18,7 @@ from app.models.events import DomainEvent
 from app.models.jobs import JobRun
 from app.models.training import CompletionState, CustomerPlan, ItemType, PlanItem, PlanStatus
 from app.services import events
+from app.services.automation.jobs import RUN_KIND as AUTOMATION_RUN
 from app.services.events import catalogue, detectors, dispatch
 from app.services.events.handlers import handlers, register_handler, unregister_handler
 from app.services.events.jobs import DETECT_KIND, DISPATCH_KIND
@@ -299,7 +300,8 @@ def test_the_cron_starts_one_dispatch_run_per_minute_and_the_detectors(app):
     with app.app_context():
         first = dispatch_domain_events()
         assert dispatch_domain_events() == first  # a double tick: the same run
-        assert db.session.get(JobRun, first).kind == DISPATCH_KIND
+        # The automation engine's run dispatches the outbox and then runs the due executions.
+        assert db.session.get(JobRun, first).kind == AUTOMATION_RUN
         detect = detect_sla_breaches()
         assert db.session.get(JobRun, detect).params == {"detector": "sla_breaches"}
         assert get_queue("default").count == 2

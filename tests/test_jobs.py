@@ -261,7 +261,9 @@ def test_kinds_are_discovered_into_each_app(sqlite_app):
     from app.services.events.jobs import DETECT_KIND, DISPATCH_KIND
 
     expected = {exports.KIND, retention.KIND, SUBJECT_EXPORT, SUBJECT_ERASURE, assignment.KIND}
-    expected |= {CHECKPOINT_KIND, VERIFY_KIND, DISPATCH_KIND, DETECT_KIND}
+    from app.services.automation.jobs import RUN_KIND as AUTOMATION_RUN
+
+    expected |= {CHECKPOINT_KIND, VERIFY_KIND, DISPATCH_KIND, DETECT_KIND, AUTOMATION_RUN}
     assert expected | {REFRESH_ROLLUPS, CAPTURE_SNAPSHOTS} == set(job_kinds(fresh))
     assert job_kinds(fresh)[exports.KIND].queue == "exports"
     register_kind(sqlite_app, _count_job)

@@ -13,8 +13,9 @@ from typing import Any
 
 from app.models.base import utcnow
 from app.services.analytics.jobs import CAPTURE_SNAPSHOTS, REFRESH_ROLLUPS
+from app.services.automation.jobs import RUN_KIND as AUTOMATION_RUN
 from app.services.compliance.jobs import CHECKPOINT_KIND, VERIFY_KIND
-from app.services.events.jobs import DETECT_KIND, DISPATCH_KIND
+from app.services.events.jobs import DETECT_KIND
 from app.services.jobs.runs import redispatch_stale, start_job
 from app.services.retention.runner import dispatch_enabled_policies
 
@@ -27,7 +28,8 @@ CRON_TABLE: list[tuple[str, str, dict[str, Any]]] = [
     # Dashboards: idempotent rollup refresh (hourly) and cohort snapshots (daily), as job runs.
     ("app.jobs.cron.dispatch_rollup_refresh", "default", {"cron": "5 * * * *"}),
     ("app.jobs.cron.dispatch_snapshot_capture", "default", {"cron": "15 0 * * *"}),
-    # Domain events: the outbox to its handlers every minute; detected events (missed plan days
+    # Domain events: the outbox to its handlers (the automation engine among them) and the due rule
+    # executions, every minute, as one run; detected events (missed plan days
     # hourly, as midnight reaches each zone; SLA breaches every five minutes; overdue invoices daily).
     ("app.jobs.cron.dispatch_domain_events", "default", {"interval": 60}),
     ("app.jobs.cron.detect_missed_plan_items", "default", {"cron": "2 * * * *"}),
@@ -65,8 +67,8 @@ def dispatch_snapshot_capture() -> int:
 
 
 def dispatch_domain_events() -> int:
-    """One dispatcher run per minute (a run left over from the last minute is harmless: SKIP LOCKED)."""
-    return start_job(DISPATCH_KIND, {}, dedupe_key=f"{DISPATCH_KIND}-{utcnow():%Y-%m-%dT%H:%M}").id
+    """One dispatch-and-run per minute (a run left over from the last minute is harmless: SKIP LOCKED)."""
+    return start_job(AUTOMATION_RUN, {}, dedupe_key=f"{AUTOMATION_RUN}-{utcnow():%Y-%m-%dT%H:%M}").id
 
 
 def _detect(detector: str, period: str) -> int:

@@ -317,8 +317,14 @@ def seed_automation(ctx: Ctx) -> None:
                 "RUNNING": None,
             }[status]
             executions.append(
-                {"rule_id": rid, "triggered_at": t, "status": status, "result_details": details, "retry_count": retries,
-                 "idempotency_key": f"demo:{rid}:{len(executions)}"}
+                {
+                    "rule_id": rid,
+                    "triggered_at": t,
+                    "status": status,
+                    "result_details": details,
+                    "retry_count": retries,
+                    "idempotency_key": f"demo:{rid}:{len(executions)}",
+                }
             )
             t += dt.timedelta(hours=rng.randint(6, 96))
     # Anything still "running" long ago is a failed run in reality; keep RUNNING only for the last hour.
