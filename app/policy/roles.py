@@ -111,12 +111,16 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "Users", "CustomerProfiles", "Assessments", "CoachAssignments", "Exercises", "Meals", "Habits",
             "Badges", "CustomerBadges", "Challenges", "ChallengeResults", "EngagementEvents", "Dashboards",
             "CatalogueGrids",  # coaches browse and export the exercise/meal/habit/badge catalogue, read-only
+            # Rules that can touch their customers, and those customers' executions (row scope).
+            "AutomationRules", "AutomationExecutions",
         ),
     ),
     MANAGER: _grants(
         rw=(
             "Products", "Promotions", "Challenges", "ChallengeResults", "Announcements", "CoachAssignments",
             "Badges", "CatalogueGrids", "AccountSettings",
+            # Managers write automation rules and retry failed executions (issue 14).
+            "AutomationRules", "AutomationExecutions",
         ),
         ro=(
             "Users", "CustomerProfiles", "Subscriptions", "Invoices", "Payments", "Exercises", "Meals", "Habits",

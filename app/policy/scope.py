@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models.analytics import EngagementEvent, ProgressMetric, RecommendationLog
+from app.models.automation import AutomationExecution, AutomationRule, AutomationRuleVersion, SegmentMembership
 from app.models.commerce import Invoice, Payment, Product, Subscription
 from app.models.customers import Assessment, CoachAssignment, CustomerProfile
 from app.models.engagement import Challenge, ChallengeResult, Message, Thread
@@ -161,6 +162,14 @@ def _user_rule(cid: uuid.UUID, write: bool) -> Criteria:
     return sa.or_(PlatformUser.id == cid, PlatformUser.id.in_(coach_customers(cid)))
 
 
+def _automation_rule_rule(cid: uuid.UUID, write: bool) -> Criteria:
+    # A rule touches a coach's customers when it is limited to that coach or to nobody in
+    # particular; coaches read those, and change none (they hold the resource read-only).
+    if write:
+        return sa.false()
+    return sa.or_(AutomationRule.coach_id == cid, AutomationRule.coach_id.is_(None))
+
+
 # model -> rule(coach platform user id, for_write) -> criteria. A model absent
 # from this table is invisible to coaches.
 COACH_RULES: dict[type, Callable[[uuid.UUID, bool], Criteria]] = {
@@ -190,6 +199,12 @@ COACH_RULES: dict[type, Callable[[uuid.UUID, bool], Criteria]] = {
     Subscription: _subscription_rule,
     Invoice: _invoice_rule,
     Payment: _payment_rule,
+    AutomationRule: _automation_rule_rule,
+    AutomationRuleVersion: lambda cid, write: AutomationRuleVersion.rule_id.in_(
+        sa.select(AutomationRule.id).where(_automation_rule_rule(cid, write))
+    ),
+    AutomationExecution: _customer_rows(AutomationExecution.customer_id),
+    SegmentMembership: _customer_rows(SegmentMembership.customer_id),
     # The shared catalogue is not customer data.
     Product: _everything,
     Exercise: _everything,

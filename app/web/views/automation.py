@@ -1,4 +1,6 @@
-"""Automation and integrations: rules, executions, API clients and logs, wearable authorizations."""
+"""Automation and integrations: the area's menu, API clients and logs, wearable authorizations, the outbox.
+
+Rules (``automation_rules``) and their run log (``automation_runs``) have their own modules."""
 
 from __future__ import annotations
 
@@ -10,66 +12,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import validators as wtv
 
-from app.models.automation import (
-    APIAccessLog,
-    APIClient,
-    AutomationExecution,
-    AutomationRule,
-    WearableAuthorization,
-)
+from app.models.automation import APIAccessLog, APIClient, WearableAuthorization
 from app.models.events import DomainEvent
 from app.services import console_actions
+from app.web.views.automation_rules import AutomationRuleView
+from app.web.views.automation_runs import AutomationExecutionView
 from app.web.views.base.area import register_area
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
-
-
-class AutomationExecutionView(CoachdeskModelView):
-    route_base = "/automation-executions"
-    datamodel = ScopedSQLAInterface(AutomationExecution)
-    class_permission_name = "AutomationExecutions"
-    list_title = show_title = _l("Rule executions")
-    add_title = _l("Add execution")
-    edit_title = _l("Edit execution")
-    list_columns = ["rule", "triggered_at", "status", "retry_count"]
-    show_columns = [*list_columns, "result_details"]
-    add_columns = edit_columns = ["rule", "triggered_at", "status", "retry_count", "result_details"]
-    validators_columns = {"retry_count": [wtv.NumberRange(min=0)]}
-    search_text_columns = ("result_details",)
-    filter_columns = ("rule", "status", "triggered_at")
-    base_order = ("triggered_at", "desc")
-    label_columns = {
-        "rule": _l("Rule"),
-        "triggered_at": _l("Triggered"),
-        "status": _l("Status"),
-        "retry_count": _l("Retries"),
-        "result_details": _l("Result"),
-    }
-
-
-class AutomationRuleView(CoachdeskModelView):
-    route_base = "/automation-rules"
-    datamodel = ScopedSQLAInterface(AutomationRule)
-    class_permission_name = "AutomationRules"
-    list_title = show_title = _l("Automation rules")
-    add_title = _l("Add rule")
-    edit_title = _l("Edit rule")
-    list_columns = ["name", "trigger_type", "status", "author", "created_at"]
-    show_columns = [*list_columns, "condition_json", "action_json"]
-    add_columns = edit_columns = ["name", "trigger_type", "status", "condition_json", "action_json"]
-    search_text_columns = ("name",)
-    filter_columns = ("trigger_type", "status", "created_at")
-    base_order = ("created_at", "desc")
-    related_views = [AutomationExecutionView]
-    label_columns = {
-        "name": _l("Name"),
-        "trigger_type": _l("Trigger"),
-        "status": _l("Status"),
-        "author": _l("Author"),
-        "condition_json": _l("Condition (JSON)"),
-        "action_json": _l("Action (JSON)"),
-        "created_at": _l("Created"),
-    }
 
 
 class APIAccessLogView(CoachdeskModelView):
