@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -162,6 +163,14 @@ def _context(execution: Any, rule_name: str, event: DomainEvent | None, step: in
     )
 
 
+def _test_pause() -> None:
+    """Test-only (``AUTOMATION_TEST_STEP_DELAY``): a pause between an action and its commit, so a
+    worker can be killed while an action's writes are not yet committed."""
+    delay = float(current_app.config.get("AUTOMATION_TEST_STEP_DELAY", 0) or 0) if has_app_context() else 0
+    if delay:
+        time.sleep(delay)
+
+
 def _zone_of(db: Session, customer_id: Any) -> str | None:
     if customer_id is None:
         return None
@@ -200,6 +209,7 @@ def run_one(db: Session, execution_id: int, result: RunResult, *, now: Callable[
         try:
             with acting_as(AuditContext(extra=cause)):
                 summary = action.perform(db, ctx, spec.get("params") or {})
+                _test_pause()
                 details = _append(details, f"{step + 1}. {summary}")
                 _update(db, execution.id, steps_done=step + 1, result_details=details)
                 db.commit()
