@@ -36,6 +36,23 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not 0 < value <= 300:
+        raise ConfigError(f"{name} must be between 0 and 300, got {raw!r}")
+    return value
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
 class BaseConfig:
     APP_NAME = "Coachdesk"
     APP_ENV = "base"
@@ -138,6 +155,14 @@ class BaseConfig:
     # (the freed seat stays open); a cancellation closer than this to the start is a late cancel.
     BOOKING_PROMOTION_CUTOFF_MINUTES = _env_int("BOOKING_PROMOTION_CUTOFF_MINUTES", 60)
     BOOKING_LATE_CANCEL_HOURS = _env_int("BOOKING_LATE_CANCEL_HOURS", 12)
+    # Automation webhooks (app.services.automation.actions.webhook): only hosts named here
+    # (comma-separated), https on port 443/80, public addresses only unless ALLOW_PRIVATE (a
+    # receiver inside the network). Bodies are signed with AUTOMATION_WEBHOOK_SECRET, else with a
+    # key derived from SECRET_KEY by HMAC; the timeout is in seconds.
+    AUTOMATION_WEBHOOK_HOSTS: list[str] = _env_list("AUTOMATION_WEBHOOK_HOSTS")
+    AUTOMATION_WEBHOOK_SECRET: str | None = os.environ.get("AUTOMATION_WEBHOOK_SECRET") or None
+    AUTOMATION_WEBHOOK_TIMEOUT = _env_float("AUTOMATION_WEBHOOK_TIMEOUT", 5.0)
+    AUTOMATION_WEBHOOK_ALLOW_PRIVATE = os.environ.get("AUTOMATION_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true")
 
     def __init__(self) -> None:
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(self.database_url())

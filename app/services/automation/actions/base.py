@@ -58,8 +58,12 @@ class ActionParam:
     help: Any = None
 
     def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "label": str(self.label)}
-        out["required"] = self.required
+        out: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "label": str(self.label),
+            "required": self.required,
+        }
         if self.choices:
             out["choices"] = [{"value": code, "label": str(label)} for code, label in self.choices]
         for key in ("unit", "minimum", "maximum", "max_length", "default"):
