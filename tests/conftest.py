@@ -16,7 +16,7 @@ from tests.support import databases
 from tests.support.apps import Account, build_app, empty_all_tables, make_accounts
 
 # Fixtures several test modules share: two coaches with their worlds, the plan views' world.
-pytest_plugins = ["tests.support.world", "tests.support.plan_views", "tests.support.webhook_server"]
+pytest_plugins = ["tests.support.world", "tests.support.plan_views"]
 
 
 @pytest.fixture(scope="session")

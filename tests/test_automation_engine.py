@@ -15,7 +15,20 @@ from app.models.compliance import AuditLog
 from app.models.training import CustomerBadge
 from app.services.automation import engine, rules
 from tests.support.automation_support import book, dispatch, executions, make_badge, make_rule
+from tests.support.jobworker import jobs_env  # noqa: F401  (fixture)
 from tests.support.plan_support import coach_actor, make_customer
+from tests.support.webhook_receiver import Receiver
+
+
+@pytest.fixture
+def webhook_receiver(app):
+    """A real receiver on 127.0.0.1, allowed as a webhook host for the test."""
+    server = Receiver().start()
+    saved = {k: app.config.get(k) for k in ("AUTOMATION_WEBHOOK_HOSTS", "AUTOMATION_WEBHOOK_ALLOW_PRIVATE")}
+    app.config.update(AUTOMATION_WEBHOOK_HOSTS=["127.0.0.1"], AUTOMATION_WEBHOOK_ALLOW_PRIVATE=True)
+    yield server
+    app.config.update(saved)
+    server.stop()
 
 
 def _members(segment: str = "booked") -> list[SegmentMembership]:
@@ -67,8 +80,8 @@ def test_a_matching_event_runs_each_action_once_audited_with_its_rule(app_ctx):
         meta = entry.metadata_json
         assert (meta["cause"], meta["rule_id"], meta["rule_version"]) == ("automation", rule.id, 1)
         assert meta["execution_id"] == execution.id
-    # Nothing is due any more; dispatching again finds nothing to add.
-    assert _run().claimed == 0 and dispatch() == 0 and len(executions()) == 1
+    # Nothing is due any more. The award announced itself (badge.awarded), which no rule listens for.
+    assert _run().claimed == 0 and dispatch() == 1 and len(executions()) == 1
 
 
 def test_the_same_occurrence_never_makes_a_second_execution(app_ctx):
@@ -162,8 +175,7 @@ def test_an_execution_runs_the_version_that_matched(app_ctx):
 
 
 def test_a_transient_failure_is_retried_with_backoff_then_succeeds(app_ctx, webhook_receiver):
-    app_ctx.config.update(AUTOMATION_WEBHOOK_HOSTS=[webhook_receiver.host], AUTOMATION_WEBHOOK_ALLOW_PRIVATE=True)
-    webhook_receiver.replies = [503, 503, 200]
+    webhook_receiver.status = 503
     rule = make_rule(
         actions=[
             {"type": "ADD_TO_SEGMENT", "params": {"segment": "booked"}},
@@ -184,18 +196,18 @@ def test_a_transient_failure_is_retried_with_backoff_then_succeeds(app_ctx, webh
     [execution] = executions(rule.id)
     assert execution.retry_count == 2 and execution.next_attempt_at - utcnow() > dt.timedelta(seconds=50)  # 60 s
     _make_due(rule.id)
+    webhook_receiver.status = 200
     assert _run().succeeded == 1
     [execution] = executions(rule.id)
     assert execution.status == ExecutionStatus.SUCCEEDED
     assert len(_members()) == 1  # the first action was not repeated by the retries
-    delivered = {d["headers"]["x-coachdesk-delivery"] for d in webhook_receiver.deliveries}
-    assert delivered == {f"{execution.idempotency_key}#1"} and len(webhook_receiver.deliveries) == 3
+    delivered = {call.headers["x-coachdesk-delivery"] for call in webhook_receiver.calls}
+    assert delivered == {f"{execution.idempotency_key}#1"} and len(webhook_receiver.calls) == 3
 
 
 def test_retries_run_out_and_the_execution_fails(app_ctx, webhook_receiver):
-    app_ctx.config.update(AUTOMATION_WEBHOOK_HOSTS=[webhook_receiver.host], AUTOMATION_WEBHOOK_ALLOW_PRIVATE=True,
-                          AUTOMATION_MAX_RETRIES=2)  # fmt: skip
-    webhook_receiver.replies = [500]
+    app_ctx.config.update(AUTOMATION_MAX_RETRIES=2)
+    webhook_receiver.status = 500
     rule = make_rule(actions=[{"type": "WEBHOOK", "params": {"url": webhook_receiver.url}}])
     book(make_customer("Kim"))
     dispatch()
@@ -205,13 +217,12 @@ def test_retries_run_out_and_the_execution_fails(app_ctx, webhook_receiver):
     [execution] = executions(rule.id)
     assert execution.status == ExecutionStatus.FAILED and execution.retry_count == 2
     assert "2" in execution.result_details.splitlines()[-1]
-    assert len(webhook_receiver.deliveries) == 3
+    assert len(webhook_receiver.calls) == 3
     app_ctx.config.pop("AUTOMATION_MAX_RETRIES")
 
 
 def test_a_permanent_failure_fails_at_once_and_five_in_a_row_pause_the_rule(app_ctx, webhook_receiver):
-    app_ctx.config.update(AUTOMATION_WEBHOOK_HOSTS=[webhook_receiver.host], AUTOMATION_WEBHOOK_ALLOW_PRIVATE=True)
-    webhook_receiver.replies = [404]
+    webhook_receiver.status = 404
     rule = make_rule(actions=[{"type": "WEBHOOK", "params": {"url": webhook_receiver.url}}])
     customers = [make_customer(f"Lee {i}") for i in range(6)]
     for customer in customers[:4]:
@@ -232,7 +243,7 @@ def test_a_permanent_failure_fails_at_once_and_five_in_a_row_pause_the_rule(app_
     dispatch()
     assert len(executions(rule.id)) == 5  # a paused rule matches nothing more
     # Resuming clears the streak and the reason; a success keeps it at zero.
-    webhook_receiver.replies = [200]
+    webhook_receiver.status = 200
     rules.transition(db.session, rule, RuleStatus.ACTIVE)
     db.session.commit()
     assert rule.failure_streak == 0 and rule.paused_reason is None
@@ -281,3 +292,71 @@ def test_quiet_hours_arithmetic(start, end, clock, waits_until):
         hour, _, plus = waits_until.partition("+")
         expected = dt.datetime.combine(day + dt.timedelta(days=int(plus or 0)), dt.time.fromisoformat(hour), tzinfo=tz)
         assert got == expected.astimezone(dt.UTC)
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_sigkill_mid_run_then_rerun_does_every_action_exactly_once(app):
+    """A real worker is SIGKILLed while actions run (each paused before its commit); the rerun, once
+    the dead worker's leases run out, finishes every execution and repeats no action."""
+    from app.models.jobs import JobRun
+    from app.services.automation.jobs import RUN_KIND
+    from app.services.jobs.runs import start_job
+    from tests.support.jobworker import finish, kill_hard, start_worker, wait_for
+
+    instance = app.config["EXPORTS_DIR"].parent
+    with app.app_context():
+        badge = make_badge("KILL_TEST")
+        rule = make_rule(
+            actions=[
+                {"type": "ADD_TO_SEGMENT", "params": {"segment": "booked"}},
+                {"type": "AWARD_BADGE", "params": {"badge": badge.code}},
+            ]
+        )
+        rule_id = rule.id
+        customers = [make_customer(f"Kill {i}") for i in range(40)]
+        for customer in customers:
+            book(customer)
+        run_id = start_job(RUN_KIND, {}).id
+    slow = ("AUTOMATION_TEST_STEP_DELAY=0.05", "AUTOMATION_LEASE_SECONDS=2", "AUTOMATION_RUN_BATCH=10")
+    worker = start_worker(app, app.config["REDIS_URL"], instance, *slow)
+
+    def midway() -> bool:
+        assert worker.poll() is None, finish(worker)[-3000:]
+        with app.app_context():
+            done = db.session.scalar(
+                sa.select(sa.func.count()).select_from(engine.AutomationExecution)
+                .where(engine.AutomationExecution.status == ExecutionStatus.SUCCEEDED)
+            )  # fmt: skip
+            db.session.rollback()
+        return done >= 10
+
+    wait_for(midway, what="executions half-way")
+    kill_hard(worker)
+    with app.app_context():
+        assert db.session.get(JobRun, run_id).status == "running"
+        left = [e for e in executions(rule_id) if e.status != ExecutionStatus.SUCCEEDED]
+        assert left, "the kill came too late to test anything"
+        # Every counted step has its write, and no write exists without its step counted.
+        members = {m.customer_id for m in _members()}
+        badges = set(db.session.scalars(sa.select(CustomerBadge.customer_id)))
+        assert members == {e.customer_id for e in executions(rule_id) if e.steps_done >= 1}
+        assert badges == {e.customer_id for e in executions(rule_id) if e.steps_done >= 2}
+        run_id = start_job(RUN_KIND, {}).id
+    import time
+
+    time.sleep(2.5)  # the dead worker's leases run out
+    output = finish(start_worker(app, app.config["REDIS_URL"], instance, "AUTOMATION_RUN_BATCH=10"))
+    with app.app_context():
+        assert db.session.get(JobRun, run_id).status == "succeeded", output[-2000:]
+        done = executions(rule_id)
+        assert len(done) == 40 and {e.status for e in done} == {ExecutionStatus.SUCCEEDED}
+        assert {e.steps_done for e in done} == {2}
+        members = db.session.scalars(sa.select(SegmentMembership.customer_id)).all()
+        assert sorted(members) == sorted(customers)  # exactly one membership each
+        badges = db.session.scalars(sa.select(CustomerBadge.customer_id)).all()
+        assert sorted(badges) == sorted(customers)
+        creates = db.session.scalar(
+            sa.select(sa.func.count()).select_from(AuditLog)
+            .where(AuditLog.resource_type == "segment_memberships", AuditLog.action == "create")
+        )  # fmt: skip
+        assert creates == 40  # the killed worker's uncommitted write left no audit row either

@@ -206,7 +206,7 @@ def test_every_command_help_renders(app):
 def test_bad_worker_setting_is_refused_with_a_message(app):
     result = app.test_cli_runner().invoke(args=["jobs", "worker", "--set", "SECRET_KEY=1", "--burst"])
     assert result.exit_code == 2
-    assert "'SECRET_KEY=1': only JOBS_*, RETENTION_*, AUDIT_EXPORT_* settings" in result.output
+    assert "'SECRET_KEY=1': only JOBS_*, RETENTION_*, AUDIT_EXPORT_*, AUTOMATION_* settings" in result.output
 
 
 def test_refresh_rollups_rejects_a_bad_date(app):

@@ -19,7 +19,12 @@ jobs_cli = AppGroup("jobs", help=_l("Background jobs (RQ workers, cron)."))
 @click.argument("queues", nargs=-1)
 @option("--burst", is_flag=True, help=_l("Exit when the queues are empty."))
 @click.option("--with-scheduler/--without-scheduler", default=True, show_default=True)
-@option("--set", "settings", multiple=True, help=_l("KEY=VALUE for JOBS_*, RETENTION_*, AUDIT_EXPORT_* settings."))
+@option(
+    "--set",
+    "settings",
+    multiple=True,
+    help=_l("KEY=VALUE for JOBS_*, RETENTION_*, AUDIT_EXPORT_*, AUTOMATION_* settings."),
+)
 def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool, settings: tuple[str, ...]) -> None:
     from app.jobs.runner import AppWorker
     from app.services.jobs.kinds import QUEUES
@@ -29,10 +34,9 @@ def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool, settings:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     for item in settings:
         key, _sep, value = item.partition("=")
-        if not key.startswith(("JOBS_", "RETENTION_", "AUDIT_EXPORT_")) or not value:
-            raise click.BadParameter(
-                _("%(value)s: only JOBS_*, RETENTION_*, AUDIT_EXPORT_* settings", value=repr(item)), param_hint="--set"
-            )
+        if not key.startswith(("JOBS_", "RETENTION_", "AUDIT_EXPORT_", "AUTOMATION_")) or not value:
+            message = _("%(value)s: only JOBS_*, RETENTION_*, AUDIT_EXPORT_*, AUTOMATION_* settings", value=repr(item))
+            raise click.BadParameter(message, param_hint="--set")
         app.config[key] = float(value) if "." in value else int(value)
     w = AppWorker([get_queue(n) for n in names], connection=get_redis(), app=app, maintenance_interval=60)
     w.work(burst=burst, with_scheduler=with_scheduler)

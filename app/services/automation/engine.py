@@ -98,8 +98,12 @@ def _update(db: Session, execution_id: int, **values: Any) -> None:
     db.execute(sa.update(_table).where(_table.c.id == execution_id).values(**values))
 
 
-def claim(db: Session, limit: int, now: dt.datetime) -> list[int]:
-    """Mark up to ``limit`` due executions RUNNING under a lease and commit; their ids, oldest first."""
+def claim(db: Session, limit: int, now: dt.datetime) -> list[tuple[int, dt.datetime]]:
+    """Mark up to ``limit`` due executions RUNNING under a lease and commit; (id, lease) pairs, oldest first.
+
+    The lease is also the claim's token: ``run_one`` goes on only while the row still carries it,
+    so an execution whose lease ran out and was claimed again is run by its new owner alone.
+    """
     due = sa.or_(
         sa.and_(_table.c.status == ExecutionStatus.PENDING.value,
                 sa.or_(_table.c.next_attempt_at.is_(None), _table.c.next_attempt_at <= now)),
@@ -109,14 +113,25 @@ def claim(db: Session, limit: int, now: dt.datetime) -> list[int]:
     if db.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     ids = list(db.scalars(stmt))
+    lease = now + dt.timedelta(seconds=setting("AUTOMATION_LEASE_SECONDS"))
     if ids:
-        lease = now + dt.timedelta(seconds=setting("AUTOMATION_LEASE_SECONDS"))
         db.execute(
             sa.update(_table).where(_table.c.id.in_(ids))
             .values(status=ExecutionStatus.RUNNING.value, lease_until=lease)
         )  # fmt: skip
     db.commit()
-    return ids
+    return [(execution_id, lease) for execution_id in ids]
+
+
+def _renew(db: Session, execution_id: int, token: dt.datetime | None) -> bool:
+    """Extend the lease if the claim is still ours (its token unchanged); commit. False: another worker has it."""
+    fresh = utcnow() + dt.timedelta(seconds=setting("AUTOMATION_LEASE_SECONDS"))
+    criteria = [_table.c.id == execution_id, _table.c.status == ExecutionStatus.RUNNING.value]
+    if token is not None:
+        criteria.append(_table.c.lease_until == token)
+    done = db.execute(sa.update(_table).where(*criteria).values(lease_until=fresh)).rowcount
+    db.commit()
+    return bool(done)
 
 
 def _append(previous: str | None, line: str) -> str:
@@ -177,8 +192,22 @@ def _zone_of(db: Session, customer_id: Any) -> str | None:
     return db.scalar(sa.select(CustomerProfile.timezone).where(CustomerProfile.user_id == customer_id))
 
 
-def run_one(db: Session, execution_id: int, result: RunResult, *, now: Callable[[], dt.datetime] = utcnow) -> None:
-    """Run the claimed execution's remaining actions; leaves it SUCCEEDED, FAILED or PENDING (retry, quiet)."""
+def run_one(
+    db: Session,
+    execution_id: int,
+    result: RunResult,
+    *,
+    token: dt.datetime | None = None,
+    now: Callable[[], dt.datetime] = utcnow,
+) -> None:
+    """Run the claimed execution's remaining actions; leaves it SUCCEEDED, FAILED or PENDING (retry, quiet).
+
+    Each action commits with ``steps_done`` raised from exactly the step it did (a conditional
+    update): had another worker done that step meanwhile, the update finds no row and this
+    worker's writes for the step are rolled back, so no action happens twice.
+    """
+    if not _renew(db, execution_id, token):
+        return
     execution = db.execute(sa.select(_table).where(_table.c.id == execution_id)).one()
     definition: Mapping[str, Any] | None = version_definition(db, execution.rule_id, execution.rule_version)
     rule = db.get(AutomationRule, execution.rule_id)
@@ -211,8 +240,17 @@ def run_one(db: Session, execution_id: int, result: RunResult, *, now: Callable[
                 summary = action.perform(db, ctx, spec.get("params") or {})
                 _test_pause()
                 details = _append(details, f"{step + 1}. {summary}")
-                _update(db, execution.id, steps_done=step + 1, result_details=details)
+                counted = db.execute(
+                    sa.update(_table)
+                    .where(_table.c.id == execution.id, _table.c.steps_done == step)
+                    .values(steps_done=step + 1, result_details=details)
+                ).rowcount
+                if not counted:
+                    raise _Overtaken
                 db.commit()
+        except _Overtaken:
+            db.rollback()
+            return
         except PermanentActionError as exc:
             db.rollback()
             _finish_failed(db, execution, _append(details, f"{step + 1}. {exc}"), result, reason=str(exc))
@@ -271,8 +309,8 @@ def run_due(
             break
         batches += 1
         result.claimed += len(ids)
-        for execution_id in ids:
-            run_one(db, execution_id, result)
+        for execution_id, token in ids:
+            run_one(db, execution_id, result, token=token)
         if on_batch is not None:
             on_batch(result)
     return result
@@ -291,6 +329,10 @@ def due_count(db: Session) -> int:
         )
         or 0
     )
+
+
+class _Overtaken(Exception):
+    """Another worker counted this step first: this one's writes for it are dropped."""
 
 
 class NotRetryable(ValueError):

@@ -13,6 +13,7 @@ The executions commit with the batch; the engine (``engine.py``) runs them.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -62,13 +63,17 @@ class RuleView:
     coach_id: uuid.UUID | None
 
 
-_COMPILED: dict[tuple[int, int], CompiledCondition] = {}
+_COMPILED: dict[tuple[Any, ...], CompiledCondition] = {}
 _COMPILED_MAX = 1024
 
 
 def compiled(rule: RuleView) -> CompiledCondition:
-    """The rule's condition, read once per (rule, version): a saved version never changes."""
-    key = (rule.id, rule.version)
+    """The rule's condition, read once and kept (called once per rule per batch, not per event).
+
+    Keyed by the condition's text as well as the rule and version: a deleted rule's id may be
+    reused (SQLite), and the key must never find another rule's condition.
+    """
+    key = (rule.id, rule.version, rule.trigger_type, rule.trigger_event, json.dumps(rule.condition, sort_keys=True))
     found = _COMPILED.get(key)
     if found is None:
         if len(_COMPILED) >= _COMPILED_MAX:

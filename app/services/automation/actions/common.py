@@ -218,8 +218,16 @@ def add_once(db: Session, row: Any) -> bool:
     """Insert ``row`` in a savepoint; False when a unique constraint says it is there already.
 
     Two executions racing to add the same membership or badge: the loser's savepoint rolls back
-    and it reports "already there", instead of failing the engine's whole transaction.
+    and it reports "already there", instead of failing the engine's whole transaction. Not on
+    SQLite: pysqlite starts no transaction before a write, so releasing a savepoint taken first
+    would commit the row on its own, before the engine counts the step. There the row is added
+    plainly (SQLite has one writer at a time; a lost race fails the step, and its retry finds
+    the row there).
     """
+    if db.get_bind().dialect.name == "sqlite":
+        db.add(row)
+        db.flush()
+        return True
     try:
         with db.begin_nested():
             db.add(row)
