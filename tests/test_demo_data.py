@@ -254,3 +254,36 @@ def test_cli_prints_one_working_login_per_role(app):
     again = app.test_cli_runner().invoke(args=["demo", "seed", "--customers", "12", "--quiet"])
     assert again.exit_code != 0
     assert "already holds" in again.output
+
+
+def test_the_demo_rules_executions_come_from_the_engine_over_the_history(sqlite_app):
+    from app.models.automation import AutomationExecution, AutomationRule, AutomationRuleVersion, ExecutionStatus
+    from app.models.events import DomainEvent
+    from app.services.demo.automation import RULES
+
+    _seed(sqlite_app)
+    with sqlite_app.app_context():
+        rules = _scalars(select(AutomationRule))
+        assert sorted(r.name for r in rules) == sorted(spec["name"] for spec in RULES)
+        assert {r.status.value for r in rules} == {"ACTIVE"} and {r.version for r in rules} == {1}
+        assert len(_scalars(select(AutomationRuleVersion))) == len(rules)
+        runs = _scalars(select(AutomationExecution))
+        assert len(runs) >= 20
+        assert {r.status for r in runs} <= {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.PENDING}
+        for waiting in (r for r in runs if r.status == ExecutionStatus.PENDING):  # a message in quiet hours
+            assert "quiet hours" in waiting.result_details and waiting.next_attempt_at > waiting.triggered_at
+        runs = [r for r in runs if r.status != ExecutionStatus.PENDING]
+        # Each one answers a real occurrence: its dispatched event, about its customer, before it ran.
+        for run in runs:
+            event = db.session.get(DomainEvent, run.event_id)
+            assert event is not None and event.dispatched_at is not None
+            assert event.customer_id == run.customer_id and run.idempotency_key == f"r{run.rule_id}:e{event.id}"
+            assert run.triggered_at == event.occurred_at <= run.finished_at <= NOW + dt.timedelta(days=1), (
+                run.status, run.result_details)
+        by_rule = {r.name: [x for x in runs if x.rule_id == r.id] for r in rules}
+        assert by_rule["Streak badge"] and by_rule["Missed-workout nudge"] and by_rule["Failed-payment ticket"]
+        # "Once per customer": never two executions of the badge rule for one customer.
+        badge_customers = [x.customer_id for x in by_rule["Streak badge"]]
+        assert len(badge_customers) == len(set(badge_customers))
+        automation_messages = [m for m in _scalars(select(Message)) if m.sent_at > NOW - dt.timedelta(days=22)]
+        assert automation_messages

@@ -28,6 +28,7 @@ from app.services.accounts import AccountError, create_console_account, generate
 from app.services.analytics.rollups import refresh_rollups
 from app.services.audit import chain as audit
 from app.services.audit import verify as audit_verify
+from app.services.demo import automation as demo_automation
 from app.services.demo import commerce, engagement, people, scheduling, telemetry, training
 from app.services.demo.base import Ctx
 
@@ -112,7 +113,7 @@ PHASES: tuple[tuple[str, Callable[[Ctx], None]], ...] = (
     (N_("progress metrics"), telemetry.seed_metrics),
     (N_("cohort snapshots"), telemetry.seed_cohorts),
     (N_("recommendations"), telemetry.seed_recommendations),
-    (N_("automation"), telemetry.seed_automation),
+    (N_("automation"), demo_automation.seed_rules),
     (N_("API clients"), telemetry.seed_api),
     (N_("wearables"), telemetry.seed_wearables),
     (N_("retention policies"), telemetry.seed_retention),
@@ -185,6 +186,11 @@ def seed_demo_data(sm: Any, *, customers: int, seed: int, progress: bool, now: d
         audit_verify.rechain()
         # Dashboards read rollups: build them over the whole generated year.
         refresh_rollups(db.session, None)
+        # The rules act on the recent history through the engine itself (commits per action).
+        bar.set_postfix_str(_("automation"))
+        t0 = time.perf_counter()
+        demo_automation.replay(ctx.extra.get("automation_author"))
+        timings["automation replay"] = time.perf_counter() - t0
         bar.update()
     except Exception:
         db.session.rollback()

@@ -37,7 +37,7 @@ from app.models.automation import AutomationExecution, AutomationRule, Execution
 from app.models.base import utcnow
 from app.models.customers import CustomerProfile
 from app.models.events import DomainEvent
-from app.services.audit.context import AuditContext, acting_as
+from app.services.audit.context import AuditContext, acting_as, current_context
 from app.services.automation import actions as action_catalogue
 from app.services.automation.actions.base import ActionContext, PermanentActionError, TransientActionError
 from app.services.automation.rules import version_definition
@@ -198,7 +198,7 @@ def run_one(
     result: RunResult,
     *,
     token: dt.datetime | None = None,
-    now: Callable[[], dt.datetime] = utcnow,
+    clock: Callable[[Any], dt.datetime] | None = None,
 ) -> None:
     """Run the claimed execution's remaining actions; leaves it SUCCEEDED, FAILED or PENDING (retry, quiet).
 
@@ -223,7 +223,7 @@ def run_one(
         if action is None:
             _finish_failed(db, execution, _("Unknown action “%(type)s”.", type=str(spec.get("type"))[:40]), result)
             return
-        moment = now()
+        moment = clock(execution) if clock is not None else utcnow()
         if action.sends_message:
             wait = quiet_until(rule.quiet_start, rule.quiet_end, _zone_of(db, execution.customer_id), moment)
             if wait is not None:
@@ -233,10 +233,12 @@ def run_one(
                 result.deferred += 1
                 return
         ctx = _context(execution, rule.name, event, step, moment)
-        cause = {"cause": "automation", "rule_id": execution.rule_id, "rule_version": execution.rule_version,
-                 "execution_id": execution.id, "step": step}  # fmt: skip
+        outer = current_context()  # a job's requester, if any, stays the actor; the rule is the cause
+        cause = {**outer.extra, "cause": "automation", "rule_id": execution.rule_id,
+                 "rule_version": execution.rule_version, "execution_id": execution.id, "step": step}  # fmt: skip
+        context = AuditContext(outer.actor_id, outer.ip_address, outer.user_agent, cause)
         try:
-            with acting_as(AuditContext(extra=cause)):
+            with acting_as(context):
                 summary = action.perform(db, ctx, spec.get("params") or {})
                 _test_pause()
                 details = _append(details, f"{step + 1}. {summary}")
@@ -253,7 +255,7 @@ def run_one(
             return
         except PermanentActionError as exc:
             db.rollback()
-            _finish_failed(db, execution, _append(details, f"{step + 1}. {exc}"), result, reason=str(exc))
+            _finish_failed(db, execution, _append(details, f"{step + 1}. {exc}"), result, reason=str(exc), at=moment)
             return
         except TransientActionError as exc:
             db.rollback()
@@ -265,7 +267,8 @@ def run_one(
             reason = _("Unexpected error (%(kind)s).", kind=exc.__class__.__name__)
             _retry(db, execution, _append(details, f"{step + 1}. {reason}"), result, reason=reason)
             return
-    _update(db, execution.id, status=ExecutionStatus.SUCCEEDED.value, finished_at=now(), lease_until=None,
+    finished = clock(execution) if clock is not None else utcnow()
+    _update(db, execution.id, status=ExecutionStatus.SUCCEEDED.value, finished_at=finished, lease_until=None,
             next_attempt_at=None, result_details=details or _("Nothing to do."))  # fmt: skip
     _succeed_rule(db, execution.rule_id)
     db.commit()
@@ -284,8 +287,16 @@ def _retry(db: Session, execution: Any, details: str, result: RunResult, *, reas
     result.retrying += 1
 
 
-def _finish_failed(db: Session, execution: Any, details: str, result: RunResult, *, reason: str | None = None) -> None:
-    _update(db, execution.id, status=ExecutionStatus.FAILED.value, finished_at=utcnow(), lease_until=None,
+def _finish_failed(
+    db: Session,
+    execution: Any,
+    details: str,
+    result: RunResult,
+    *,
+    reason: str | None = None,
+    at: dt.datetime | None = None,
+) -> None:
+    _update(db, execution.id, status=ExecutionStatus.FAILED.value, finished_at=at or utcnow(), lease_until=None,
             next_attempt_at=None, result_details=details[-RESULT_MAX:])  # fmt: skip
     _fail_rule(db, execution.rule_id, reason or details, result)
     db.commit()
@@ -298,8 +309,13 @@ def run_due(
     limit: int | None = None,
     max_batches: int | None = None,
     on_batch: Callable[[RunResult], None] | None = None,
+    clock: Callable[[Any], dt.datetime] | None = None,
 ) -> RunResult:
-    """Claim and run due executions batch after batch until none is due (or ``max_batches``). Commits."""
+    """Claim and run due executions batch after batch until none is due (or ``max_batches``). Commits.
+
+    ``clock(execution)`` is the moment actions act at (default: now); the demo data replays its
+    history with each execution's own time.
+    """
     result = RunResult()
     size = limit or setting("AUTOMATION_RUN_BATCH")
     batches = 0
@@ -310,7 +326,7 @@ def run_due(
         batches += 1
         result.claimed += len(ids)
         for execution_id, token in ids:
-            run_one(db, execution_id, result, token=token)
+            run_one(db, execution_id, result, token=token, clock=clock)
         if on_batch is not None:
             on_batch(result)
     return result

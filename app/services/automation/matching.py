@@ -196,7 +196,7 @@ def record(db: Session, pending: Sequence[tuple[RuleView, Occurrence]], *, now: 
             "rule_id": rule.id, "rule_version": rule.version, "customer_id": occurrence.customer_id,
             "event_id": occurrence.event_id, "idempotency_key": f"r{rule.id}:{occurrence.key}",
             "triggered_at": occurrence.at, "status": ExecutionStatus.PENDING.value, "retry_count": 0,
-            "steps_done": 0, "next_attempt_at": stamp,
+            "steps_done": 0, "next_attempt_at": min(occurrence.at, stamp),  # due at once, oldest first
         })  # fmt: skip
     return _insert(db, rows)
 

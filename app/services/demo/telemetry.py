@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from app.models.analytics import CohortSnapshot, EngagementEvent, ProgressMetric, RecommendationLog
-from app.models.automation import APIAccessLog, APIClient, AutomationExecution, AutomationRule, WearableAuthorization
+from app.models.automation import APIAccessLog, APIClient, WearableAuthorization
 from app.models.compliance import AuditLog, DataRetentionPolicy
 from app.services.demo import catalogue as cat
 from app.services.demo.base import Ctx, insert_returning_ids, insert_rows
@@ -207,131 +207,6 @@ def seed_recommendations(ctx: Ctx) -> None:
                 t += dt.timedelta(days=rng.randint(10, 35))
 
     insert_rows(RecommendationLog, rows())
-
-
-RULES: tuple[tuple[str, str, dict | None, dict, str], ...] = (
-    (
-        "Welcome message",
-        "EVENT",
-        {"field": "event_type", "op": "eq", "value": "signup"},
-        {"type": "SEND_MESSAGE", "params": {"template": "welcome", "from": "primary_coach"}},
-        "ACTIVE",
-    ),
-    (
-        "Nudge after 7 quiet days",
-        "INACTIVITY",
-        {
-            "all": [
-                {"field": "days_inactive", "op": "gte", "value": 7},
-                {"field": "subscription.status", "op": "eq", "value": "ACTIVE"},
-            ]
-        },
-        {"type": "NOTIFY_COACH", "params": {"priority": "normal"}},
-        "ACTIVE",
-    ),
-    (
-        "Failed payment follow-up",
-        "PAYMENT_FAILED",
-        {"field": "attempt", "op": "lte", "value": 3},
-        {"type": "CREATE_TICKET", "params": {"priority": "HIGH", "queue": "billing"}},
-        "ACTIVE",
-    ),
-    (
-        "Ten workouts badge",
-        "METRIC_THRESHOLD",
-        {"field": "completions", "op": "gte", "value": 10},
-        {"type": "AWARD_BADGE", "params": {"badge_code": "TEN_WORKOUTS"}},
-        "ACTIVE",
-    ),
-    (
-        "Weekly summary",
-        "SCHEDULE",
-        None,
-        {"type": "ADD_TO_SEGMENT", "params": {"segment": "weekly-summary"}},
-        "ACTIVE",
-    ),
-    (
-        "Assign coach to unassigned customers",
-        "EVENT",
-        {
-            "all": [
-                {"field": "event_type", "op": "eq", "value": "signup"},
-                {"not": {"field": "coach_id", "op": "exists"}},
-            ]
-        },
-        {"type": "ASSIGN_COACH", "params": {"strategy": "least_loaded"}},
-        "PAUSED",
-    ),
-    (
-        "Weight plateau alert",
-        "METRIC_THRESHOLD",
-        {
-            "any": [
-                {"field": "weight_delta_28d", "op": "gte", "value": 0},
-                {"field": "goal", "op": "in", "value": ["LOSE_WEIGHT"]},
-            ]
-        },
-        {"type": "NOTIFY_COACH", "params": {"template": "plateau"}},
-        "DRAFT",
-    ),
-    (
-        "Old re-engagement campaign",
-        "INACTIVITY",
-        {"field": "days_inactive", "op": "gte", "value": 60},
-        {"type": "ADD_TO_SEGMENT", "params": {"segment": "comeback"}},
-        "ARCHIVED",
-    ),
-)
-
-
-def seed_automation(ctx: Ctx) -> None:
-    rng = ctx.rng
-    rows = [
-        {
-            "name": name,
-            "trigger_type": trigger,
-            "condition_json": cond,
-            "action_json": [action],
-            "status": status,
-            "created_by": ctx.admins[i % 2].id,
-            "created_at": ctx.days_ago(360 - i * 30),
-        }
-        for i, (name, trigger, cond, action, status) in enumerate(RULES)
-    ]
-    rule_ids = ctx.ids["rule"] = insert_returning_ids(AutomationRule, rows)
-    executions = []
-    for rid, rule in zip(rule_ids, rows, strict=True):
-        if rule["status"] == "DRAFT":
-            continue
-        active_until = ctx.now if rule["status"] == "ACTIVE" else ctx.days_ago(40)
-        t = rule["created_at"]
-        while t < active_until:
-            status = ctx.weighted({"SUCCEEDED": 88, "SKIPPED": 6, "FAILED": 5, "RUNNING": 1})
-            retries = rng.randint(1, 3) if status == "FAILED" else (1 if ctx.chance(0.03) else 0)
-            details = {
-                "SUCCEEDED": "Action completed.",
-                "SKIPPED": "Condition not met.",
-                "FAILED": rng.choice(
-                    ("SMTP timeout after 30 s", "Customer has no primary coach", "Rate limit reached at provider")
-                ),
-                "RUNNING": None,
-            }[status]
-            executions.append(
-                {
-                    "rule_id": rid,
-                    "triggered_at": t,
-                    "status": status,
-                    "result_details": details,
-                    "retry_count": retries,
-                    "idempotency_key": f"demo:{rid}:{len(executions)}",
-                }
-            )
-            t += dt.timedelta(hours=rng.randint(6, 96))
-    # Anything still "running" long ago is a failed run in reality; keep RUNNING only for the last hour.
-    for e in executions:
-        if e["status"] == "RUNNING" and e["triggered_at"] < ctx.now - dt.timedelta(hours=1):
-            e["status"], e["result_details"] = "FAILED", "Worker lost; will be retried."
-    insert_rows(AutomationExecution, executions)
 
 
 API_CLIENTS = (
