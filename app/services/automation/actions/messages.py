@@ -100,6 +100,7 @@ def _post(
             context_id=NOTES_CONTEXT if notes else str(assignment.id),
             customer_id=assignment.customer_id,
             coach_id=assignment.coach_id,
+            created_at=ctx.now,
         )
         db.add(thread)
         db.flush()

@@ -93,8 +93,9 @@ class CreateTicket(CatalogueAction):
     def perform(self, db: Session, ctx: ActionContext, params: Mapping[str, Any]) -> str:
         customer, subject, priority, due = self._compose(db, ctx, params)
         ticket = SupportTicket(
-            requester_id=customer.id, subject=subject, priority=priority, status=TicketStatus.OPEN, sla_due_at=due
-        )
+            requester_id=customer.id, subject=subject, priority=priority, status=TicketStatus.OPEN, sla_due_at=due,
+            created_at=ctx.now,
+        )  # fmt: skip
         db.add(ticket)
         db.flush()
         return _("Support ticket #%(id)s created.", id=ticket.id)
