@@ -157,7 +157,7 @@ class AutomationExecution(Model):
     idempotency_key: Mapped[str] = mapped_column(sa.String(200), nullable=False, unique=True, info={"personal": False})
     steps_done: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), info={"personal": False})
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     rule: Mapped[AutomationRule] = relationship(lazy="joined")
