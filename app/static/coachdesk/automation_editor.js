@@ -608,6 +608,14 @@
     return null;
   }
 
+  // A problem as the summary says it: which action or the condition it is about, then the message.
+  function summaryText(problem) {
+    var action = /^actions\[(\d+)\]/.exec(problem.path || "");
+    if (action) { return fmt(S.problem_in_action, { n: Number(action[1]) + 1, message: problem.message }); }
+    if ((problem.path || "").indexOf("condition") === 0) { return fmt(S.problem_in_condition, { message: problem.message }); }
+    return problem.message;
+  }
+
   // Problems beside their widgets: a form group turns red, a comparison's control is marked invalid, a group
   // or list gets a red edge; each message also goes to the summary, whose links move the focus to the widget.
   function showProblems(problems) {
@@ -634,7 +642,8 @@
         var before = target.tagName === "FIELDSET" ? target.querySelector(".cd-re-children") : null;
         target.insertBefore(note, before);
       }
-      var item = el("li", {}, [target ? el("a", { href: "#", text: problem.message }) : problem.message]);
+      var text = summaryText(problem);
+      var item = el("li", {}, [target ? el("a", { href: "#", text: text }) : text]);
       if (target) {
         item.firstChild.addEventListener("click", function (event) {
           event.preventDefault();

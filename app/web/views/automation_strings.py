@@ -110,6 +110,8 @@ def js_strings() -> dict[str, Any]:
         "error": _("Error"),
         "network_error": _("The server could not be reached. Nothing was changed."),
         "problems_title": _("This rule cannot be saved yet:"),
+        "problem_in_action": _("Action %(n)s: %(message)s"),
+        "problem_in_condition": _("Condition: %(message)s"),
         "choose": _("Choose…"),
         "choose_field": _("Choose a field"),
         "field": _("Field"),
