@@ -53,6 +53,7 @@
       select.appendChild(option(current, current, true));  // a stored value the catalogue no longer offers
     }
   }
+  function unitLabel(code) { return (S.units && S.units[code]) || code; }
   function message(text) { $("cd-re-message").textContent = text || ""; }
   function find(list, key, value) {
     for (var i = 0; i < list.length; i += 1) { if (list[i][key] === value) { return list[i]; } }
@@ -281,7 +282,7 @@
       value.disabled = readOnly;
       parts.push(el("label", { for: opId, class: "sr-only", text: S.operator + " " + n }), opSelect,
         el("label", { for: valueId, class: "sr-only", text: S.value + " " + n }), value);
-      if (spec.unit && (spec.kind === "number" || spec.kind === "integer")) { parts.push(el("span", { class: "cd-re-unit", text: spec.unit })); }
+      if (spec.unit && (spec.kind === "number" || spec.kind === "integer")) { parts.push(el("span", { class: "cd-re-unit", text: unitLabel(spec.unit) })); }
       if (spec.kind === "datetime" && node.op !== "exists") { parts.push(el("span", { class: "cd-re-unit", text: S.utc })); }
     }
     if (!readOnly) {
@@ -439,7 +440,7 @@
       extra.push(builtin);
     }
     var inner = [widget];
-    if (param.unit) { inner = [el("div", { class: "input-group" }, [widget, el("span", { class: "input-group-addon", text: param.unit })])]; }
+    if (param.unit) { inner = [el("div", { class: "input-group" }, [widget, el("span", { class: "input-group-addon", text: unitLabel(param.unit) })])]; }
     var help = param.help ? el("p", { class: "help-block", text: param.help }) : null;
     return el("div", { class: "form-group" }, [label].concat(inner, extra, [help]));
   }

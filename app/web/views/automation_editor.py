@@ -63,23 +63,27 @@ def load_rule(actor: Actor, rule_id: int, *, for_write: bool = False) -> Automat
     return db.session.scalars(stmt).first()
 
 
-def coach_options(actor: Actor) -> list[dict[str, str]]:
-    """The coaches a rule may be limited to (a coach, who reads only, sees themselves)."""
+def _coaches(actor: Actor, *columns: Any) -> sa.Select:
+    """Platform users with the COACH role a rule may be limited to (a coach, who reads only: themselves)."""
     coach_ids = sa.select(UserRole.user_id).join(PlatformRole).where(PlatformRole.code == RoleCode.COACH)
-    stmt = sa.select(PlatformUser.id, PlatformUser.full_name, PlatformUser.email).where(PlatformUser.id.in_(coach_ids))
-    if not is_unrestricted(actor):
-        stmt = stmt.where(PlatformUser.id == actor.user_id)
+    stmt = sa.select(*columns).where(PlatformUser.id.in_(coach_ids))
+    return stmt if is_unrestricted(actor) else stmt.where(PlatformUser.id == actor.user_id)
+
+
+def coach_options(actor: Actor) -> list[dict[str, str]]:
+    """The coach scope's choices, by name."""
+    stmt = _coaches(actor, PlatformUser.id, PlatformUser.full_name, PlatformUser.email)
     rows = db.session.execute(stmt.order_by(PlatformUser.full_name, PlatformUser.id).limit(MAX_OPTIONS))
     return [{"value": str(uid), "label": name or email} for uid, name, email in rows]
 
 
 def is_coach_option(actor: Actor, raw: str | None) -> bool:
-    """Whether ``raw`` names one of ``coach_options`` (a rule's coach scope must be a real coach)."""
+    """Whether ``raw`` names a coach the actor may limit a rule to (a rule's coach scope must be a real coach)."""
     try:
         wanted = uuid.UUID(str(raw))
     except ValueError:
         return False
-    return any(option["value"] == str(wanted) for option in coach_options(actor))
+    return db.session.scalar(_coaches(actor, PlatformUser.id).where(PlatformUser.id == wanted)) is not None
 
 
 def _field_json(item: Field) -> dict[str, Any]:

@@ -54,6 +54,14 @@ CRON_PRESETS = (
     ("0 9 1 * *", _l("On the first day of each month at 09:00")),
     ("0 * * * *", _l("Every hour, on the hour")),
 )
+# Units the catalogues name in English codes, as the editor shows them.
+UNIT_LABELS = {
+    "minutes": _l("minutes"),
+    "hours": _l("hours"),
+    "days": _l("days"),
+    "weeks": _l("weeks"),
+    "years": _l("years"),
+}
 # Comparisons on dates read better as "after" and "before" (the same words the rule list uses).
 DATE_OPERATOR_LABELS = {"gt": _l("after"), "gte": _l("on or after"), "lt": _l("before"), "lte": _l("on or before")}
 
@@ -103,6 +111,7 @@ def action_labels(rule: AutomationRule) -> list[str]:
 def js_strings() -> dict[str, Any]:
     """Every string the editor's script shows."""
     return {
+        "units": {code: str(label) for code, label in UNIT_LABELS.items()},
         "saving": _("Saving…"),
         "saved": _("Saved (version %(v)s)."),
         "unchanged": _("Nothing changed since the last save."),
