@@ -415,9 +415,13 @@ def test_a_dry_run_refuses_a_malformed_body_and_roles_without_read(app: Flask, w
     refused(app, before, web.post("Manager", f"{API}/dry-run", {"days": 30}), 400)
     refused(app, before, web.post("Manager", f"{API}/dry-run", {"draft": {"name": 1}, "days": 30}), 400)
     refused(app, before, web.post("Manager", f"{API}/dry-run", {"draft": draft_json()}, csrf=False), 400)
-    unsound = draft_json(condition={"field": "nope", "op": "eq", "value": 1}, actions=[])
+    unsound = draft_json(condition={"field": "nope", "op": "eq", "value": 1})
     body = refused(app, before, web.post("Coach", f"{API}/dry-run", {"draft": unsound, "days": 30}), 422)
-    assert [p["path"] for p in body["problems"]] == ["condition.field"]  # unfinished actions do not block a test
+    assert [p["path"] for p in body["problems"]] == ["condition.field"]
+    # A saved rule's previews name it: one the reader may see, by its id.
+    for rule_id, status in ((987654321, 404), ("7", 400), (0, 400)):
+        body = {"draft": draft_json(), "days": 30, "rule_id": rule_id}
+        refused(app, before, web.post("Manager", f"{API}/dry-run", body), status)
     for role in ("Support", "Compliance"):
         assert web.post(role, f"{API}/dry-run", {"draft": draft_json(), "days": 30}).status_code == 403
     assert web.post(None, f"{API}/dry-run", {"draft": draft_json(), "days": 30}).status_code == 401

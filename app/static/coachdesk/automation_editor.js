@@ -780,7 +780,9 @@
     var out = $("cd-re-dry-results");
     var days = Number($("cd-re-dry-days").value);
     out.textContent = S.dry_running;
-    api("POST", C.urls.dry_run, { draft: currentDraft(), days: isFinite(days) && $("cd-re-dry-days").value !== "" ? days : null }).then(function (r) {
+    var body = { draft: currentDraft(), days: isFinite(days) && $("cd-re-dry-days").value !== "" ? days : null };
+    if (rule) { body.rule_id = rule.id; }
+    api("POST", C.urls.dry_run, body).then(function (r) {
       if (r.ok) { renderDryRun(r.data); return; }
       out.textContent = "";
       out.appendChild(el("div", { class: "alert alert-danger", role: "alert", text: r.data.error || S.error }));

@@ -56,8 +56,6 @@ MAX_STRING = 10_000  # longer than any rule text; the rule service names the rea
 DRAFT_TEXT = ("name", "trigger_type", "trigger_event", "schedule_cron", "schedule_timezone", "frequency",
               "quiet_start", "quiet_end", "coach_id")  # fmt: skip
 DRAFT_INTEGERS = ("inactivity_days", "frequency_days")
-# The parts of a draft a dry run cannot do without (problem paths starting so).
-DRY_RUN_NEEDS = ("trigger", "schedule", "inactivity", "condition")
 DRAFT_KEYS = frozenset((*DRAFT_TEXT, *DRAFT_INTEGERS, "condition", "actions"))
 
 
@@ -354,17 +352,19 @@ class AutomationRuleApiView(BaseView):
         low, high, default = DRY_RUN_DAYS
         days = as_int(body.get("days", default), "days", lo=low, hi=high)
         draft = read_draft(body.get("draft"))
-        # What is matched must be sound; actions and settings may still be unfinished while testing.
-        blocking = [p for p in problems_of(actor, draft) if p.path.startswith(DRY_RUN_NEEDS)]
-        if blocking:
-            return Unprocessable(blocking).reply()
+        rule_id = as_int(body.get("rule_id"), "rule_id", lo=1, hi=2**63 - 1, required=False)
+        if rule_id is not None and load_rule(actor, rule_id) is None:
+            return _no_such_rule()
+        problems = problems_of(actor, draft)  # the service refuses a draft it could not save, too
+        if problems:
+            return Unprocessable(problems).reply()
         customers = None
         if not is_unrestricted(actor):
             customers = sa.select(PlatformUser.id).where(is_customer(), scope_criteria(PlatformUser, actor))
         from app.services.automation import dry_run  # written beside this editor; loaded when first used
 
         try:
-            result = dry_run.run(db.session, draft, days=days, sample=20, customers=customers)
+            result = dry_run.run(db.session, draft, days=days, sample=20, customers=customers, rule_id=rule_id)
             return jsonify(result.as_dict())
         except rules.RuleInvalid as exc:
             return Unprocessable(exc.problems).reply()
