@@ -764,9 +764,9 @@
         return el("li", {}, [el("strong", { text: a.label + ": " }), a.preview || ""]);
       }));
       return el("tr", {}, [
-        el("td", { text: row.customer || row.customer_id || "" }),
-        el("td", { text: row.occurred_at ? String(row.occurred_at).replace("T", " ").slice(0, 16) : "" }),
-        el("td", {}, [why]), el("td", {}, [acts]),
+        el("td", { "data-label": S.col_customer, text: row.customer || row.customer_id || "" }),
+        el("td", { "data-label": S.col_when, text: row.occurred_at ? showScalar("datetime", row.occurred_at).replace("T", " ") + " " + S.utc : "" }),
+        el("td", { "data-label": S.col_why }, [why]), el("td", { "data-label": S.col_actions }, [acts]),
       ]);
     });
     var head = el("tr", {}, [S.col_customer, S.col_when, S.col_why, S.col_actions].map(function (t) { return el("th", { scope: "col", text: t }); }));

@@ -161,7 +161,7 @@ def js_strings() -> dict[str, Any]:
         "scanned_customers": _("customers scanned"),
         "matched": _("matched"),
         "customers": _("customers"),
-        "would_run": _("actions would run"),
+        "would_run": _("times the rule would act"),
         "dry_event_intro": _("Replaying the events of the last %(days)s days: nothing is sent or changed."),
         "dry_segment_intro": _("Who matches now: nothing is sent or changed."),
         "truncated": _("Only a sample is shown."),
