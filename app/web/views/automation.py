@@ -15,6 +15,7 @@ from wtforms import validators as wtv
 from app.models.automation import APIAccessLog, APIClient, WearableAuthorization
 from app.models.events import DomainEvent
 from app.services import console_actions
+from app.web.views import automation_editor_api
 from app.web.views.automation_rules import AutomationRuleView
 from app.web.views.automation_runs import AutomationExecutionView
 from app.web.views.base.area import register_area
@@ -143,3 +144,4 @@ def register(appbuilder: Any) -> None:
             (DomainEventView, "Domain events", _l("Domain events"), "fa-bolt"),
         ],
     )
+    automation_editor_api.register_hidden(appbuilder)
