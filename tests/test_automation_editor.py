@@ -27,7 +27,6 @@ from tests.support.automation_editor_support import (
     platform_id,
     rule_row,
     save_rule,
-    segment_action,
     signed_in,
 )
 from tests.support.plan_support import make_customer, make_user
@@ -39,8 +38,7 @@ WRITERS = ("Admin", "Manager")
 @pytest.fixture
 def web(app: Flask, accounts: dict) -> Iterator[Clients]:
     del accounts  # the console accounts signed_in signs in with
-    with segment_action():
-        yield signed_in(app)
+    yield signed_in(app)
 
 
 def counts(app: Flask) -> tuple[int, int, int]:

@@ -163,7 +163,7 @@ def test_fills_every_seed_table_with_coherent_data(app):
         }  # fmt: skip
         audit = _scalars(select(AuditLog).order_by(AuditLog.id))
         # The bulk-seeded history is hash-chained with everything written after it.
-        assert all(a.row_hash and a.actor_id for a in audit), [(a.action, a.resource_type, a.actor_id) for a in audit if not (a.row_hash and a.actor_id)][:5]
+        assert all(a.row_hash and a.actor_id for a in audit)
         assert verify.verify_chain().ok
         history = [a.created_at for a in audit if not a.resource_type.startswith("ab_")]  # not the role sync's
         assert history == sorted(history)
@@ -279,7 +279,9 @@ def test_the_demo_rules_executions_come_from_the_engine_over_the_history(sqlite_
             assert event is not None and event.dispatched_at is not None
             assert event.customer_id == run.customer_id and run.idempotency_key == f"r{run.rule_id}:e{event.id}"
             assert run.triggered_at == event.occurred_at <= run.finished_at <= NOW + dt.timedelta(days=1), (
-                run.status, run.result_details)
+                run.status,
+                run.result_details,
+            )
         by_rule = {r.name: [x for x in runs if x.rule_id == r.id] for r in rules}
         assert by_rule["Streak badge"] and by_rule["Missed-workout nudge"] and by_rule["Failed-payment ticket"]
         # "Once per customer": never two executions of the badge rule for one customer.

@@ -46,9 +46,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flask]]:
     """The app on a freshly migrated SQLite file with an action catalogue, served on a free localhost port."""
-    from tests.support.automation_editor_support import segment_action
-
-    with segment_action(), live_app(tmp_path_factory.mktemp("e2e-automation")) as served:
+    with live_app(tmp_path_factory.mktemp("e2e-automation")) as served:
         yield served
 
 

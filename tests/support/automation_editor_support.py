@@ -1,81 +1,20 @@
-"""What the rule editor's tests share: an action to save rules with, signed-in clients per role, a saved rule.
-
-A rule needs at least one action to be saved. While the closed action catalogue
-(``app.services.automation.actions``) is still empty on a branch, ``segment_action`` puts a real
-implementation of ``ADD_TO_SEGMENT`` in it (the same code and parameters as the catalogue's own),
-so the editor can be tested end to end; once the catalogue has its own ``ADD_TO_SEGMENT``, that one
-is used and nothing is replaced.
-"""
+"""What the rule editor's tests share: a valid draft, signed-in clients per role, a saved rule."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
-from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models.automation import AutomationRule, SegmentMembership
+from app.models.automation import AutomationRule
 from app.models.identity import ConsoleUser
-from app.services.automation import actions, rules
-from app.services.automation.actions.base import SEGMENT, ActionContext, ActionParam, ParamProblem
+from app.services.automation import rules
 from tests.support.apps import ROLE_ACCOUNTS
 from tests.support.web import login, session_csrf
-
-SEGMENT_CODE = "ADD_TO_SEGMENT"
-
-
-class SegmentAction:
-    """``ADD_TO_SEGMENT`` as the catalogue declares it: one required segment name."""
-
-    name = SEGMENT_CODE
-    label = _l("Add to a segment")
-    description = _l("Adds the customer to a named announcement segment, unless they are in it already.")
-    params = (ActionParam("segment", SEGMENT, _l("Segment"), max_length=100),)
-    sends_message = False
-    external = False
-
-    def check(self, params: Mapping[str, Any], db: Session | None = None) -> list[ParamProblem]:
-        value = params.get("segment") if isinstance(params, Mapping) else None
-        if not isinstance(value, str) or not value.strip() or len(value) > 100:
-            return [ParamProblem("segment", "Segment is required.")]
-        return [ParamProblem(str(k), "Unknown parameter.") for k in params if k != "segment"]
-
-    def preview(self, db: Session, ctx: ActionContext, params: Mapping[str, Any]) -> str:
-        return f"Add the customer to the segment {params['segment']}."
-
-    def perform(self, db: Session, ctx: ActionContext, params: Mapping[str, Any]) -> str:
-        db.add(SegmentMembership(segment=params["segment"], customer_id=ctx.customer_id, rule_id=ctx.rule_id))
-        db.flush()
-        return "added"
-
-    def describe(self) -> dict[str, Any]:
-        return {"code": self.name, "label": str(self.label), "description": str(self.description),
-                "params": [p.describe() for p in self.params], "sends_message": False, "external": False,
-                "placeholders": []}  # fmt: skip
-
-
-@contextmanager
-def segment_action() -> Iterator[None]:
-    """The catalogue with an ``ADD_TO_SEGMENT`` action for the duration of the block (its own, if it has one)."""
-    if SEGMENT_CODE in actions.ACTIONS:
-        yield
-        return
-    stand_in = SegmentAction()
-    original = actions.describe_all
-    actions.ACTIONS[SEGMENT_CODE] = stand_in
-    actions.describe_all = lambda: [*original(), stand_in.describe()]  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        actions.ACTIONS.pop(SEGMENT_CODE, None)
-        actions.describe_all = original  # type: ignore[assignment]
 
 
 def draft_json(name: str = "Failed card payment", **changes: Any) -> dict[str, Any]:
@@ -95,7 +34,7 @@ def draft_json(name: str = "Failed card payment", **changes: Any) -> dict[str, A
                 },
             ]
         },
-        "actions": [{"type": SEGMENT_CODE, "params": {"segment": "booked"}}],
+        "actions": [{"type": "ADD_TO_SEGMENT", "params": {"segment": "booked"}}],
         "frequency": "EVERY_TIME",
     }
     body.update(changes)

@@ -31,10 +31,12 @@ from app.models.json_schemas import MAX_RULE_ACTIONS
 from app.services.automation import actions as action_catalogue
 from app.services.automation import triggers
 from app.services.automation.conditions import Problem, validate
+from app.services.scheduling.access import is_coach
 from app.services.timezones import is_valid_zone
 
 MAX_NAME = 200
 MAX_CRON = 100
+MAX_GROUP_ITEMS = 50  # RULE_CONDITION's maxItems
 # The lifecycle: from each status, where a person may move a rule.
 TRANSITIONS: dict[RuleStatus, frozenset[RuleStatus]] = {
     RuleStatus.DRAFT: frozenset({RuleStatus.ACTIVE, RuleStatus.ARCHIVED}),
@@ -166,13 +168,39 @@ def _check_settings(draft: RuleDraft, problems: list[Problem]) -> None:
         problems.append(Problem("coach_id", _("Choose a coach from the list.")))
 
 
+def _check_coach(draft: RuleDraft, db: Session | None, problems: list[Problem]) -> None:
+    if db is None or not draft.coach_id or any(p.path == "coach_id" for p in problems):
+        return
+    if not is_coach(db, uuid.UUID(str(draft.coach_id))):
+        problems.append(Problem("coach_id", _("Choose a coach from the list.")))
+
+
+def _oversized_groups(node: Any, path: str = "") -> list[Problem]:
+    """Groups longer than the stored schema allows (the condition checker counts leaves, not group sizes)."""
+    out: list[Problem] = []
+    if isinstance(node, dict):
+        for key in ("all", "any"):
+            items = node.get(key)
+            if isinstance(items, list):
+                where = f"{path}.{key}" if path else key
+                if len(items) > MAX_GROUP_ITEMS:
+                    out.append(Problem(where, _("A group holds at most %(n)s items.", n=MAX_GROUP_ITEMS)))
+                for index, item in enumerate(items[: MAX_GROUP_ITEMS + 1]):
+                    out.extend(_oversized_groups(item, f"{where}[{index}]"))
+        if "not" in node:
+            out.extend(_oversized_groups(node["not"], f"{path}.not" if path else "not"))
+    return out
+
+
 def check(draft: RuleDraft, db: Session | None = None) -> list[Problem]:
     """Every problem of ``draft``, each with the path of the part it is about (empty: it can be saved)."""
     problems: list[Problem] = []
     _check_settings(draft, problems)
+    _check_coach(draft, db, problems)
     kind = _check_trigger(draft, problems)
     if kind is not None and not any(p.path == "trigger_event" for p in problems):
         fields = triggers.condition_fields(kind, draft.trigger_event)
+        problems.extend(Problem(f"condition.{p.path}", p.message) for p in _oversized_groups(draft.condition))
         problems.extend(Problem(f"condition.{p.path}" if p.path else "condition", p.message)
                         for p in validate(draft.condition, fields))  # fmt: skip
     if not isinstance(draft.actions, list) or not draft.actions:

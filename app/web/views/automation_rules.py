@@ -58,6 +58,8 @@ class AutomationRuleView(CoachdeskModelView):
     filter_columns = ("trigger_type", "status", "created_at")
     base_order = ("created_at", "desc")
     # No related list of executions: the editor links to the run log filtered by the rule instead.
+    # No delete: it would take the rule's run log with it; a rule is archived instead (its lifecycle).
+    exclude_route_methods = {"delete"}
     label_columns = {
         "name": _l("Name"),
         "trigger_type": _l("Trigger"),
