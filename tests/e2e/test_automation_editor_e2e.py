@@ -58,14 +58,59 @@ def browser(server):
 
 @pytest.fixture(scope="module")
 def seed(server) -> dict:
-    from app.extensions import db
     from tests.support.automation_editor_support import platform_id
     from tests.support.plan_support import make_customer
 
     with server[1].app_context():
-        make_customer("Cleo Card", "Europe/Madrid", platform_id("coach"))
-        db.session.commit()
-    return {}
+        cleo = make_customer("Cleo Card", "Europe/Madrid", platform_id("coach"))
+        return {"cleo": cleo, **_card_payments(cleo)}
+
+
+def _card_payments(customer) -> dict[str, int]:
+    """Cleo's card payments: one that failed three days ago (announced and dispatched long before any
+    rule), one still pending that Support will mark as failed in the console."""
+    import datetime as dt
+    import decimal
+
+    from app.extensions import db
+    from app.models.base import utcnow
+    from app.models.commerce import (
+        Invoice,
+        InvoiceStatus,
+        Payment,
+        PaymentMethod,
+        PaymentStatus,
+        Product,
+        ProductCategory,
+        Subscription,
+        SubscriptionStatus,
+    )  # fmt: skip
+    from app.services import events
+
+    product = Product(name="Coaching plus", category=ProductCategory.COACHING, price=decimal.Decimal("150"))
+    db.session.add(product)
+    db.session.flush()
+    sub = Subscription(customer_id=customer, product_id=product.id, status=SubscriptionStatus.ACTIVE,
+                       start_date=dt.date.today() - dt.timedelta(days=60))  # fmt: skip
+    db.session.add(sub)
+    db.session.flush()
+    invoice = Invoice(subscription_id=sub.id, amount=decimal.Decimal("150"), currency="EUR",
+                      due_date=dt.date.today(), status=InvoiceStatus.OPEN)  # fmt: skip
+    db.session.add(invoice)
+    db.session.flush()
+    failed = Payment(invoice_id=invoice.id, provider="stripe", method=PaymentMethod.CARD,
+                     amount=decimal.Decimal("150"), status=PaymentStatus.FAILED)  # fmt: skip
+    pending = Payment(invoice_id=invoice.id, provider="stripe", method=PaymentMethod.CARD,
+                      amount=decimal.Decimal("150"), status=PaymentStatus.PENDING)  # fmt: skip
+    db.session.add_all([failed, pending])
+    db.session.flush()
+    event = events.emit(db.session, events.PAYMENT_FAILED, customer_id=customer, payment_id=failed.id,
+                        invoice_id=invoice.id, amount=failed.amount, currency="EUR",
+                        method=PaymentMethod.CARD)  # fmt: skip
+    event.occurred_at = utcnow() - dt.timedelta(days=3)
+    event.dispatched_at = event.occurred_at
+    db.session.commit()
+    return {"failed": failed.id, "pending": pending.id}
 
 
 def _signed_in(browser, base: str, username: str, width: int = 1280):
@@ -202,9 +247,57 @@ def test_a_manager_builds_a_rule_without_json_saves_it_and_activates_it(server, 
         expect(page.locator("#cd-re-status")).to_have_text("active")
         expect(page.locator('#cd-re-transitions button[data-to="PAUSED"]')).to_have_text("Pause")
         assert _rule(app, rule_id).status.value == "ACTIVE"
+
+        # Test on real data: the card payment that failed three days ago matches; nothing is done.
+        page.click("#cd-re-dry-run")
+        stats = page.locator("#cd-re-dry-results .cd-re-stat-n")
+        expect(stats.nth(1)).to_have_text("1")  # matched
+        expect(page.locator("#cd-re-dry-results .cd-re-sample")).to_contain_text("Cleo Card")
+        expect(page.locator("#cd-re-dry-results .cd-re-would")).to_contain_text("card-trouble")
+        assert _executions(app, rule_id) == []
+
+        # Triggered through the console: Support marks Cleo's pending card payment as failed.
+        support_context, support = _signed_in(browser, base, "support")
+        try:
+            support.goto(f"{base}/payments/edit/{seed['pending']}")
+            support.select_option("#status", "FAILED")
+            support.locator("form#model_form [type=submit], form[id$=form] button[type=submit]").first.click()
+            expect(support.locator(".alert-success")).to_be_visible()
+        finally:
+            support_context.close()
+        # The worker's minute (the job the cron starts): the outbox to the rules, then what is due.
+        with app.app_context():
+            from app.services.automation.jobs import RUN_KIND
+            from app.services.jobs.context import run_inline
+            from app.services.jobs.runs import start_job
+
+            run = run_inline(start_job(RUN_KIND, {}, enqueue=False))
+            assert run.status == "succeeded" and run.result["succeeded"] == 1, run.result
+        [(status, customer)] = _executions(app, rule_id)
+        assert status == "SUCCEEDED" and customer == seed["cleo"]
+
+        # The run log shows it, filtered by the rule.
+        page.goto(f"{base}/automation-executions/list/?_flt_0_rule={rule_id}")
+        table = page.locator("table.table")
+        expect(table).to_contain_text("Cleo Card")
+        expect(table).to_contain_text(re.compile("succeeded", re.IGNORECASE))
         assert page.errors == [] and page.requested_hosts == {urlparse(base).netloc}
     finally:
         context.close()
+
+
+def _executions(app: Flask, rule_id: int) -> list[tuple[str, object]]:
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models.automation import AutomationExecution
+
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(AutomationExecution.status, AutomationExecution.customer_id)
+            .where(AutomationExecution.rule_id == rule_id)
+        ).all()  # fmt: skip
+        return [(status.value, customer) for status, customer in rows]
 
 
 def test_a_coach_reads_the_rule_and_a_phone_sees_it_stacked(server, browser, seed):
