@@ -192,8 +192,9 @@ def _uuid_text_pg(element: _UuidText, compiler: Any, **kw: Any) -> str:
 @compiles(_UuidText, "sqlite")
 def _uuid_text_sqlite(element: _UuidText, compiler: Any, **kw: Any) -> str:
     (column,) = element._args(compiler, **kw)
-    parts = ", ".join(f"substr({column}, {start}, {length})" for start, length in ((1, 8), (9, 4), (13, 4), (17, 4)))
-    return f"lower(printf('%s-%s-%s-%s-%s', {parts}, substr({column}, 21, 12)))"
+    # Concatenation keeps NULL NULL (printf would make "----" of it).
+    parts = " || '-' || ".join(f"substr({column}, {a}, {n})" for a, n in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12)))
+    return f"lower({parts})"
 
 
 class _UtcDate(_Fn):
