@@ -25,6 +25,9 @@ def register_cli(app: Flask) -> None:
     from app.cli.events import register as register_events_cli
 
     register_events_cli(app)
+    from app.cli.automation import register as register_automation_cli
+
+    register_automation_cli(app)
     from app.cli.reports import reports_cli
 
     app.cli.add_command(reports_cli)

@@ -1,7 +1,7 @@
 """`flask events dispatch|detect|types`: the domain-event outbox from the command line.
 
 Each command records a job run (``job_runs``, like the cron's) and runs it here, with a progress
-bar, so what the cron does every minute can be done by hand and seen in the same place.
+bar (``app.cli.progress``), so what the cron does every minute can be done by hand and seen in the same place.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.cli.progress import run_here as _run
 from app.i18n import option
 
 events_cli = AppGroup("events", help=_l("Domain events: dispatch the outbox, detect missed days and breaches."))
@@ -20,29 +21,6 @@ events_cli = AppGroup("events", help=_l("Domain events: dispatch the outbox, det
 
 def register(app: Any) -> None:
     app.cli.add_command(events_cli)
-
-
-def _run(kind: str, params: dict[str, Any], label: str, unit: str) -> dict[str, Any]:
-    """Start a run of ``kind`` without a queue and execute it here, with a tqdm progress bar."""
-    from tqdm import tqdm
-
-    from app.services.jobs.context import run_inline
-    from app.services.jobs.runs import failure_message, start_job
-
-    run = start_job(kind, params, enqueue=False)
-    with tqdm(total=None, desc=label, unit=unit, leave=False) as bar:
-
-        def progress(done: int, total: int | None) -> None:
-            if total is not None and bar.total != total:
-                bar.total = total
-                bar.refresh()
-            bar.update(done - bar.n)
-
-        finished = run_inline(run, progress)
-    if finished is None or finished.status != "succeeded":
-        reason = (failure_message(finished) or finished.status) if finished else _("not run")
-        raise click.ClickException(_("run #%(id)s failed: %(error)s", id=run.id, error=reason))
-    return dict(finished.result or {})
 
 
 @events_cli.command("dispatch", help=_l("Hand every undispatched event to the handlers, in batches."))

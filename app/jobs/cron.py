@@ -14,6 +14,7 @@ from typing import Any
 from app.models.base import utcnow
 from app.services.analytics.jobs import CAPTURE_SNAPSHOTS, REFRESH_ROLLUPS
 from app.services.automation.jobs import RUN_KIND as AUTOMATION_RUN
+from app.services.automation.time_jobs import INACTIVITY, SCHEDULES, TIME_RULES_KIND
 from app.services.compliance.jobs import CHECKPOINT_KIND, VERIFY_KIND
 from app.services.events.jobs import DETECT_KIND
 from app.services.jobs.runs import redispatch_stale, start_job
@@ -35,6 +36,10 @@ CRON_TABLE: list[tuple[str, str, dict[str, Any]]] = [
     ("app.jobs.cron.detect_missed_plan_items", "default", {"cron": "2 * * * *"}),
     ("app.jobs.cron.detect_sla_breaches", "default", {"cron": "*/5 * * * *"}),
     ("app.jobs.cron.detect_overdue_invoices", "default", {"cron": "20 0 * * *"}),
+    # Time-driven automation rules: SCHEDULE rules at their cron instants (checked every minute),
+    # INACTIVITY rules hourly; their executions run with the next minute's automation run.
+    ("app.jobs.cron.fire_automation_schedules", "default", {"interval": 60}),
+    ("app.jobs.cron.detect_inactive_customers", "default", {"cron": "40 * * * *"}),
 ]
 
 
@@ -69,6 +74,18 @@ def dispatch_snapshot_capture() -> int:
 def dispatch_domain_events() -> int:
     """One dispatch-and-run per minute (a run left over from the last minute is harmless: SKIP LOCKED)."""
     return start_job(AUTOMATION_RUN, {}, dedupe_key=f"{AUTOMATION_RUN}-{utcnow():%Y-%m-%dT%H:%M}").id
+
+
+def fire_automation_schedules() -> int:
+    """One check of the SCHEDULE rules per minute."""
+    key = f"{TIME_RULES_KIND}-{SCHEDULES}-{utcnow():%Y-%m-%dT%H:%M}"
+    return start_job(TIME_RULES_KIND, {"what": SCHEDULES}, dedupe_key=key).id
+
+
+def detect_inactive_customers() -> int:
+    """One check of the INACTIVITY rules per hour."""
+    key = f"{TIME_RULES_KIND}-{INACTIVITY}-{utcnow():%Y-%m-%dT%H}"
+    return start_job(TIME_RULES_KIND, {"what": INACTIVITY}, dedupe_key=key).id
 
 
 def _detect(detector: str, period: str) -> int:
