@@ -273,6 +273,10 @@ def test_the_demo_rules_executions_come_from_the_engine_over_the_history(sqlite_
         for waiting in (r for r in runs if r.status == ExecutionStatus.PENDING):  # a message in quiet hours
             assert "quiet hours" in waiting.result_details and waiting.next_attempt_at > waiting.triggered_at
         runs = [r for r in runs if r.status != ExecutionStatus.PENDING]
+        inactivity = next(r.id for r in rules if r.name == "Inactivity check-in")
+        idle = [r for r in runs if r.rule_id == inactivity]
+        assert idle and all(r.event_id is None and r.idempotency_key.startswith(f"r{inactivity}:idle:") for r in idle)
+        runs = [r for r in runs if r.rule_id != inactivity]
         # Each one answers a real occurrence: its dispatched event, about its customer, before it ran.
         for run in runs:
             event = db.session.get(DomainEvent, run.event_id)

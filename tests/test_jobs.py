@@ -262,8 +262,9 @@ def test_kinds_are_discovered_into_each_app(sqlite_app):
 
     expected = {exports.KIND, retention.KIND, SUBJECT_EXPORT, SUBJECT_ERASURE, assignment.KIND}
     from app.services.automation.jobs import RUN_KIND as AUTOMATION_RUN
+    from app.services.automation.time_jobs import TIME_RULES_KIND
 
-    expected |= {CHECKPOINT_KIND, VERIFY_KIND, DISPATCH_KIND, DETECT_KIND, AUTOMATION_RUN}
+    expected |= {CHECKPOINT_KIND, VERIFY_KIND, DISPATCH_KIND, DETECT_KIND, AUTOMATION_RUN, TIME_RULES_KIND}
     assert expected | {REFRESH_ROLLUPS, CAPTURE_SNAPSHOTS} == set(job_kinds(fresh))
     assert job_kinds(fresh)[exports.KIND].queue == "exports"
     register_kind(sqlite_app, _count_job)

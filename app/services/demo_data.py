@@ -189,7 +189,7 @@ def seed_demo_data(sm: Any, *, customers: int, seed: int, progress: bool, now: d
         # The rules act on the recent history through the engine itself (commits per action).
         bar.set_postfix_str(_("automation"))
         t0 = time.perf_counter()
-        demo_automation.replay(ctx.extra.get("automation_author"))
+        demo_automation.replay(ctx.extra.get("automation_author"), ctx.now)
         timings["automation replay"] = time.perf_counter() - t0
         bar.update()
     except Exception:

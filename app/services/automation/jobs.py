@@ -17,6 +17,7 @@ from flask import Flask
 from app.extensions import db
 from app.services.automation import engine
 from app.services.automation.matching import match_events
+from app.services.automation.time_jobs import time_rules_job  # noqa: F401  (a kind: discovery finds it here)
 from app.services.events.dispatch import DEFAULT_BATCH, DispatchResult, dispatch_pending, pending_count
 from app.services.events.handlers import handlers, register_handler
 from app.services.jobs.context import JobContext

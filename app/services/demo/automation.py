@@ -25,6 +25,7 @@ from app.models.scheduling import AttendanceStatus, ParticipantRole, ScheduledSe
 from app.models.training import CompletionState, CustomerPlan, PlanItem
 from app.services import events
 from app.services.automation import engine, rules
+from app.services.automation.inactivity import detect_inactive
 from app.services.demo.base import Ctx, insert_rows
 from app.services.events import catalogue
 from app.services.events.dispatch import dispatch_pending
@@ -145,7 +146,7 @@ def _at_its_time(execution: Any) -> dt.datetime:
     return max(moment, execution.next_attempt_at or moment)
 
 
-def replay(author: uuid.UUID | None = None) -> dict[str, int]:
+def replay(author: uuid.UUID | None = None, now: dt.datetime | None = None) -> dict[str, int]:
     """Save and activate the rules, dispatch the demo's outbox to them and run the engine at each
     occurrence's time (commits). After the bulk history, so its audit rows come after it too."""
     for spec in RULES:
@@ -153,6 +154,8 @@ def replay(author: uuid.UUID | None = None) -> dict[str, int]:
         rules.transition(db.session, rule, RuleStatus.ACTIVE)
     db.session.commit()
     dispatched = dispatch_pending(db.session, handlers(), commit_batch=lambda r: db.session.commit())
+    db.session.commit()
+    detect_inactive(db.session, now=now)  # who has gone quiet for the inactivity rule, as of the demo's now
     db.session.commit()
     result = engine.run_due(db.session, clock=_at_its_time)
     return {"events": dispatched.dispatched, "executions": result.claimed, "succeeded": result.succeeded,
