@@ -144,7 +144,8 @@ def _event_sample(
     )
     if hit is not None:
         stmt = stmt.where(hit).limit(sample * _OVERSAMPLE)
-    stmt = stmt.order_by(DomainEvent.occurred_at.desc(), DomainEvent.id.desc())
+    # Newest first along ix_domain_events_event_type_occurred_at, stopping once enough have matched.
+    stmt = stmt.order_by(DomainEvent.occurred_at.desc())
     picked: dict[Any, Any] = {}
     for row in db.execute(stmt.execution_options(yield_per=500)):
         if row.customer_id in picked:
