@@ -68,6 +68,57 @@ def step(label: str, fn: Any) -> Any:
     return result
 
 
+# Domain events for the automation benchmarks: (event type, share in percent, payload as SQL over
+# g (the row number), ts (occurred_at) and c (the customer's number)), shaped as the catalogue says.
+EVENT_TYPES: list[tuple[str, int, str]] = [
+    ("plan.item_completed", 35, "jsonb_build_object('plan_id', 1 + c % 100, 'plan_item_id', g, 'item_type', "
+     "(array['EXERCISE','MEAL','HABIT'])[1 + g % 3], 'item_id', 1 + g % 500, 'scheduled_date', "
+     "to_char(ts, 'YYYY-MM-DD'))"),
+    ("plan.item_missed", 15, "jsonb_build_object('plan_id', 1 + c % 100, 'plan_item_id', g, 'item_type', "
+     "(array['EXERCISE','MEAL','HABIT'])[1 + g % 3], 'item_id', 1 + g % 500, 'scheduled_date', "
+     "to_char(ts - interval '1 day', 'YYYY-MM-DD'))"),
+    ("progress.metric_recorded", 12, "jsonb_build_object('metric_id', g, 'metric_type', "
+     "(array['weight','steps','body_fat'])[1 + g % 3], 'value', round((50 + (g * 37 % 700) / 10.0)::numeric, 1), "
+     "'unit', 'kg', 'source', (array['MANUAL','WEARABLE'])[1 + g % 2], 'recorded_at', "
+     "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"'))"),
+    ("session.booked", 10, "jsonb_build_object('session_id', 1 + (g / 7) % 100, 'participant_id', g)"),
+    ("subscription.renewed", 8, "jsonb_build_object('subscription_id', 1 + c, 'product_id', 1 + c % 10, "
+     "'renewal_date', to_char(ts + interval '30 days', 'YYYY-MM-DD'))"),
+    ("session.booking_cancelled", 5, "jsonb_build_object('session_id', 1 + (g / 7) % 100, 'participant_id', g, "
+     "'late', g % 4 = 0)"),
+    ("session.waitlisted", 5, "jsonb_build_object('session_id', 1 + (g / 7) % 100)"),
+    ("badge.awarded", 5, "jsonb_build_object('customer_badge_id', g, 'badge_id', 1 + g % 10, 'badge_code', "
+     "'B' || (g % 10))"),
+    ("support.ticket_created", 3, "jsonb_build_object('ticket_id', g, 'priority', "
+     "(array['LOW','NORMAL','HIGH','URGENT'])[1 + g % 4], 'status', 'OPEN', 'sla_due_at', "
+     "to_char((ts + interval '1 day') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"'))"),
+    ("payment.failed", 2, "jsonb_build_object('payment_id', g, 'invoice_id', g, 'amount', 20 + g % 300, "
+     "'currency', 'EUR', 'method', (array['CARD','SEPA_DEBIT','PAYPAL'])[1 + g % 3])"),
+]  # fmt: skip
+
+
+def insert_domain_events(conn: Any, events: int, customers: int, days: float, *, dispatched: bool) -> None:
+    """``events`` domain events over the last ``days`` days about customers ``md5('cust' || n)``, in one INSERT."""
+    from sqlalchemy import text
+
+    names, payloads, start = [], [], 0
+    for name, share, payload in EVENT_TYPES:
+        start += share
+        names.append(f"WHEN b < {start} THEN '{name}'")
+        payloads.append(f"WHEN b < {start} THEN {payload}")
+    stamp = "ts" if dispatched else "NULL"
+    conn.execute(
+        text(
+            "INSERT INTO domain_events (event_type, occurred_at, customer_id, payload, dispatched_at) "
+            f"SELECT CASE {' '.join(names)} END, ts, md5('cust' || c)::uuid, CASE {' '.join(payloads)} END, {stamp} "
+            "FROM (SELECT g, floor(random() * :customers)::int AS c, (g * 7) % 100 AS b, "
+            "now() - (random() * :days) * interval '1 day' AS ts FROM generate_series(0::bigint, :events - 1) g) r "
+            "ORDER BY ts"
+        ),
+        {"events": events, "customers": customers, "days": days},
+    )
+
+
 def drop_database(url: str) -> None:
     import psycopg
     from sqlalchemy.engine import make_url
