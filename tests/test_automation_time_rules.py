@@ -9,7 +9,7 @@ import pytest
 
 from app.extensions import db
 from app.jobs import cron
-from app.models.automation import AutomationRule
+from app.models.automation import AutomationRule, ExecutionStatus
 from app.models.identity import RoleCode
 from app.models.training import PlanStatus
 from app.services.automation.inactivity import detect_inactive
@@ -192,3 +192,7 @@ def test_the_cli_fires_schedules_and_checks_inactivity(app):
     with app.app_context():
         assert [e.customer_id for e in executions(schedule)] == [ana]
         assert [e.customer_id for e in executions(idle)] == [ana]
+    ran = runner.invoke(args=["automation", "run"])  # the recorded executions run: Ana joins the segment
+    assert ran.exit_code == 0 and "2 executions run: 2 succeeded" in ran.output, ran.output
+    with app.app_context():
+        assert {e.status for e in executions()} == {ExecutionStatus.SUCCEEDED}
