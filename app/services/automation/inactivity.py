@@ -21,12 +21,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.models.automation import AutomationRule, RuleStatus, TriggerType
+from app.models.automation import AutomationRule, TriggerType
 from app.models.base import utcnow
 from app.models.identity import PlatformUser
 from app.policy.scope import coach_customers
 from app.services.automation.conditions import CompiledCondition
-from app.services.automation.matching import Occurrence, record, rule_view
+from app.services.automation.matching import Occurrence, active_rules_of, record, rule_view
 from app.services.automation.segments import acting_customers, last_activity, segment_columns, segment_condition
 
 
@@ -54,14 +54,7 @@ def spell_key(last: dt.datetime | None, customer_id: uuid.UUID) -> str:
 
 
 def _rules(db: Session) -> list[AutomationRule]:
-    stmt = (
-        sa.select(AutomationRule)
-        .where(AutomationRule.status == RuleStatus.ACTIVE, AutomationRule.trigger_type == TriggerType.INACTIVITY)
-        .order_by(AutomationRule.id)
-    )
-    if db.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=AutomationRule, skip_locked=True)
-    return list(db.scalars(stmt))
+    return active_rules_of(db, TriggerType.INACTIVITY)
 
 
 def detect_rule(db: Session, rule: AutomationRule, now: dt.datetime) -> int:

@@ -113,6 +113,18 @@ def active_event_rules(db: Session, event_types: Iterable[str]) -> dict[str, lis
     return out
 
 
+def active_rules_of(db: Session, trigger_type: TriggerType) -> list[AutomationRule]:
+    """The active rules of one time-driven trigger type, locked (a second cron tick takes the others)."""
+    stmt = (
+        sa.select(AutomationRule)
+        .where(AutomationRule.status == RuleStatus.ACTIVE, AutomationRule.trigger_type == trigger_type)
+        .order_by(AutomationRule.id)
+    )
+    if db.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=AutomationRule, skip_locked=True)
+    return list(db.scalars(stmt))
+
+
 def rule_view(rule: AutomationRule) -> RuleView:
     return _view(rule)
 

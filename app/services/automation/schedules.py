@@ -20,15 +20,14 @@ import datetime as dt
 import uuid
 import zoneinfo
 
-import sqlalchemy as sa
 from croniter import croniter
 from sqlalchemy.orm import Session
 
-from app.models.automation import AutomationRule, RuleStatus, TriggerType
+from app.models.automation import AutomationRule, TriggerType
 from app.models.base import utcnow
 from app.models.identity import PlatformUser
 from app.policy.scope import coach_customers
-from app.services.automation.matching import Occurrence, record, rule_view
+from app.services.automation.matching import Occurrence, active_rules_of, record, rule_view
 from app.services.automation.segments import customers_query, segment_condition
 
 # Going back at most this many instants when the latest falls in a repeated hour (see the docstring).
@@ -71,14 +70,7 @@ def occurrence_key(instant: dt.datetime, customer_id: uuid.UUID) -> str:
 
 
 def _due_rules(db: Session) -> list[AutomationRule]:
-    stmt = (
-        sa.select(AutomationRule)
-        .where(AutomationRule.status == RuleStatus.ACTIVE, AutomationRule.trigger_type == TriggerType.SCHEDULE)
-        .order_by(AutomationRule.id)
-    )
-    if db.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=AutomationRule, skip_locked=True)  # a second cron tick takes other rules
-    return list(db.scalars(stmt))
+    return active_rules_of(db, TriggerType.SCHEDULE)
 
 
 def fire_rule(db: Session, rule: AutomationRule, now: dt.datetime) -> int:
