@@ -28,7 +28,7 @@ from app.models.engagement import (
     Thread,
 )
 from app.models.events import DomainEvent  # noqa: F401  (the outbox, not a seed entity)
-from app.models.identity import AuthSession, Consent, ConsoleUser, PlatformRole, PlatformUser, UserRole
+from app.models.identity import AuthSession, Consent, ConsoleUser, MfaRecoveryCode, PlatformRole, PlatformUser, UserRole
 from app.models.jobs import JobRun  # noqa: F401  (job infrastructure, not a seed entity)
 from app.models.rollups import (  # noqa: F401  (derived tables)
     CustomerActivityMonthly,
@@ -72,4 +72,4 @@ SEED_MODELS = (
 )  # fmt: skip
 """The 45 entities of the seed data model, in the seed's order."""
 
-__all__ = [m.__name__ for m in SEED_MODELS] + ["ConsoleUser", "Model", "SEED_MODELS"]
+__all__ = [m.__name__ for m in SEED_MODELS] + ["ConsoleUser", "MfaRecoveryCode", "Model", "SEED_MODELS"]

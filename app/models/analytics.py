@@ -35,10 +35,12 @@ class ProgressMetric(Model):
     unit: Mapped[str] = mapped_column(sa.String(20), nullable=False, info={"personal": False})
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
     source: Mapped[MetricSource] = mapped_column(enum_column_type(MetricSource, "metric_source"), nullable=False)
+    # The sender's own id for the reading (REST ingest): a retried batch inserts nothing twice.
+    client_key: Mapped[str | None] = mapped_column(sa.String(64), info={"personal": False})
 
     customer: Mapped[PlatformUser] = relationship(lazy="joined")
 
-    __table_args__ = (sa.Index(None, "customer_id", "recorded_at"),)
+    __table_args__ = (sa.Index(None, "customer_id", "recorded_at"), sa.UniqueConstraint("customer_id", "client_key"))
 
 
 class EngagementEvent(Model):

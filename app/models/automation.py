@@ -196,14 +196,35 @@ class APIClient(CreatedAtMixin, Model):
     __tablename__ = "api_clients"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(100), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100), nullable=False, unique=True, info={"personal": False})
     api_key_hash: Mapped[str] = mapped_column(sa.String(256), nullable=False, info={"secret": True})
     rate_limit: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=60)
     status: Mapped[ClientStatus] = mapped_column(
         enum_column_type(ClientStatus, "client_status"), nullable=False, default=ClientStatus.ACTIVE
     )
+    # The key's public lookup part (``cdk_<prefix>_<secret>``); the hash above is of the whole key.
+    key_prefix: Mapped[str | None] = mapped_column(sa.String(16), unique=True, info={"personal": False})
+    # OAuth-style space-separated scopes (``customers:read plans:write``): what the client may call.
+    scopes: Mapped[str] = mapped_column(
+        sa.String(500), nullable=False, default="", server_default="", info={"personal": False}
+    )
+    # At most one subject: a client acting for one coach's customers, or for one customer (a customer app).
+    coach_id: Mapped[uuid.UUID | None] = fk("users.id", "CASCADE", type_=sa.Uuid(), nullable=True)
+    customer_id: Mapped[uuid.UUID | None] = fk("users.id", "CASCADE", type_=sa.Uuid(), nullable=True)
+    # Rotation keeps the previous key valid until ``previous_key_expires_at`` (the overlap window).
+    previous_key_prefix: Mapped[str | None] = mapped_column(sa.String(16), unique=True, info={"personal": False})
+    previous_key_hash: Mapped[str | None] = mapped_column(sa.String(256), info={"secret": True})
+    previous_key_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), info={"personal": False})
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), info={"personal": False})
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), info={"personal": False})
 
-    __table_args__ = (sa.CheckConstraint("rate_limit > 0", name="rate_limit_positive"),)
+    coach: Mapped[PlatformUser | None] = relationship(foreign_keys=[coach_id], lazy="joined")
+    customer: Mapped[PlatformUser | None] = relationship(foreign_keys=[customer_id], lazy="joined")
+
+    __table_args__ = (
+        sa.CheckConstraint("rate_limit > 0", name="rate_limit_positive"),
+        sa.CheckConstraint("coach_id IS NULL OR customer_id IS NULL", name="one_subject"),
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -213,15 +234,19 @@ class APIAccessLog(Model):
     __tablename__ = "api_access_logs"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    client_id: Mapped[int] = fk("api_clients.id", "CASCADE")
+    # Indexed as the leading column of ix_api_access_logs_client_id_occurred_at (per-client traffic).
+    client_id: Mapped[int] = fk("api_clients.id", "CASCADE", index=False)
     endpoint: Mapped[str] = mapped_column(sa.String(300), nullable=False)
     status_code: Mapped[int] = mapped_column(sa.SmallInteger, nullable=False)
     latency_ms: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
+    method: Mapped[str | None] = mapped_column(sa.String(7), info={"personal": False})
+    request_id: Mapped[str | None] = mapped_column(sa.String(36), info={"personal": False})
 
     client: Mapped[APIClient] = relationship(lazy="joined")
 
     __table_args__ = (
+        sa.Index(None, "client_id", "occurred_at"),
         sa.CheckConstraint("status_code >= 100 AND status_code <= 599", name="status_code_range"),
         sa.CheckConstraint("latency_ms >= 0", name="latency_non_negative"),
     )

@@ -97,6 +97,16 @@ class AuthSession(Model):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
     device_fingerprint: Mapped[str | None] = mapped_column(sa.String(128), info={"personal": True})
     mfa_verified: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    # The console account signed in (the seed's user_id is its platform user); the session cookie
+    # names this row, so ending it (revoked_at) signs that browser out on its next request.
+    console_user_id: Mapped[int | None] = fk("ab_user.id", "CASCADE", nullable=True)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), info={"personal": False})
+    # When the person last passed a TOTP or recovery-code check in this session (step-up).
+    mfa_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), info={"personal": False})
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), info={"personal": False})
+    revoked_reason: Mapped[str | None] = mapped_column(sa.String(30), info={"personal": False})
+    ip_address: Mapped[str | None] = mapped_column(sa.String(45), info={"personal": True})
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300), info={"personal": True})
 
     user: Mapped[PlatformUser] = relationship(lazy="joined")
 
@@ -140,6 +150,11 @@ class ConsoleUser(FabUser):
     # Bumped on logout and password change; a session stamped with an older value is
     # refused, so a copied cookie dies with the logout (ASVS 7.4.1).
     session_epoch: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
+    # TOTP: the shared secret, encrypted with a key derived from SECRET_KEY (it must be read back
+    # to check a code, so it cannot be hashed); the last accepted time step refuses a replayed code.
+    mfa_secret: Mapped[str | None] = mapped_column(sa.String(256), nullable=True, info={"secret": True})
+    mfa_enrolled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True, info={"personal": False})
+    mfa_last_step: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
 
     platform_user: Mapped[PlatformUser | None] = relationship(foreign_keys=[platform_user_id], lazy="joined")
 
@@ -147,3 +162,15 @@ class ConsoleUser(FabUser):
 # FAB declares these columns; what they hold is said here (the password is a secret: audit.hooks.SECRET_COLUMNS).
 classify(ConsoleUser.__table__, personal=("first_name", "last_name", "username", "email"), not_personal=("last_login",))
 classify(FabApiKey.__table__, not_personal=("uuid", "name", "key_hash", "lookup_hash", "key_prefix", "scopes"))
+
+
+class MfaRecoveryCode(Model):
+    """One of a console account's ten single-use recovery codes, stored as a hash."""
+
+    __tablename__ = "mfa_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    console_user_id: Mapped[int] = fk("ab_user.id", "CASCADE")
+    code_hash: Mapped[str] = mapped_column(sa.String(128), nullable=False, info={"secret": True})
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), info={"personal": False})
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
