@@ -29,6 +29,8 @@ from app.services.events.handlers import install as install_event_handlers
 from app.services.jobs.kinds import load_job_kinds
 from app.web import errors, headers, input_guard
 from app.web.admin import register_admin
+from app.web.api import install_api
+from app.web.api.blueprint import is_api_request
 from app.web.audit_context import install_audit_context
 from app.web.locale import install_selectors
 from app.web.security import accounts, post_only
@@ -60,6 +62,7 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
     install_automation(app)  # the automation engine, one of them
     security.configure(app)  # settings FAB's security manager reads when it is built
     _install_console(app)
+    install_api(app)  # the REST API at /api/v1 (Bearer keys, problem details)
     register_admin(app)
     register_cli(app)
     _install_request_hooks(app)
@@ -101,8 +104,9 @@ def _install_request_hooks(app: Flask) -> None:
     @app.before_request
     def _idle_timeout() -> None:
         # A permanent session makes PERMANENT_SESSION_LIFETIME an idle timeout,
-        # refreshed on every request.
-        session.permanent = True
+        # refreshed on every request. The REST API has no session: no cookie is set there.
+        if not is_api_request():
+            session.permanent = True
 
 
 def check_database(app: Flask) -> None:

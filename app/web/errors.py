@@ -17,6 +17,8 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
+from app.web.api.blueprint import is_api_request
+from app.web.api.problems import from_http_exception
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ def _detail(error: HTTPException) -> str | None:
 
 
 def render_error(error: HTTPException) -> Any:
+    if is_api_request():  # the REST API answers every error as RFC 9457 problem details
+        return from_http_exception(error)
     code = error.code or 500
     title, explanation = TITLES[code], EXPLANATIONS[code]
     detail = _detail(error)

@@ -1,0 +1,93 @@
+"""The OpenAPI 3.1 document, generated from the declared operations and their marshmallow schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from app.services.api_clients.scopes import SCOPES
+from app.web.api.problems import PROBLEM_JSON, TYPE_BASE
+from app.web.api.registry import OPERATIONS, Operation
+
+API_VERSION = "1.0.0"
+ALWAYS = (401, 404, 405, 429, 500)
+_DESCRIPTIONS = {
+    400: "Malformed request (bad JSON, NUL bytes, a parameter of the wrong type).",
+    401: "Missing or invalid API key.",
+    403: "The client lacks the scope, or the row is outside its subject.",
+    404: "No such resource, or not visible to this client.",
+    405: "Method not allowed on this path.",
+    409: "Conflict with the current state.",
+    412: "If-Match does not match the current ETag.",
+    413: "The request body is too large.",
+    415: "The body must be application/json.",
+    422: "The input failed validation; `errors` maps fields to messages.",
+    428: "This update needs an If-Match header.",
+    429: "Rate limit exceeded; see Retry-After.",
+    500: "Unexpected server error.",
+}
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string", "format": "uri", "examples": [TYPE_BASE + "not-found"]},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 100, "maximum": 599},
+        "detail": {"type": "string"},
+        "errors": {"type": "object"},
+    },
+}
+
+
+def _operation_doc(op: Operation, spec: APISpec) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "operationId": op.endpoint,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": op.path_parameters() + op.parameters,
+        "responses": {},
+    }
+    if op.description or op.scope:
+        scope_note = f"Requires the scope `{op.scope}`." if op.scope else "Requires a valid API key."
+        doc["description"] = (op.description + "\n\n" + scope_note).strip()
+    if op.request_schema is not None:
+        doc["requestBody"] = {"required": True, "content": {"application/json": {"schema": op.request_schema}}}
+    for status, (description, schema) in sorted(op.responses.items()):
+        entry: dict[str, Any] = {"description": description}
+        if schema is not None:
+            entry["content"] = {"application/json": {"schema": schema}}
+        doc["responses"][str(status)] = entry
+    for status in sorted(set(op.problems) | set(ALWAYS)):
+        doc["responses"][str(status)] = {
+            "description": _DESCRIPTIONS.get(status, "Error."),
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    doc["security"] = [{"bearerAuth": []}]
+    return doc
+
+
+def build_spec(server_url: str = "/") -> dict[str, Any]:
+    spec = APISpec(
+        title="Coachdesk API",
+        version=API_VERSION,
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={
+            "description": "Client apps and partners: customers, plans, metrics, timetable and bookings, "
+            "tickets and messages. Authenticate with an API client's key as a Bearer token. Scopes: "
+            + ", ".join(f"`{name}`" for name in sorted(SCOPES))
+            + ". Errors are RFC 9457 problem details."
+        },
+        servers=[{"url": server_url}],
+    )
+    spec.components.schema("Problem", PROBLEM_SCHEMA)
+    spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    by_path: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        by_path.setdefault(op.path, {})[op.method] = _operation_doc(op, spec)
+    for path, operations in by_path.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
