@@ -1,0 +1,291 @@
+"""Recording progress metrics: one reading or a batch of up to 1,000, idempotent by the client's key.
+
+What was chosen, and why:
+
+- **Core, not ORM.** A batch is a handful of statements whatever its size: one query for the
+  customers the actor may write for, one for their wearable authorizations, one multi-row
+  ``INSERT ... ON CONFLICT (customer_id, client_key) DO NOTHING RETURNING`` (SQLAlchemy's dialect
+  inserts, the same on PostgreSQL and SQLite), one INSERT of the outbox rows. ORM objects per row
+  (and the audit hooks' work per object) cost more than the write itself (``bench/metric_ingest``).
+- **Idempotent by ``client_key``.** The unique ``(customer_id, client_key)`` decides: a retried
+  batch, or two identical batches at once on PostgreSQL (the second waits on the first's index
+  entry, then does nothing), insert each reading once. A duplicate is reported as such with the
+  id of the stored row; a key repeated inside one batch is a duplicate of its first use. A
+  reading without a key is always inserted.
+- **Per item.** Each reading is checked on its own (``readings.parse``); a bad one is reported
+  with its problems and the others are written, so a client resends only what failed.
+- **Who for.** A reading is for a platform user holding the CUSTOMER role and inside the actor's
+  write scope on users (``scope_criteria(PlatformUser, actor, for_write=True)``: a coach, their
+  assigned customers; the API's customer-subject clients, their one customer). Anyone else is
+  "unknown customer", never "not yours". A WEARABLE reading also needs an unrevoked wearable
+  authorization of that customer (an expired access token is refreshed, the consent stands
+  until revoked); a MANUAL one needs none.
+- **Audit.** The ORM audit hooks do not see Core inserts, so each call that inserts something
+  appends one chained audit row (``metrics.ingest`` on ``progress_metrics``) with the counts,
+  the id range, the number of customers and the API client: the values are personal data and
+  are never copied into the chain. A call that inserts nothing (a pure retry) changes nothing
+  and writes no audit row.
+- **Events.** One ``progress.metric_recorded`` per inserted reading (duplicates announce
+  nothing), in the same transaction, in one Core INSERT into the outbox (``events.emit_many``),
+  so automation's METRIC_THRESHOLD rules see API readings as they see console ones.
+
+Nothing is committed here: the caller (the API view, the benchmark) owns the commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.extensions import db
+from app.i18n import service_gettext as _
+from app.models.analytics import MetricSource, ProgressMetric
+from app.models.automation import WearableAuthorization
+from app.models.base import utcnow
+from app.models.identity import PlatformRole, PlatformUser, RoleCode, UserRole
+from app.policy.scope import Actor, scope_criteria
+from app.services import events
+from app.services.audit.chain import record
+from app.services.metrics.readings import Reading, parse
+
+MAX_BATCH = 1000
+AUDIT_ACTION = "metrics.ingest"
+_TABLE = ProgressMetric.__table__
+
+
+class ItemStatus(enum.StrEnum):
+    CREATED = "created"
+    DUPLICATE = "duplicate"
+    ERROR = "error"
+
+
+class BatchTooLarge(ValueError):
+    """More readings than ``MAX_BATCH`` in one call (the API answers 413)."""
+
+
+@dataclass(slots=True)
+class ItemResult:
+    index: int
+    status: ItemStatus
+    id: int | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "status": self.status.value}
+        if self.id is not None:
+            out["id"] = self.id
+        if self.errors:
+            out["errors"] = self.errors
+        return out
+
+
+@dataclass
+class IngestResult:
+    items: list[ItemResult]
+
+    def count(self, status: ItemStatus) -> int:
+        return sum(1 for item in self.items if item.status == status)
+
+    @property
+    def created(self) -> int:
+        return self.count(ItemStatus.CREATED)
+
+    @property
+    def duplicates(self) -> int:
+        return self.count(ItemStatus.DUPLICATE)
+
+    @property
+    def errors(self) -> int:
+        return self.count(ItemStatus.ERROR)
+
+
+def _is_customer() -> sa.ColumnElement[bool]:
+    return PlatformUser.id.in_(
+        sa.select(UserRole.user_id).join(PlatformRole).where(PlatformRole.code == RoleCode.CUSTOMER)
+    )
+
+
+def writable_customers(actor: Actor, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``ids`` are customers the actor may record readings for (one query)."""
+    if not ids:
+        return set()
+    stmt = sa.select(PlatformUser.id).where(
+        PlatformUser.id.in_(ids), _is_customer(), scope_criteria(PlatformUser, actor, for_write=True)
+    )
+    return set(db.session.scalars(stmt))
+
+
+def wearable_customers(ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``ids`` hold an unrevoked wearable authorization (one query)."""
+    if not ids:
+        return set()
+    table = WearableAuthorization.__table__
+    stmt = sa.select(table.c.customer_id).where(table.c.customer_id.in_(ids), table.c.revoked_at.is_(None)).distinct()
+    return set(db.session.execute(stmt).scalars())
+
+
+def ingest(
+    items: Sequence[Any],
+    *,
+    actor: Actor,
+    default_customer: uuid.UUID | None = None,
+    client_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> IngestResult:
+    """Check and insert ``items`` (JSON objects); one result per item, in order. Flushes, never commits.
+
+    ``default_customer`` is the customer of a reading that names none (a customer app's own);
+    ``client_id`` (the API client) goes into the audit row. Raises ``BatchTooLarge`` beyond 1,000.
+    """
+    if len(items) > MAX_BATCH:
+        raise BatchTooLarge(_("At most %(max)s readings per request.", max=MAX_BATCH))
+    now = now or utcnow()
+    results = [ItemResult(i, ItemStatus.ERROR) for i in range(len(items))]
+    readings: dict[int, Reading] = {}
+    for i, item in enumerate(items):
+        reading, problems = parse(item, now=now, default_customer=default_customer)
+        if reading is None:
+            results[i].errors = problems
+        else:
+            readings[i] = reading
+    _check_customers(readings, results, actor)
+    first_use = _first_uses(readings, results)
+    inserted = _insert(readings)
+    created: list[tuple[int, Reading]] = []
+    for i, reading in readings.items():
+        row_id = inserted.get(i)
+        if row_id is not None:
+            results[i].status, results[i].id = ItemStatus.CREATED, row_id
+            created.append((row_id, reading))
+        else:
+            results[i].status = ItemStatus.DUPLICATE
+    _fill_duplicates(results, first_use, readings)
+    if created:
+        _announce(created)
+        _audit(created, client_id)
+    return IngestResult(results)
+
+
+def record_one(item: Any, *, actor: Actor, default_customer: uuid.UUID | None = None,
+               client_id: int | None = None, now: dt.datetime | None = None) -> ItemResult:  # fmt: skip
+    """One reading through the same path as a batch."""
+    return ingest([item], actor=actor, default_customer=default_customer, client_id=client_id, now=now).items[0]
+
+
+def _check_customers(readings: dict[int, Reading], results: list[ItemResult], actor: Actor) -> None:
+    allowed = writable_customers(actor, {r.customer_id for r in readings.values()})
+    wearing = wearable_customers(
+        {r.customer_id for r in readings.values() if r.source == MetricSource.WEARABLE and r.customer_id in allowed}
+    )
+    for i, reading in list(readings.items()):
+        if reading.customer_id not in allowed:
+            results[i].errors = {"customer_id": _("Unknown customer, or not one you may record readings for.")}
+        elif reading.source == MetricSource.WEARABLE and reading.customer_id not in wearing:
+            results[i].errors = {"source": _("This customer has no active wearable authorization.")}
+        else:
+            continue
+        del readings[i]
+
+
+def _first_uses(readings: dict[int, Reading], results: list[ItemResult]) -> dict[int, int]:
+    """A key repeated inside the batch: the repeat is a duplicate of its first use (index -> first index)."""
+    seen: dict[tuple[uuid.UUID, str], int] = {}
+    repeats: dict[int, int] = {}
+    for i, reading in list(readings.items()):
+        if reading.client_key is None:
+            continue
+        key = (reading.customer_id, reading.client_key)
+        if key in seen:
+            repeats[i] = seen[key]
+            results[i].status = ItemStatus.DUPLICATE
+            del readings[i]
+        else:
+            seen[key] = i
+    return repeats
+
+
+def _dialect_insert() -> Any:
+    name = db.session.get_bind().dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(_TABLE)
+
+
+def _insert(readings: dict[int, Reading]) -> dict[int, int]:
+    """Insert the readings; index -> new id for those inserted (a keyed one already stored is absent)."""
+    conn = db.session.connection()
+    out: dict[int, int] = {}
+    keyed = {i: r for i, r in readings.items() if r.client_key is not None}
+    plain = [(i, r) for i, r in readings.items() if r.client_key is None]
+    if keyed:
+        stmt = (
+            _dialect_insert()
+            .on_conflict_do_nothing(index_elements=["customer_id", "client_key"])
+            .returning(_TABLE.c.id, _TABLE.c.customer_id, _TABLE.c.client_key)
+        )
+        rows = conn.execute(stmt, [r.row() for r in keyed.values()]).all()
+        by_key = {(row.customer_id, row.client_key): row.id for row in rows}
+        for i, reading in keyed.items():
+            row_id = by_key.get((reading.customer_id, reading.client_key))
+            if row_id is not None:
+                out[i] = row_id
+    if plain:
+        stmt = sa.insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
+        ids = conn.execute(stmt, [r.row() for _i, r in plain]).scalars().all()
+        out.update((i, row_id) for (i, _r), row_id in zip(plain, ids, strict=True))
+    return out
+
+
+def _fill_duplicates(results: list[ItemResult], first_use: dict[int, int], readings: dict[int, Reading]) -> None:
+    """Give every duplicate the id of the stored reading it repeats (one query for the earlier ones)."""
+    stored = [(i, r) for i, r in readings.items() if results[i].status == ItemStatus.DUPLICATE]
+    if stored:
+        pairs = {(r.customer_id, r.client_key) for _i, r in stored}
+        stmt = sa.select(_TABLE.c.id, _TABLE.c.customer_id, _TABLE.c.client_key).where(
+            sa.tuple_(_TABLE.c.customer_id, _TABLE.c.client_key).in_(list(pairs))
+        )
+        found = {(row.customer_id, row.client_key): row.id for row in db.session.execute(stmt)}
+        for i, reading in stored:
+            results[i].id = found.get((reading.customer_id, reading.client_key))
+    for i, first in first_use.items():
+        results[i].id = results[first].id
+
+
+def _announce(created: list[tuple[int, Reading]]) -> None:
+    events.emit_many(
+        db.session,
+        events.PROGRESS_METRIC_RECORDED,
+        [
+            (
+                r.customer_id,
+                {
+                    "metric_id": row_id,
+                    "metric_type": r.metric_type,
+                    "value": r.value,
+                    "unit": r.unit,
+                    "source": r.source,
+                    "recorded_at": r.recorded_at,
+                },
+            )
+            for row_id, r in created
+        ],
+    )
+
+
+def _audit(created: list[tuple[int, Reading]], client_id: int | None) -> None:
+    ids = [row_id for row_id, _r in created]
+    metadata: dict[str, Any] = {
+        "created": len(ids),
+        "first_id": min(ids),
+        "last_id": max(ids),
+        "customers": len({r.customer_id for _id, r in created}),
+        "metric_types": sorted({r.metric_type for _id, r in created})[:20],
+    }
+    if client_id is not None:
+        metadata["api_client_id"] = client_id
+    record(AUDIT_ACTION, _TABLE.name, None, metadata)
