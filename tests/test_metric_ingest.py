@@ -59,8 +59,15 @@ def test_same_batch_twice_inserts_once(app_ctx: Flask) -> None:
     assert _count() == 50
     # One event per stored reading, and one audit row for the batch that stored them.
     events = db.session.scalars(sa.select(DomainEvent).where(DomainEvent.event_type == "progress.metric_recorded"))
-    payloads = sorted((e.payload["metric_id"], e.customer_id) for e in events)
-    assert payloads == sorted((r.id, customer) for r in first.items)
+    by_metric = {e.payload["metric_id"]: e for e in events}
+    assert sorted((i, e.customer_id) for i, e in by_metric.items()) == sorted((r.id, customer) for r in first.items)
+    # The payload as events.plain builds it, on both backends (PostgreSQL builds it in SQL).
+    assert by_metric[first.items[0].id].payload == {
+        "metric_id": first.items[0].id, "metric_type": "weight", "value": 80, "unit": "kg", "source": "MANUAL",
+        "recorded_at": NOW.isoformat(),
+    }  # fmt: skip
+    assert by_metric[first.items[5].id].payload["value"] == 80.5
+    assert by_metric[first.items[5].id].payload["recorded_at"] == (NOW - dt.timedelta(hours=5)).isoformat()
     audits = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "metrics.ingest")).all()
     assert len(audits) == 1
     assert audits[0].metadata_json["created"] == 50
