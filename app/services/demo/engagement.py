@@ -18,13 +18,9 @@ from app.models.engagement import (
 from app.models.training import CustomerBadge
 from app.services.demo import catalogue as cat
 from app.services.demo.base import Ctx, Customer, Person, insert_returning_ids, insert_rows
+from app.services.engagement.tickets import SLA_BY_PRIORITY
 
-SLA = {
-    "URGENT": dt.timedelta(hours=4),
-    "HIGH": dt.timedelta(hours=24),
-    "NORMAL": dt.timedelta(hours=72),
-    "LOW": dt.timedelta(days=7),
-}
+SLA = {priority.value: due for priority, due in SLA_BY_PRIORITY.items()}  # the support desk's targets
 ATTACHMENT_TYPES = (
     ("progress-front.jpg", "image/jpeg"),
     ("food-log.pdf", "application/pdf"),

@@ -39,10 +39,10 @@ from app.services.automation.actions.common import (
     primary_coach,
     zone_of,
 )
+from app.services.engagement.messages import NOTES_CONTEXT, append_message
 
 AUTOMATION_EMAIL = "automation@coachdesk.invalid"
 AUTOMATION_NAME = "Coachdesk automation"
-NOTES_CONTEXT = "automation-notes"
 MAX_TEXT = 2000
 _CUSTOMER_SUBJECT = _l("Your coaching conversation")
 _NOTES_SUBJECT = _l("Automation notes")
@@ -104,12 +104,7 @@ def _post(
         )
         db.add(thread)
         db.flush()
-    message = Message(thread_id=thread.id, sender_id=sender_id, recipient_id=recipient_id, body=body, sent_at=ctx.now)
-    db.add(message)
-    if thread.last_message_at is None or thread.last_message_at < ctx.now:
-        thread.last_message_at = ctx.now
-    db.flush()
-    return message
+    return append_message(db, thread, sender_id=sender_id, recipient_id=recipient_id, body=body, sent_at=ctx.now)
 
 
 def _render(

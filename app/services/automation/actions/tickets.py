@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.i18n import service_gettext as _
-from app.models.engagement import SupportTicket, TicketPriority, TicketStatus
+from app.models.engagement import TicketPriority
 from app.services.automation.actions import templates
 from app.services.automation.actions.base import (
     ENUM,
@@ -23,6 +23,8 @@ from app.services.automation.actions.base import (
     PermanentActionError,
 )
 from app.services.automation.actions.common import CatalogueAction, load_customer, primary_assignment, zone_of
+from app.services.engagement.errors import EngagementError
+from app.services.engagement.tickets import open_ticket
 
 SUBJECT_LIMIT = 300  # support_tickets.subject
 _PRIORITY_LABELS = {
@@ -92,12 +94,12 @@ class CreateTicket(CatalogueAction):
 
     def perform(self, db: Session, ctx: ActionContext, params: Mapping[str, Any]) -> str:
         customer, subject, priority, due = self._compose(db, ctx, params)
-        ticket = SupportTicket(
-            requester_id=customer.id, subject=subject, priority=priority, status=TicketStatus.OPEN, sla_due_at=due,
-            created_at=ctx.now,
-        )  # fmt: skip
-        db.add(ticket)
-        db.flush()
+        try:
+            # Not announced: a rule listening for new tickets must not be fed by its own kind.
+            ticket = open_ticket(customer.id, subject, priority=priority.value, sla_due_at=due, now=ctx.now,
+                                 announce=False)  # fmt: skip
+        except EngagementError as error:
+            raise PermanentActionError(error.message) from None
         return _("Support ticket #%(id)s created.", id=ticket.id)
 
 
