@@ -139,6 +139,23 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
     ),
 }  # fmt: skip
 
+# Not console roles (never synced, no console account holds them): the grants of REST API clients.
+# A customer app acts for its signed-in customer (row scope: that customer's own rows, scope.py);
+# a partner (a client with no subject) acts for the business, bounded by its API scopes.
+CUSTOMER_APP = "CustomerApp"
+API_PARTNER = "ApiPartner"
+API_ROLES = (CUSTOMER_APP, API_PARTNER)
+ROLE_GRANTS[CUSTOMER_APP] = _grants(
+    rw=("Users", "CustomerProfiles", "PlanItems", "SessionParticipants", "ProgressMetrics", "SupportTickets",
+        "Threads", "Messages"),
+    ro=("CustomerPlans", "ScheduledSessions", "WaitlistEntries"),
+)  # fmt: skip
+ROLE_GRANTS[API_PARTNER] = _grants(
+    rw=("Users", "CustomerProfiles", "CustomerPlans", "PlanItems", "ScheduledSessions", "SessionParticipants",
+        "ProgressMetrics", "SupportTickets", "Threads", "Messages"),
+    ro=("WaitlistEntries",),
+)  # fmt: skip
+
 # Which seed role a console role's platform user carries.
 PLATFORM_ROLE_FOR_CONSOLE_ROLE = {
     ADMIN: "ADMIN",

@@ -22,7 +22,7 @@ from app.models.analytics import EngagementEvent, ProgressMetric, Recommendation
 from app.models.automation import AutomationExecution, AutomationRule, AutomationRuleVersion, SegmentMembership
 from app.models.commerce import Invoice, Payment, Product, Subscription
 from app.models.customers import Assessment, CoachAssignment, CustomerProfile
-from app.models.engagement import Challenge, ChallengeResult, Message, Thread
+from app.models.engagement import Challenge, ChallengeResult, Message, SupportTicket, Thread
 from app.models.identity import PlatformUser
 from app.models.scheduling import (
     AvailabilityException,
@@ -45,10 +45,10 @@ from app.models.training import (
     ProgramItem,
     Visibility,
 )
-from app.policy.roles import ADMIN, COACH, COMPLIANCE, MANAGER, SUPPORT
+from app.policy.roles import ADMIN, API_PARTNER, COACH, COMPLIANCE, CUSTOMER_APP, MANAGER, SUPPORT
 
-# Roles whose permissions are the whole story: no row restriction.
-UNRESTRICTED_ROLES = frozenset({ADMIN, SUPPORT, MANAGER, COMPLIANCE})
+# Roles whose permissions are the whole story: no row restriction (an API partner is bounded by its scopes).
+UNRESTRICTED_ROLES = frozenset({ADMIN, SUPPORT, MANAGER, COMPLIANCE, API_PARTNER})
 
 Criteria = ColumnElement[bool]
 
@@ -215,6 +215,41 @@ COACH_RULES: dict[type, Callable[[uuid.UUID, bool], Criteria]] = {
 }
 
 
+def customer_coaches(customer_id: uuid.UUID) -> sa.Select:
+    """The ids of the coaches a customer is assigned to."""
+    return sa.select(CoachAssignment.coach_id).where(CoachAssignment.customer_id == customer_id)
+
+
+def _own(column: Any) -> Callable[[uuid.UUID, bool], Criteria]:
+    return lambda cid, write: column == cid
+
+
+def _customer_session_rule(cid: uuid.UUID, write: bool) -> Criteria:
+    # The timetable a customer app shows (and books from): their coaches' sessions, and any session
+    # they are on the roster of.
+    booked = sa.select(SessionParticipant.session_id).where(SessionParticipant.customer_id == cid)
+    return sa.or_(ScheduledSession.coach_id.in_(customer_coaches(cid)), ScheduledSession.id.in_(booked))
+
+
+# model -> rule(customer platform user id, for_write): a REST client acting for one customer (a
+# customer app) sees that customer's own rows and nothing else; the timetable is the one shared view.
+CUSTOMER_APP_RULES: dict[type, Callable[[uuid.UUID, bool], Criteria]] = {
+    PlatformUser: _own(PlatformUser.id),
+    CustomerProfile: _own(CustomerProfile.user_id),
+    CustomerPlan: _own(CustomerPlan.customer_id),
+    PlanItem: lambda cid, write: PlanItem.plan_id.in_(
+        sa.select(CustomerPlan.id).where(CustomerPlan.customer_id == cid)
+    ),
+    ScheduledSession: _customer_session_rule,
+    SessionParticipant: _own(SessionParticipant.customer_id),
+    WaitlistEntry: _own(WaitlistEntry.customer_id),
+    ProgressMetric: _own(ProgressMetric.customer_id),
+    SupportTicket: _own(SupportTicket.requester_id),
+    Thread: _own(Thread.customer_id),
+    Message: lambda cid, write: Message.thread_id.in_(sa.select(Thread.id).where(Thread.customer_id == cid)),
+}
+
+
 def scope_criteria(model: type, user: Any, *, for_write: bool = False) -> Criteria:
     """The WHERE clause limiting ``model`` to the rows ``user`` may see (or change, with ``for_write``)."""
     roles = role_names(user)
@@ -226,6 +261,12 @@ def scope_criteria(model: type, user: Any, *, for_write: bool = False) -> Criter
         if coach_id is None or rule is None:
             return sa.false()
         return rule(coach_id, for_write)
+    if CUSTOMER_APP in roles:
+        customer_id = getattr(user, "platform_user_id", None)
+        rule = CUSTOMER_APP_RULES.get(model)
+        if customer_id is None or rule is None:
+            return sa.false()
+        return rule(customer_id, for_write)
     return sa.false()
 
 

@@ -28,6 +28,9 @@ def request_audit_context() -> AuditContext | None:
     """The signed-in account's platform user, the client's address and its user agent."""
     if not has_request_context():
         return None
+    api_context = g.get("api_audit_context")  # an API request: its client (app.web.api.auth)
+    if api_context is not None:
+        return api_context
     user = getattr(g, "user", None)
     actor = getattr(user, "platform_user_id", None) if user is not None and user.is_authenticated else None
     return AuditContext(actor_id=actor, ip_address=client_address(), user_agent=client_agent())

@@ -29,7 +29,7 @@ def openapi_document() -> Any:
     """The OpenAPI 3.1 document (public: it describes, it grants nothing)."""
     from app.web.api.spec import build_spec
 
-    return jsonify(build_spec(request.host_url))
+    return jsonify(build_spec(request.host_url.rstrip("/") + API_PREFIX))
 
 
 def is_api_request() -> bool:

@@ -39,6 +39,7 @@ class Operation:
     request_schema: Any = None
     responses: dict[int, tuple[str, Any]] = field(default_factory=dict)
     problems: tuple[int, ...] = ()
+    response_headers: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -67,16 +68,19 @@ def operation(
     request_schema: Any = None,
     responses: dict[int, tuple[str, Any]] | None = None,
     problems: tuple[int, ...] = (),
+    endpoint: str | None = None,
+    response_headers: dict[int, dict[str, Any]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``view`` at ``rule`` for ``method``; it runs only for a client holding ``scope``.
 
     ``scope=None`` still needs a valid key. ``responses`` maps a status to (description, schema);
     ``problems`` lists the error statuses the operation itself may answer (401, 404, 405, 429 and
-    500 are added for every operation).
+    500 are added for every operation). ``endpoint`` (default ``<module>_<function>``) is also the
+    operationId; ``response_headers`` documents headers per status (``{200: {"ETag": {...}}}``).
     """
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        endpoint = f"{view.__module__.rsplit('.', 1)[-1]}_{view.__name__}"
+        name = endpoint or f"{view.__module__.rsplit('.', 1)[-1]}_{view.__name__}"
 
         @functools.wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
@@ -86,12 +90,12 @@ def operation(
                 require_scope(scope)
             return view(*args, **kwargs)
 
-        bp.add_url_rule(rule, endpoint=endpoint, view_func=guarded, methods=[method])
+        bp.add_url_rule(rule, endpoint=name, view_func=guarded, methods=[method])
         OPERATIONS.append(
             Operation(
                 rule=rule,
                 method=method.lower(),
-                endpoint=endpoint,
+                endpoint=name,
                 summary=summary,
                 tag=tag,
                 scope=scope,
@@ -100,6 +104,7 @@ def operation(
                 request_schema=request_schema,
                 responses=dict(responses or {}),
                 problems=problems,
+                response_headers=dict(response_headers or {}),
             )
         )
         return guarded

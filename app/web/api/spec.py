@@ -12,11 +12,11 @@ from app.web.api.problems import PROBLEM_JSON, TYPE_BASE
 from app.web.api.registry import OPERATIONS, Operation
 
 API_VERSION = "1.0.0"
-ALWAYS = (401, 404, 405, 429, 500)
+ALWAYS = (400, 401, 404, 405, 429, 500)
 _DESCRIPTIONS = {
     400: "Malformed request (bad JSON, NUL bytes, a parameter of the wrong type).",
     401: "Missing or invalid API key.",
-    403: "The client lacks the scope, or the row is outside its subject.",
+    403: "The client lacks the scope, or whom it acts for may not do this.",
     404: "No such resource, or not visible to this client.",
     405: "Method not allowed on this path.",
     409: "Conflict with the current state.",
@@ -59,8 +59,11 @@ def _operation_doc(op: Operation, spec: APISpec) -> dict[str, Any]:
         entry: dict[str, Any] = {"description": description}
         if schema is not None:
             entry["content"] = {"application/json": {"schema": schema}}
+        if status in op.response_headers:
+            entry["headers"] = op.response_headers[status]
         doc["responses"][str(status)] = entry
-    for status in sorted(set(op.problems) | set(ALWAYS)):
+    scoped = (403,) if op.scope else ()
+    for status in sorted(set(op.problems) | set(ALWAYS) | set(scoped)):
         doc["responses"][str(status)] = {
             "description": _DESCRIPTIONS.get(status, "Error."),
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},

@@ -19,6 +19,6 @@
 * malformed input refused with a 4xx before FAB sees it (``hardening``, shared with FAB's own
   security views in ``app.web.security.views``).
 
-``area.register_area`` puts an area's views in the menu; ``rest.CoachdeskModelRestApi`` is the
-same rules for REST resources. Import names from the module that holds them.
+``area.register_area`` puts an area's views in the menu; ``app.web.api.resource.CoachdeskModelRestApi``
+is the same rules for REST resources. Import names from the module that holds them.
 """
