@@ -104,6 +104,28 @@ def through_service(actor: Any, batches: list[list[dict]]) -> tuple[float, int, 
     return time.perf_counter() - start, created, duplicates
 
 
+def in_parallel(app: Any, actor: Any, batches: list[list[dict]], workers: int) -> tuple[float, int]:
+    """``workers`` threads, each with its own connection, sending their share of the batches at once
+    (as several web processes do): wall time and readings created."""
+    import threading
+
+    created: list[int] = []
+    barrier = threading.Barrier(workers)
+
+    def work(share: list[list[dict]]) -> None:
+        with app.app_context():
+            barrier.wait()
+            created.append(through_service(actor, share)[1])
+
+    threads = [threading.Thread(target=work, args=(batches[w::workers],)) for w in range(workers)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start, sum(created)
+
+
 def naive(batches: list[list[dict]]) -> float:
     """ORM objects one by one: look the key up, add, flush, emit; commit per batch."""
     import sqlalchemy as sa
@@ -166,6 +188,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--batches", type=int, default=40)
     parser.add_argument("--naive-rows", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=2, help="concurrent senders for the parallel figure")
     parser.add_argument("--http", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args(argv)
@@ -191,6 +214,13 @@ def main(argv: list[str]) -> int:
                   f"  (target >= {TARGET:,.0f}: {verdict})")  # fmt: skip
             t_dup, _created, dups = through_service(actor, work)
             print(f"  service, the same again (dup): {dups / t_dup:10,.0f} rows/s  (nothing inserted)")
+            if args.workers > 1:
+                db.session.remove()
+                t_par, made = in_parallel(app, actor, readings(args.batches, customers, wearing, "par"), args.workers)
+                rate = made / t_par
+                verdict = "OK" if rate >= TARGET else "UNDER TARGET"
+                label = f"service, {args.workers} senders at once"
+                print(f"  {label:<29}: {rate:10,.0f} rows/s  x{rate / naive_rate:5.1f} faster  (target: {verdict})")
             if args.http:
                 http_batches = readings(args.batches, customers, wearing, "http")
                 t_http = through_http(app, actor, http_batches)
