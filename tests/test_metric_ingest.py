@@ -117,6 +117,8 @@ def test_readings_without_key_always_insert(app_ctx: Flask) -> None:
         ({"recorded_at": "1999-12-31T23:00:00Z"}, "recorded_at"),
         ({"recorded_at": "2026-03-01T14:00:00+00:00"}, "recorded_at"),  # two hours ahead
         ({"recorded_at": "yesterday"}, "recorded_at"),
+        ({"recorded_at": "9999-12-31T23:59:59-14:00"}, "recorded_at"),
+        ({"recorded_at": "0001-01-01T00:00:00+14:00"}, "recorded_at"),
         ({"recorded_at": 1700000000}, "recorded_at"),
         ({"source": "SATELLITE"}, "source"),
         ({"client_key": "has space"}, "client_key"),

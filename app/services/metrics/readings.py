@@ -169,8 +169,11 @@ def _instant(raw: Any, now: dt.datetime, errors: dict[str, str]) -> dt.datetime 
     if when.tzinfo is None or when.utcoffset() is None:
         errors["recorded_at"] = _("recorded_at needs a time zone offset (Z or +01:00).")
         return None
-    when = when.astimezone(dt.UTC)
-    if when < OLDEST or when > now + FUTURE_SKEW:
+    try:
+        when = when.astimezone(dt.UTC)
+    except OverflowError:  # year 1 or 9999 moved across midnight by its offset
+        when = None
+    if when is None or when < OLDEST or when > now + FUTURE_SKEW:
         errors["recorded_at"] = _("recorded_at must lie between 2000-01-01 and now.")
         return None
     return when
