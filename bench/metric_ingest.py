@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import sys
 import time
@@ -207,11 +208,15 @@ def main(argv: list[str]) -> int:
             t_naive = naive(naive_batches)
             naive_rate = len(naive_batches) * BATCH / t_naive
             print(f"  baseline, ORM one by one     : {naive_rate:10,.0f} rows/s")
+            cpu = time.process_time()
             t_svc, created, _dups = through_service(actor, work)
+            cpu = time.process_time() - cpu
             rate = created / t_svc
             verdict = "OK" if rate >= TARGET else "UNDER TARGET"
             print(f"  service, new readings        : {rate:10,.0f} rows/s  x{rate / naive_rate:5.1f} faster"
                   f"  (target >= {TARGET:,.0f}: {verdict})")  # fmt: skip
+            load = f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+            print(f"    this process's CPU: {cpu / args.batches * 1000:.1f} ms per 1,000 readings ({load})")
             t_dup, _created, dups = through_service(actor, work)
             print(f"  service, the same again (dup): {dups / t_dup:10,.0f} rows/s  (nothing inserted)")
             if args.workers > 1:
