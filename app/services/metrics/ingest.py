@@ -3,10 +3,11 @@
 What was chosen, and why:
 
 - **Core, not ORM.** A batch is a handful of statements whatever its size: one query for the
-  customers the actor may write for, one for their wearable authorizations, one multi-row
+  customers the actor may write for (with whether each wears a device), one multi-row
   ``INSERT ... ON CONFLICT (customer_id, client_key) DO NOTHING RETURNING`` (SQLAlchemy's dialect
-  inserts, the same on PostgreSQL and SQLite), one INSERT of the outbox rows. ORM objects per row
-  (and the audit hooks' work per object) cost more than the write itself (``bench/metric_ingest``).
+  insert on SQLite; on PostgreSQL one statement that also writes the outbox rows, see
+  ``_PG_INSERT``), the audit row. ORM objects per row (and the audit hooks' work per object) cost
+  more than the write itself (``bench/metric_ingest``: about 30-60 times).
 - **Idempotent by ``client_key``.** The unique ``(customer_id, client_key)`` decides: a retried
   batch, or two identical batches at once on PostgreSQL (the second waits on the first's index
   entry, then does nothing), insert each reading once. A duplicate is reported as such with the
@@ -121,23 +122,21 @@ def _among(column: Any, ids: set[uuid.UUID]) -> sa.ColumnElement[bool]:
     return column.in_(ids)
 
 
-def writable_customers(actor: Actor, ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of ``ids`` are customers the actor may record readings for (one query)."""
+def writable_customers(actor: Actor, ids: set[uuid.UUID]) -> dict[uuid.UUID, bool]:
+    """Which of ``ids`` are customers the actor may record readings for, each with whether it holds an
+    unrevoked wearable authorization (one query)."""
     if not ids:
-        return set()
-    stmt = sa.select(PlatformUser.id).where(
+        return {}
+    wearables = WearableAuthorization.__table__
+    wearing = (
+        sa.select(wearables.c.id)
+        .where(wearables.c.customer_id == PlatformUser.id, wearables.c.revoked_at.is_(None))
+        .exists()
+    )
+    stmt = sa.select(PlatformUser.id, wearing).where(
         _among(PlatformUser.id, ids), _is_customer(), scope_criteria(PlatformUser, actor, for_write=True)
     )
-    return set(db.session.scalars(stmt))
-
-
-def wearable_customers(ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of ``ids`` hold an unrevoked wearable authorization (one query)."""
-    if not ids:
-        return set()
-    table = WearableAuthorization.__table__
-    stmt = sa.select(table.c.customer_id).where(_among(table.c.customer_id, ids), table.c.revoked_at.is_(None))
-    return set(db.session.execute(stmt.distinct()).scalars())
+    return {row[0]: bool(row[1]) for row in db.session.connection().execute(stmt)}
 
 
 def ingest(
@@ -190,13 +189,11 @@ def record_one(item: Any, *, actor: Actor, default_customer: uuid.UUID | None = 
 
 def _check_customers(readings: dict[int, Reading], results: list[ItemResult], actor: Actor) -> None:
     allowed = writable_customers(actor, {r.customer_id for r in readings.values()})
-    wearing = wearable_customers(
-        {r.customer_id for r in readings.values() if r.source == MetricSource.WEARABLE and r.customer_id in allowed}
-    )
     for i, reading in list(readings.items()):
-        if reading.customer_id not in allowed:
+        wearing = allowed.get(reading.customer_id)
+        if wearing is None:
             results[i].errors = {"customer_id": _("Unknown customer, or not one you may record readings for.")}
-        elif reading.source == MetricSource.WEARABLE and reading.customer_id not in wearing:
+        elif reading.source == MetricSource.WEARABLE and not wearing:
             results[i].errors = {"source": _("This customer has no active wearable authorization.")}
         else:
             continue
