@@ -59,7 +59,6 @@ from app.services.metrics.readings import Reading, parse
 
 MAX_BATCH = 1000
 AUDIT_ACTION = "metrics.ingest"
-_COLUMNS = ("customer_id", "metric_type", "value", "unit", "recorded_at", "source", "client_key")
 _TABLE = ProgressMetric.__table__
 
 
@@ -221,7 +220,7 @@ def _first_uses(readings: dict[int, Reading], results: list[ItemResult]) -> dict
 # into rows (one parameter and one statement text, prepared once: no 7,000 placeholders to parse);
 # the unique (customer_id, client_key) decides what is new; the new rows' events go into the outbox
 # in the same statement, their payload built as ``events.plain`` builds it (``trim_scale``: 81.5,
-# not 81.500; UTC ISO 8601), and one payload comes back to be checked against the catalogue.
+# not 81.500; UTC ISO 8601), and one payload comes back (a last row with no id) to be checked.
 _PG_INSERT = sa.text(
     "WITH ins AS (INSERT INTO progress_metrics "
     "(customer_id, metric_type, value, unit, recorded_at, source, client_key) "
@@ -237,7 +236,8 @@ _PG_INSERT = sa.text(
     "extract(microseconds FROM recorded_at)::bigint % 1000000 = 0 THEN '' "
     "ELSE to_char(recorded_at AT TIME ZONE 'UTC', '.US') END || '+00:00') "
     "FROM ins ORDER BY id RETURNING payload) "
-    "SELECT id, customer_id, client_key, (SELECT payload FROM announced LIMIT 1) AS sample FROM ins"
+    "SELECT id, customer_id, client_key, NULL AS sample FROM ins "
+    "UNION ALL (SELECT NULL, NULL, NULL, CAST(payload AS text) FROM announced LIMIT 1)"
 )
 
 
@@ -245,17 +245,20 @@ def _insert_keyed(conn: sa.Connection, keyed: list[Reading]) -> tuple[list[Any],
     """Insert keyed readings, skipping stored keys: the (id, customer_id, client_key) of the new rows,
     and whether their events were written too (PostgreSQL)."""
     if conn.dialect.name == "postgresql":
-        rows = [
-            (str(r.customer_id), r.metric_type, str(r.value), r.unit, r.recorded_at.isoformat(), r.source.value,
-             r.client_key)
-            for r in keyed
-        ]  # fmt: skip
-        document = json.dumps([dict(zip(_COLUMNS, row, strict=True)) for row in rows])
+        document = json.dumps(
+            [
+                {"customer_id": str(r.customer_id), "metric_type": r.metric_type, "value": str(r.value),
+                 "unit": r.unit, "recorded_at": r.recorded_at.isoformat(), "source": r.source.value,
+                 "client_key": r.client_key}
+                for r in keyed
+            ]
+        )  # fmt: skip
         params = {"rows": document, "event_type": events.PROGRESS_METRIC_RECORDED, "occurred_at": utcnow()}
         found = conn.execute(_PG_INSERT, params).all()
-        if found:
-            events.check_payload(events.PROGRESS_METRIC_RECORDED, found[0].sample)
-        return found, True
+        samples = [row.sample for row in found if row.id is None]  # the one payload, to check its shape
+        if samples:
+            events.check_payload(events.PROGRESS_METRIC_RECORDED, json.loads(samples[0]))
+        return [row for row in found if row.id is not None], True
     stmt = (
         sqlite.insert(_TABLE)
         .on_conflict_do_nothing(index_elements=["customer_id", "client_key"])

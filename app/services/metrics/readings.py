@@ -81,9 +81,9 @@ def parse(item: Any, *, now: dt.datetime, default_customer: uuid.UUID | None) ->
     if not isinstance(item, Mapping):
         return None, {"": _("Each reading must be an object.")}
     errors: dict[str, str] = {}
-    unknown = sorted(str(key)[:64] for key in item if key not in FIELDS)
-    if unknown:
-        errors[unknown[0]] = _("%(name)s is not a field of a reading.", name=unknown[0])
+    if not item.keys() <= FIELDS:
+        unknown = sorted(str(key)[:64] for key in item if key not in FIELDS)[0]
+        errors[unknown] = _("%(name)s is not a field of a reading.", name=unknown)
     customer = _customer(item.get("customer_id"), default_customer, errors)
     metric_type = _code(item.get("metric_type"), "metric_type", _CODE, errors)
     unit = _code(item.get("unit"), "unit", _UNIT, errors)
