@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.models.automation import APIClient, ClientStatus
-from app.models.identity import PlatformUser, RoleCode
+from app.models.identity import PlatformRole, PlatformUser, RoleCode, UserRole
 from app.policy import roles
 from app.services.api_clients import keys
 from app.services.api_clients.scopes import SCOPES, ScopeError, format_scopes, parse_scopes
@@ -110,10 +110,19 @@ def _check_name(session: Session, name: str) -> str:
     return name
 
 
-def _check_subject(user: PlatformUser | None, role: RoleCode, field: str) -> None:
+def _holds(session: Session, user: PlatformUser, role: RoleCode) -> bool:
+    query = (
+        sa.select(UserRole.user_id)
+        .join(PlatformRole, PlatformRole.id == UserRole.role_id)
+        .where(UserRole.user_id == user.id, PlatformRole.code == role)
+    )
+    return session.scalar(query) is not None
+
+
+def _check_subject(session: Session, user: PlatformUser | None, role: RoleCode, field: str) -> None:
     if user is None:
         return
-    if role.value not in user.role_codes():
+    if not _holds(session, user, role):
         message = (
             _l("%(who)s is not a coach.", who=user.email)
             if role == RoleCode.COACH
@@ -128,7 +137,7 @@ def find_subject(session: Session, email: str, role: RoleCode) -> PlatformUser:
     field = "coach" if role == RoleCode.COACH else "customer"
     if user is None:
         raise ClientRefused(_l("No platform user with the email %(email)s.", email=email.strip()[:320]), field)
-    _check_subject(user, role, field)
+    _check_subject(session, user, role, field)
     return user
 
 
@@ -153,8 +162,8 @@ def create(
     name = _check_name(session, name)
     if coach is not None and customer is not None:
         raise ClientRefused(_l("A client acts for one coach or one customer, not both."), "customer")
-    _check_subject(coach, RoleCode.COACH, "coach")
-    _check_subject(customer, RoleCode.CUSTOMER, "customer")
+    _check_subject(session, coach, RoleCode.COACH, "coach")
+    _check_subject(session, customer, RoleCode.CUSTOMER, "customer")
     names = check_scopes(scopes, coach)
     check_rate_limit(rate_limit)
     if expires_at is not None:
