@@ -37,6 +37,7 @@ import time
 import uuid
 
 from flask import Flask, current_app, g, request
+from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_limiter import HeaderNames, Limiter
 from flask_limiter.util import get_remote_address
@@ -53,6 +54,7 @@ from app.web.api.registry import OPERATIONS
 LIMITER_KEY = "coachdesk.api_limiter"
 WRITER_KEY = "coachdesk.api_access_log"
 REQUEST_ID_HEADER = "X-Request-ID"
+NO_ROUTE = "(no route)"  # a 404's raw path could carry ids or typos; the log keeps URL rules only
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,36}$")
 HEADERS = {
     HeaderNames.LIMIT: "RateLimit-Limit",
@@ -151,6 +153,19 @@ def _reset_as_seconds(response: Response) -> Response:
     return response
 
 
+def _rule() -> str:
+    """The URL rule the request hit; for a 405, the rule of the path under one of its allowed methods."""
+    if request.url_rule is not None:
+        return request.url_rule.rule
+    methods = getattr(request.routing_exception, "valid_methods", None)
+    adapter = request_ctx.url_adapter
+    if methods and adapter is not None:
+        with contextlib.suppress(HTTPException):
+            rule, _args = adapter.match(request.path, method=methods[0], return_rule=True)
+            return rule.rule
+    return NO_ROUTE
+
+
 def _start() -> None:
     if not is_api_request():
         return
@@ -165,11 +180,12 @@ def _finish(response: Response) -> Response:
     request_id = g.get("api_request_id") or str(uuid.uuid4())
     response.headers[REQUEST_ID_HEADER] = request_id
     writer: AccessLogWriter | None = current_app.extensions.get(WRITER_KEY)
-    principal = g.get("api_principal")  # only a request that presented a valid key has a client
+    # Only a request with a valid key has a client; one refused by routing (404, 405) is checked here.
+    principal = current_principal() if writer is not None else None
     if writer is not None and principal is not None:
         started = g.get("api_started")
         latency = int((time.perf_counter() - started) * 1000) if started is not None else 0
-        rule = request.url_rule.rule if request.url_rule is not None else request.path
+        rule = _rule()
         writer.record(
             AccessRecord(
                 client_id=principal.client_id,
