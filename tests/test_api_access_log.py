@@ -17,9 +17,7 @@ from app.models.automation import APIAccessLog, APIClient
 from app.services.api_clients import lifecycle, traffic
 from app.services.api_clients.access_log import AccessLogWriter, AccessRecord
 from app.web.api.traffic import WRITER_KEY, flush_access_log
-from tests.support import databases
-from tests.support.apps import build_app
-from tests.support.gunicorn import start_gunicorn
+from tests.support.gunicorn import sibling_app, start_gunicorn
 from tests.support.jobworker import wait_for
 from tests.support.web import login
 
@@ -109,16 +107,16 @@ def test_rows_of_a_client_deleted_meanwhile_are_dropped_and_the_others_kept(app)
     assert writer.dropped == 1 and writer.pending() == 0
 
 
-def test_logging_can_be_switched_off(tmp_path_factory):
-    app = build_app(databases.create_sqlite_database(tmp_path_factory.mktemp("nolog")), API_ACCESS_LOG_ENABLED=False)
+def test_logging_can_be_switched_off(sqlite_app):
+    app = sibling_app(sqlite_app, API_ACCESS_LOG_ENABLED=False)
     _id, key = new_key(app)
     answer = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {key}"})
     assert answer.status_code == 200 and answer.headers["X-Request-ID"]
     assert WRITER_KEY not in app.extensions and flush_access_log(app) == 0 and rows(app) == []
 
 
-def test_a_clean_gunicorn_shutdown_writes_every_row(redis_url, tmp_path_factory):
-    app = build_app(databases.create_sqlite_database(tmp_path_factory.mktemp("shutdown")))
+def test_a_clean_gunicorn_shutdown_writes_every_row(sqlite_app, redis_url, tmp_path_factory):
+    app = sqlite_app
     client_id, key = new_key(app)
     server = start_gunicorn(
         app.config["SQLALCHEMY_DATABASE_URI"],

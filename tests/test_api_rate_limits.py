@@ -14,16 +14,13 @@ from flask import Flask
 from app.extensions import db
 from app.models.automation import APIClient
 from app.services.api_clients import lifecycle
-from tests.support import databases
-from tests.support.apps import build_app
-from tests.support.gunicorn import Server, start_gunicorn
+from tests.support.gunicorn import Server, sibling_app, start_gunicorn
 
 
 @pytest.fixture(scope="module")
-def limited(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
-    url = databases.create_sqlite_database(tmp_path_factory.mktemp("api-limits"))
-    return build_app(
-        url,
+def limited(redis_url: str, sqlite_app: Flask) -> Flask:
+    return sibling_app(
+        sqlite_app,
         REDIS_URL=redis_url,
         RATELIMIT_STORAGE_URI=None,
         RATELIMIT_ENABLED=True,
@@ -79,10 +76,10 @@ def test_requests_without_a_valid_key_are_limited_per_address(limited):
     assert call(limited, key, ip="10.0.0.2").status_code == 200  # a valid key has its own budget
 
 
-def test_redis_down_fails_open_to_per_process_limits(tmp_path_factory):
+def test_redis_down_fails_open_to_per_process_limits(limited, tmp_path_factory):
     dead = tmp_path_factory.mktemp("dead") / "no-redis.sock"
-    app = build_app(
-        databases.create_sqlite_database(tmp_path_factory.mktemp("api-dead")),
+    app = sibling_app(
+        limited,
         RATELIMIT_ENABLED=True,
         RATELIMIT_STORAGE_URI=f"redis+unix://{dead}",
     )

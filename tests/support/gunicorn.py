@@ -11,6 +11,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,6 +62,14 @@ class Server:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+
+
+def sibling_app(app: Any, **overrides: Any) -> Any:
+    """Another app on ``app``'s (migrated) database with other settings: no second migration run."""
+    from app import create_app
+
+    keep = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "AUDIT_CHECKPOINT_DIR")}
+    return create_app("test", **{**keep, **overrides})
 
 
 def start_gunicorn(db_url: str, redis_url: str, instance: Path, workers: int = 2, **env: str) -> Server:
