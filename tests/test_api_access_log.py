@@ -37,7 +37,10 @@ def rows(app: Flask) -> list[APIAccessLog]:
 @pytest.fixture
 def quiet_writer(app: Flask, monkeypatch: pytest.MonkeyPatch) -> AccessLogWriter:
     """The app's writer swapped for one that only writes when told to (or when a batch fills)."""
+    flush_access_log(app)
     with app.app_context():
+        db.session.execute(sa.delete(APIAccessLog))
+        db.session.commit()
         writer = AccessLogWriter(db.engine, batch_size=500, interval=3600)
     monkeypatch.setitem(app.extensions, WRITER_KEY, writer)
     yield writer

@@ -146,6 +146,8 @@ def _reset_as_seconds(response: Response) -> Response:
         return response
     if response.status_code != 429:
         response.headers.pop("Retry-After", None)
+    elif response.headers.get("Retry-After", "1").isdigit() and int(response.headers["Retry-After"]) < 1:
+        response.headers["Retry-After"] = "1"  # the window frees a request within the second: never say 0
     reset = response.headers.get("RateLimit-Reset")
     if reset is not None:
         with contextlib.suppress(ValueError):
