@@ -144,6 +144,12 @@ class BaseConfig:
 
     TRUSTED_PROXY_HOPS = 0  # reverse proxies in front of the app whose X-Forwarded-* headers we trust
 
+    # REST API traffic (app.web.api.traffic): requests without a valid key are limited per address; the
+    # access log is buffered per process and written every API_ACCESS_LOG_INTERVAL seconds (0/false: off).
+    API_ANONYMOUS_RATE_LIMIT = os.environ.get("API_ANONYMOUS_RATE_LIMIT") or "30 per minute"
+    API_ACCESS_LOG_ENABLED = os.environ.get("API_ACCESS_LOG", "1").lower() not in ("0", "false", "off")
+    API_ACCESS_LOG_INTERVAL = 1.0
+
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
     REDIS_URL: str | None = None
     # Jobs: a running run writes its heartbeat every JOBS_HEARTBEAT_SECONDS; one silent for

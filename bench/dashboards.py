@@ -185,19 +185,21 @@ def generate(conn: Any, customers: int, events: int, coaches: int = 200) -> None
         "sessions",
     )
     run(
-        "INSERT INTO session_participants (session_id, customer_id, role, attendance_status) "
+        "INSERT INTO session_participants (session_id, customer_id, role, attendance_status, booked_at) "
         "SELECT s.id, c.id, 'PRIMARY', "
-        "(array['ATTENDED','ATTENDED','ATTENDED','NO_SHOW','CANCELLED'])[1 + (s.id + j) % 5] "
-        "FROM scheduled_sessions s CROSS JOIN generate_series(0, 7) j "
+        "(array['ATTENDED','ATTENDED','ATTENDED','NO_SHOW','CANCELLED'])[1 + (s.id + j) % 5], "
+        "s.start_time - interval '3 days' FROM scheduled_sessions s CROSS JOIN generate_series(0, 7) j "
         "JOIN bench_cust c ON c.n = (s.id * 37 + j * 101) % :customers "
         "WHERE j < s.capacity",
         "participants",
     )
     run(
+        # The waitlist is tied to the roster: an entry's (session, customer) is one of its participants.
         "INSERT INTO waitlist_entries (session_id, customer_id, joined_at, promoted_at) "
-        "SELECT s.id, c.id, s.start_time - interval '2 days', CASE WHEN j = 0 THEN s.start_time - interval '1 day' END "
-        "FROM scheduled_sessions s CROSS JOIN generate_series(0, 1) j "
-        "JOIN bench_cust c ON c.n = (s.id * 53 + j * 211 + 7) % :customers WHERE s.id % 4 = 0"
+        "SELECT p.session_id, p.customer_id, s.start_time - interval '2 days', "
+        "CASE WHEN p.attendance_status <> 'CANCELLED' THEN s.start_time - interval '1 day' END "
+        "FROM session_participants p JOIN scheduled_sessions s ON s.id = p.session_id "
+        "WHERE s.id % 4 = 0 AND p.id % 4 = 0"
     )
     run(
         "INSERT INTO threads (subject, context_type, customer_id, coach_id, created_at) "

@@ -31,6 +31,9 @@ def register_cli(app: Flask) -> None:
     from app.cli.reports import reports_cli
 
     app.cli.add_command(reports_cli)
+    from app.cli.api_clients import register as register_api_clients_cli
+
+    register_api_clients_cli(app)
 
 
 roles_cli = AppGroup("roles", help=_l("Console roles and permissions."))

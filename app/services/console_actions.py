@@ -7,20 +7,19 @@ it changed; the caller commits (one transaction per bulk action).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from app.models.automation import APIClient, ClientStatus, WearableAuthorization
+from app.models.automation import APIClient, WearableAuthorization
 from app.models.commerce import Subscription, SubscriptionStatus
 from app.models.engagement import CommunityPost, PostStatus, SupportTicket, TicketStatus
 from app.models.identity import PlatformUser, UserStatus
 from app.models.training import CustomerPlan, PlanStatus
 from app.services import events
+from app.services.api_clients import lifecycle as api_client_lifecycle
 
 PAUSE_DAYS = 30
 
@@ -100,7 +99,8 @@ def hide_posts(session: Session, posts: Sequence[CommunityPost], actor: Any = No
 
 
 def revoke_api_clients(session: Session, clients: Sequence[APIClient], actor: Any = None) -> int:
-    return _set_status(session, clients, ClientStatus.REVOKED)
+    """Revoke for good through the client lifecycle (both keys stop, an audit event each)."""
+    return sum(api_client_lifecycle.revoke(session, client) for client in clients)
 
 
 def revoke_wearables(session: Session, authorizations: Sequence[WearableAuthorization], actor: Any = None) -> int:
@@ -113,9 +113,3 @@ def revoke_wearables(session: Session, authorizations: Sequence[WearableAuthoriz
             changed += 1
     session.flush()
     return changed
-
-
-def new_api_key() -> tuple[str, str]:
-    """A fresh API key and the hash stored for it; the key itself is shown once and never stored."""
-    key = "cdk_" + secrets.token_urlsafe(32)
-    return key, hashlib.sha256(key.encode()).hexdigest()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Flask
 
 from app.extensions import csrf
+from app.web.api.traffic import install_traffic  # request ids, rate limits, access log
 
 
 def install_api(app: Flask) -> None:
@@ -27,3 +28,4 @@ def install_api(app: Flask) -> None:
 
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
+    install_traffic(app)

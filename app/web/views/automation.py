@@ -6,79 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash
 from flask_appbuilder.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import validators as wtv
 
-from app.models.automation import APIAccessLog, APIClient, WearableAuthorization
+from app.models.automation import WearableAuthorization
 from app.models.events import DomainEvent
 from app.services import console_actions
 from app.web.views import automation_editor_api
+from app.web.views.api_clients import APIAccessLogView, APIClientView
 from app.web.views.automation_rules import AutomationRuleView
 from app.web.views.automation_runs import AutomationExecutionView
 from app.web.views.base.area import register_area
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
-
-
-class APIAccessLogView(CoachdeskModelView):
-    route_base = "/api-access-logs"
-    datamodel = ScopedSQLAInterface(APIAccessLog)
-    class_permission_name = "APIAccessLogs"
-    read_only = True
-    list_title = show_title = _l("API access log")
-    list_columns = ["client", "endpoint", "status_code", "latency_ms", "occurred_at"]
-    show_columns = list_columns
-    search_text_columns = ("endpoint",)
-    filter_columns = ("client", "status_code", "latency_ms", "occurred_at")
-    base_order = ("occurred_at", "desc")
-    label_columns = {
-        "client": _l("Client"),
-        "endpoint": _l("Endpoint"),
-        "status_code": _l("Status"),
-        "latency_ms": _l("Latency (ms)"),
-        "occurred_at": _l("When"),
-    }
-
-
-class APIClientView(CoachdeskModelView):
-    route_base = "/api-clients"
-    datamodel = ScopedSQLAInterface(APIClient)
-    class_permission_name = "APIClients"
-    list_title = show_title = _l("API clients")
-    add_title = _l("Add API client")
-    edit_title = _l("Edit API client")
-    list_columns = ["name", "status", "rate_limit", "created_at"]
-    show_columns = list_columns
-    add_columns = edit_columns = ["name", "status", "rate_limit"]
-    validators_columns = {"rate_limit": [wtv.NumberRange(min=1)]}
-    search_text_columns = ("name",)
-    filter_columns = ("status", "created_at")
-    base_order = ("created_at", "desc")
-    related_views = [APIAccessLogView]
-    label_columns = {
-        "name": _l("Name"),
-        "status": _l("Status"),
-        "rate_limit": _l("Requests per minute"),
-        "created_at": _l("Created"),
-    }
-
-    def pre_add(self, item: Any) -> None:
-        key, key_hash = console_actions.new_api_key()
-        item.api_key_hash = key_hash
-        self._new_key = key
-
-    def post_add(self, item: Any) -> None:
-        key = getattr(self, "_new_key", None)
-        self._new_key = None
-        if key:
-            flash(_("API key for %(name)s (shown once, copy it now): %(key)s", name=item.name, key=key), "info")
-
-    @action("revoke", _l("Revoke"), _l("Revoke the selected API clients? Their keys stop working."), "fa-ban")
-    def revoke(self, items: Any) -> Any:
-        return self.run_bulk(items, console_actions.revoke_api_clients, _("%(count)s API clients revoked."))
 
 
 class WearableAuthorizationView(CoachdeskModelView):
