@@ -16,7 +16,7 @@ from app.extensions import csrf
 
 def install_api(app: Flask) -> None:
     """Register the API blueprint (once per app) with every resource module imported."""
-    from app.web.api import customers, me  # noqa: F401  (register their operations)
+    from app.web.api import customers, me, plans, sessions  # noqa: F401  (register their operations)
     from app.web.api.blueprint import api_bp
 
     csrf.exempt(api_bp)
