@@ -229,3 +229,19 @@ def test_openapi_document_lists_every_operation_with_its_problems(app) -> None:
     assert {"412", "415", "422", "428"} <= set(update["responses"])
     assert any(p["name"] == "If-Match" and p["in"] == "header" for p in update["parameters"])
     assert "ETag" in doc["paths"]["/customers/{key}"]["get"]["responses"]["200"]["headers"]
+
+
+def test_a_console_session_grants_nothing_on_the_api(app, world, accounts) -> None:
+    """Every operation ignores the console's cookie: an Admin signed in to the console is a stranger here."""
+    from app.web.api.registry import OPERATIONS
+    from tests.support.web import login, session_csrf
+
+    admin = app.test_client()
+    login(admin, accounts["Admin"].username, accounts["Admin"].password)
+    token = session_csrf(app, admin)
+    for op in OPERATIONS:
+        url = BASE + op.rule.replace("<uuid:key>", str(world["mine"][0])).replace("<int:key>", "1")
+        resp = admin.open(url, method=op.method.upper(), json={}, headers={"X-CSRFToken": token, "If-Match": "*"})
+        body = assert_problem(resp, 401)
+        assert "Bearer" in resp.headers["WWW-Authenticate"], (op.method, url, body)
+        assert "Set-Cookie" not in resp.headers

@@ -9,9 +9,27 @@ resources (row scope, paging, filters, ETags), built from ``actor`` (principal -
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
+
+from flask import Flask, has_request_context
 
 from app.extensions import csrf
+
+
+def _cookieless_api(app: Flask) -> None:
+    """No ``Set-Cookie`` on API responses, even when a browser sends the console's cookie along
+    (Flask would refresh a permanent session on every request): the API has no session to keep."""
+    from app.web.api.blueprint import is_api_request
+
+    base = type(app.session_interface)
+
+    class ApiAwareSessionInterface(base):  # type: ignore[misc,valid-type]
+        def should_set_cookie(self, app: Flask, session: Any) -> bool:
+            if has_request_context() and is_api_request():
+                return False
+            return super().should_set_cookie(app, session)
+
+    app.session_interface = ApiAwareSessionInterface()
 
 
 def install_api(app: Flask) -> None:
@@ -21,3 +39,4 @@ def install_api(app: Flask) -> None:
 
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
+    _cookieless_api(app)
