@@ -64,6 +64,8 @@ def test_scopes_and_the_role_matrix_bound_what_a_client_calls(app, world) -> Non
         _id, plans_only = make_api_client("plans:read")
         # A coach may not write customers in the console, so a coach's client may not either.
         _id, coach_key = make_api_client("customers:read customers:write", coach_id=world["coach"])
+    me = client.get(f"{BASE}/me", headers=bearer(coach_key)).get_json()
+    assert me["scopes"] == ["customers:read", "customers:write"] and me["usable_scopes"] == ["customers:read"]
     assert_problem(client.get(f"{BASE}/customers", headers=bearer(plans_only)), 403)
     assert client.get(f"{BASE}/customers", headers=bearer(coach_key)).status_code == 200
     resp = client.patch(
@@ -161,6 +163,13 @@ def test_wrong_ids_nul_bytes_and_routing_errors_are_problems(app, world) -> None
     assert_problem(client.get(f"{BASE}/customers/{uuid.uuid4()}", headers=key), 404)
     assert_problem(client.get(f"{BASE}/customers/not-a-uuid", headers=key), 404)
     assert_problem(client.get(f"{BASE}/customers/{'9' * 40}", headers=key), 404)
+    with app.app_context():
+        _id, plans_key = make_api_client("plans:read plans:write")
+    for huge in (2**31, 2**63 - 1, 2**63, 10**30):
+        assert_problem(client.get(f"{BASE}/plan-items/{huge}", headers=bearer(plans_key)), 404)
+        assert_problem(client.post(f"{BASE}/plan-items/{huge}/skip", headers=bearer(plans_key)), 404)
+    body = assert_problem(client.get(f"{BASE}/plan-items?plan_id={2**40}", headers=bearer(plans_key)), 422)
+    assert "plan_id" in body["errors"]
     assert_problem(client.get(f"{BASE}/customers?email=a%00b", headers=key), 400)
     assert_problem(client.get(f"{BASE}/nowhere", headers=key), 404)
     resp = client.delete(f"{BASE}/customers", headers=key)
@@ -220,3 +229,19 @@ def test_openapi_document_lists_every_operation_with_its_problems(app) -> None:
     assert {"412", "415", "422", "428"} <= set(update["responses"])
     assert any(p["name"] == "If-Match" and p["in"] == "header" for p in update["parameters"])
     assert "ETag" in doc["paths"]["/customers/{key}"]["get"]["responses"]["200"]["headers"]
+
+
+def test_a_console_session_grants_nothing_on_the_api(app, world, accounts) -> None:
+    """Every operation ignores the console's cookie: an Admin signed in to the console is a stranger here."""
+    from app.web.api.registry import OPERATIONS
+    from tests.support.web import login, session_csrf
+
+    admin = app.test_client()
+    login(admin, accounts["Admin"].username, accounts["Admin"].password)
+    token = session_csrf(app, admin)
+    for op in OPERATIONS:
+        url = BASE + op.rule.replace("<uuid:key>", str(world["mine"][0])).replace("<int:key>", "1")
+        resp = admin.open(url, method=op.method.upper(), json={}, headers={"X-CSRFToken": token, "If-Match": "*"})
+        body = assert_problem(resp, 401)
+        assert "Bearer" in resp.headers["WWW-Authenticate"], (op.method, url, body)
+        assert "Set-Cookie" not in resp.headers

@@ -5,7 +5,9 @@ show/edit/delete by URL, related lists, autocomplete, filters, CSV export, bulk
 actions, charts, REST, and the plan builder's pages, JSON endpoints and jobs) asks
 :func:`scope_criteria` (or :func:`scoped_select`) and adds the result to its WHERE
 clause; ``for_write=True`` asks for the rows the user may change. A model or role
-without a rule gets ``false()``: no rows, never all rows.
+without a rule gets ``false()``: no rows, never all rows. REST API clients act as a
+coach (``COACH_RULES``), a customer app (``CUSTOMER_APP_RULES``: the customer's own rows)
+or a partner (unrestricted, bounded by its API scopes).
 """
 
 from __future__ import annotations

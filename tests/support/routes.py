@@ -152,7 +152,9 @@ def classify_routes(app: Flask) -> tuple[list[tuple], list[str]]:
         endpoint = rule.endpoint
         view_name, _, method = endpoint.partition(".")
         view = views.get(view_name)
-        if endpoint in PUBLIC_ENDPOINTS or (view_name in admin_views and method == "static"):
+        # The REST API ignores the console session (Bearer keys and scopes; tests/test_api_*.py check it).
+        api = view_name == "api_v1"
+        if api or endpoint in PUBLIC_ENDPOINTS or (view_name in admin_views and method == "static"):
             table.append((rule, view, method, None, None, True))
             continue
         if endpoint in CONSOLE_ROLE_ENDPOINTS:

@@ -28,7 +28,7 @@ from app.models.scheduling import (
     SessionParticipant,
     SessionStatus,
 )
-from app.policy.roles import WRITE
+from app.policy.roles import CUSTOMER_APP, WRITE
 from app.policy.scope import Actor, coach_customers, is_unrestricted, scope_criteria
 from app.services.scheduling.access import MAX_ID, grants
 from app.services.scheduling.errors import Forbidden, NotFound, SchedulingError
@@ -128,19 +128,27 @@ def check_customer(db: Session, actor: Actor, customer_id: uuid.UUID) -> None:
     _judge_customer(actor, db.execute(_customer_select(actor, customer_id)).first())
 
 
-def _check_customer_args(actor: Actor, customer_id: uuid.UUID) -> bool:
-    """The checks that need no query; whether the actor is restricted to their own customers."""
+def _check_customer_args(actor: Actor, customer_id: uuid.UUID) -> str | None:
+    """The checks that need no query; how the actor is restricted: None (not), "coach" (to their own
+    customers) or "self" (a customer app, to its own customer)."""
     if not isinstance(customer_id, uuid.UUID):
         raise NotFound(_("No such customer."), field="customer")
-    restricted = not is_unrestricted(actor)
-    if restricted and actor.user_id is None:
+    if is_unrestricted(actor):
+        return None
+    if actor.user_id is None:
         raise Forbidden(_("You may not change bookings."))
-    return restricted
+    return "self" if CUSTOMER_APP in actor.roles else "coach"
+
+
+def _theirs(restricted: str | None, user_id: Any) -> sa.ColumnElement[bool]:
+    if restricted == "self":
+        return PlatformUser.id == user_id
+    return PlatformUser.id.in_(coach_customers(user_id)) if restricted else sa.true()
 
 
 def _customer_select(actor: Actor, customer_id: uuid.UUID) -> sa.Select[Any]:
     restricted = _check_customer_args(actor, customer_id)
-    theirs = PlatformUser.id.in_(coach_customers(actor.user_id)) if restricted and actor.user_id else sa.true()
+    theirs = _theirs(restricted, actor.user_id)
     return sa.select(is_customer().label("customer"), theirs.label("theirs")).where(PlatformUser.id == customer_id)
 
 
@@ -185,13 +193,13 @@ def booking_state(db: Session, actor: Actor, session: ScheduledSession, customer
 
 
 @functools.cache
-def _booking_state_select(restricted: bool) -> sa.Select[Any]:
+def _booking_state_select(restricted: str | None) -> sa.Select[Any]:
     customer_id = sa.bindparam("customer_id", type_=PlatformUser.__table__.c.id.type)
     session_id = sa.bindparam("session_id", type_=sa.Integer)
     start = sa.bindparam("session_start", type_=ScheduledSession.__table__.c.start_time.type)
     end = sa.bindparam("session_end", type_=ScheduledSession.__table__.c.end_time.type)
     coach_id = sa.bindparam("coach_id", type_=PlatformUser.__table__.c.id.type)
-    theirs = PlatformUser.id.in_(coach_customers(coach_id)) if restricted else sa.true()
+    theirs = _theirs(restricted, coach_id)  # coach_id: the restricted actor's user id
     seated = aliased(SessionParticipant)  # aliases: never correlated to the roster row of the outer query
     held = sa.select(sa.func.count()).select_from(seated).where(seated.session_id == session_id, holds_seat(seated))
     return (

@@ -9,10 +9,28 @@ resources (row scope, paging, filters, ETags), built from ``actor`` (principal -
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
+
+from flask import Flask, has_request_context
 
 from app.extensions import csrf
 from app.web.api.traffic import install_traffic  # request ids, rate limits, access log
+
+
+def _cookieless_api(app: Flask) -> None:
+    """No ``Set-Cookie`` on API responses, even when a browser sends the console's cookie along
+    (Flask would refresh a permanent session on every request): the API has no session to keep."""
+    from app.web.api.blueprint import is_api_request
+
+    base = type(app.session_interface)
+
+    class ApiAwareSessionInterface(base):  # type: ignore[misc,valid-type]
+        def should_set_cookie(self, app: Flask, session: Any) -> bool:
+            if has_request_context() and is_api_request():
+                return False
+            return super().should_set_cookie(app, session)
+
+    app.session_interface = ApiAwareSessionInterface()
 
 
 def install_api(app: Flask) -> None:
@@ -22,6 +40,8 @@ def install_api(app: Flask) -> None:
         me,
         messages,
         metrics,
+        plans,
+        sessions,
         tickets,
     )
     from app.web.api.blueprint import api_bp
@@ -29,3 +49,4 @@ def install_api(app: Flask) -> None:
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
     install_traffic(app)
+    _cookieless_api(app)

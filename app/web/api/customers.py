@@ -17,10 +17,10 @@ from app.extensions import db
 from app.models.customers import CustomerProfile, Gender
 from app.models.identity import PlatformRole, PlatformUser, RoleCode, UserRole, UserStatus
 from app.policy.scope import Actor
-from app.services.customer_profiles import LOCALES, ProfileError, ProfileNotFound, update_profile
+from app.services.customer_profiles import LOCALES, update_profile
 from app.web.api.blueprint import api_bp
-from app.web.api.problems import ApiProblem
 from app.web.api.query import at_least, equals
+from app.web.api.refusals import service_refusals
 from app.web.api.resource import CoachdeskModelRestApi
 
 
@@ -94,12 +94,8 @@ class CustomerApi(CoachdeskModelRestApi):
 
     @classmethod
     def apply_update(cls, row: Any, data: dict[str, Any], actor: Actor) -> None:
-        try:
+        with service_refusals():
             update_profile(db.session, actor, row.id, data)
-        except ProfileNotFound as error:
-            raise ApiProblem(404, str(error)) from None
-        except ProfileError as error:
-            raise ApiProblem(422, str(error), errors={error.field or "_schema": [str(error)]}) from None
 
 
 CustomerApi.register(api_bp)
