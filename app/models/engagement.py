@@ -64,6 +64,10 @@ class TicketStatus(enum.StrEnum):
     CLOSED = "CLOSED"
 
 
+# Thread.context_id of the threads automation writes staff notes into: never shown to the customer.
+NOTES_CONTEXT = "automation-notes"
+
+
 class Thread(CreatedAtMixin, Model):
     __tablename__ = "threads"
 

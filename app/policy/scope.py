@@ -24,7 +24,7 @@ from app.models.analytics import EngagementEvent, ProgressMetric, Recommendation
 from app.models.automation import AutomationExecution, AutomationRule, AutomationRuleVersion, SegmentMembership
 from app.models.commerce import Invoice, Payment, Product, Subscription
 from app.models.customers import Assessment, CoachAssignment, CustomerProfile
-from app.models.engagement import Challenge, ChallengeResult, Message, SupportTicket, Thread
+from app.models.engagement import NOTES_CONTEXT, Challenge, ChallengeResult, Message, SupportTicket, Thread
 from app.models.identity import PlatformUser
 from app.models.scheduling import (
     AvailabilityException,
@@ -233,6 +233,11 @@ def _customer_session_rule(cid: uuid.UUID, write: bool) -> Criteria:
     return sa.or_(ScheduledSession.coach_id.in_(customer_coaches(cid)), ScheduledSession.id.in_(booked))
 
 
+def _customer_threads(cid: uuid.UUID) -> Criteria:
+    # The customer's threads, but never the notes automation writes to their coach about them.
+    return sa.and_(Thread.customer_id == cid, sa.or_(Thread.context_id.is_(None), Thread.context_id != NOTES_CONTEXT))
+
+
 # model -> rule(customer platform user id, for_write): a REST client acting for one customer (a
 # customer app) sees that customer's own rows and nothing else; the timetable is the one shared view.
 CUSTOMER_APP_RULES: dict[type, Callable[[uuid.UUID, bool], Criteria]] = {
@@ -247,8 +252,8 @@ CUSTOMER_APP_RULES: dict[type, Callable[[uuid.UUID, bool], Criteria]] = {
     WaitlistEntry: _own(WaitlistEntry.customer_id),
     ProgressMetric: _own(ProgressMetric.customer_id),
     SupportTicket: _own(SupportTicket.requester_id),
-    Thread: _own(Thread.customer_id),
-    Message: lambda cid, write: Message.thread_id.in_(sa.select(Thread.id).where(Thread.customer_id == cid)),
+    Thread: lambda cid, write: _customer_threads(cid),
+    Message: lambda cid, write: Message.thread_id.in_(sa.select(Thread.id).where(_customer_threads(cid))),
 }
 
 

@@ -25,10 +25,9 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.i18n import service_gettext as _
 from app.models.base import utcnow
-from app.models.engagement import Message, Thread
+from app.models.engagement import NOTES_CONTEXT, Message, Thread
 from app.services.engagement.errors import EngagementError, NotVisible, Refused
 
-NOTES_CONTEXT = "automation-notes"
 MAX_BODY = 20000  # messages.body_length
 _CONTROL = {chr(c) for c in range(32)} - {"\n", "\r", "\t"} | {"\x7f"}
 
