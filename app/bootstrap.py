@@ -27,9 +27,10 @@ def prepare_embedded(app: Flask, demo_customers: int = 300) -> list[str]:
     from app.extensions import appbuilder, db
     from app.models.identity import ConsoleUser
     from app.policy.sync import sync_roles
-    from app.services.demo_data import login_line, seed_demo_data
+    from app.services.demo_data import api_key_line, login_line, seed_demo_data
 
     logins_file = Path(app.config["INSTANCE_DIR"]) / "demo_logins.json"
+    api_key_file = Path(app.config["INSTANCE_DIR"]) / "demo_api_key"
     with app.app_context():
         upgrade()
         sync_roles(appbuilder)
@@ -37,11 +38,17 @@ def prepare_embedded(app: Flask, demo_customers: int = 300) -> list[str]:
             result = seed_demo_data(appbuilder.sm, customers=demo_customers, seed=7, progress=True)
             logins_file.write_text(json.dumps(result.logins, indent=2))
             logins_file.chmod(0o600)
+            if result.api_key:
+                api_key_file.write_text(result.api_key)
+                api_key_file.chmod(0o600)
     with app.app_context():  # the operator's language (COACHDESK_LOCALE or LANG), see app.i18n.process_locale
         if not logins_file.exists():
             return [_("Sign in with your console account.")]
         logins = json.loads(logins_file.read_text())
-        return [_("Demo logins (one per console role):")] + [login_line(entry) for entry in logins]
+        lines = [_("Demo logins (one per console role):")] + [login_line(entry) for entry in logins]
+        if api_key_file.exists():
+            lines.append(api_key_line(api_key_file.read_text().strip()))
+        return lines
 
 
 # Lines an idle RQ worker writes every minute or so; they bury the lines that matter.

@@ -56,6 +56,7 @@ class DemoResult:
     seconds: float
     coach_user_id: Any = None
     timings: dict[str, float] = field(default_factory=dict)
+    api_key: str | None = None  # the demo mobile backend's API key (every scope), shown once
 
     def summary_lines(self) -> list[str]:
         total = sum(self.counts.values())
@@ -74,6 +75,8 @@ class DemoResult:
         lines += [f"  {name:<{width}}  {count:>9,}" for name, count in sorted(self.counts.items())]
         lines.append(_("Demo logins (one per console role):"))
         lines += [login_line(e) for e in self.logins]
+        if self.api_key:
+            lines.append(api_key_line(self.api_key))
         return lines
 
 
@@ -84,6 +87,13 @@ def login_line(entry: dict[str, str]) -> str:
         role=f"{entry['role']:<11}",
         username=f"{entry['username']:<12}",
         password=entry["password"],
+    )
+
+
+def api_key_line(key: str) -> str:
+    """The demo API client's key, with where to try it (``/api/v1/docs``: Authorize, paste the key)."""
+    return "  " + _(
+        "API key of the demo client 'Mobile app backend' (every scope; documentation at /api/v1/docs): %(key)s", key=key
     )
 
 
@@ -208,6 +218,7 @@ def seed_demo_data(sm: Any, *, customers: int, seed: int, progress: bool, now: d
         seconds=time.perf_counter() - started,
         coach_user_id=ctx.console_people["Coach"].id,
         timings=timings,
+        api_key=ctx.extra.get("demo_api_key"),
     )
 
 

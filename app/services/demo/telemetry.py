@@ -13,6 +13,8 @@ from decimal import Decimal
 from app.models.analytics import CohortSnapshot, EngagementEvent, ProgressMetric, RecommendationLog
 from app.models.automation import APIAccessLog, APIClient, WearableAuthorization
 from app.models.compliance import AuditLog, DataRetentionPolicy
+from app.services.api_clients.keys import issue_key
+from app.services.api_clients.scopes import SCOPES
 from app.services.demo import catalogue as cat
 from app.services.demo.base import Ctx, insert_returning_ids, insert_rows
 from app.services.retention.policies import RetentionError, validate_policy
@@ -209,21 +211,29 @@ def seed_recommendations(ctx: Ctx) -> None:
     insert_rows(RecommendationLog, rows())
 
 
+READ_SCOPES = "customers:read plans:read metrics:read sessions:read tickets:read messages:read"
+ALL_SCOPES = " ".join(sorted(SCOPES))
+# name, requests per minute, status, scopes: the first one's key is printed at the first start.
 API_CLIENTS = (
-    ("Mobile app backend", 600, "ACTIVE"),
-    ("BI warehouse export", 60, "ACTIVE"),
-    ("Garmin bridge", 300, "ACTIVE"),
-    ("Legacy CRM sync", 30, "REVOKED"),
-    ("Partner gym kiosk", 120, "SUSPENDED"),
+    ("Mobile app backend", 600, "ACTIVE", ALL_SCOPES),
+    ("BI warehouse export", 60, "ACTIVE", READ_SCOPES),
+    ("Garmin bridge", 300, "ACTIVE", "customers:read metrics:read metrics:write"),
+    ("Legacy CRM sync", 30, "REVOKED", "customers:read customers:write"),
+    ("Partner gym kiosk", 120, "SUSPENDED", "sessions:read bookings:write"),
 )
-ENDPOINTS = (
-    "/api/v1/customers",
-    "/api/v1/plans",
-    "/api/v1/sessions",
-    "/api/v1/metrics",
-    "/api/v1/events",
-    "/api/v1/invoices",
-)
+# (method, URL rule as the access log records it, weight) by the scope family that reaches it.
+ENDPOINTS = {
+    "customers": [("GET", "/api/v1/customers", 3), ("GET", "/api/v1/customers/<uuid:key>", 4),
+                  ("PATCH", "/api/v1/customers/<uuid:key>", 1)],
+    "plans": [("GET", "/api/v1/plan-items", 6), ("GET", "/api/v1/plans", 2),
+              ("POST", "/api/v1/plan-items/<int:key>/complete", 3),
+              ("PUT", "/api/v1/plan-items/<int:key>/feedback", 1)],
+    "metrics": [("POST", "/api/v1/metrics/batch", 4), ("GET", "/api/v1/metrics", 2), ("POST", "/api/v1/metrics", 1)],
+    "sessions": [("GET", "/api/v1/sessions", 4), ("GET", "/api/v1/bookings", 2)],
+    "bookings": [("POST", "/api/v1/bookings", 2), ("DELETE", "/api/v1/bookings/<int:key>", 1)],
+    "tickets": [("GET", "/api/v1/tickets", 1), ("POST", "/api/v1/tickets", 1)],
+    "messages": [("GET", "/api/v1/threads", 2), ("POST", "/api/v1/threads/<int:key>/messages", 1)],
+}  # fmt: skip
 
 
 def hash_secret(raw: str) -> str:
@@ -231,35 +241,53 @@ def hash_secret(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def _endpoints(scopes: str) -> list[tuple[str, str, int]]:
+    families = {scope.split(":")[0] for scope in scopes.split()}
+    return [entry for family in sorted(families) for entry in ENDPOINTS.get(family, ())]
+
+
 def seed_api(ctx: Ctx) -> None:
     rng = ctx.rng
-    rows = [
-        {
-            "name": name,
-            "rate_limit": limit,
-            "status": status,
-            "created_at": ctx.days_ago(300 - i * 40),
-            # The raw key is thrown away: nobody can use a demo client without issuing a new key.
-            "api_key_hash": hash_secret(secrets.token_urlsafe(32)),
-        }
-        for i, (name, limit, status) in enumerate(API_CLIENTS)
-    ]
+    rows, keys = [], []
+    for i, (name, limit, status, scopes) in enumerate(API_CLIENTS):
+        key = issue_key()
+        keys.append(key.key)
+        created = ctx.days_ago(300 - i * 40)
+        rows.append(
+            {
+                "name": name,
+                "rate_limit": limit,
+                "status": status,
+                "scopes": scopes,
+                "created_at": created,
+                "api_key_hash": key.key_hash,
+                "key_prefix": key.prefix,
+                "revoked_at": ctx.days_ago(45) if status == "REVOKED" else None,
+            }
+        )
+    # Only the mobile backend's key is kept (printed once by the embedded default's first start);
+    # the others are thrown away: they work only after a rotation in the console.
+    ctx.extra["demo_api_key"] = keys[0]
     client_ids = insert_returning_ids(APIClient, rows)
 
     def logs() -> Iterator[dict]:
         for cid, client in zip(client_ids, rows, strict=True):
+            endpoints = _endpoints(client["scopes"])
+            weights = [w for _m, _r, w in endpoints]
             until = ctx.now if client["status"] == "ACTIVE" else ctx.days_ago(45)
             per_day = max(2, min(40, client["rate_limit"] // 15))
             day = max(client["created_at"], ctx.days_ago(90))
             while day < until:
                 for _ in range(rng.randint(per_day // 2, per_day)):
-                    code = int(
-                        ctx.weighted({"200": 90, "201": 3, "400": 2, "401": 1, "404": 2, "429": 1.5, "500": 0.5})
-                    )
+                    method, rule, _w = rng.choices(endpoints, weights)[0]
+                    ok = "201" if method == "POST" else "200"
+                    code = int(ctx.weighted({ok: 90, "400": 1, "401": 1, "404": 2, "422": 2, "429": 1.5, "500": 0.5}))
                     latency = int(rng.lognormvariate(3.6, 0.6)) + (400 if code == 500 else 0)
                     yield {
                         "client_id": cid,
-                        "endpoint": rng.choice(ENDPOINTS),
+                        "endpoint": rule,
+                        "method": method,
+                        "request_id": str(ctx.uuid()),
                         "status_code": code,
                         "latency_ms": latency,
                         "occurred_at": ctx.between(day, min(until, day + dt.timedelta(days=1))),
