@@ -209,5 +209,10 @@ class UserDBModelView(FabUserDBModelView):
 
 
 def register(appbuilder: Any) -> None:
+    from app.web.security.mfa_views import MfaView
+    from app.web.security.session_views import SessionsView
+
     appbuilder.add_view_no_menu(AccountSettingsView)
     appbuilder.add_view_no_menu(ProfileView)
+    appbuilder.add_view_no_menu(MfaView)
+    appbuilder.add_view_no_menu(SessionsView)
