@@ -123,7 +123,7 @@ class AuditExportView(BaseView):
 def _hard_delete(policy_id: int) -> bool:
     """Step-up applies to runs that delete for good (an unknown policy is the route's 404)."""
     policy = db.session.get(DataRetentionPolicy, policy_id)
-    return policy is not None and policy.strategy == DeletionStrategy.HARD_DELETE
+    return policy is not None and policy.deletion_strategy == DeletionStrategy.HARD_DELETE
 
 
 def _chain_failure(run: JobRun) -> str | None:
