@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import AuditLog
-from app.models.identity import AuthSession, ConsoleUser
+from app.models.identity import AuthSession, ConsoleUser, PlatformUser
 from app.services.signin import auth_sessions
 from app.web.security.session_views import describe_user_agent
 from tests.support.web import csrf_token, login
@@ -216,7 +216,8 @@ def test_a_cookie_without_a_session_row_is_signed_out(app: Flask, accounts: dict
     assert signed_out(client)
 
 
-def test_an_account_without_a_platform_user_gets_one_linked(app: Flask, accounts: dict) -> None:
+def test_an_account_without_a_platform_user_is_not_linked_by_signing_in(app: Flask, accounts: dict) -> None:
+    """The row names a person with the account's email; the account stays unlinked (row scope: nothing)."""
     with app.app_context():
         sm = app.appbuilder.sm
         sm.add_user("loner", "Lo", "Ner", "loner@coachdesk.test", sm.find_role("Support"), password="loner-Passw0rd!")
@@ -225,8 +226,9 @@ def test_an_account_without_a_platform_user_gets_one_linked(app: Flask, accounts
     (row,) = rows(app)
     with app.app_context():
         account = db.session.scalar(select(ConsoleUser).where(ConsoleUser.username == "loner"))
-        assert account.platform_user_id == row.user_id
-        assert account.platform_user.email == "loner@coachdesk.test"
+        assert account.platform_user_id is None
+        person = db.session.get(PlatformUser, row.user_id)
+        assert person.email == "loner@coachdesk.test" and person.roles == []
 
 
 @pytest.mark.parametrize(

@@ -227,7 +227,10 @@ def test_new_recovery_codes_replace_the_old_ones(sqlite_app: Flask) -> None:
     client = sqlite_app.test_client()
     login(client, "admin", PASSWORD.format("admin"))
     old = RECOVERY_CODES[(id(sqlite_app), "admin")]
-    resp = client.post("/mfa/recovery-codes", data={"csrf_token": csrf_token(client, "/mfa/")})
+    token = csrf_token(client, "/mfa/")
+    assert client.post("/mfa/recovery-codes", data={"csrf_token": token, "code": "12"}).status_code == 400
+    code = fresh_code(client, "admin", MFA_SECRETS[(id(sqlite_app), "admin")])
+    resp = client.post("/mfa/recovery-codes", data={"csrf_token": token, "code": code})
     assert resp.status_code == 200 and resp.get_data(as_text=True).count('class="cd-recovery-code"') == 10
     other = sqlite_app.test_client()
     password_only(other, "admin")

@@ -18,9 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models.identity import AuthSession, ConsoleUser, PlatformUser, RoleCode, UserRole
-from app.policy.roles import PLATFORM_ROLE_FOR_CONSOLE_ROLE
-from app.services.accounts import ensure_platform_role
+from app.models.identity import AuthSession, ConsoleUser, PlatformUser
 
 TOUCH_EVERY = dt.timedelta(minutes=1)
 
@@ -58,28 +56,22 @@ def device_fingerprint(user_agent: str | None, ip: str | None) -> str:
 
 
 def platform_user_of(account: ConsoleUser) -> PlatformUser:
-    """The account's platform user; an account without one is linked the way ``accounts.py`` links new ones.
+    """The person a sign-in session row names (``auth_sessions.user_id`` must be a platform user).
 
-    ``auth_sessions.user_id`` must name a platform user. Accounts made by ``flask users create``
-    always have one; one made in FAB's account admin may not: it is linked to the platform user
-    with its email, or a new one is made, with the platform role of its console roles.
+    A linked account: its platform user. An account without one (made in FAB's account admin,
+    or unlinked on purpose) is NOT linked here: the link decides row scope, and an unlinked
+    coach must keep seeing nothing. Its row names the platform user with the account's email,
+    made (with no role) if there is none.
     """
     if account.platform_user is not None:
         return account.platform_user
-    email = (account.email or "").strip().lower()
-    person = db.session.scalar(select(PlatformUser).where(PlatformUser.email == email)) if email else None
+    email = (account.email or "").strip().lower() or f"{account.username}@console.invalid"
+    person = db.session.scalar(select(PlatformUser).where(PlatformUser.email == email))
     if person is None:
         full_name = f"{account.first_name or ''} {account.last_name or ''}".strip() or account.username
-        person = PlatformUser(email=email or f"{account.username}@console.invalid", full_name=full_name, locale="en")
+        person = PlatformUser(email=email, full_name=full_name[:200], locale="en")
         db.session.add(person)
         db.session.flush()
-        for role in account.roles or ():
-            code = PLATFORM_ROLE_FOR_CONSOLE_ROLE.get(role.name)
-            if code:
-                db.session.add(UserRole(user_id=person.id, role_id=ensure_platform_role(RoleCode(code)).id))
-                break
-    account.platform_user_id = person.id
-    db.session.flush()
     return person
 
 

@@ -111,18 +111,22 @@ class MfaView(BaseView):
 
     # ---- status page (optional enrolment for roles that do not require it)
 
-    @expose("/")
-    @has_access
-    def index(self) -> Any:
+    def _account_page(self, error: str | None = None, status: int = 200) -> Any:
         account = self._account()
-        return self.render_template(
+        page = self.render_template(
             "security/mfa_account.html",
             title=_("Two-step sign-in"),
             enrolled=mfa.is_enrolled(account),
             required=self._required(account),
             remaining=mfa.remaining_recovery_codes(account.id),
-            enrolled_at=account.mfa_enrolled_at,
+            error=error,
         )
+        return page, status
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        return self._account_page()
 
     # ---- enrolment
 
@@ -242,13 +246,20 @@ class MfaView(BaseView):
 
     @expose("/recovery-codes", methods=["POST"])
     @has_access
-    @requires_recent_mfa()
     def regenerate(self) -> Any:
-        try:
-            codes = mfa.regenerate_recovery_codes(self._account(), secret_key=self._secret_key())
-        except mfa.MfaError as exc:
-            flash(str(exc), "danger")
-            return redirect(url_for(".index"))
+        """New codes need a current code from the app (it also counts as this session's fresh check)."""
+        account = self._account()
+        if not mfa.is_enrolled(account):
+            return redirect(url_for(".setup"))
+        guard().check(account.id)
+        if not mfa.verify(
+            account, request.form.get("code"), secret_key=self._secret_key(), now=time.time(), **_audit()
+        ):
+            db.session.rollback()
+            guard().failed(account.id)
+            return self._account_page(_("Enter a current code from your app to get new recovery codes."), 400)
+        self._passed(account)
+        codes = mfa.regenerate_recovery_codes(account, secret_key=self._secret_key())
         db.session.commit()
         return self._codes_page(codes)
 
