@@ -252,12 +252,14 @@ class MfaView(BaseView):
         if not mfa.is_enrolled(account):
             return redirect(url_for(".setup"))
         guard().check(account.id)
-        if not mfa.verify(
-            account, request.form.get("code"), secret_key=self._secret_key(), now=time.time(), **_audit()
-        ):
+        code = request.form.get("code")
+        message = _("Enter a current code from your app to get new recovery codes.")
+        if mfa.normalise_code(code) is None:
+            return self._account_page(message, 400)
+        if not mfa.verify(account, code, secret_key=self._secret_key(), now=time.time(), **_audit()):
             db.session.rollback()
             guard().failed(account.id)
-            return self._account_page(_("Enter a current code from your app to get new recovery codes."), 400)
+            return self._account_page(message, 400)
         self._passed(account)
         codes = mfa.regenerate_recovery_codes(account, secret_key=self._secret_key())
         db.session.commit()
