@@ -105,6 +105,13 @@ class BaseConfig:
     HSTS_ENABLED = False
     # ASVS 7.3.2: a signed-in session ends this long after login, however active.
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
+    # Two-step sign-in (TOTP, app.services.signin.mfa): accounts with any of these roles must enrol
+    # (comma-separated names; default Admin and Compliance); sensitive actions ask for a fresh code
+    # when this session's last check is older than MFA_STEP_UP_MAX_AGE. Wrong codes per account
+    # beyond MFA_FAILURE_LIMIT wait.
+    MFA_REQUIRED_ROLES: list[str] = _env_list("MFA_REQUIRED_ROLES") or ["Admin", "Compliance"]
+    MFA_STEP_UP_MAX_AGE = timedelta(minutes=_env_int("MFA_STEP_UP_MAX_AGE_MINUTES", 15))
+    MFA_FAILURE_LIMIT = "5 per 5 minutes"
 
     # Login hardening (ASVS 6.1.1/6.3.1). FAB applies AUTH_RATE_LIMIT per client IP
     # to POST /login/; app.web.security.login_limits counts failures per account and

@@ -12,7 +12,7 @@ a Redis server for the rate limiter). Each client reads ``GET /api/v1/plan-items
 in a closed loop for ``--seconds`` seconds, with wrk (``apt-get install wrk``) when it is installed,
 else with Python threads (which share this machine's cores with the server, so expect lower figures).
 
-Baseline in the same run: the same load with the access log switched off (``API_ACCESS_LOG_ENABLED=0``),
+Baseline in the same run: the same load with the access log switched off (``API_ACCESS_LOG=0``),
 alternated with the logged runs (``--rounds`` of each) so drift hits both. Targets (issue 15): p95
 under 50 ms; access logging costs under 5% of throughput.
 """
@@ -136,7 +136,7 @@ class Server:
             DATABASE_URL=url,
             REDIS_URL=redis_url,
             SECRET_KEY="bench-secret-key-0123456789-0123456789-abcdef",
-            API_ACCESS_LOG_ENABLED="1" if access_log else "0",
+            API_ACCESS_LOG="1" if access_log else "0",
             TRUSTED_PROXY_HOPS="0",
         )
         cmd = [sys.executable, "-m", "gunicorn", "--preload", "-w", str(workers), "-b", f"127.0.0.1:{self.port}"]

@@ -94,3 +94,32 @@ def recording_page(base: str, **context_options: Any) -> Iterator[Any]:
         finally:
             context.close()
             browser.close()
+
+
+def pass_mfa(page: Any, app: Flask, username: str) -> None:
+    """After the password: enrol at /mfa/setup (the key shown as text, a code from it) or enter a
+    fresh code at /mfa/verify, as a person with an authenticator app would. No-op when not asked."""
+    import pyotp
+
+    from tests.support.web import MFA_SECRETS, fresh_code
+
+    page.wait_for_load_state()
+    key = (id(app), username)
+    if "/mfa/setup" in page.url:
+        secret = page.locator("#mfa-secret").inner_text().strip()
+        MFA_SECRETS[key] = secret
+        page.fill("#mfa-code", pyotp.TOTP(secret).now())
+        page.click("[data-page=mfa-setup] [type=submit]")
+        page.click("[data-page=mfa-recovery-codes] a.btn")
+        page.wait_for_load_state()
+    elif "/mfa/verify" in page.url:
+        page.fill("#mfa-code", fresh_code(_AppClient(app), username, MFA_SECRETS[key]))
+        page.click("[data-page=mfa-verify] [type=submit]")
+        page.wait_for_load_state()
+
+
+class _AppClient:
+    """What ``fresh_code`` reads from a test client: its app."""
+
+    def __init__(self, app: Flask) -> None:
+        self.application = app

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from tests.e2e.browser import live_app, recording_page
+from tests.e2e.browser import live_app, pass_mfa, recording_page
 
 pytestmark = pytest.mark.e2e
 
@@ -71,6 +71,7 @@ def test_legend_shows_markup_as_text(server):
         page.fill("input[name=username]", "admin")
         page.fill("input[name=password]", "admin-Passw0rd!")
         page.click("form[name=login] [type=submit]")
+        pass_mfa(page, app, "admin")
         page.wait_for_url(f"{base}/")
         page.goto("/charts/payments/?by=failure_reason&from=2025-01-01&to=2025-01-31")
         legend = page.locator("#chart-entity .legend .legendtext")

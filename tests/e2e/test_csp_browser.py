@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.e2e.browser import live_app, recording_page
+from tests.e2e.browser import live_app, pass_mfa, recording_page
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flas
 
 @pytest.fixture
 def page(server) -> Iterator[Any]:
-    base, _app, logins = server
+    base, app, logins = server
     with recording_page(base) as page:
         page.context.add_init_script(LISTEN_FOR_VIOLATIONS)
         page.console_errors = []
@@ -50,6 +50,7 @@ def page(server) -> Iterator[Any]:
         page.fill("input[name=username]", admin["username"])
         page.fill("input[name=password]", admin["password"])
         page.press("input[name=password]", "Enter")
+        pass_mfa(page, app, admin["username"])
         page.wait_for_load_state()
         yield page
 

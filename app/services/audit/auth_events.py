@@ -28,7 +28,17 @@ LOGIN_FAILED = "login_failed"
 LOGOUT = "logout"
 LOGIN_RATE_LIMITED = "login_rate_limited"
 SESSION_EXPIRED = "session_expired"
-EVENTS = (LOGIN_SUCCEEDED, LOGIN_FAILED, LOGOUT, LOGIN_RATE_LIMITED, SESSION_EXPIRED)
+# Second factor and sign-in sessions (app.services.signin).
+MFA_ENROLLED = "mfa_enrolled"
+MFA_SUCCEEDED = "mfa_succeeded"
+MFA_FAILED = "mfa_failed"
+MFA_RECOVERY_USED = "mfa_recovery_code_used"
+MFA_DISABLED = "mfa_disabled"
+SESSION_ENDED = "session_ended"
+EVENTS = (
+    LOGIN_SUCCEEDED, LOGIN_FAILED, LOGOUT, LOGIN_RATE_LIMITED, SESSION_EXPIRED,
+    MFA_ENROLLED, MFA_SUCCEEDED, MFA_FAILED, MFA_RECOVERY_USED, MFA_DISABLED, SESSION_ENDED,
+)  # fmt: skip
 
 
 @dataclass

@@ -38,6 +38,8 @@ from app.extensions import db
 from app.models.identity import ConsoleUser
 from app.services import timezones
 from app.web.security import login_limits
+from app.web.security.mfa_views import MfaView
+from app.web.security.session_views import SessionsView
 from app.web.security.views import OWN_ACCOUNT
 from app.web.security.views import UserDBModelView as FabUserDBModelView  # FAB's, refusing malformed URLs
 from app.web.views.fields import TimezoneField
@@ -211,3 +213,5 @@ class UserDBModelView(FabUserDBModelView):
 def register(appbuilder: Any) -> None:
     appbuilder.add_view_no_menu(AccountSettingsView)
     appbuilder.add_view_no_menu(ProfileView)
+    appbuilder.add_view_no_menu(MfaView)
+    appbuilder.add_view_no_menu(SessionsView)

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 
 from app.policy import passwords
-from app.web.security import login_limits, sessions
+from app.web.security import login_limits, mfa_views, sessions
 
 
 def configure(app: Flask) -> None:
@@ -29,5 +29,6 @@ def configure(app: Flask) -> None:
 
 
 def install(app: Flask, sm: Any) -> None:
-    """Absolute session lifetime and per-account session epoch on every request."""
+    """Sign-in session rows, absolute lifetime and session epoch, and the second factor, on every request."""
+    mfa_views.install_guard(app)
     sessions.install_session_limits(app, sm)

@@ -88,17 +88,20 @@ class CoachdeskSecurityManager(PermissionCacheMixin, SecurityManager):
         self._auth_event(auth_events.LOGIN_FAILED, user=user)
 
     def on_user_logout(self, user: Any) -> None:
-        # End this account's other copies of the session cookie too.
-        sessions.end_all_sessions(user)
+        # End this browser's sign-in session row: a copied cookie names the same row and dies with it.
+        # The account's other sessions (other devices) stay; /account/sessions/ ends those.
+        if has_request_context():
+            sessions.end_current_session()
         self.update_user(user)
         self._auth_event(auth_events.LOGOUT, user=user)
 
     def reset_password(self, userid: int, password: str) -> None:
         super().reset_password(userid, password)
         user = self.get_user_by_id(userid)
-        sessions.end_all_sessions(user)
+        own = has_request_context() and getattr(g, "user", None) is not None and g.user.get_id() == str(userid)
+        sessions.end_all_sessions(user, keep_current=bool(own))
         self.update_user(user)
-        if has_request_context() and getattr(g, "user", None) is not None and g.user.get_id() == str(userid):
+        if own:
             sessions.keep_current_session(user)
 
     @staticmethod

@@ -34,6 +34,7 @@ from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.fields import QuerySelectMultipleField
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security import views as fab_views
+from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.security.forms import UserInfoEdit
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
@@ -42,6 +43,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, Length
 
 from app.models.identity import ConsoleUser
+from app.web.step_up import requires_recent_mfa
 from app.web.views.base.hardening import HardenedViewMixin, bad_request, fits_column, key_fits, refuse_bad_paging
 
 MAX_SELECTED_ROWS = 100
@@ -212,11 +214,33 @@ class SafeModelViewMixin(HardenedViewMixin):
         return action.func(items)
 
 
-class UserDBModelView(SafeModelViewMixin, fab_views.UserDBModelView):
+class StepUpChangesMixin:
+    """Adding, editing or deleting accounts and roles changes who may do what: a fresh second factor first."""
+
+    @expose("/add", methods=["GET", "POST"])
+    @has_access
+    @requires_recent_mfa()
+    def add(self) -> Any:
+        return super().add()  # type: ignore[misc]
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    @requires_recent_mfa()
+    def edit(self, pk: Any) -> Any:
+        return super().edit(pk)  # type: ignore[misc]
+
+    @expose("/delete/<pk>", methods=["GET", "POST"])
+    @has_access
+    @requires_recent_mfa()
+    def delete(self, pk: Any) -> Any:
+        return super().delete(pk)  # type: ignore[misc]
+
+
+class UserDBModelView(StepUpChangesMixin, SafeModelViewMixin, fab_views.UserDBModelView):
     pass
 
 
-class RoleModelView(SafeModelViewMixin, fab_views.RoleModelView):
+class RoleModelView(StepUpChangesMixin, SafeModelViewMixin, fab_views.RoleModelView):
     pass
 
 

@@ -31,6 +31,7 @@ from app.services.retention import policies as retention_policies
 from app.services.retention import runner as retention
 from app.services.timezones import zone_name
 from app.web.input_guard import MAX_KEY
+from app.web.step_up import requires_recent_mfa
 
 READ, WRITE = "read", "write"
 MENU = "Compliance"
@@ -107,6 +108,7 @@ class AuditExportView(BaseView):
 
     @expose("/<int:run_id>/download/<which>")
     @has_access
+    @requires_recent_mfa()
     def download(self, run_id: int, which: str) -> Any:
         if which not in ("data", "manifest"):
             abort(404)
@@ -116,6 +118,12 @@ class AuditExportView(BaseView):
             abort(404)
         exports.record_download(run_id, which)
         return send_file(path, as_attachment=True, download_name=path.name)
+
+
+def _hard_delete(policy_id: int) -> bool:
+    """Step-up applies to runs that delete for good (an unknown policy is the route's 404)."""
+    policy = db.session.get(DataRetentionPolicy, policy_id)
+    return policy is not None and policy.deletion_strategy == DeletionStrategy.HARD_DELETE
 
 
 def _chain_failure(run: JobRun) -> str | None:
@@ -203,6 +211,7 @@ class RetentionView(BaseView):
 
     @expose("/policies/<int:policy_id>/run", methods=["POST"])
     @has_access
+    @requires_recent_mfa(when=lambda policy_id: _hard_delete(policy_id))
     def run_now(self, policy_id: int) -> Any:
         """First POST: show the dry run's count and ask; the confirm form posts it back with the policy version."""
         form = request.form
@@ -249,6 +258,7 @@ class DataSubjectView(BaseView):
 
     @expose("/", methods=["POST"])
     @has_access
+    @requires_recent_mfa(when=lambda: request.form.get("kind") == "erase")
     def create(self) -> Any:
         kind = request.form.get("kind")
         if kind not in ("export", "erase"):
@@ -273,6 +283,7 @@ class DataSubjectView(BaseView):
 
     @expose("/<int:run_id>/download")
     @has_access
+    @requires_recent_mfa()
     def download(self, run_id: int) -> Any:
         try:
             path = dsr.subject_file(run_id)

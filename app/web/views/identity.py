@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.models.identity import AuthSession, Consent, PlatformRole, PlatformUser, UserRole
 from app.services import console_actions
+from app.services.signin import auth_sessions
 from app.web.views.base.area import register_area
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
@@ -30,25 +31,45 @@ class UserRoleView(CoachdeskModelView):
 
 
 class AuthSessionView(CoachdeskModelView):
+    """Sign-in sessions, one row per console sign-in: read-only (rows come from signing in).
+
+    An Admin (write on ``AuthSessions``) ends selected sessions; that browser is signed out on
+    its next request.
+    """
+
     route_base = "/auth-sessions"
     datamodel = ScopedSQLAInterface(AuthSession)
     class_permission_name = "AuthSessions"
+    # Written by signing in only: no add, edit or delete; "end session" is the one action.
+    exclude_route_methods = {"add", "edit", "delete"}
+    add_columns = edit_columns = ["mfa_verified"]  # unreachable: the add and edit routes are excluded
     list_title = show_title = _l("Sign-in sessions")
-    add_title = _l("Add sign-in session")
-    edit_title = _l("Edit sign-in session")
-    list_columns = ["user", "issued_at", "expires_at", "device_fingerprint", "mfa_verified"]
-    show_columns = list_columns
-    add_columns = edit_columns = ["user", "issued_at", "expires_at", "device_fingerprint", "mfa_verified"]
+    list_columns = ["user", "issued_at", "last_seen_at", "ip_address", "mfa_verified", "revoked_at"]
+    show_columns = [
+        "user", "console_user_id", "issued_at", "expires_at", "last_seen_at", "ip_address", "user_agent",
+        "device_fingerprint", "mfa_verified", "mfa_verified_at", "revoked_at", "revoked_reason",
+    ]  # fmt: skip
     search_text_columns = ("device_fingerprint",)
     filter_columns = ("user", "issued_at", "mfa_verified")
     base_order = ("issued_at", "desc")
     label_columns = {
         "user": _l("User"),
+        "console_user_id": _l("Console account"),
         "issued_at": _l("Issued"),
         "expires_at": _l("Expires"),
+        "last_seen_at": _l("Last seen"),
+        "ip_address": _l("Address"),
+        "user_agent": _l("Browser"),
         "device_fingerprint": _l("Device"),
         "mfa_verified": _l("MFA verified"),
+        "mfa_verified_at": _l("MFA checked"),
+        "revoked_at": _l("Ended"),
+        "revoked_reason": _l("Why it ended"),
     }
+
+    @action("end_sessions", _l("End session"), _l("End the selected sign-in sessions?"), "fa-sign-out")
+    def end_sessions(self, items: Any) -> Any:
+        return self.run_bulk(items, auth_sessions.end_selected, _("%(count)s sessions ended."))
 
 
 class ConsentView(CoachdeskModelView):
