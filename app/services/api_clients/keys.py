@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from app.models.automation import APIClient, ClientStatus
 from app.services.api_clients.scopes import SCOPES
@@ -78,7 +78,9 @@ def authenticate(session: Session, key: str, now: dt.datetime | None = None) -> 
         return None
     now = now or dt.datetime.now(dt.UTC)
     client = session.scalar(
-        sa.select(APIClient).where(sa.or_(APIClient.key_prefix == prefix, APIClient.previous_key_prefix == prefix))
+        sa.select(APIClient)
+        .where(sa.or_(APIClient.key_prefix == prefix, APIClient.previous_key_prefix == prefix))
+        .options(lazyload("*"))  # every request runs this: the row alone, not its subjects joined in
     )
     if client is None:
         return None

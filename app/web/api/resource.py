@@ -71,6 +71,9 @@ class CoachdeskModelRestApi:
     write_scope: ClassVar[str | None] = None
     key_type: ClassVar[str] = "int"
     filters: ClassVar[dict[str, Filter]] = {}
+    # Loader options for every read (e.g. load only what ``represent`` needs instead of the model's
+    # eager relationships, which the console's pages want but an API row does not).
+    load_options: ClassVar[tuple[Any, ...]] = ()
     order_column: ClassVar[str | None] = None
     descending: ClassVar[bool] = False
     version_column: ClassVar[str | None] = None
@@ -101,7 +104,8 @@ class CoachdeskModelRestApi:
     @classmethod
     def scoped(cls, *criteria: Any, for_write: bool = False, actor: Actor | None = None) -> sa.Select:
         """``SELECT model`` limited to the rows the client's actor may see (or change)."""
-        return scoped_select(cls.model, actor or cls.actor(), *criteria, for_write=for_write)
+        stmt = scoped_select(cls.model, actor or cls.actor(), *criteria, for_write=for_write)
+        return stmt.options(*cls.load_options) if cls.load_options else stmt
 
     @classmethod
     def find(cls, key: Any, *, for_write: bool = False, lock: bool = False) -> Any:
