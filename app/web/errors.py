@@ -19,10 +19,9 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from app.extensions import db
 from app.web.api.blueprint import is_api_request
 from app.web.api.problems import from_http_exception
+from app.web.negotiation import wants_json
 
 log = logging.getLogger(__name__)
-
-JSON_PREFIXES = ("/planbuilder/api/", "/api/")
 
 TITLES = {
     400: _l("Bad request"),
@@ -38,14 +37,6 @@ EXPLANATIONS = {
     405: _l("This address cannot be used this way. Use the buttons and menus of the console."),
     500: _l("The console could not complete this request. It has been logged; please try again later."),
 }
-
-
-def wants_json() -> bool:
-    """True for the JSON endpoints and for clients that prefer JSON to HTML."""
-    if request.path.startswith(JSON_PREFIXES):
-        return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
 def _detail(error: HTTPException) -> str | None:

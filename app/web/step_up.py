@@ -22,7 +22,7 @@ from flask import current_app, flash, g, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 
 from app.services.signin import auth_sessions, mfa
-from app.web.errors import wants_json
+from app.web.negotiation import wants_json
 
 SETUP_ENDPOINT = "MfaView.setup"
 VERIFY_ENDPOINT = "MfaView.verify"

@@ -218,26 +218,24 @@ def rotate(
     return IssuedClientKey(client, issued.key)
 
 
+def _set_status(session: Session, client: APIClient, status: ClientStatus, action: str) -> bool:
+    _refuse_revoked(client)
+    if client.status == status:
+        return False
+    client.status = status
+    session.flush()
+    _event(action, client)
+    return True
+
+
 def suspend(session: Session, client: APIClient) -> bool:
     """Stop the client's keys until it is reactivated; False if it already was suspended."""
-    _refuse_revoked(client)
-    if client.status == ClientStatus.SUSPENDED:
-        return False
-    client.status = ClientStatus.SUSPENDED
-    session.flush()
-    _event("suspended", client)
-    return True
+    return _set_status(session, client, ClientStatus.SUSPENDED, "suspended")
 
 
 def reactivate(session: Session, client: APIClient) -> bool:
     """Accept a suspended client's keys again; False if it was active."""
-    _refuse_revoked(client)
-    if client.status == ClientStatus.ACTIVE:
-        return False
-    client.status = ClientStatus.ACTIVE
-    session.flush()
-    _event("reactivated", client)
-    return True
+    return _set_status(session, client, ClientStatus.ACTIVE, "reactivated")
 
 
 def revoke(session: Session, client: APIClient, now: dt.datetime | None = None) -> bool:

@@ -90,7 +90,7 @@ class CustomerApi(CoachdeskModelRestApi):
         data["timezone"] = profile.timezone if profile else "UTC"
         for name in ("date_of_birth", "gender", "emergency_contact"):
             data[name] = getattr(profile, name) if profile else None
-        return cls.schema().dump(data)
+        return cls.dumper().dump(data)
 
     @classmethod
     def apply_update(cls, row: Any, data: dict[str, Any], actor: Actor) -> None:

@@ -102,7 +102,7 @@ def list_messages(key: int) -> Any:
     rows, next_cursor = page(
         stmt, Message, limit=args["limit"], cursor=args.get("cursor"), order_column="sent_at", descending=True
     )
-    return jsonify({"data": [MessageSchema().dump(row) for row in rows], "next_cursor": next_cursor})
+    return jsonify({"data": MessageSchema(many=True).dump(rows), "next_cursor": next_cursor})
 
 
 @operation(

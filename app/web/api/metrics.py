@@ -107,7 +107,7 @@ class MetricApi(CoachdeskModelRestApi):
 
     @classmethod
     def represent(cls, row: Any) -> dict[str, Any]:
-        return cls.schema().dump(row)
+        return cls.dumper().dump(row)
 
 
 MetricApi.register(api_bp)

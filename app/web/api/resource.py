@@ -132,8 +132,18 @@ class CoachdeskModelRestApi:
         """Load what ``represent`` needs for a whole page in a few queries (a hook; default none)."""
 
     @classmethod
+    def dumper(cls) -> Schema:
+        """The resource's schema, built once: a marshmallow schema deep-copies its fields when built,
+        which done per row was a third of a page's time. Dumping does not change the instance."""
+        schema = cls.__dict__.get("_dumper")
+        if schema is None:
+            schema = cls.schema()
+            cls._dumper = schema
+        return schema
+
+    @classmethod
     def represent(cls, row: Any) -> dict[str, Any]:
-        return cls.schema().dump(row)
+        return cls.dumper().dump(row)
 
     @classmethod
     def etag(cls, row: Any, representation: dict[str, Any] | None = None) -> str:

@@ -111,7 +111,7 @@ class SessionApi(CoachdeskModelRestApi):
     def represent(cls, row: Any) -> dict[str, Any]:
         held, waiting = getattr(row, "api_counts", None) or seat_counts(db.session, [row.id]).get(row.id, (0, 0))
         data = {name: getattr(row, name) for name in SessionSchema._declared_fields if hasattr(row, name)}
-        return cls.schema().dump({**data, "seats_held": held, "waiting": waiting})
+        return cls.dumper().dump({**data, "seats_held": held, "waiting": waiting})
 
 
 class BookingApi(CoachdeskModelRestApi):

@@ -42,6 +42,25 @@ PROBLEM_SCHEMA = {
 }
 
 
+# Sent with every answer of an operation (app.web.api.traffic): the client's budget and the request id.
+_INT = {"type": "integer", "minimum": 0}
+COMMON_HEADERS: dict[str, Any] = {
+    "RateLimit-Limit": {"description": "Requests allowed per minute for this client.", "schema": _INT},
+    "RateLimit-Remaining": {"description": "Requests left in the current window.", "schema": _INT},
+    "RateLimit-Reset": {"description": "Seconds until the window frees a request.", "schema": _INT},
+    "X-Request-ID": {
+        "description": "The request's id (yours, when you send a sane X-Request-ID), also in the access log.",
+        "schema": {"type": "string", "maxLength": 36},
+    },
+}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": _INT}}
+
+
+def _headers(status: int, own: dict[str, Any] | None = None) -> dict[str, Any]:
+    headers = {**COMMON_HEADERS, **(own or {})}
+    return {**headers, **RETRY_AFTER} if status == 429 else headers
+
+
 def _operation_doc(op: Operation, spec: APISpec) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "operationId": op.endpoint,
@@ -59,13 +78,13 @@ def _operation_doc(op: Operation, spec: APISpec) -> dict[str, Any]:
         entry: dict[str, Any] = {"description": description}
         if schema is not None:
             entry["content"] = {"application/json": {"schema": schema}}
-        if status in op.response_headers:
-            entry["headers"] = op.response_headers[status]
+        entry["headers"] = _headers(status, op.response_headers.get(status))
         doc["responses"][str(status)] = entry
     scoped = (403,) if op.scope else ()
     for status in sorted(set(op.problems) | set(ALWAYS) | set(scoped)):
         doc["responses"][str(status)] = {
             "description": _DESCRIPTIONS.get(status, "Error."),
+            "headers": _headers(status),
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
     doc["security"] = [{"bearerAuth": []}]

@@ -15,7 +15,7 @@ from flask import current_app, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 
 from app.services.signin import mfa
-from app.web.errors import wants_json
+from app.web.negotiation import wants_json
 from app.web.step_up import SETUP_ENDPOINT, VERIFY_ENDPOINT, safe_next
 
 OPEN_ENDPOINTS = frozenset(
