@@ -14,7 +14,15 @@ from app.models.automation import (
     WearableAuthorization,
 )
 from app.models.base import Model
-from app.models.commerce import Invoice, Payment, Product, Promotion, Subscription
+from app.models.commerce import (  # noqa: F401  (redemptions and dunning steps are additions)
+    DunningStep,
+    Invoice,
+    Payment,
+    Product,
+    Promotion,
+    PromotionRedemption,
+    Subscription,
+)
 from app.models.compliance import AuditLog, DataRetentionPolicy
 from app.models.customers import Assessment, CoachAssignment, CustomerProfile
 from app.models.engagement import (
@@ -24,6 +32,7 @@ from app.models.engagement import (
     CommunityPost,
     CommunityReaction,
     Message,
+    MessageDelivery,  # noqa: F401  (an addition: delivery of messages and announcements)
     SupportTicket,
     Thread,
 )

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models import json_schemas as js
-from app.models.base import CreatedAtMixin, Model, fk, json_column
+from app.models.base import CreatedAtMixin, Model, fk, json_column, utcnow
 from app.models.identity import PlatformUser
 from app.models.types import Money, UTCDateTime, enum_column_type
 
@@ -63,6 +63,13 @@ class DiscountType(enum.StrEnum):
     FIXED = "FIXED"
 
 
+class DunningStatus(enum.StrEnum):
+    SCHEDULED = "SCHEDULED"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
 _CURRENCY = sa.String(3)
 
 
@@ -82,11 +89,16 @@ class Product(Model):
     price: Mapped[decimal.Decimal] = mapped_column(Money, nullable=False)
     currency: Mapped[str] = mapped_column(_CURRENCY, nullable=False, default="EUR")
     duration_weeks: Mapped[int | None] = mapped_column(sa.Integer)
+    # Months between renewals of a subscription to it; NULL for a one-off purchase (never renews).
+    interval_months: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    trial_days: Mapped[int] = mapped_column(sa.SmallInteger, nullable=False, default=0, server_default="0")
     metadata_json = json_column(js.PRODUCT_METADATA)
 
     __table_args__ = (
         sa.CheckConstraint("price >= 0", name="price_non_negative"),
         sa.CheckConstraint("duration_weeks IS NULL OR duration_weeks > 0", name="duration_positive"),
+        sa.CheckConstraint("interval_months IS NULL OR interval_months BETWEEN 1 AND 36", name="interval_range"),
+        sa.CheckConstraint("trial_days BETWEEN 0 AND 365", name="trial_days_range"),
         _currency_check(),
     )
 
@@ -107,11 +119,30 @@ class Subscription(CreatedAtMixin, Model):
     end_date: Mapped[dt.date | None] = mapped_column(sa.Date, info={"personal": False})
     renewal_date: Mapped[dt.date | None] = mapped_column(sa.Date, info={"personal": False})
     pause_until: Mapped[dt.date | None] = mapped_column(sa.Date, info={"personal": False})
+    # The billed period [start, end): renewal_date is the next period's start (= current_period_end).
+    current_period_start: Mapped[dt.date | None] = mapped_column(sa.Date, info={"personal": False})
+    current_period_end: Mapped[dt.date | None] = mapped_column(sa.Date, info={"personal": False})
+    # The day of month renewals fall on (29-31 clamp to a short month's last day, then spring back).
+    billing_anchor_day: Mapped[int | None] = mapped_column(sa.SmallInteger, info={"personal": False})
+    trial_end: Mapped[dt.date | None] = mapped_column(sa.Date, info={"personal": False})
+    cancel_at_period_end: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    )
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     customer: Mapped[PlatformUser] = relationship(lazy="joined")
     product: Mapped[Product] = relationship(lazy="joined")
 
-    __table_args__ = (sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),)
+    __table_args__ = (
+        sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
+        sa.CheckConstraint("billing_anchor_day IS NULL OR billing_anchor_day BETWEEN 1 AND 31", name="anchor_day"),
+        sa.CheckConstraint(
+            "current_period_end IS NULL OR current_period_end > current_period_start", name="period_order"
+        ),
+        # The daily renewal job's scan: due subscriptions by state and date.
+        sa.Index(None, "status", "renewal_date"),
+    )
 
     def __str__(self) -> str:
         return f"#{self.id}"
@@ -130,10 +161,32 @@ class Invoice(Model):
         enum_column_type(InvoiceStatus, "invoice_status"), nullable=False, index=True
     )
     external_reference: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    # The billed period: one invoice per subscription and period (the renewal job's idempotency key).
+    period_start: Mapped[dt.date | None] = mapped_column(sa.Date)
+    period_end: Mapped[dt.date | None] = mapped_column(sa.Date)
+    # amount = subtotal - discount_amount; what was paid and refunded, kept by the payment service.
+    subtotal: Mapped[decimal.Decimal] = mapped_column(Money, nullable=False, default=0, server_default="0")
+    discount_amount: Mapped[decimal.Decimal] = mapped_column(Money, nullable=False, default=0, server_default="0")
+    promotion_id: Mapped[int | None] = fk("promotions.id", "SET NULL", nullable=True)
+    amount_paid: Mapped[decimal.Decimal] = mapped_column(Money, nullable=False, default=0, server_default="0")
+    amount_refunded: Mapped[decimal.Decimal] = mapped_column(Money, nullable=False, default=0, server_default="0")
+    issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    voided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     subscription: Mapped[Subscription] = relationship(lazy="joined")
+    promotion: Mapped[Promotion | None] = relationship(lazy="select")
 
-    __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_non_negative"), _currency_check())
+    __table_args__ = (
+        sa.CheckConstraint("amount >= 0", name="amount_non_negative"),
+        _currency_check(),
+        sa.UniqueConstraint("subscription_id", "period_start"),
+        sa.CheckConstraint("amount = subtotal - discount_amount", name="amount_is_subtotal_less_discount"),
+        sa.CheckConstraint("discount_amount >= 0 AND discount_amount <= subtotal", name="discount_range"),
+        sa.CheckConstraint("amount_paid >= 0 AND amount_refunded >= 0", name="paid_non_negative"),
+        sa.CheckConstraint("amount_refunded <= amount_paid", name="refund_within_paid"),
+        sa.CheckConstraint("status <> 'PAID' OR paid_at IS NOT NULL", name="paid_has_time"),
+        sa.CheckConstraint("period_end IS NULL OR period_end > period_start", name="period_order"),
+    )
 
     def __str__(self) -> str:
         return self.external_reference or f"#{self.id}"
@@ -153,10 +206,16 @@ class Payment(CreatedAtMixin, Model):
     )
     transaction_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     failure_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    refunded_amount: Mapped[decimal.Decimal] = mapped_column(Money, nullable=False, default=0, server_default="0")
+    refunded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     invoice: Mapped[Invoice] = relationship(lazy="joined")
 
-    __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_non_negative"), _currency_check())
+    __table_args__ = (
+        sa.CheckConstraint("amount >= 0", name="amount_non_negative"),
+        _currency_check(),
+        sa.CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refund_within_amount"),
+    )
 
 
 class Promotion(Model):
@@ -169,8 +228,20 @@ class Promotion(Model):
     start_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False, index=True)
     end_date: Mapped[dt.date | None] = mapped_column(sa.Date)
     usage_limit: Mapped[int | None] = mapped_column(sa.Integer)
+    # Raised by one conditional UPDATE per redemption, so usage_limit holds under concurrency.
+    times_redeemed: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
+    # How many billing periods the discount applies to once redeemed; NULL for every period.
+    duration_periods: Mapped[int | None] = mapped_column(sa.SmallInteger, default=1)
+    # A FIXED discount's currency: it applies only to invoices in that currency.
+    currency: Mapped[str | None] = mapped_column(_CURRENCY)
 
     __table_args__ = (
+        sa.CheckConstraint(
+            "usage_limit IS NULL OR times_redeemed <= usage_limit", name="redeemed_within_limit"
+        ),
+        sa.CheckConstraint("times_redeemed >= 0", name="redeemed_non_negative"),
+        sa.CheckConstraint("duration_periods IS NULL OR duration_periods >= 1", name="duration_positive"),
+        sa.CheckConstraint("discount_type <> 'FIXED' OR currency IS NOT NULL", name="fixed_has_currency"),
         sa.CheckConstraint("value >= 0", name="value_non_negative"),
         sa.CheckConstraint("discount_type <> 'PERCENT' OR value <= 100", name="percent_max_100"),
         sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
@@ -179,3 +250,53 @@ class Promotion(Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class PromotionRedemption(Model):
+    """A promotion applied to one subscription: counted against ``usage_limit`` once, at redemption."""
+
+    __tablename__ = "promotion_redemptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Indexed as the leading column of uq_promotion_redemptions_promotion_id_subscription_id.
+    promotion_id: Mapped[int] = fk("promotions.id", "RESTRICT", index=False)
+    subscription_id: Mapped[int] = fk("subscriptions.id", "CASCADE")
+    customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
+    redeemed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    # Billing periods the discount still applies to; NULL for every period.
+    periods_remaining: Mapped[int | None] = mapped_column(sa.SmallInteger)
+
+    promotion: Mapped[Promotion] = relationship(lazy="joined")
+    subscription: Mapped[Subscription] = relationship(lazy="select")
+
+    __table_args__ = (
+        sa.UniqueConstraint("promotion_id", "subscription_id"),
+        sa.CheckConstraint("periods_remaining IS NULL OR periods_remaining >= 0", name="periods_non_negative"),
+    )
+
+
+class DunningStep(CreatedAtMixin, Model):
+    """One scheduled retry of a failed invoice payment (dunning), shown on the subscription's timeline."""
+
+    __tablename__ = "dunning_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Indexed as the leading column of uq_dunning_steps_invoice_id_attempt.
+    invoice_id: Mapped[int] = fk("invoices.id", "CASCADE", index=False)
+    subscription_id: Mapped[int] = fk("subscriptions.id", "CASCADE")
+    attempt: Mapped[int] = mapped_column(sa.SmallInteger, nullable=False)
+    scheduled_for: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    status: Mapped[DunningStatus] = mapped_column(
+        enum_column_type(DunningStatus, "dunning_status"), nullable=False, default=DunningStatus.SCHEDULED
+    )
+    attempted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    payment_id: Mapped[int | None] = fk("payments.id", "SET NULL", nullable=True)
+
+    invoice: Mapped[Invoice] = relationship(lazy="select")
+
+    __table_args__ = (
+        sa.UniqueConstraint("invoice_id", "attempt"),
+        sa.CheckConstraint("attempt >= 1", name="attempt_positive"),
+        # The retry job's scan: due steps.
+        sa.Index(None, "status", "scheduled_for"),
+    )

@@ -35,6 +35,13 @@ class AnnouncementStatus(enum.StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class DeliveryStatus(enum.StrEnum):
+    QUEUED = "QUEUED"
+    SENT = "SENT"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+
+
 class PostStatus(enum.StrEnum):
     PUBLISHED = "PUBLISHED"
     FLAGGED = "FLAGGED"
@@ -125,9 +132,47 @@ class Announcement(CreatedAtMixin, Model):
     status: Mapped[AnnouncementStatus] = mapped_column(
         enum_column_type(AnnouncementStatus, "announcement_status"), nullable=False, default=AnnouncementStatus.DRAFT
     )
+    # The audience as typed criteria (target_segment stays its human-readable summary).
+    segment_json = json_column(js.ANNOUNCEMENT_SEGMENT)
+    # Marketing goes only to customers with an unrevoked MARKETING consent; service notices to everyone.
+    is_marketing: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
+    audience_size: Mapped[int | None] = mapped_column(sa.Integer)
+    sent_count: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
+    skipped_count: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
+    failed_count: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
+    created_by_id: Mapped[uuid.UUID | None] = fk("users.id", "SET NULL", type_=sa.Uuid(), nullable=True)
 
     def __str__(self) -> str:
         return self.title
+
+
+class MessageDelivery(CreatedAtMixin, Model):
+    """One message or announcement on its way to one recipient over one channel, with retries."""
+
+    __tablename__ = "message_deliveries"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True)
+    # Indexed as the leading column of uq_message_deliveries_message_id_channel.
+    message_id: Mapped[int | None] = fk("messages.id", "CASCADE", nullable=True, index=False)
+    # Indexed as the leading column of uq_message_deliveries_announcement_id_recipient_id_channel.
+    announcement_id: Mapped[int | None] = fk("announcements.id", "CASCADE", nullable=True, index=False)
+    recipient_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
+    channel: Mapped[Channel] = mapped_column(enum_column_type(Channel, "channel"), nullable=False)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        enum_column_type(DeliveryStatus, "delivery_status"), nullable=False, default=DeliveryStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(sa.SmallInteger, nullable=False, default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(sa.String(300))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        sa.CheckConstraint("(message_id IS NULL) <> (announcement_id IS NULL)", name="one_source"),
+        sa.UniqueConstraint("message_id", "channel"),
+        sa.UniqueConstraint("announcement_id", "recipient_id", "channel"),
+        # The delivery job's scan: queued deliveries that are due.
+        sa.Index(None, "status", "next_attempt_at"),
+    )
 
 
 class CommunityPost(Model):
@@ -176,6 +221,9 @@ class Challenge(Model):
     start_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False, index=True)
     end_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
     rules_json = json_column(js.CHALLENGE_RULES)
+    # When the ranking job last computed the results; finalized_at once, after the end date.
+    ranked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finalized_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (sa.CheckConstraint("end_date >= start_date", name="end_after_start"),)
 
@@ -192,6 +240,7 @@ class ChallengeResult(Model):
     customer_id: Mapped[uuid.UUID] = fk("users.id", "CASCADE", type_=sa.Uuid())
     score: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(12, 2), nullable=False, default=0)
     rank: Mapped[int | None] = mapped_column(sa.Integer)
+    joined_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow, index=True
     )

@@ -154,6 +154,39 @@ CHALLENGE_RULES: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+_ID_LIST = {"type": "array", "maxItems": 200, "uniqueItems": True, "items": {"type": "integer", "minimum": 1}}
+_UUID_LIST = {
+    "type": "array",
+    "maxItems": 200,
+    "uniqueItems": True,
+    "items": {"type": "string", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"},
+}
+
+# An announcement's audience: customers matching every criterion given (an empty object: all customers).
+ANNOUNCEMENT_SEGMENT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "product_ids": _ID_LIST,
+        "subscription_statuses": {
+            "type": "array",
+            "maxItems": 6,
+            "uniqueItems": True,
+            "items": {"type": "string", "enum": ["TRIAL", "ACTIVE", "PAUSED", "PAST_DUE", "CANCELLED", "EXPIRED"]},
+        },
+        "coach_ids": _UUID_LIST,
+        "cohort_months": {
+            "type": "array",
+            "maxItems": 120,
+            "uniqueItems": True,
+            "items": {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"},
+        },
+        "active_within_days": {"type": "integer", "minimum": 1, "maximum": 3650},
+        "inactive_for_days": {"type": "integer", "minimum": 1, "maximum": 3650},
+        "locales": {"type": "array", "maxItems": 20, "uniqueItems": True, "items": {"type": "string", "maxLength": 10}},
+    },
+    "additionalProperties": False,
+}
+
 EVENT_PAYLOAD: dict[str, Any] = _OPEN_OBJECT
 RECOMMENDATION_PAYLOAD: dict[str, Any] = _OPEN_OBJECT
 AUDIT_METADATA: dict[str, Any] = _OPEN_OBJECT

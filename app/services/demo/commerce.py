@@ -21,9 +21,11 @@ def seed_catalogue(ctx: Ctx) -> None:
             "price": Decimal(price),
             "currency": currency,
             "duration_weeks": weeks,
+            "interval_months": 1 if recurring else None,
+            "trial_days": meta.get("trial_days", 0),
             "metadata_json": meta,
         }
-        for name, category, price, currency, weeks, _recurring, meta in cat.PRODUCTS
+        for name, category, price, currency, weeks, recurring, meta in cat.PRODUCTS
     ]
     ctx.ids["product"] = insert_returning_ids(Product, rows)
     promos = []
@@ -37,6 +39,7 @@ def seed_catalogue(ctx: Ctx) -> None:
                 "start_date": start,
                 "end_date": start + dt.timedelta(days=duration) if duration else None,
                 "usage_limit": limit,
+                "currency": "EUR" if kind == "FIXED" else None,
             }
         )
     ctx.ids["promotion"] = insert_returning_ids(Promotion, promos)
@@ -132,10 +135,13 @@ def seed_billing(ctx: Ctx) -> None:
                 plan = "refunded"
             elif is_last and (ctx.today - due).days < 1:
                 plan = "open"
+            billed = amount if n == 0 else Decimal(price)
             invoices.append(
                 {
                     "subscription_id": sub_id,
-                    "amount": amount if n == 0 else Decimal(price),
+                    "subtotal": Decimal(price),
+                    "discount_amount": Decimal(price) - billed,
+                    "amount": billed,
                     "currency": currency,
                     "due_date": due,
                     "status": {
@@ -147,6 +153,8 @@ def seed_billing(ctx: Ctx) -> None:
                         "refunded": "REFUNDED",
                     }[plan],
                     "paid_at": None,
+                    "amount_paid": Decimal(0),
+                    "amount_refunded": Decimal(0),
                     "external_reference": f"INV-{due:%Y%m}-{seq:06d}",
                 }
             )
@@ -173,6 +181,9 @@ def seed_billing(ctx: Ctx) -> None:
         elif plan in ("paid", "refunded"):
             attempts.append(_payment(ctx, inv, method, due_at, "REFUNDED" if plan == "refunded" else "SUCCEEDED"))
             inv["paid_at"] = due_at
+        if inv["status"] in ("PAID", "REFUNDED"):
+            inv["amount_paid"] = inv["amount"]
+            inv["amount_refunded"] = inv["amount"] if inv["status"] == "REFUNDED" else Decimal(0)
         elif plan == "open" and ctx.chance(0.5):
             attempts.append(_payment(ctx, inv, method, due_at, "PENDING"))
         pay_plan.append(attempts)
@@ -196,6 +207,8 @@ def _payment(ctx: Ctx, inv: dict, method: str, when: dt.datetime, status: str) -
         "status": status,
         "transaction_id": prefix + ctx.hex(24) if status != "FAILED" or ctx.chance(0.8) else None,
         "failure_reason": ctx.rng.choice(cat.FAILURE_REASONS) if status == "FAILED" else None,
+        "refunded_amount": inv["amount"] if status == "REFUNDED" else Decimal(0),
+        "refunded_at": when if status == "REFUNDED" else None,
         "created_at": when,
     }
 
