@@ -62,6 +62,8 @@ FEATURE_RESOURCES = (
     "CatalogueGrids",
     "AccountSettings",  # each person's own settings page (time zone); changes only their own account
     "DomainEvents",  # the domain-event outbox, read-only for everyone (services write it, the dispatcher stamps it)
+    "Deliveries",  # message and announcement deliveries: read, and "Retry" of FAILED ones (write)
+    "DeliveredMail",  # what the embedded default's local SMTP sink received (development only)
 )
 
 ALL_RESOURCES = ENTITY_RESOURCES + FEATURE_RESOURCES
@@ -88,7 +90,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
         rw=(
             "Users", "CustomerProfiles", "Consents", "Subscriptions", "Invoices", "Payments", "Promotions",
             "SupportTickets", "Threads", "Messages", "CommunityPosts", "CommunityReactions",
-            "WearableAuthorizations", "AccountSettings",
+            "WearableAuthorizations", "AccountSettings", "Deliveries",
             # The front desk runs the timetable for every coach: sessions, bookings, and overrides.
             "ScheduledSessions", "SessionParticipants", "Calendar", "ScheduleOverride",
         ),

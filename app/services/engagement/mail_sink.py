@@ -175,8 +175,14 @@ def read_mail(directory: Path, name: str) -> MailView | None:
 
 
 def _main(argv: list[str]) -> int:
+    import signal
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
     directory, port = Path(argv[0]), int(argv[1])
     keep = int(argv[2]) if len(argv) > 2 else 500
+    signal.signal(signal.SIGTERM, stop)
     sink = MailSink(directory, keep=keep, port=port).start()
     print(f"ready {sink.port}", flush=True)
     try:
@@ -186,6 +192,7 @@ def _main(argv: list[str]) -> int:
         pass
     finally:
         sink.stop()
+        print(f"received {sink.received}", flush=True)
     return 0
 
 
