@@ -190,8 +190,8 @@ def main() -> int:
     try:
         app = build_app(url, MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SINK=False)
         with app.app_context():
-            main_id, base_id = step(f"seed {args.recipients:,} queued deliveries", lambda: seed(args.recipients,
-                                                                                               args.baseline))  # fmt: skip
+            label = f"seed {args.recipients:,} queued deliveries"
+            main_id, base_id = step(label, lambda: seed(args.recipients, args.baseline))
             base_n = min(args.baseline, args.recipients)
             naive_s, naive_n = send(app, base_id, args.batch, 1, naive=True)
             check(base_id, base_n)

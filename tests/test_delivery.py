@@ -40,6 +40,10 @@ NOW = dt.datetime(2027, 5, 3, 9, 0, tzinfo=dt.UTC)
 SECRET = "s3cret-Pa55word-never-shown"  # noqa: S105 (a test value)
 
 
+def _text(mail) -> str:
+    return mail.get_content().replace("\r\n", "\n")
+
+
 def _assert_counters_agree(announcement_id: int) -> None:
     db.session.expire_all()
     row = db.session.get(Announcement, announcement_id)
@@ -54,7 +58,7 @@ def test_emails_reach_the_server_in_each_recipients_language(app, app_ctx, tmp_p
     anna = person("Anna", locale="de")
     ben = person("Ben", locale="es")
     erased = person("Erased", email_address="erased-1@erased.invalid")
-    msg = coach_message(coach, anna, "Great squats today, add 5 kg next week.")
+    msg = coach_message(coach, anna, "Great squats today.\n.a line that starts with a dot\nAdd 5 kg next week.")
     reply = coach_message(coach, ben, "Thanks coach!", to_customer=False)
     news = announcement()
     to_anna = queue(anna, message=msg)
@@ -80,7 +84,8 @@ def test_emails_reach_the_server_in_each_recipients_language(app, app_ctx, tmp_p
         from_ben_en = _("New message from %(name)s", name="Ben")
     to_anna_mail = mails[(anna.email, from_coach_de)]
     assert to_anna_mail["Content-Language"] == "de"
-    assert "Great squats today, add 5 kg next week." in to_anna_mail.get_content()
+    # Sent pipelined (the sink advertises PIPELINING) and dot-stuffed: the body arrives intact.
+    assert "Great squats today.\n.a line that starts with a dot\nAdd 5 kg next week." in _text(to_anna_mail)
     assert "Thanks coach!" in mails[(coach.email, from_ben_en)].get_content()
     for who, lang in ((anna, "de"), (ben, "es")):
         mail = mails[(who.email, "Gym closed Monday")]
@@ -187,7 +192,8 @@ def test_authenticated_smtp_delivers(app, app_ctx, tmp_path):
     assert sink.received == 1
 
 
-def test_a_refused_recipient_fails_at_once(app, app_ctx, tmp_path):
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_a_refused_recipient_fails_at_once(app, app_ctx, tmp_path, pipelining):
     ann = person("Anna")
     news = announcement()
     row = queue(ann, announcement_row=news)
@@ -196,6 +202,13 @@ def test_a_refused_recipient_fails_at_once(app, app_ctx, tmp_path):
     class Refuse:
         async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
             return "550 5.1.1 no such mailbox"
+
+    if pipelining:  # MAIL, RCPT and DATA in one write: the refusal is read from the pipelined replies
+
+        class Refuse(Refuse):  # noqa: F811
+            async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+                session.host_name = hostname
+                return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
     from aiosmtpd.controller import Controller
 
@@ -313,3 +326,33 @@ def test_a_message_without_its_source_is_skipped(app, app_ctx):
     assert counts.skipped == 1
     assert list(statuses().values())[0].last_error == "no email address"
     assert delivery.due_count(now=NOW) == 0
+
+
+def test_the_embedded_default_starts_a_sink_that_the_worker_sends_to(sqlite_app, tmp_path):
+    from app.bootstrap import Background, _start_mail_sink
+
+    app = sqlite_app
+    keys = ("MAIL_SINK", "MAIL_SERVER", "MAIL_PORT", "MAIL_SINK_DIR")
+    saved = {k: app.config.get(k) for k in keys}
+    app.config.update(MAIL_SINK=True, MAIL_SERVER=None, MAIL_SINK_DIR=tmp_path / "mail")
+    env: dict[str, str] = {}
+    sink = _start_mail_sink(app, env)
+    try:
+        # The worker process is started with these: it sends to the sink the web process runs.
+        assert env == {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(sink.port)}
+        assert (app.config["MAIL_SERVER"], app.config["MAIL_PORT"]) == ("127.0.0.1", sink.port)
+        with app.app_context():
+            queue(person("Anna"), announcement_row=announcement())
+            db.session.commit()
+            assert deliver_due(now=NOW).sent == 1
+            db.session.commit()
+        assert [m["Subject"] for m in received(tmp_path / "mail")] == ["Gym closed Monday"]
+    finally:
+        Background([], None, sink).stop()
+        app.config.update(saved)
+    with app.app_context():  # a configured MAIL_SERVER wins: no sink
+        app.config.update(MAIL_SINK=True, MAIL_SERVER="mail.example.test")
+        try:
+            assert _start_mail_sink(app, {}) is None
+        finally:
+            app.config.update(saved)

@@ -214,6 +214,7 @@ class SmtpBackend:
                     smtp.starttls(context=ssl.create_default_context())
                 if settings.username:
                     smtp.login(settings.username, settings.password or "")
+                smtp.ehlo_or_helo_if_needed()  # the server's extensions (PIPELINING) before the first mail
             except BaseException:
                 smtp.close()
                 raise
@@ -257,7 +258,7 @@ class SmtpBackend:
             self._smtp = self._connect()
         message = self.message(item)
         try:
-            self._smtp.sendmail(self._envelope_from, [item.address], message)
+            self._transaction(self._smtp, item.address, message)
         except (OSError, smtplib.SMTPException) as exc:
             text = safe_error(exc, self.settings.password)
             if _permanent(exc):
@@ -266,6 +267,34 @@ class SmtpBackend:
                 self._drop()  # the connection is in doubt: the next mail connects afresh
             raise TransientError(text) from None
         return SENT
+
+    def _transaction(self, smtp: smtplib.SMTP, to: str, message: bytes) -> None:
+        """One mail. With PIPELINING (RFC 2920) MAIL, RCPT and DATA go in one write and their replies are
+        read in order: two round trips a mail instead of four. Refusals raise what ``sendmail`` raises."""
+        if not smtp.has_extn("pipelining"):
+            smtp.sendmail(self._envelope_from, [to], message)
+            return
+        smtp.send(f"MAIL FROM:<{self._envelope_from}>\r\nRCPT TO:<{to}>\r\nDATA\r\n")
+        mail, rcpt, data = smtp.getreply(), smtp.getreply(), smtp.getreply()
+        if data[0] == 354 and (mail[0] != 250 or rcpt[0] not in (250, 251)):
+            smtp.send(b".\r\n")  # a server that said go ahead regardless: end the empty mail
+            smtp.getreply()
+        if mail[0] != 250:
+            smtp.rset()
+            raise smtplib.SMTPSenderRefused(mail[0], mail[1], self._envelope_from)
+        if rcpt[0] not in (250, 251):
+            smtp.rset()
+            raise smtplib.SMTPRecipientsRefused({to: rcpt})
+        if data[0] != 354:
+            smtp.rset()
+            raise smtplib.SMTPDataError(*data)
+        body = smtplib._quote_periods(message)  # noqa: SLF001 (the dot-stuffing sendmail itself uses)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        smtp.send(body + b".\r\n")
+        code, reply = smtp.getreply()
+        if code != 250:
+            raise smtplib.SMTPDataError(code, reply)
 
     def _drop(self) -> None:
         smtp, self._smtp = self._smtp, None

@@ -50,6 +50,11 @@ class _Store:
         directory.mkdir(parents=True, exist_ok=True)
         self._files = sorted(p.name for p in directory.iterdir() if NAME.match(p.name))
 
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> list[str]:  # noqa: N802, E501
+        """Advertise PIPELINING (RFC 2920): aiosmtpd reads commands in order from one buffer, so it holds."""
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
         content = envelope.original_content or envelope.content
         if isinstance(content, str):
