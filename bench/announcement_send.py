@@ -17,6 +17,7 @@ one SMTP connection per mail (connect, EHLO, send, QUIT), as a naive sender woul
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -98,6 +99,14 @@ def stop_sink(proc: subprocess.Popen) -> int:
     proc.terminate()
     out, _ = proc.communicate(timeout=30)
     return int(out.strip().rpartition(" ")[2] or 0)
+
+
+def _cpu(pid: int | None) -> float:
+    """User + system seconds of a process (None: this one)."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
 
 
 def per_mail_backends(config: Any) -> Any:
@@ -197,9 +206,14 @@ def main() -> int:
             check(base_id, base_n)
             print(f"  baseline, one connection per mail   {naive_n:>9,} mails in {naive_s:7.2f} s = "
                   f"{naive_n / naive_s:>8,.0f} mails/s")  # fmt: skip
+            cpu_before = _cpu(sink.pid), _cpu(None)
             took, sent = send(app, main_id, args.batch, args.workers)
+            sink_cpu = (_cpu(sink.pid) - cpu_before[0]) / sent * 1000
+            own_cpu = (_cpu(None) - cpu_before[1]) / sent * 1000
             statuses = check(main_id, args.recipients)
             rate = sent / took
+            print(f"  CPU per mail: sender {own_cpu:.2f} ms, SMTP sink {sink_cpu:.2f} ms "
+                  f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")  # fmt: skip
             print(f"  deliver_all, {args.workers} worker(s), batch {args.batch:<5} {sent:>9,} mails in {took:7.2f} s = "
                   f"{rate:>8,.0f} mails/s")  # fmt: skip
             print(f"  rows: {statuses}; ratio vs baseline: {rate / (naive_n / naive_s):.1f}x")

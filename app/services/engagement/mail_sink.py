@@ -46,11 +46,14 @@ class _Store:
         self.directory = directory
         self.keep = max(1, keep)
         self.received = 0
+        self._date: tuple[int, str] = (0, "")
         self._lock = threading.Lock()
         directory.mkdir(parents=True, exist_ok=True)
         self._files = sorted(p.name for p in directory.iterdir() if NAME.match(p.name))
 
-    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> list[str]:  # noqa: N802, E501
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:  # noqa: N802, E501
         """Advertise PIPELINING (RFC 2920): aiosmtpd reads commands in order from one buffer, so it holds."""
         session.host_name = hostname
         return [*responses[:-1], "250-PIPELINING", responses[-1]]
@@ -60,7 +63,10 @@ class _Store:
         if isinstance(content, str):
             content = content.encode("utf-8", "replace")
         rcpts = ", ".join(envelope.rcpt_tos)
-        head = f"X-Sink-Recipients: {rcpts}\r\nX-Sink-Received: {email.utils.formatdate()}\r\n".encode()
+        now = int(time.time())
+        if now != self._date[0]:
+            self._date = (now, email.utils.formatdate(now))
+        head = f"X-Sink-Recipients: {rcpts}\r\nX-Sink-Received: {self._date[1]}\r\n".encode()
         with self._lock:
             self.received += 1
             name = f"{time.time_ns():019d}-{self.received:06d}.eml"
