@@ -302,7 +302,8 @@ def deliver_all(
     announcement_id: int | None = None,
     on_batch: Callable[[DeliveryCounts], None] | None = None,
 ) -> DeliveryCounts:
-    """``deliver_due`` batch after batch until nothing is due; ``on_batch`` commits each (the job's progress)."""
+    """``deliver_due`` batch after batch until nothing is due. Each batch is committed before the next (its
+    locks and sends are done): by ``on_batch`` (the job's ``ctx.commit`` with progress), else here."""
     total = DeliveryCounts()
     while True:
         counts = deliver_due(now=now(), limit=limit, announcement_id=announcement_id)
