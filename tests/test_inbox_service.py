@@ -51,9 +51,7 @@ def test_filters_by_customer_and_context_and_pages(app: Flask, world) -> None:
         assert _ids(inbox.inbox(admin, context=inbox.InboxContext.SUPPORT)) == [world.ticket]
         coaching = inbox.inbox(admin, context=inbox.InboxContext.COACHING)
         assert _ids(coaching) == [world.others, world.coaching]
-        assert _ids(inbox.inbox(admin, customer_id=world.cara, context=inbox.InboxContext.COACHING)) == [
-            world.coaching
-        ]
+        assert _ids(inbox.inbox(admin, customer_id=world.cara, context=inbox.InboxContext.COACHING)) == [world.coaching]
         second = inbox.inbox(admin, page=2, page_size=3)
         assert (_ids(second), second.total, second.pages) == ([world.notes], 4, 2)
         assert inbox.inbox(admin, page=99, page_size=3).page == 2
@@ -136,18 +134,16 @@ def test_replies_outside_ones_threads_are_refused_and_write_nothing(
     app: Flask, world, role: str, thread: str, error: type
 ) -> None:
     before = state(app)
-    with app.app_context(), pytest.raises(error):
-        with committed():
-            inbox.reply(world.actor(role), getattr(world, thread), "Hello")
+    with app.app_context(), pytest.raises(error), committed():
+        inbox.reply(world.actor(role), getattr(world, thread), "Hello")
     assert state(app) == before
 
 
 @pytest.mark.parametrize("body", ["", "   \n ", "a\x00b", "x" * (MAX_BODY + 1), None, 7])
 def test_bad_bodies_are_refused_with_a_message_and_write_nothing(app: Flask, world, body) -> None:
     before = state(app)
-    with app.app_context(), pytest.raises(EngagementError) as refused:
-        with committed():
-            inbox.reply(world.actor("Coach"), world.coaching, body)
+    with app.app_context(), pytest.raises(EngagementError) as refused, committed():
+        inbox.reply(world.actor("Coach"), world.coaching, body)
     assert refused.value.status == 422 and refused.value.field == "body" and refused.value.message
     assert state(app) == before
 
