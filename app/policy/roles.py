@@ -61,6 +61,7 @@ FEATURE_RESOURCES = (
     "Jobs",
     "CatalogueGrids",
     "AccountSettings",  # each person's own settings page (time zone); changes only their own account
+    "Inbox",  # the staff inbox: read and answer one's threads (a coach's own, the desk's SUPPORT threads)
     "DomainEvents",  # the domain-event outbox, read-only for everyone (services write it, the dispatcher stamps it)
     "Deliveries",  # message and announcement deliveries: read, and "Retry" of FAILED ones (write)
     "DeliveredMail",  # what the embedded default's local SMTP sink received (development only)
@@ -91,6 +92,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "Users", "CustomerProfiles", "Consents", "Subscriptions", "Invoices", "Payments", "Promotions",
             "SupportTickets", "Threads", "Messages", "CommunityPosts", "CommunityReactions",
             "WearableAuthorizations", "AccountSettings", "Deliveries",
+            "Inbox",  # the desk answers SUPPORT threads as themselves
             # The front desk runs the timetable for every coach: sessions, bookings, and overrides.
             "ScheduledSessions", "SessionParticipants", "Calendar", "ScheduleOverride",
         ),
@@ -107,6 +109,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "Programs", "ProgramItems", "CustomerPlans", "PlanItems", "ScheduledSessions", "SessionParticipants",
             "CoachAvailability", "Threads", "Messages", "ProgressMetrics", "PlanBuilder",
             "Calendar", "AccountSettings",
+            "Inbox",  # their own conversations and the automation notes about their customers
         ),
         ro=(
             "WaitlistEntries",

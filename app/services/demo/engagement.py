@@ -40,16 +40,27 @@ def _conversation(
     staff_lines: tuple,
     customer_lines: tuple,
 ) -> list[dict]:
+    """A conversation between ``customer`` and ``staff``, with read marks as people leave them.
+
+    A message was read before its recipient answered it; what nobody has answered yet was read
+    if it is more than half a day old (or, in some conversations, at all), else it is still
+    unread: so only the newest messages of one side are ever unread, and never before they were
+    sent. ``last_message_at`` is the newest message's time, as ``append_message`` keeps it.
+    """
     rng = ctx.rng
     moments = sorted(ctx.between(start, end) for _ in range(count))
+    sides = [(n % 2 == 0) if rng.random() < 0.85 else rng.random() < 0.5 for n in range(len(moments))]
+    # Unanswered messages are read up to here: half a day ago, or now in conversations kept up to date.
+    read_until = ctx.now if ctx.chance(0.4) else ctx.now - dt.timedelta(hours=12)
     rows = []
-    for n, sent in enumerate(moments):
-        from_customer = (n % 2 == 0) if rng.random() < 0.85 else rng.random() < 0.5
+    for n, (sent, from_customer) in enumerate(zip(moments, sides, strict=True)):
         sender, recipient = (customer, staff) if from_customer else (staff, customer)
+        answer = next((moments[k] for k in range(n + 1, len(moments)) if sides[k] != from_customer), None)
         read = None
-        if sent < ctx.now - dt.timedelta(hours=12) or ctx.chance(0.5):
-            read = min(ctx.now, sent + dt.timedelta(minutes=rng.randint(2, 2000)))
-            read = max(read, sent)
+        if answer is not None:
+            read = sent + (answer - sent) * rng.random()
+        elif sent < read_until:
+            read = max(sent, min(ctx.now, sent + dt.timedelta(minutes=rng.randint(2, 2000))))
         attachments = None
         if from_customer and ctx.chance(0.07):
             name, ctype = rng.choice(ATTACHMENT_TYPES)
@@ -71,7 +82,7 @@ def _conversation(
                 "attachments_json": attachments,
             }
         )
-    thread["last_message_at"] = moments[-1] if moments else None
+    thread["last_message_at"] = max(moments) if moments else None
     return rows
 
 

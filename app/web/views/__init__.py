@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app
 
 from app.web.views import charts, compliance_tools, dashboards, deliveries, entities, home, plan_builder, plans
+from app.web.views import inbox as inbox_view
 from app.web.views.base.display import format_value
 
 
@@ -19,3 +20,4 @@ def register_views(appbuilder: Any) -> None:
     current_app.add_template_filter(format_value, "cd_format")
     for module in (home, plan_builder, plans, compliance_tools, charts, dashboards, entities, deliveries):
         module.register(appbuilder)
+    inbox_view.register(appbuilder)  # the staff inbox (issue 16): a top-level menu entry

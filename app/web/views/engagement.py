@@ -26,17 +26,16 @@ from app.web.views.base.model_view import CoachdeskModelView
 
 
 class MessageView(CoachdeskModelView):
+    """Messages as records, read-only: a message is written only by its sender, in the Inbox (or the API),
+    so nobody picks a sender here, and read state and ``last_message_at`` stay the service's."""
+
     route_base = "/messages"
     datamodel = ScopedSQLAInterface(Message)
     class_permission_name = "Messages"
-    list_title = show_title = _l("Messages")
-    add_title = _l("Write message")
-    edit_title = _l("Edit message")
+    read_only = True
+    list_title = show_title = _l("Messages (read-only: reply in the Inbox)")
     list_columns = ["thread", "sender", "recipient", "body", "sent_at", "read_at"]
     show_columns = [*list_columns, "attachments_json"]
-    add_columns = edit_columns = ["thread", "sender", "recipient", "body", "attachments_json", "read_at"]
-    validators_columns = {"body": [wtv.Length(max=20000)]}
-    text_max_length = 20000
     truncate_columns = {"body": 120}
     search_text_columns = ("body",)
     filter_columns = ("thread", "sender", "sent_at", "read_at")
@@ -61,7 +60,9 @@ class ThreadView(CoachdeskModelView):
     edit_title = _l("Edit thread")
     list_columns = ["subject", "context_type", "customer", "coach", "last_message_at", "created_at"]
     show_columns = [*list_columns, "context_id"]
-    add_columns = edit_columns = ["subject", "context_type", "context_id", "customer", "coach"]
+    add_columns = ["subject", "context_type", "context_id", "customer", "coach"]
+    # Its parties stay as they were: the messages in it were sent between them (answered in the Inbox).
+    edit_columns = ["subject"]
     search_text_columns = ("subject",)
     filter_columns = ("context_type", "customer", "coach", "last_message_at")
     base_order = ("created_at", "desc")
