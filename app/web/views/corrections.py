@@ -43,7 +43,11 @@ class ComputedRecordView:
         table = self.datamodel.obj.__tablename__
         if table in corrections.CORRECTABLE:
             RECORD_VIEWS[table] = type(self).__name__
-            self.extra_args = {**(self.extra_args or {}), "correction_table": table}
+            self.extra_args = {
+                **(self.extra_args or {}),
+                "correction_table": table,
+                "correction_view": TelemetryCorrectionView.__name__,
+            }
 
 
 class TelemetryCorrectionView(BaseView):
