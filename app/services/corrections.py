@@ -203,15 +203,13 @@ def correct(
     before = recordable(row)
     if delete:
         session.delete(row)
-        after = None
+    elif all(getattr(row, name) == value for name, value in parsed.items()):
+        raise CorrectionRefused(_l("The new values are the same as the current ones: nothing to correct."))
     else:
-        if all(getattr(row, name) == value for name, value in parsed.items()):
-            raise CorrectionRefused(_l("The new values are the same as the current ones: nothing to correct."))
         for name, value in parsed.items():
             setattr(row, name, value)
     session.flush()
-    if not delete:
-        after = recordable(row)
+    after = None if delete else recordable(row)
     row_key = str(before.get("id", row_id))
     record(
         ACTION,
