@@ -65,6 +65,7 @@ FEATURE_RESOURCES = (
     "DomainEvents",  # the domain-event outbox, read-only for everyone (services write it, the dispatcher stamps it)
     "Deliveries",  # message and announcement deliveries: read, and "Retry" of FAILED ones (write)
     "DeliveredMail",  # what the embedded default's local SMTP sink received (development only)
+    "TelemetryCorrections",  # corrections of computed records and telemetry, with a reason (Admin only)
 )
 
 ALL_RESOURCES = ENTITY_RESOURCES + FEATURE_RESOURCES

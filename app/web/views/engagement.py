@@ -23,6 +23,7 @@ from app.services import console_actions
 from app.web.views.base.area import register_area
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
+from app.web.views.corrections import ComputedRecordView
 
 
 class MessageView(CoachdeskModelView):
@@ -148,17 +149,15 @@ class CommunityPostView(CoachdeskModelView):
         return self.run_bulk(items, console_actions.hide_posts, _("%(count)s posts hidden."))
 
 
-class ChallengeResultView(CoachdeskModelView):
+class ChallengeResultView(ComputedRecordView, CoachdeskModelView):
+    """Scores and ranks are computed from the challenge's rules: read-only (an Admin corrects with a reason)."""
+
     route_base = "/challenge-results"
     datamodel = ScopedSQLAInterface(ChallengeResult)
     class_permission_name = "ChallengeResults"
     list_title = show_title = _l("Challenge results")
-    add_title = _l("Add result")
-    edit_title = _l("Edit result")
     list_columns = ["challenge", "customer", "score", "rank", "updated_at"]
     show_columns = list_columns
-    add_columns = edit_columns = ["challenge", "customer", "score", "rank"]
-    validators_columns = {"score": [wtv.NumberRange(min=0)], "rank": [wtv.Optional(), wtv.NumberRange(min=1)]}
     filter_columns = ("challenge", "customer", "score", "rank")
     base_order = ("updated_at", "desc")
     label_columns = {
