@@ -31,7 +31,9 @@ def test_evaluation_awards_once_with_an_event_each(app_ctx: Flask) -> None:
     three = h.badge("THREE", {"kind": "COMPLETIONS", "threshold": 3})
     h.badge("BY_HAND", {"kind": "MANUAL"})
     # A row the schema refuses (written around the ORM's check): skipped and reported, not a failure.
-    db.session.execute(sa.insert(Badge.__table__).values(code="BROKEN", name="Broken", criteria_json={"kind": "STREAK"}))
+    db.session.execute(
+        sa.insert(Badge.__table__).values(code="BROKEN", name="Broken", criteria_json={"kind": "STREAK"})
+    )
     h.completions(ana, *(h.at(f"2026-03-0{d}T10:00") for d in (1, 2, 3)))
     h.completions(ben, h.at("2026-03-02T10:00"))
     when = h.at("2026-03-05T00:00")

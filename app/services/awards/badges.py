@@ -65,9 +65,7 @@ def _insert(session: Session) -> Any:
     return (postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert)(_TABLE)
 
 
-def _award_rows(
-    session: Session, badge: Badge, source: sa.Subquery, when: dt.datetime
-) -> list[tuple[int, uuid.UUID]]:
+def _award_rows(session: Session, badge: Badge, source: sa.Subquery, when: dt.datetime) -> list[tuple[int, uuid.UUID]]:
     """Insert (customer, badge) for every customer in ``source`` not holding it; the new (id, customer)."""
     held = sa.select(CustomerBadge.id).where(
         CustomerBadge.badge_id == badge.id, CustomerBadge.customer_id == source.c.customer_id
@@ -148,7 +146,9 @@ def evaluate_badges(
 
 
 def holds(session: Session, customer_id: uuid.UUID, badge_id: int) -> bool:
-    stmt = sa.select(CustomerBadge.id).where(CustomerBadge.customer_id == customer_id, CustomerBadge.badge_id == badge_id)
+    stmt = sa.select(CustomerBadge.id).where(
+        CustomerBadge.customer_id == customer_id, CustomerBadge.badge_id == badge_id
+    )
     return session.execute(stmt.limit(1)).first() is not None
 
 

@@ -106,7 +106,9 @@ def ends_at(challenge: Challenge) -> dt.datetime:
     return dt.datetime.combine(challenge.end_date + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) + LAST_ZONE_LAG
 
 
-def join(session: Session, challenge: Challenge, customer_id: uuid.UUID, *, now: dt.datetime | None = None) -> ChallengeResult:
+def join(
+    session: Session, challenge: Challenge, customer_id: uuid.UUID, *, now: dt.datetime | None = None
+) -> ChallengeResult:
     """Make the customer a participant (a result row with ``joined_at``); joining twice returns the same row."""
     now = now or utcnow()
     existing = session.scalars(
@@ -138,7 +140,9 @@ def _source(rules: Rules) -> tuple[Any, Any, Any, Any]:
     return EngagementEvent.customer_id, EngagementEvent.occurred_at, value, EngagementEvent.event_type == event
 
 
-def scores(session: Session, challenge: Challenge, rules: Rules, as_of: dt.datetime) -> dict[uuid.UUID, decimal.Decimal]:
+def scores(
+    session: Session, challenge: Challenge, rules: Rules, as_of: dt.datetime
+) -> dict[uuid.UUID, decimal.Decimal]:
     """Each participant's score from what happened on the challenge's days up to ``as_of`` (0 for nothing)."""
     dialect = zones.prepare(session)
     zone_names = zones.known_zones(session)
@@ -164,7 +168,9 @@ def scores(session: Session, challenge: Challenge, rules: Rules, as_of: dt.datet
     if rules.metric == "HABIT_DAYS":
         rows = rows.distinct()  # one per day
     sub = rows.subquery("activity")
-    agg = {"SUM": sa.func.sum(sub.c.value), "MAX": sa.func.max(sub.c.value), "COUNT": sa.func.count()}[rules.aggregation]
+    agg = {"SUM": sa.func.sum(sub.c.value), "MAX": sa.func.max(sub.c.value), "COUNT": sa.func.count()}[
+        rules.aggregation
+    ]
     query = sa.select(sub.c.customer_id, agg.label("score")).group_by(sub.c.customer_id)
     found = {row.customer_id: _money(row.score) for row in session.execute(query)}
     participants = session.scalars(

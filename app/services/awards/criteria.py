@@ -151,9 +151,7 @@ def _streak(criteria: Criteria, as_of: dt.datetime, *, dialect: str, zone_names:
     grp = days.c.day - sa.func.row_number().over(partition_by=days.c.customer_id, order_by=days.c.day)
     islands = sa.select(days.c.customer_id, days.c.day, days.c.today, grp.label("grp")).subquery("islands")
     query = (
-        sa.select(islands.c.customer_id)
-        .group_by(islands.c.customer_id, islands.c.grp)
-        .having(sa.func.count() >= need)
+        sa.select(islands.c.customer_id).group_by(islands.c.customer_id, islands.c.grp).having(sa.func.count() >= need)
     )
     if criteria.window_days:
         # The streak's last day lies within the window's days, counted in the customer's zone.
@@ -209,7 +207,9 @@ def _metric_delta(criteria: Criteria, as_of: dt.datetime, **_kw: Any) -> sa.Sele
     )
     first = sa.func.max(sa.case((readings.c.first_n == 1, readings.c.value)))
     last = sa.func.max(sa.case((readings.c.last_n == 1, readings.c.value)))
-    change = {"DECREASE": first - last, "INCREASE": last - first}.get(criteria.direction or "", sa.func.abs(last - first))
+    change = {"DECREASE": first - last, "INCREASE": last - first}.get(
+        criteria.direction or "", sa.func.abs(last - first)
+    )
     return (
         sa.select(readings.c.customer_id)
         .group_by(readings.c.customer_id)

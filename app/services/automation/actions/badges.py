@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.i18n import service_gettext as _
-from app.models.training import Badge, CustomerBadge
+from app.models.training import Badge
 from app.services.automation.actions.base import BADGE, ActionContext, ActionParam, ParamProblem, PermanentActionError
 from app.services.automation.actions.common import CatalogueAction, load_customer
 from app.services.awards import badges as badge_service
