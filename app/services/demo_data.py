@@ -29,7 +29,7 @@ from app.services.analytics.rollups import refresh_rollups
 from app.services.audit import chain as audit
 from app.services.audit import verify as audit_verify
 from app.services.demo import automation as demo_automation
-from app.services.demo import commerce, engagement, people, scheduling, telemetry, training
+from app.services.demo import awards, commerce, engagement, people, scheduling, telemetry, training
 from app.services.demo.base import Ctx
 
 __all__ = ["DemoDataError", "DemoResult", "seed_demo_data", "PHASES"]
@@ -121,6 +121,7 @@ PHASES: tuple[tuple[str, Callable[[Ctx], None]], ...] = (
     (N_("challenges"), engagement.seed_challenges),
     (N_("engagement events"), telemetry.seed_events),
     (N_("progress metrics"), telemetry.seed_metrics),
+    (N_("badge awards & challenge rankings"), awards.seed_awards),
     (N_("cohort snapshots"), telemetry.seed_cohorts),
     (N_("recommendations"), telemetry.seed_recommendations),
     (N_("automation"), demo_automation.seed_rules),
