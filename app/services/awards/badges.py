@@ -34,6 +34,7 @@ from app.services.awards.criteria import Criteria, CriteriaError, customers_meet
 
 AUDIT_EVALUATE = "badge.evaluate"
 AUDIT_AWARD = "badge.award"
+WORK_MEM = "256MB"
 _TABLE = CustomerBadge.__table__
 
 
@@ -103,6 +104,9 @@ def evaluate_badge(
     criteria = Criteria.parse(badge.criteria_json)
     if not criteria.automatic:
         return 0
+    if session.connection().dialect.name == "postgresql":
+        # Streaks sort every (customer, day): in memory rather than in temporary files, for this transaction.
+        session.execute(sa.text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     awarded = _award_rows(session, badge, qualifying(session, criteria, as_of, customer_ids), as_of)
     if awarded:
         _announce(session, badge, awarded)

@@ -137,19 +137,18 @@ def _streak(criteria: Criteria, as_of: dt.datetime, *, dialect: str, zone_names:
     tz = zones.zone_of(CustomerProfile.timezone, zone_names)
     # Enough history to see a streak of ``need`` days ending inside the window (two days for the zones).
     since = as_of - dt.timedelta(days=criteria.window_days + need + 2) if criteria.window_days else None
+    columns = [customer.label("customer_id"), zones.local_day(dialect, moment, tz).label("day")]
+    if criteria.window_days:
+        columns.append(zones.local_day(dialect, _bound(as_of), tz).label("today"))
     days = (
-        sa.select(
-            customer.label("customer_id"),
-            zones.local_day(dialect, moment, tz).label("day"),
-            zones.local_day(dialect, _bound(as_of), tz).label("today"),
-        )
+        sa.select(*columns)
         .select_from(source.outerjoin(CustomerProfile, CustomerProfile.user_id == customer))
         .where(_activity_filter(criteria), *_in_time(moment, as_of, since))
         .distinct()
         .subquery("days")
     )
     grp = days.c.day - sa.func.row_number().over(partition_by=days.c.customer_id, order_by=days.c.day)
-    islands = sa.select(days.c.customer_id, days.c.day, days.c.today, grp.label("grp")).subquery("islands")
+    islands = sa.select(*days.c, grp.label("grp")).subquery("islands")
     query = (
         sa.select(islands.c.customer_id).group_by(islands.c.customer_id, islands.c.grp).having(sa.func.count() >= need)
     )

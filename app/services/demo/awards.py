@@ -1,6 +1,6 @@
 """Demo badge awards and challenge results: the ranking and evaluation services run over the history.
 
-Nothing here is typed in: at each weekly step of the simulated year the running challenges are
+Nothing here is typed in: at each fortnightly step of the simulated year the running challenges are
 ranked as of that moment (finalized after their end) and every badge is evaluated as of it, so
 each award carries the moment its criteria were first seen met and every rank agrees with the
 scores. Runs after the events, sessions and metrics exist.
@@ -14,7 +14,7 @@ from app.extensions import db
 from app.services.awards import badges, challenges
 from app.services.demo.base import Ctx
 
-STEP = dt.timedelta(days=7)
+STEP = dt.timedelta(days=14)
 
 
 def seed_awards(ctx: Ctx) -> None:
