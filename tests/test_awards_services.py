@@ -144,3 +144,29 @@ def test_join_is_idempotent_and_steps_are_metrics(app_ctx: Flask) -> None:
     db.session.commit()
     result = db.session.scalars(sa.select(ChallengeResult).where(ChallengeResult.customer_id == ana)).one()
     assert (result.score, result.rank) == (D(12000), 1)
+
+
+def test_cli_runs_recorded_jobs_with_progress(sqlite_app: Flask) -> None:
+    from app.models.jobs import JobRun
+
+    with sqlite_app.app_context():
+        (ana,) = h.customers(("Ana", "UTC"))
+        h.badge("FIRST", {"kind": "COMPLETIONS", "threshold": 1})
+        h.completions(ana, h.at("2026-03-01T10:00"))
+        ch = h.challenge("Now", dt.date(2026, 3, 1), dt.date(2026, 3, 10), {"metric": "WORKOUTS", "aggregation": "SUM"})
+        challenges.join(db.session, ch, ana, now=h.at("2026-03-01"))
+        db.session.commit()
+    runner = sqlite_app.test_cli_runner()
+    out = runner.invoke(args=["awards", "evaluate-badges"])
+    assert out.exit_code == 0, out.output
+    assert "1 new awards" in out.output and "FIRST: 1" in out.output
+    out = runner.invoke(args=["awards", "rank-challenges"])
+    assert out.exit_code == 0, out.output
+    assert "1 challenges ranked (1 finalized)" in out.output
+    with sqlite_app.app_context():
+        runs = db.session.scalars(sa.select(JobRun).order_by(JobRun.id)).all()
+        assert [(r.kind, r.status, r.progress_done, r.progress_total) for r in runs] == [
+            ("awards.evaluate_badges", "succeeded", 1, 1),
+            ("awards.rank_challenges", "succeeded", 1, 1),
+        ]
+        assert db.session.scalars(sa.select(ChallengeResult.rank)).all() == [1]
