@@ -121,7 +121,6 @@ PHASES: tuple[tuple[str, Callable[[Ctx], None]], ...] = (
     (N_("challenges"), engagement.seed_challenges),
     (N_("engagement events"), telemetry.seed_events),
     (N_("progress metrics"), telemetry.seed_metrics),
-    (N_("badge awards & challenge rankings"), awards.seed_awards),
     (N_("cohort snapshots"), telemetry.seed_cohorts),
     (N_("recommendations"), telemetry.seed_recommendations),
     (N_("automation"), demo_automation.seed_rules),
@@ -129,6 +128,8 @@ PHASES: tuple[tuple[str, Callable[[Ctx], None]], ...] = (
     (N_("wearables"), telemetry.seed_wearables),
     (N_("retention policies"), telemetry.seed_retention),
     (N_("audit trail"), telemetry.seed_audit),
+    # Last: its audit rows follow the bulk history, as the services' own rows do.
+    (N_("badge awards & challenge rankings"), awards.seed_awards),
 )
 
 
