@@ -37,6 +37,9 @@ def register_cli(app: Flask) -> None:
     from app.cli.deliveries import register as register_deliveries_cli
 
     register_deliveries_cli(app)
+    from app.cli.awards import register as register_awards_cli
+
+    register_awards_cli(app)
 
 
 roles_cli = AppGroup("roles", help=_l("Console roles and permissions."))

@@ -15,7 +15,6 @@ from app.models.engagement import (
     SupportTicket,
     Thread,
 )
-from app.models.training import CustomerBadge
 from app.services.demo import catalogue as cat
 from app.services.demo.base import Ctx, Customer, Person, insert_returning_ids, insert_rows
 from app.services.engagement.tickets import SLA_BY_PRIORITY
@@ -267,7 +266,8 @@ def seed_community(ctx: Ctx) -> None:
 
 
 def seed_challenges(ctx: Ctx) -> None:
-    rng = ctx.rng
+    """The challenges and who joined each (a result row with ``joined_at``, no score yet): the scores,
+    ranks and podium badges come from the ranking service run over the history (``demo.awards``)."""
     rows = []
     for i, (name, description, rules) in enumerate(cat.CHALLENGES):
         start = ctx.today - dt.timedelta(days=350 - i * 55)
@@ -282,36 +282,13 @@ def seed_challenges(ctx: Ctx) -> None:
         )
     challenge_ids = insert_returning_ids(Challenge, rows)
     results = []
-    podium = []
     for cid, ch in zip(challenge_ids, rows, strict=True):
         start = dt.datetime.combine(ch["start_date"], dt.time(), tzinfo=dt.UTC)
         active = [c for c in ctx.customers if c.is_active_on(start)]
         joined = [c for c in active if ctx.chance(0.35)] or active[:1]
-        target = ch["rules_json"].get("target", 100)
-        scored = sorted(
-            ((round(Decimal(rng.uniform(0.05, 1.4) * c.adherence * target), 2), c) for c in joined),
-            key=lambda sc: -sc[0],
-        )
-        end = min(ctx.now, dt.datetime.combine(ch["end_date"], dt.time(23), tzinfo=dt.UTC))
-        finished = ch["end_date"] < ctx.today
-        for rank, (score, c) in enumerate(scored, start=1):
-            results.append(
-                {
-                    "challenge_id": cid,
-                    "customer_id": c.id,
-                    "score": score,
-                    "rank": rank,
-                    "updated_at": end if finished else ctx.between(start, ctx.now),
-                }
-            )
-            if finished and rank <= 3:
-                podium.append((c, end))
+        for c in joined:
+            # Most join in the week before the start, some in the first days; never before signing up.
+            moment = max(c.signup, ctx.between(start - dt.timedelta(days=7), start + dt.timedelta(days=4)))
+            results.append({"challenge_id": cid, "customer_id": c.id, "score": Decimal(0), "rank": None,
+                            "joined_at": min(moment, ctx.now), "updated_at": min(moment, ctx.now)})  # fmt: skip
     insert_rows(ChallengeResult, results)
-    badge_id = ctx.extra["badge_ids"]["PODIUM"]
-    seen = set()
-    awards = []
-    for c, when in podium:
-        if c.id not in seen:
-            seen.add(c.id)
-            awards.append({"customer_id": c.id, "badge_id": badge_id, "awarded_at": when})
-    insert_rows(CustomerBadge, awards)

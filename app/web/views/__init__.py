@@ -17,6 +17,7 @@ from app.web.views import (
     deliveries,
     entities,
     home,
+    leaderboard,
     plan_builder,
     plans,
 )
@@ -28,6 +29,17 @@ def register_views(appbuilder: Any) -> None:
     """Register every view with FAB, in menu order; each area module adds its own."""
     # Templates show values (datetimes in the viewer's time zone) the way list pages do.
     current_app.add_template_filter(format_value, "cd_format")
-    for module in (home, plan_builder, plans, compliance_tools, charts, dashboards, entities, deliveries, corrections):
+    for module in (
+        home,
+        plan_builder,
+        plans,
+        compliance_tools,
+        charts,
+        dashboards,
+        entities,
+        deliveries,
+        corrections,
+        leaderboard,
+    ):
         module.register(appbuilder)
     inbox_view.register(appbuilder)  # the staff inbox (issue 16): a top-level menu entry

@@ -183,6 +183,7 @@ class ChallengeView(CoachdeskModelView):
     filter_columns = ("start_date", "end_date")
     base_order = ("start_date", "desc")
     related_views = [ChallengeResultView]
+    show_template = "leaderboard/challenge_show.html"  # the show page with a link to the leaderboard
     label_columns = {
         "name": _l("Name"),
         "description": _l("Description"),
