@@ -34,6 +34,9 @@ def register_cli(app: Flask) -> None:
     from app.cli.api_clients import register as register_api_clients_cli
 
     register_api_clients_cli(app)
+    from app.cli.billing import register as register_billing_cli
+
+    register_billing_cli(app)
 
 
 roles_cli = AppGroup("roles", help=_l("Console roles and permissions."))
