@@ -162,9 +162,15 @@ def charge_invoice(
 
 
 def last_method(session: Session, invoice_id: int) -> PaymentMethod:
-    """The method of the invoice's latest payment attempt (retries use it), else CARD."""
+    """The method of the latest payment attempt on the invoice, else on its subscription (retries and
+    renewals are charged the way the customer last paid), else CARD."""
+    sub_id = sa.select(Invoice.subscription_id).where(Invoice.id == invoice_id).scalar_subquery()
     found = session.scalar(
-        sa.select(Payment.method).where(Payment.invoice_id == invoice_id).order_by(Payment.id.desc()).limit(1)
+        sa.select(Payment.method)
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(Invoice.subscription_id == sub_id)
+        .order_by((Payment.invoice_id == invoice_id).desc(), Payment.id.desc())
+        .limit(1)
     )
     return PaymentMethod(found) if found else PaymentMethod.CARD
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.i18n import _l
 from app.models.commerce import Subscription
 from app.models.commerce import SubscriptionStatus as S
-from app.services.audit import chain as audit
+from app.services.audit import hooks as audit_hooks
 from app.services.billing.errors import TransitionRefused
 
 STATUS_TRANSITIONS: dict[S, frozenset[S]] = {
@@ -112,7 +112,7 @@ def set_status(session: Session, sub: Subscription, to: S, *, reason: str, at: d
 
 def audit_change(session: Session, table: str, row_id: int, action: str, details: dict[str, Any]) -> None:
     """One chained audit entry with the intent of a change (the timeline reads the subscription's back)."""
-    audit.append(
-        session.connection(),
+    audit_hooks.queue(
+        session,
         [{"action": action, "resource_type": table, "resource_id": str(row_id), "metadata_json": details}],
     )
