@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from app.models.commerce import Invoice, InvoiceStatus, Product, Promotion, PromotionRedemption, Subscription
@@ -205,20 +205,36 @@ def _renew_batch(session: Session, due: list[tuple[Any, dt.date]], now: dt.datet
             if i.subscription_id in by_sub
         ],
     )
-    entries = [
+    # One chained entry per batch (the invoices are the per-subscription record, as metric ingest does),
+    # plus one per subscription whose status changed (a trial ended), which its timeline shows.
+    at = now.isoformat()
+    entries: list[dict[str, Any]] = []
+    if done:
+        ids = [s["b_id"] for s in done]
+        entries.append(
+            {
+                "action": "subscription.renewed",
+                "resource_type": "subscriptions",
+                "resource_id": None,
+                "metadata_json": {"at": at, "count": len(done), "subscription_ids": ids},
+            }
+        )
+    entries += [
         {
-            "action": "subscription.renewed",
+            "action": "subscription.status",
             "resource_type": "subscriptions",
             "resource_id": str(s["b_id"]),
             "metadata_json": {
+                "from": S.TRIAL.value,
+                "to": S.ACTIVE.value,
+                "reason": "trial_ended",
+                "at": at,
                 "period_start": str(s["cps"]),
                 "period_end": str(s["cpe"]),
-                "at": now.isoformat(),
-                "from": S.TRIAL.value if s["was_trial"] else None,
-                "to": S.ACTIVE.value,
             },
         }
         for s in done
+        if s["was_trial"]
     ]
     audit.append(session.connection(), entries)
     result.renewed += len(done)
@@ -249,18 +265,37 @@ def _invoice_row(
     }
 
 
+_PG_INSERT = sa.text(
+    "INSERT INTO invoices (subscription_id, subtotal, discount_amount, amount, currency, promotion_id, period_start, "
+    "period_end, due_date, issued_at, status, paid_at, external_reference, amount_paid, amount_refunded) "
+    "SELECT t.subscription_id, t.subtotal, t.discount_amount, t.amount, t.currency, t.promotion_id, t.period_start, "
+    "t.period_end, t.due_date, t.issued_at, t.status, t.paid_at, t.external_reference, t.amount_paid, "
+    "t.amount_refunded FROM json_to_recordset(CAST(:rows AS json)) AS t(subscription_id int, subtotal numeric, "
+    "discount_amount numeric, amount numeric, currency text, promotion_id int, period_start date, period_end date, "
+    "due_date date, issued_at timestamptz, status text, paid_at timestamptz, external_reference text, "
+    "amount_paid numeric, amount_refunded numeric) ON CONFLICT (subscription_id, period_start) DO NOTHING "
+    "RETURNING id, subscription_id, amount, currency, due_date"
+)
+
+
+def _json_value(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal | dt.date) else value  # datetimes are dates too: ISO text
+
+
 def _insert_invoices(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
+    """Insert the invoices, skipping any whose period is already invoiced; the inserted ones come back."""
     if not rows:
         return []
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        # One JSON document, one statement text: no thousands of placeholders to parse and plan.
+        doc = json.dumps([{k: _json_value(v) for k, v in row.items()} for row in rows])
+        return list(conn.execute(_PG_INSERT, {"rows": doc}).all())
     table = Invoice.__table__
-    dialect = postgresql if session.connection().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=["subscription_id", "period_start"])
+    stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["subscription_id", "period_start"])
     returning = stmt.returning(table.c.id, table.c.subscription_id, table.c.amount, table.c.currency, table.c.due_date)
-    return (
-        list(session.execute(returning, rows).all())
-        if len(rows) > 1
-        else list(session.execute(returning.values(rows[0])).all())
-    )
+    inserted = (conn.execute(returning.values(row)).one_or_none() for row in rows)
+    return [row for row in inserted if row is not None]
 
 
 _PG_UPDATE = sa.text(
