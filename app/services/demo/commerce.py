@@ -92,11 +92,11 @@ def _product_for(ctx: Ctx, locale: str, timezone: str) -> int:
 def seed_billing(ctx: Ctx) -> None:
     """A year of subscriptions, invoices, payments, dunning and refunds, through the billing services.
 
-    Billing draws from its own generator (seeded from the demo's), so the phases after it get the
-    same random stream whatever the simulation consumes.
+    Billing draws from its own generator (seeded from the demo's state, which it leaves untouched), so
+    the phases after it get the same random stream whatever the simulation consumes.
     """
     outer = ctx.rng
-    ctx.rng = random.Random(outer.getrandbits(64))
+    ctx.rng = random.Random(hash(outer.getstate()))
     try:
         _seed_billing(ctx)
     finally:
