@@ -40,6 +40,9 @@ def register_cli(app: Flask) -> None:
     from app.cli.awards import register as register_awards_cli
 
     register_awards_cli(app)
+    from app.cli.billing import register as register_billing_cli
+
+    register_billing_cli(app)
 
 
 roles_cli = AppGroup("roles", help=_l("Console roles and permissions."))

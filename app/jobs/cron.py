@@ -16,6 +16,8 @@ from app.services.analytics.jobs import CAPTURE_SNAPSHOTS, REFRESH_ROLLUPS
 from app.services.automation.jobs import RUN_KIND as AUTOMATION_RUN
 from app.services.automation.time_jobs import INACTIVITY, SCHEDULES, TIME_RULES_KIND
 from app.services.awards.jobs import EVALUATE_BADGES, RANK_CHALLENGES
+from app.services.billing.jobs import DAILY_KIND as BILLING_DAILY
+from app.services.billing.jobs import DUNNING_KIND as BILLING_DUNNING
 from app.services.compliance.jobs import CHECKPOINT_KIND, VERIFY_KIND
 from app.services.engagement.delivery import DELIVER_KIND
 from app.services.events.jobs import DETECT_KIND
@@ -47,6 +49,10 @@ CRON_TABLE: list[tuple[str, str, dict[str, Any]]] = [
     # Badges and challenges: rank running challenges (finalize ended ones), then award badges, hourly.
     ("app.jobs.cron.rank_challenges", "default", {"cron": "25 * * * *"}),
     ("app.jobs.cron.evaluate_badges", "default", {"cron": "35 * * * *"}),
+    # Billing: the daily run (resume ended pauses, end subscriptions, renew, charge) hourly so each zone's
+    # midnight is met (one run per hour, idempotent); dunning retries every hour at :50.
+    ("app.jobs.cron.dispatch_billing_daily", "default", {"cron": "10 * * * *"}),
+    ("app.jobs.cron.dispatch_billing_dunning", "default", {"cron": "50 * * * *"}),
 ]
 
 
@@ -125,6 +131,16 @@ def detect_sla_breaches() -> int:
 
 def detect_overdue_invoices() -> int:
     return _detect("overdue_invoices", utcnow().date().isoformat())
+
+
+def dispatch_billing_daily() -> int:
+    """One billing run per hour: renewals follow each customer's own midnight, so the day is met in every zone."""
+    return start_job(BILLING_DAILY, {}, dedupe_key=f"{BILLING_DAILY}-{utcnow():%Y-%m-%dT%H}").id
+
+
+def dispatch_billing_dunning() -> int:
+    """One run of the due dunning retries per hour."""
+    return start_job(BILLING_DUNNING, {}, dedupe_key=f"{BILLING_DUNNING}-{utcnow():%Y-%m-%dT%H}").id
 
 
 def build_scheduler(connection: Any) -> Any:

@@ -29,7 +29,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import ORMExecuteState, Session, scoped_session
 from sqlalchemy.orm.attributes import NO_VALUE
 from sqlalchemy.sql import util as sql_util
 
@@ -164,6 +164,18 @@ def _after_flush(session: Session, flush_context: Any) -> None:
             meta["change"] = kind
         entries.append({"action": action, "resource_type": table, "resource_id": resource_id, "metadata_json": meta})
     stamp(entries)  # who and where: the context of the flush, not of the commit
+    if session.info.get(DIRECT_KEY) or session.in_nested_transaction():
+        write(session.connection(), entries)
+    else:
+        session.info.setdefault(QUEUE_KEY, []).extend(entries)
+
+
+def queue(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Add intent entries (``subscription.status``...) to the transaction's audit rows, chained with them at
+    commit: no chain lock and head read per entry, as ``chain.append`` would need."""
+    if isinstance(session, scoped_session):
+        session = session()
+    stamp(entries)
     if session.info.get(DIRECT_KEY) or session.in_nested_transaction():
         write(session.connection(), entries)
     else:

@@ -183,6 +183,15 @@ SUBSCRIPTION_CANCELLED = "subscription.cancelled"
 SUBSCRIPTION_RENEWED = "subscription.renewed"
 INVOICE_OVERDUE = "invoice.overdue"
 PAYMENT_FAILED = "payment.failed"
+SUBSCRIPTION_RESUMED = "subscription.resumed"
+SUBSCRIPTION_PAST_DUE = "subscription.past_due"
+SUBSCRIPTION_EXPIRED = "subscription.expired"
+SUBSCRIPTION_REACTIVATED = "subscription.reactivated"
+INVOICE_ISSUED = "invoice.issued"
+INVOICE_PAID = "invoice.paid"
+INVOICE_UNCOLLECTIBLE = "invoice.uncollectible"
+PAYMENT_SUCCEEDED = "payment.succeeded"
+PAYMENT_REFUNDED = "payment.refunded"
 SESSION_BOOKED = "session.booked"
 SESSION_WAITLISTED = "session.waitlisted"
 SESSION_BOOKING_CANCELLED = "session.booking_cancelled"
@@ -266,6 +275,66 @@ _CATALOGUE: tuple[EventType, ...] = (
             CURRENCY,
             Field("method", ENUM, _l("Payment method"), values=_values(PaymentMethod)),
         ),
+    ),
+    EventType(
+        SUBSCRIPTION_RESUMED,
+        _l("Subscription resumed"),
+        _l("The customer's paused subscription is active again."),
+        (SUBSCRIPTION, PRODUCT, Field("renewal_date", DATE, _l("Next renewal"), required=False)),
+    ),
+    EventType(
+        SUBSCRIPTION_PAST_DUE,
+        _l("Subscription past due"),
+        _l("A payment failed, so the subscription is past due while the payment is retried."),
+        (SUBSCRIPTION, PRODUCT, INVOICE),
+    ),
+    EventType(
+        SUBSCRIPTION_EXPIRED,
+        _l("Subscription expired"),
+        _l("The customer's subscription reached its end date."),
+        (SUBSCRIPTION, PRODUCT, Field("end_date", DATE, _l("End date"), required=False)),
+    ),
+    EventType(
+        SUBSCRIPTION_REACTIVATED,
+        _l("Subscription reactivated"),
+        _l("A cancellation of the customer's subscription was withdrawn."),
+        (SUBSCRIPTION, PRODUCT),
+    ),
+    EventType(
+        INVOICE_ISSUED,
+        _l("Invoice issued"),
+        _l("An invoice for a billing period of the customer's subscription was issued."),
+        (INVOICE, SUBSCRIPTION, AMOUNT, CURRENCY, Field("due_date", DATE, _l("Due date"))),
+    ),
+    EventType(
+        INVOICE_PAID,
+        _l("Invoice paid"),
+        _l("The customer's payments reached the invoice's amount."),
+        (INVOICE, SUBSCRIPTION, AMOUNT, CURRENCY),
+    ),
+    EventType(
+        INVOICE_UNCOLLECTIBLE,
+        _l("Invoice uncollectible"),
+        _l("Every retry of the invoice's payment failed, so it was written off."),
+        (INVOICE, SUBSCRIPTION, AMOUNT, CURRENCY),
+    ),
+    EventType(
+        PAYMENT_SUCCEEDED,
+        _l("Payment succeeded"),
+        _l("A payment of one of the customer's invoices succeeded."),
+        (
+            Field("payment_id", ID, _l("Payment")),
+            INVOICE,
+            AMOUNT,
+            CURRENCY,
+            Field("method", ENUM, _l("Payment method"), values=_values(PaymentMethod)),
+        ),
+    ),
+    EventType(
+        PAYMENT_REFUNDED,
+        _l("Payment refunded"),
+        _l("A payment of one of the customer's invoices was refunded, in full or in part."),
+        (Field("payment_id", ID, _l("Payment")), INVOICE, AMOUNT, CURRENCY),
     ),
     EventType(
         SESSION_BOOKED,
