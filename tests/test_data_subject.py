@@ -34,7 +34,8 @@ def _subject(hold: bool = False) -> PlatformUser:
     db.session.add(sub)
     db.session.flush()
     db.session.add(Invoice(subscription_id=sub.id, amount=Decimal("10.00"), currency="EUR",
-                           due_date=dt.date(2026, 2, 1), status="PAID"))  # fmt: skip
+                           due_date=dt.date(2026, 2, 1), status="PAID",
+                           paid_at=dt.datetime(2026, 2, 1, 9, tzinfo=dt.UTC)))  # fmt: skip
     thread = Thread(subject="About my knee", customer_id=user.id, coach_id=other.id, context_type="CUSTOMER_COACH")
     db.session.add(thread)
     db.session.flush()

@@ -102,9 +102,11 @@ def test_missed_plan_days_are_read_in_each_customers_zone_and_emitted_once(app_c
 
 
 def _invoice(sub, due, status=InvoiceStatus.OPEN) -> Invoice:
+    paid_at = dt.datetime.combine(due, dt.time(9), tzinfo=dt.UTC) if status == InvoiceStatus.PAID else None
     invoice = Invoice(
-        subscription_id=sub.id, amount=decimal.Decimal("49.90"), currency="EUR", due_date=due, status=status
-    )
+        subscription_id=sub.id, amount=decimal.Decimal("49.90"), currency="EUR", due_date=due, status=status,
+        paid_at=paid_at,
+    )  # fmt: skip
     db.session.add(invoice)
     db.session.flush()
     return invoice

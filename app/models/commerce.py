@@ -6,6 +6,7 @@ import datetime as dt
 import decimal
 import enum
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -148,6 +149,26 @@ class Subscription(CreatedAtMixin, Model):
         return f"#{self.id}"
 
 
+def _param(context: Any, name: str) -> Any:
+    return context.get_current_parameters().get(name)
+
+
+def _default_subtotal(context: Any) -> decimal.Decimal:
+    """A row written without a subtotal had no discount: its subtotal is its amount (plus any discount)."""
+    return (_param(context, "amount") or 0) + (_param(context, "discount_amount") or 0)
+
+
+def _default_paid(context: Any) -> decimal.Decimal:
+    """A row written as PAID or REFUNDED without the paid total was paid in full."""
+    settled = str(_param(context, "status") or "") in (InvoiceStatus.PAID, InvoiceStatus.REFUNDED)
+    return (_param(context, "amount") or decimal.Decimal(0)) if settled else decimal.Decimal(0)
+
+
+def _default_refunded(context: Any) -> decimal.Decimal:
+    refunded = str(_param(context, "status") or "") == InvoiceStatus.REFUNDED
+    return (_param(context, "amount") or decimal.Decimal(0)) if refunded else decimal.Decimal(0)
+
+
 class Invoice(Model):
     __tablename__ = "invoices"
 
@@ -165,11 +186,17 @@ class Invoice(Model):
     period_start: Mapped[dt.date | None] = mapped_column(sa.Date)
     period_end: Mapped[dt.date | None] = mapped_column(sa.Date)
     # amount = subtotal - discount_amount; what was paid and refunded, kept by the payment service.
-    subtotal: Mapped[decimal.Decimal] = mapped_column(Money, nullable=False, default=0, server_default="0")
+    subtotal: Mapped[decimal.Decimal] = mapped_column(
+        Money, nullable=False, default=_default_subtotal, server_default="0"
+    )
     discount_amount: Mapped[decimal.Decimal] = mapped_column(Money, nullable=False, default=0, server_default="0")
     promotion_id: Mapped[int | None] = fk("promotions.id", "SET NULL", nullable=True)
-    amount_paid: Mapped[decimal.Decimal] = mapped_column(Money, nullable=False, default=0, server_default="0")
-    amount_refunded: Mapped[decimal.Decimal] = mapped_column(Money, nullable=False, default=0, server_default="0")
+    amount_paid: Mapped[decimal.Decimal] = mapped_column(
+        Money, nullable=False, default=_default_paid, server_default="0"
+    )
+    amount_refunded: Mapped[decimal.Decimal] = mapped_column(
+        Money, nullable=False, default=_default_refunded, server_default="0"
+    )
     issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     voided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
@@ -236,9 +263,7 @@ class Promotion(Model):
     currency: Mapped[str | None] = mapped_column(_CURRENCY)
 
     __table_args__ = (
-        sa.CheckConstraint(
-            "usage_limit IS NULL OR times_redeemed <= usage_limit", name="redeemed_within_limit"
-        ),
+        sa.CheckConstraint("usage_limit IS NULL OR times_redeemed <= usage_limit", name="redeemed_within_limit"),
         sa.CheckConstraint("times_redeemed >= 0", name="redeemed_non_negative"),
         sa.CheckConstraint("duration_periods IS NULL OR duration_periods >= 1", name="duration_positive"),
         sa.CheckConstraint("discount_type <> 'FIXED' OR currency IS NOT NULL", name="fixed_has_currency"),

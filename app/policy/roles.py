@@ -153,13 +153,13 @@ API_PARTNER = "ApiPartner"
 API_ROLES = (CUSTOMER_APP, API_PARTNER)
 ROLE_GRANTS[CUSTOMER_APP] = _grants(
     rw=("Users", "CustomerProfiles", "PlanItems", "SessionParticipants", "ProgressMetrics", "SupportTickets",
-        "Threads", "Messages"),
-    ro=("CustomerPlans", "ScheduledSessions", "WaitlistEntries"),
+        "Threads", "Messages", "Subscriptions"),
+    ro=("CustomerPlans", "ScheduledSessions", "WaitlistEntries", "Invoices"),
 )  # fmt: skip
 ROLE_GRANTS[API_PARTNER] = _grants(
     rw=("Users", "CustomerProfiles", "CustomerPlans", "PlanItems", "ScheduledSessions", "SessionParticipants",
-        "ProgressMetrics", "SupportTickets", "Threads", "Messages"),
-    ro=("WaitlistEntries",),
+        "ProgressMetrics", "SupportTickets", "Threads", "Messages", "Subscriptions"),
+    ro=("WaitlistEntries", "Invoices"),
 )  # fmt: skip
 
 # Which seed role a console role's platform user carries.

@@ -252,6 +252,10 @@ CUSTOMER_APP_RULES: dict[type, Callable[[uuid.UUID, bool], Criteria]] = {
     WaitlistEntry: _own(WaitlistEntry.customer_id),
     ProgressMetric: _own(ProgressMetric.customer_id),
     SupportTicket: _own(SupportTicket.requester_id),
+    Subscription: _own(Subscription.customer_id),
+    Invoice: lambda cid, write: Invoice.subscription_id.in_(
+        sa.select(Subscription.id).where(Subscription.customer_id == cid)
+    ),
     Thread: lambda cid, write: _customer_threads(cid),
     Message: lambda cid, write: Message.thread_id.in_(sa.select(Thread.id).where(_customer_threads(cid))),
 }

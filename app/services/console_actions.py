@@ -14,12 +14,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.models.automation import APIClient, WearableAuthorization
-from app.models.commerce import Subscription, SubscriptionStatus
+from app.models.base import utcnow
+from app.models.commerce import Subscription
 from app.models.engagement import CommunityPost, PostStatus, SupportTicket, TicketStatus
 from app.models.identity import PlatformUser, UserStatus
 from app.models.training import CustomerPlan, PlanStatus
-from app.services import events
 from app.services.api_clients import lifecycle as api_client_lifecycle
+from app.services.billing import periods as billing_periods
+from app.services.billing import states as billing_states
+from app.services.billing import subscriptions as billing_subscriptions
 
 PAUSE_DAYS = 30
 
@@ -70,21 +73,14 @@ def assign_tickets(session: Session, tickets: Sequence[SupportTicket], actor: An
 def pause_subscriptions(
     session: Session, subscriptions: Sequence[Subscription], actor: Any = None, days: int = PAUSE_DAYS
 ) -> int:
-    until = dt.date.today() + dt.timedelta(days=days)
+    """Pause those the subscription state machine lets pause, for ``days`` (the billing service's rules)."""
+    now = utcnow()
     changed = 0
     for sub in subscriptions:
-        if sub.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIAL, SubscriptionStatus.PAST_DUE):
-            sub.status = SubscriptionStatus.PAUSED
-            sub.pause_until = until
+        today = billing_periods.customer_today(session, sub.customer_id, now)
+        if any(t.action == billing_states.Action.PAUSE for t in billing_states.allowed_transitions(sub, today)):
+            billing_subscriptions.pause(session, sub, until=today + dt.timedelta(days=days), now=now)
             changed += 1
-            events.emit(
-                session,
-                events.SUBSCRIPTION_PAUSED,
-                customer_id=sub.customer_id,
-                subscription_id=sub.id,
-                product_id=sub.product_id,
-                pause_until=until,
-            )
     session.flush()
     return changed
 

@@ -18,6 +18,8 @@ SCOPES: dict[str, tuple[str, bool, object]] = {
     "tickets:write": ("SupportTickets", True, _l("Create support tickets")),
     "messages:read": ("Messages", False, _l("Read message threads")),
     "messages:write": ("Messages", True, _l("Send messages")),
+    "billing:read": ("Subscriptions", False, _l("Read subscriptions and invoices")),
+    "billing:write": ("Subscriptions", True, _l("Pause, resume or cancel subscriptions")),
 }
 
 

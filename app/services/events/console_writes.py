@@ -1,12 +1,12 @@
 """Events for the changes staff make through the console's generic record forms.
 
 Some changes that are triggers have no service yet: a coach records a measurement, Support opens
-a ticket, awards a badge, marks a plan item done, records a consent's withdrawal, adds a
-subscription or a failed payment, all through the generated add/edit forms. The record views
+a ticket, awards a badge, marks a plan item done, records a consent's withdrawal, all through the
+generated add/edit forms. The record views
 call ``previous`` before their flush and ``announce`` after it, in the same transaction as the
 change (no ORM event listener: only those forms announce, and a service that later does the
-same change emits its own event and is simply not a form). Issue 16's billing services will
-emit their own events; these forms stay the way staff correct records by hand.
+same change emits its own event and is simply not a form). Subscriptions, invoices and payments
+have no such forms: the billing services change them and emit their own events.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.models.analytics import ProgressMetric
-from app.models.commerce import Invoice, Payment, PaymentStatus, Subscription, SubscriptionStatus
 from app.models.engagement import SupportTicket
 from app.models.identity import Consent
 from app.models.training import Badge, CompletionState, CustomerBadge, CustomerPlan, PlanItem
@@ -28,8 +27,6 @@ from app.services import events
 WATCHED: dict[type, tuple[str, ...]] = {
     Consent: ("revoked_at",),
     PlanItem: ("completion_state",),
-    Subscription: ("status",),
-    Payment: ("status",),
 }
 
 
@@ -104,38 +101,10 @@ def _plan_item(db: Session, item: PlanItem, is_new: bool, before: dict[str, Any]
         )  # fmt: skip
 
 
-def _subscription(db: Session, item: Subscription, is_new: bool, before: dict[str, Any]) -> None:
-    common = {"customer_id": item.customer_id, "subscription_id": item.id, "product_id": item.product_id}
-    if is_new:
-        events.emit(
-            db, events.SUBSCRIPTION_CREATED, status=item.status, start_date=item.start_date, **common
-        )  # fmt: skip
-    elif _became(item, before, "status", SubscriptionStatus.PAUSED):
-        events.emit(db, events.SUBSCRIPTION_PAUSED, pause_until=item.pause_until, **common)
-    elif _became(item, before, "status", SubscriptionStatus.CANCELLED):
-        events.emit(db, events.SUBSCRIPTION_CANCELLED, end_date=item.end_date, **common)
-
-
-def _payment(db: Session, item: Payment, is_new: bool, before: dict[str, Any]) -> None:
-    if item.status != PaymentStatus.FAILED or (not is_new and before.get("status") == PaymentStatus.FAILED):
-        return
-    customer = db.scalar(
-        sa.select(Subscription.customer_id)
-        .join(Invoice, Invoice.subscription_id == Subscription.id)
-        .where(Invoice.id == item.invoice_id)
-    )
-    events.emit(
-        db, events.PAYMENT_FAILED, customer_id=customer, payment_id=item.id, invoice_id=item.invoice_id,
-        amount=item.amount, currency=item.currency, method=item.method,
-    )  # fmt: skip
-
-
 _ANNOUNCERS: dict[type, Callable[[Session, Any, bool, dict[str, Any]], None]] = {
     ProgressMetric: _metric,
     SupportTicket: _ticket,
     CustomerBadge: _badge,
     Consent: _consent,
     PlanItem: _plan_item,
-    Subscription: _subscription,
-    Payment: _payment,
 }

@@ -36,6 +36,7 @@ def _cookieless_api(app: Flask) -> None:
 def install_api(app: Flask) -> None:
     """Register the API blueprint (once per app) with every resource module imported."""
     from app.web.api import (  # noqa: F401  (register their operations)
+        billing,
         customers,
         me,
         messages,

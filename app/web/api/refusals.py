@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from flask_babel import gettext as _
 
+from app.services.billing.errors import BillingError
 from app.services.customer_profiles import ProfileError, ProfileNotFound
 from app.services.scheduling.errors import SchedulingError
 from app.services.training.errors import PlanError
@@ -43,6 +44,10 @@ def service_refusals() -> Iterator[None]:
     except PlanError as error:
         errors = {error.field: [error.message]} if error.field else None
         raise ApiProblem(_status(error.status, error.field), error.message, errors=errors) from None
+    except BillingError as error:
+        errors = {error.field: [str(error.message)]} if error.field else None
+        slug = None if error.code in ("not_found", "invalid") else error.code
+        raise ApiProblem(_status(error.status, error.field), str(error.message), slug=slug, errors=errors) from None
     except ProfileNotFound as error:
         raise ApiProblem(404, str(error)) from None
     except ProfileError as error:

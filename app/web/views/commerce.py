@@ -14,23 +14,24 @@ from app.services import console_actions
 from app.web.views.base.area import register_area
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
+from app.web.views.billing_pages import InvoicePages, PaymentPages, SubscriptionPages
 
 _CURRENCY = [wtv.Regexp(r"^[A-Z]{3}$", message=_l("Use a three-letter ISO 4217 code such as EUR."))]
 
 
-class PaymentView(CoachdeskModelView):
+class PaymentView(PaymentPages, CoachdeskModelView):
     route_base = "/payments"
     datamodel = ScopedSQLAInterface(Payment)
     class_permission_name = "Payments"
     list_title = show_title = _l("Payments")
-    add_title = _l("Record payment")
-    edit_title = _l("Edit payment")
     list_columns = ["invoice", "amount", "method", "provider", "status", "transaction_id", "created_at"]
-    show_columns = [*list_columns, "failure_reason"]
-    add_columns = edit_columns = [
-        "invoice", "provider", "method", "amount", "currency", "status", "transaction_id", "failure_reason",
-    ]  # fmt: skip
-    money_columns = {"amount": "currency"}
+    show_columns = [*list_columns, "failure_reason", "refunded_amount", "refunded_at"]
+    # Payments are recorded on their invoice's page and refunded on their own, through the billing
+    # services (so the invoice's paid total and status move with them); never typed in a form.
+    exclude_route_methods = {"add", "edit", "delete"}
+    add_columns = edit_columns = ["transaction_id"]
+    show_template = "billing/payment_show.html"
+    money_columns = {"amount": "currency", "refunded_amount": "currency"}
     validators_columns = {"currency": _CURRENCY}
     search_text_columns = ("provider", "transaction_id", "failure_reason")
     filter_columns = ("status", "method", "amount", "created_at", "invoice")
@@ -44,23 +45,32 @@ class PaymentView(CoachdeskModelView):
         "status": _l("Status"),
         "transaction_id": _l("Transaction"),
         "failure_reason": _l("Failure reason"),
+        "refunded_amount": _l("Refunded"),
+        "refunded_at": _l("Refunded at"),
         "created_at": _l("Created"),
     }
 
 
-class InvoiceView(CoachdeskModelView):
+class InvoiceView(InvoicePages, CoachdeskModelView):
     route_base = "/invoices"
     datamodel = ScopedSQLAInterface(Invoice)
     class_permission_name = "Invoices"
     list_title = show_title = _l("Invoices")
-    add_title = _l("Add invoice")
-    edit_title = _l("Edit invoice")
     list_columns = ["external_reference", "subscription", "amount", "status", "due_date", "paid_at"]
-    show_columns = list_columns
-    add_columns = edit_columns = [
-        "subscription", "amount", "currency", "status", "due_date", "paid_at", "external_reference",
+    show_columns = [
+        "external_reference", "subscription", "status", "period_start", "period_end", "subtotal",
+        "discount_amount", "promotion", "amount", "amount_paid", "amount_refunded", "due_date", "issued_at",
+        "paid_at", "voided_at",
     ]  # fmt: skip
-    money_columns = {"amount": "currency"}
+    # Invoices are issued by subscriptions (creation and renewal) and change only through payments,
+    # refunds, void and uncollectible: the amounts always agree with the payments behind them.
+    exclude_route_methods = {"add", "edit", "delete"}
+    add_columns = edit_columns = ["external_reference"]
+    show_template = "billing/invoice_show.html"
+    money_columns = {
+        "amount": "currency", "subtotal": "currency", "discount_amount": "currency", "amount_paid": "currency",
+        "amount_refunded": "currency",
+    }  # fmt: skip
     validators_columns = {"currency": _CURRENCY}
     search_text_columns = ("external_reference",)
     filter_columns = ("status", "due_date", "paid_at", "amount", "subscription")
@@ -74,21 +84,34 @@ class InvoiceView(CoachdeskModelView):
         "status": _l("Status"),
         "due_date": _l("Due"),
         "paid_at": _l("Paid"),
+        "period_start": _l("Period from"),
+        "period_end": _l("Period until"),
+        "subtotal": _l("Subtotal"),
+        "discount_amount": _l("Discount"),
+        "promotion": _l("Promotion"),
+        "amount_paid": _l("Paid so far"),
+        "amount_refunded": _l("Refunded"),
+        "issued_at": _l("Issued"),
+        "voided_at": _l("Voided"),
     }
 
 
-class SubscriptionView(CoachdeskModelView):
+class SubscriptionView(SubscriptionPages, CoachdeskModelView):
     route_base = "/subscriptions"
     datamodel = ScopedSQLAInterface(Subscription)
     class_permission_name = "Subscriptions"
     list_title = show_title = _l("Subscriptions")
     add_title = _l("Add subscription")
-    edit_title = _l("Edit subscription")
     list_columns = ["customer", "product", "status", "start_date", "end_date", "renewal_date", "pause_until"]
-    show_columns = [*list_columns, "created_at"]
-    add_columns = edit_columns = [
-        "customer", "product", "status", "start_date", "end_date", "renewal_date", "pause_until",
+    show_columns = [
+        "customer", "product", "status", "start_date", "trial_end", "current_period_start", "current_period_end",
+        "renewal_date", "cancel_at_period_end", "pause_until", "end_date", "cancelled_at", "created_at",
     ]  # fmt: skip
+    # A subscription changes only through the state machine's transitions (the buttons on its page)
+    # and the daily billing jobs; ``add`` is the billing service's form, not FAB's.
+    exclude_route_methods = {"edit", "delete"}
+    add_columns = edit_columns = ["start_date"]
+    show_template = "billing/subscription_show.html"
     search_text_columns = ("customer.full_name", "customer.email")
     filter_columns = ("status", "customer", "product", "start_date", "end_date")
     base_order = ("created_at", "desc")
@@ -102,6 +125,11 @@ class SubscriptionView(CoachdeskModelView):
         "renewal_date": _l("Renews"),
         "pause_until": _l("Paused until"),
         "created_at": _l("Created"),
+        "trial_end": _l("Trial ends"),
+        "current_period_start": _l("Current period from"),
+        "current_period_end": _l("Current period until"),
+        "cancel_at_period_end": _l("Cancels at period end"),
+        "cancelled_at": _l("Cancelled"),
     }
 
     @action("pause", _l("Pause"), _l("Pause the selected subscriptions for 30 days?"), "fa-pause")
@@ -116,13 +144,22 @@ class ProductView(CoachdeskModelView):
     list_title = show_title = _l("Products")
     add_title = _l("Add product")
     edit_title = _l("Edit product")
-    list_columns = ["name", "category", "price", "duration_weeks"]
-    show_columns = ["name", "category", "description", "price", "duration_weeks", "metadata_json"]
+    list_columns = ["name", "category", "price", "interval_months", "duration_weeks"]
+    show_columns = [
+        "name", "category", "description", "price", "interval_months", "trial_days", "duration_weeks",
+        "metadata_json",
+    ]  # fmt: skip
     add_columns = edit_columns = [
-        "name", "category", "description", "price", "currency", "duration_weeks", "metadata_json",
+        "name", "category", "description", "price", "currency", "interval_months", "trial_days", "duration_weeks",
+        "metadata_json",
     ]  # fmt: skip
     money_columns = {"price": "currency"}
-    validators_columns = {"currency": _CURRENCY, "duration_weeks": [wtv.Optional(), wtv.NumberRange(min=1)]}
+    validators_columns = {
+        "currency": _CURRENCY,
+        "duration_weeks": [wtv.Optional(), wtv.NumberRange(min=1)],
+        "interval_months": [wtv.Optional(), wtv.NumberRange(min=1, max=36)],
+        "trial_days": [wtv.Optional(), wtv.NumberRange(min=0, max=365)],
+    }
     search_text_columns = ("name", "description")
     filter_columns = ("category", "price", "duration_weeks")
     related_views = [SubscriptionView]
@@ -133,6 +170,8 @@ class ProductView(CoachdeskModelView):
         "price": _l("Price"),
         "currency": _l("Currency"),
         "duration_weeks": _l("Weeks"),
+        "interval_months": _l("Renews every (months)"),
+        "trial_days": _l("Trial days"),
         "metadata_json": _l("Metadata (JSON)"),
     }
 
@@ -144,12 +183,21 @@ class PromotionView(CoachdeskModelView):
     list_title = show_title = _l("Promotions")
     add_title = _l("Add promotion")
     edit_title = _l("Edit promotion")
-    list_columns = ["code", "discount_type", "value", "start_date", "end_date", "usage_limit"]
-    show_columns = list_columns
-    add_columns = edit_columns = list_columns
+    list_columns = ["code", "discount_type", "value", "currency", "start_date", "end_date", "usage_limit",
+                    "times_redeemed"]  # fmt: skip
+    show_columns = [*list_columns, "duration_periods"]
+    # times_redeemed is counted by redemptions (one conditional UPDATE each), never typed.
+    add_columns = edit_columns = [
+        "code", "discount_type", "value", "currency", "start_date", "end_date", "usage_limit", "duration_periods",
+    ]  # fmt: skip
     validators_columns = {
         "value": [wtv.NumberRange(min=0)],
         "usage_limit": [wtv.Optional(), wtv.NumberRange(min=0)],
+        "duration_periods": [wtv.Optional(), wtv.NumberRange(min=1, max=120)],
+        "currency": [
+            wtv.Optional(),
+            wtv.Regexp(r"^[A-Z]{3}$", message=_l("Use a three-letter ISO 4217 code such as EUR.")),
+        ],
     }
     search_text_columns = ("code",)
     filter_columns = ("discount_type", "start_date", "end_date", "value")
@@ -161,6 +209,9 @@ class PromotionView(CoachdeskModelView):
         "start_date": _l("Start"),
         "end_date": _l("End"),
         "usage_limit": _l("Usage limit"),
+        "times_redeemed": _l("Times redeemed"),
+        "duration_periods": _l("Applies to (billing periods)"),
+        "currency": _l("Currency (fixed discounts)"),
     }
 
 
