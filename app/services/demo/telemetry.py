@@ -38,16 +38,32 @@ def _weekly_rate(ctx: Ctx, weeks_in: float, base: float) -> float:
     return base * (0.55 + 0.45 * math.exp(-weeks_in / 6))
 
 
+def _gone_quiet(ctx: Ctx) -> dict[object, dt.datetime]:
+    """Customers who stopped using the app 15-34 days ago while still on a plan (not cancelled yet):
+    every fourth such long-standing customer, so even a small demo has someone for an inactivity
+    check-in to reach. Chosen without drawing from the random stream."""
+    candidates = sorted(
+        (
+            c
+            for c in ctx.customers
+            if c.churned_at is None and c.plan_ids and ctx.now - c.signup > dt.timedelta(days=60)
+        ),
+        key=lambda c: c.signup,
+    )
+    return {c.id: ctx.now - dt.timedelta(days=15 + i % 20) for i, c in enumerate(candidates) if i % 4 == 1}
+
+
 def seed_events(ctx: Ctx) -> None:
     rng = ctx.rng
     types = list(EVENT_TYPES)
     weights = list(EVENT_TYPES.values())
+    quiet = _gone_quiet(ctx)
 
     def rows() -> Iterator[dict]:
         for c in ctx.customers:
             base = rng.uniform(3.0, 7.5) * (0.6 + c.adherence * 0.6)
             device = rng.choice(DEVICES)
-            end = min(c.active_until, ctx.now)
+            end = min(c.active_until, ctx.now, quiet.get(c.id, ctx.now))
             week_start = c.signup
             weeks_in = 0
             while week_start < end:
