@@ -16,6 +16,7 @@ from app.services.analytics.jobs import CAPTURE_SNAPSHOTS, REFRESH_ROLLUPS
 from app.services.automation.jobs import RUN_KIND as AUTOMATION_RUN
 from app.services.automation.time_jobs import INACTIVITY, SCHEDULES, TIME_RULES_KIND
 from app.services.compliance.jobs import CHECKPOINT_KIND, VERIFY_KIND
+from app.services.engagement.announcements import start_due as start_due_sends
 from app.services.events.jobs import DETECT_KIND
 from app.services.jobs.runs import redispatch_stale, start_job
 from app.services.retention.runner import dispatch_enabled_policies
@@ -40,6 +41,8 @@ CRON_TABLE: list[tuple[str, str, dict[str, Any]]] = [
     # INACTIVITY rules hourly; their executions run with the next minute's automation run.
     ("app.jobs.cron.fire_automation_schedules", "default", {"interval": 60}),
     ("app.jobs.cron.detect_inactive_customers", "default", {"cron": "40 * * * *"}),
+    # Announcements whose send time has come: one send run each (dedupe key per announcement).
+    ("app.jobs.cron.start_due_announcements", "default", {"interval": 60}),
 ]
 
 
@@ -86,6 +89,11 @@ def detect_inactive_customers() -> int:
     """One check of the INACTIVITY rules per hour."""
     key = f"{TIME_RULES_KIND}-{INACTIVITY}-{utcnow():%Y-%m-%dT%H}"
     return start_job(TIME_RULES_KIND, {"what": INACTIVITY}, dedupe_key=key).id
+
+
+def start_due_announcements() -> list[int]:
+    """Start the send run of each SCHEDULED announcement that is due (once per announcement)."""
+    return start_due_sends()
 
 
 def _detect(detector: str, period: str) -> int:
