@@ -68,7 +68,8 @@ def _world() -> dict:
     _subscribe(w["cat"], silver, SubscriptionStatus.CANCELLED)
     _subscribe(w["eve"], gold, SubscriptionStatus.ACTIVE)
     db.session.add_all([
-        CoachAssignment(customer_id=w["ann"], coach_id=coach_a), CoachAssignment(customer_id=w["bob"], coach_id=coach_a),
+        CoachAssignment(customer_id=w["ann"], coach_id=coach_a),
+        CoachAssignment(customer_id=w["bob"], coach_id=coach_a),
         CoachAssignment(customer_id=w["cat"], coach_id=coach_b),
         EngagementEvent(customer_id=w["ann"], event_type="login", occurred_at=NOW - dt.timedelta(days=2)),
         EngagementEvent(customer_id=w["bob"], event_type="login", occurred_at=NOW - dt.timedelta(days=20)),
