@@ -5,19 +5,25 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from sqlalchemy import select, update
+
+from app.extensions import db
 from app.models.engagement import (
-    Announcement,
+    AnnouncementStatus,
     Challenge,
     ChallengeResult,
     CommunityPost,
     CommunityReaction,
+    DeliveryStatus,
     Message,
+    MessageDelivery,
     SupportTicket,
     Thread,
 )
 from app.models.training import CustomerBadge
 from app.services.demo import catalogue as cat
 from app.services.demo.base import Ctx, Customer, Person, insert_returning_ids, insert_rows
+from app.services.engagement import announcements
 from app.services.engagement.tickets import SLA_BY_PRIORITY
 
 SLA = {priority.value: due for priority, due in SLA_BY_PRIORITY.items()}  # the support desk's targets
@@ -176,34 +182,64 @@ def seed_threads_and_tickets(ctx: Ctx) -> None:
     )
 
 
+def _announcement_criteria(ctx: Ctx, segment: str) -> tuple[dict, bool]:
+    """The catalogue's audience label as typed criteria, and whether the message is marketing."""
+    products = ctx.ids.get("product", [])
+    recent = [(ctx.today.replace(day=1) - dt.timedelta(days=31 * n)).strftime("%Y-%m") for n in range(6)]
+    criteria = {
+        "members": {"subscription_statuses": ["ACTIVE"]},
+        "active_customers": {"subscription_statuses": ["ACTIVE", "TRIAL"]},
+        "booked_today": {"coach_ids": [str(ctx.coaches[0].id)]} if ctx.coaches else {},
+        "churned_90d": {"subscription_statuses": ["CANCELLED", "EXPIRED"]},
+        "coaching_customers": {"product_ids": products[:2]} if products else {},
+        "past_due": {"subscription_statuses": ["PAST_DUE"]},
+        "app_users": {"cohort_months": sorted(set(recent))},
+    }.get(segment, {})
+    notices = {"members", "booked_today", "past_due", "app_users", "all_users"}  # service notices, not marketing
+    return criteria, segment not in notices
+
+
 def seed_announcements(ctx: Ctx) -> None:
+    """Announcements made through the service with typed criteria; sent ones queued by the send job's own code.
+
+    No SMTP runs while seeding, so the demo marks a sent announcement's queued deliveries SENT (a few
+    FAILED) directly, at its send time, and keeps the counts on the announcement equal to those rows.
+    """
     rng = ctx.rng
-    rows = []
+    author = ctx.console_people.get("Manager", ctx.admins[0] if ctx.admins else None)
+    session = db.session
     for i, (title, body, channel, segment) in enumerate(cat.ANNOUNCEMENTS):
         created = ctx.days_ago(340 - i * 28 + rng.randint(0, 5))
+        criteria, marketing = _announcement_criteria(ctx, segment)
+        draft = announcements.Draft(title=title, body=body, channel=channel, criteria=criteria, is_marketing=marketing)
+        row = announcements.create_draft(session, draft, created_by=author.id if author else None)
+        row.created_at = created
         if i >= len(cat.ANNOUNCEMENTS) - 2:
-            status = "SCHEDULED" if i % 2 else "DRAFT"
-            scheduled = ctx.now + dt.timedelta(days=rng.randint(2, 20)) if status == "SCHEDULED" else None
-            sent = None
-        elif i == 5:
-            status, scheduled, sent = "CANCELLED", created + dt.timedelta(days=3), None
-        else:
-            status, scheduled = "SENT", created + dt.timedelta(days=rng.randint(0, 3))
-            sent = scheduled + dt.timedelta(minutes=rng.randint(0, 5))
-        rows.append(
-            {
-                "title": title,
-                "body": body,
-                "channel": channel,
-                "target_segment": segment,
-                "scheduled_at": scheduled,
-                "sent_at": sent,
-                "status": status,
-                "created_at": created,
-            }
-        )
-    # Every channel has at least one sent announcement.
-    insert_rows(Announcement, rows)
+            if i % 2:
+                row.status = AnnouncementStatus.SCHEDULED
+                row.scheduled_at = ctx.now + dt.timedelta(days=rng.randint(2, 20))
+            continue
+        if i == 5:
+            row.status, row.scheduled_at = AnnouncementStatus.CANCELLED, created + dt.timedelta(days=3)
+            continue
+        scheduled = created + dt.timedelta(days=rng.randint(0, 3))
+        sent = scheduled + dt.timedelta(minutes=rng.randint(0, 5))
+        row.status, row.scheduled_at = AnnouncementStatus.SCHEDULED, scheduled
+        session.flush()
+        announcements.queue_deliveries(session, row.id, batch_size=5000, now=sent)
+        queued = MessageDelivery.announcement_id == row.id
+        session.execute(update(MessageDelivery).where(queued).values(
+            status=DeliveryStatus.SENT, attempts=1, sent_at=sent, created_at=sent))  # fmt: skip
+        if channel == "EMAIL":  # a bounced address or two
+            failed = list(
+                session.scalars(select(MessageDelivery.id).where(queued).order_by(MessageDelivery.id).limit(2))
+            )
+            bounced = {"status": DeliveryStatus.FAILED, "sent_at": None, "attempts": 3, "last_error": "550 mailbox"}
+            session.execute(update(MessageDelivery).where(MessageDelivery.id.in_(failed)).values(**bounced))
+        counts = announcements.delivery_counts(session, row.id)
+        row.sent_count, row.failed_count = counts["SENT"], counts["FAILED"]
+        row.sent_at = sent
+    session.flush()
 
 
 def seed_community(ctx: Ctx) -> None:

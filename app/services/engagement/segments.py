@@ -108,6 +108,7 @@ def conditions(criteria: Mapping[str, Any], *, now: dt.datetime | None = None) -
     where: list[sa.ColumnElement[bool]] = [
         PlatformUser.status == UserStatus.ACTIVE,
         PlatformUser.id.in_(_role_members(RoleCode.CUSTOMER)),
+        PlatformUser.created_at <= now,  # signed up by then (a no-op now; keeps a replayed history honest)
     ]
     products, statuses = criteria.get("product_ids"), criteria.get("subscription_statuses")
     if products or statuses:
