@@ -22,6 +22,7 @@ from app.services.engagement import segments
 from app.services.engagement.errors import EngagementError
 from app.services.jobs.context import run_inline
 from tests.support.automation_segments import person
+from tests.support.jobworker import jobs_env  # noqa: F401  (a fixture)
 
 NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 
@@ -266,3 +267,25 @@ def test_a_bad_draft_is_refused(app_ctx, draft, field):
     assert refused.value.field == field
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Announcement)) == 0
+
+
+@pytest.mark.usefixtures("jobs_env")
+def test_the_cron_starts_each_due_announcement_once(app):
+    from app.jobs import cron
+    from app.models.jobs import JobRun
+
+    with app.app_context():
+        _world()
+        due = svc.create_draft(db.session, _draft(), created_by=None)
+        svc.schedule(db.session, due.id, utcnow() + dt.timedelta(minutes=5))
+        later = svc.create_draft(db.session, _draft(), created_by=None)
+        svc.schedule(db.session, later.id, utcnow() + dt.timedelta(days=1))
+        db.session.commit()
+        assert cron.start_due_announcements() == []
+        due.scheduled_at = utcnow() - dt.timedelta(seconds=1)  # time passes
+        db.session.commit()
+        first = cron.start_due_announcements()
+        assert len(first) == 1 and cron.start_due_announcements() == first
+        run = db.session.get(JobRun, first[0])
+        assert run.kind == svc.SEND_KIND and run.params == {"announcement_id": due.id}
+        assert ("app.jobs.cron.start_due_announcements", "default", {"interval": 60}) in cron.CRON_TABLE
