@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models.engagement import (
-    AnnouncementStatus,
+    Announcement,
     Challenge,
     ChallengeResult,
     CommunityPost,
@@ -23,7 +23,7 @@ from app.models.engagement import (
 from app.models.training import CustomerBadge
 from app.services.demo import catalogue as cat
 from app.services.demo.base import Ctx, Customer, Person, insert_returning_ids, insert_rows
-from app.services.engagement import announcements
+from app.services.engagement import announcements, segments
 from app.services.engagement.tickets import SLA_BY_PRIORITY
 
 SLA = {priority.value: due for priority, due in SLA_BY_PRIORITY.items()}  # the support desk's targets
@@ -200,46 +200,59 @@ def _announcement_criteria(ctx: Ctx, segment: str) -> tuple[dict, bool]:
 
 
 def seed_announcements(ctx: Ctx) -> None:
-    """Announcements made through the service with typed criteria; sent ones queued by the send job's own code.
+    """Announcements checked, described and queued by the announcement service's own code, with typed criteria.
 
-    No SMTP runs while seeding, so the demo marks a sent announcement's queued deliveries SENT (a few
-    FAILED) directly, at its send time, and keeps the counts on the announcement equal to those rows.
+    The rows go in by Core statements, like the rest of the demo: an ORM write here would be audited
+    now, ahead of the bulk-seeded audit history, and break its time order. Sent ones are queued by the
+    send job's INSERT ... SELECT (consent respected); no SMTP runs while seeding, so the demo then marks
+    those deliveries SENT (a couple FAILED) at the send time, and the counts equal the rows.
     """
     rng = ctx.rng
-    author = ctx.console_people.get("Manager", ctx.admins[0] if ctx.admins else None)
     session = db.session
+    author = ctx.console_people.get("Manager") or (ctx.admins[0] if ctx.admins else None)
+    rows, plans = [], []
     for i, (title, body, channel, segment) in enumerate(cat.ANNOUNCEMENTS):
         created = ctx.days_ago(340 - i * 28 + rng.randint(0, 5))
         criteria, marketing = _announcement_criteria(ctx, segment)
         draft = announcements.Draft(title=title, body=body, channel=channel, criteria=criteria, is_marketing=marketing)
-        row = announcements.create_draft(session, draft, created_by=author.id if author else None)
-        row.created_at = created
+        title, body, checked_channel, criteria = announcements.check_draft(session, draft)
+        status, scheduled, sent = "DRAFT", None, None
         if i >= len(cat.ANNOUNCEMENTS) - 2:
             if i % 2:
-                row.status = AnnouncementStatus.SCHEDULED
-                row.scheduled_at = ctx.now + dt.timedelta(days=rng.randint(2, 20))
+                status, scheduled = "SCHEDULED", ctx.now + dt.timedelta(days=rng.randint(2, 20))
+        elif i == 5:
+            status, scheduled = "CANCELLED", created + dt.timedelta(days=3)
+        else:
+            status, scheduled = "SENT", created + dt.timedelta(days=rng.randint(0, 3))
+            sent = scheduled + dt.timedelta(minutes=rng.randint(0, 5))
+        rows.append({
+            "title": title, "body": body, "channel": checked_channel.value, "segment_json": criteria,
+            "target_segment": segments.describe(session, criteria), "is_marketing": marketing,
+            "scheduled_at": scheduled, "sent_at": sent, "status": status, "created_at": created,
+            "created_by_id": author.id if author else None,
+            "audience_size": None, "sent_count": 0, "skipped_count": 0, "failed_count": 0,
+        })  # fmt: skip
+        plans.append((criteria, checked_channel, marketing, sent))
+    ids = insert_returning_ids(Announcement, rows)
+    for announcement_id, (criteria, channel, marketing, sent) in zip(ids, plans, strict=True):
+        if sent is None:
             continue
-        if i == 5:
-            row.status, row.scheduled_at = AnnouncementStatus.CANCELLED, created + dt.timedelta(days=3)
-            continue
-        scheduled = created + dt.timedelta(days=rng.randint(0, 3))
-        sent = scheduled + dt.timedelta(minutes=rng.randint(0, 5))
-        row.status, row.scheduled_at = AnnouncementStatus.SCHEDULED, scheduled
-        session.flush()
-        announcements.queue_deliveries(session, row.id, batch_size=5000, now=sent)
-        queued = MessageDelivery.announcement_id == row.id
+        target = announcements.Target(announcement_id, channel, marketing)
+        announcements.queue_audience(session, target, criteria, now=sent, batch_size=5000)
+        queued = MessageDelivery.announcement_id == announcement_id
         session.execute(update(MessageDelivery).where(queued).values(
             status=DeliveryStatus.SENT, attempts=1, sent_at=sent, created_at=sent))  # fmt: skip
-        if channel == "EMAIL":  # a bounced address or two
+        if channel.value == "EMAIL":  # a bounced address or two
             failed = list(
                 session.scalars(select(MessageDelivery.id).where(queued).order_by(MessageDelivery.id).limit(2))
             )
             bounced = {"status": DeliveryStatus.FAILED, "sent_at": None, "attempts": 3, "last_error": "550 mailbox"}
             session.execute(update(MessageDelivery).where(MessageDelivery.id.in_(failed)).values(**bounced))
-        counts = announcements.delivery_counts(session, row.id)
-        row.sent_count, row.failed_count = counts["SENT"], counts["FAILED"]
-        row.sent_at = sent
-    session.flush()
+        counts = announcements.delivery_counts(session, announcement_id)
+        reach = announcements.preview(session, criteria, is_marketing=marketing, now=sent)
+        session.execute(update(Announcement).where(Announcement.id == announcement_id).values(
+            audience_size=reach.audience_size, skipped_count=reach.excluded_no_consent,
+            sent_count=counts["SENT"], failed_count=counts["FAILED"]))  # fmt: skip
 
 
 def seed_community(ctx: Ctx) -> None:

@@ -256,7 +256,16 @@ def delivery_counts_many(session: Session, announcement_ids: list[int]) -> dict[
     return out
 
 
-def _insert_batch(session: Session, row: Announcement, criteria: Mapping[str, Any], now: dt.datetime,
+@dataclass(frozen=True)
+class Target:
+    """What the INSERT ... SELECT needs of an announcement: its id, channel and whether it is marketing."""
+
+    announcement_id: int
+    channel: Channel
+    is_marketing: bool
+
+
+def _insert_batch(session: Session, row: Target, criteria: Mapping[str, Any], now: dt.datetime,
                   after: uuid.UUID | None, upto: uuid.UUID) -> None:  # fmt: skip
     """One INSERT ... SELECT of QUEUED rows for the audience in (after, upto], skipping rows already there."""
     table = MessageDelivery.__table__
@@ -266,7 +275,7 @@ def _insert_batch(session: Session, row: Announcement, criteria: Mapping[str, An
     if row.is_marketing:
         where.append(consented(now))
     source = sa.select(
-        sa.literal(row.id, sa.Integer()),
+        sa.literal(row.announcement_id, sa.Integer()),
         PlatformUser.id,
         sa.literal(Channel(row.channel), table.c.channel.type),
         sa.literal(DeliveryStatus.QUEUED, table.c.status.type),
@@ -286,18 +295,13 @@ def _insert_batch(session: Session, row: Announcement, criteria: Mapping[str, An
 Batch = Callable[[int, int, dict[str, Any]], None]  # (done, total, checkpoint): the job commits here
 
 
-def queue_deliveries(session: Session, announcement_id: int, *, batch_size: int = DEFAULT_BATCH,
-                     checkpoint: Mapping[str, Any] | None = None, on_batch: Batch | None = None,
-                     now: dt.datetime | None = None) -> dict[str, Any]:  # fmt: skip
-    """Queue the announcement to its audience as it is now, batch by batch; idempotent, resumable.
+def queue_audience(session: Session, target: Target, criteria: Mapping[str, Any], *, now: dt.datetime,
+                   batch_size: int = DEFAULT_BATCH, checkpoint: Mapping[str, Any] | None = None,
+                   on_batch: Batch | None = None) -> int:  # fmt: skip
+    """QUEUED rows for the (validated) audience, walked by user id in batches; how many members were walked.
 
-    A DRAFT or CANCELLED announcement queues nothing. The last step sets the counts, SENT and ``sent_at``.
+    Core statements only: ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``, so a rerun adds nobody twice.
     """
-    now = now or utcnow()
-    row = get(session, announcement_id)
-    if row.status not in (AnnouncementStatus.SCHEDULED, AnnouncementStatus.SENT):
-        return {"announcement_id": announcement_id, "queued": 0, "skipped": row.status.value}
-    criteria = segments.validate(session, row.segment_json or {})
     total = segments.audience_size(session, criteria, now=now)
     state = dict(checkpoint or {})
     after = uuid.UUID(state["after"]) if state.get("after") else None
@@ -308,12 +312,32 @@ def queue_deliveries(session: Session, announcement_id: int, *, batch_size: int 
         ids = session.scalars(stmt.limit(batch_size)).all()
         if not ids:
             break
-        _insert_batch(session, row, criteria, now, after, ids[-1])
+        _insert_batch(session, target, criteria, now, after, ids[-1])
         after, done = ids[-1], done + len(ids)
         if on_batch is not None:
             on_batch(done, max(total, done), {"after": str(after), "done": done})
         if len(ids) < batch_size:
             break
+    return done
+
+
+def queue_deliveries(session: Session, announcement_id: int, *, batch_size: int = DEFAULT_BATCH,
+                     checkpoint: Mapping[str, Any] | None = None, on_batch: Batch | None = None,
+                     now: dt.datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """Queue the announcement to its audience as it is now, batch by batch; idempotent, resumable.
+
+    A DRAFT or CANCELLED announcement queues nothing. The last step sets the counts, SENT and ``sent_at``,
+    and records one ``announcement.sent`` audit event with the counts (the rows go in by Core INSERTs,
+    which the ORM hooks do not see).
+    """
+    now = now or utcnow()
+    row = get(session, announcement_id)
+    if row.status not in (AnnouncementStatus.SCHEDULED, AnnouncementStatus.SENT):
+        return {"announcement_id": announcement_id, "queued": 0, "skipped": row.status.value}
+    criteria = segments.validate(session, row.segment_json or {})
+    target = Target(row.id, Channel(row.channel), bool(row.is_marketing))
+    queue_audience(session, target, criteria, now=now, batch_size=batch_size, checkpoint=checkpoint,
+                   on_batch=on_batch)  # fmt: skip
     row = get(session, announcement_id, for_update=True)
     counts = delivery_counts(session, announcement_id)
     queued = sum(counts.values())
