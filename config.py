@@ -177,6 +177,22 @@ class BaseConfig:
     AUTOMATION_WEBHOOK_TIMEOUT = _env_float("AUTOMATION_WEBHOOK_TIMEOUT", 5.0)
     AUTOMATION_WEBHOOK_ALLOW_PRIVATE = os.environ.get("AUTOMATION_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true")
 
+    # Outgoing mail (app.services.engagement.channels): one SMTP connection per delivery batch. The
+    # password is read here and handed to smtplib only; it is never logged nor stored with an error.
+    MAIL_SERVER: str | None = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "on")
+    MAIL_USERNAME: str | None = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD: str | None = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_FROM = os.environ.get("MAIL_FROM") or "Coachdesk <no-reply@coachdesk.localhost>"
+    MAIL_TIMEOUT = _env_float("MAIL_TIMEOUT", 10.0)
+    # The local debugging sink (app.services.engagement.mail_sink): the embedded default starts it when
+    # MAIL_SERVER is not set and keeps the newest MAIL_SINK_KEEP mails under MAIL_SINK_DIR.
+    MAIL_SINK = False
+    MAIL_SINK_DIR = INSTANCE_DIR / "mail"
+    MAIL_SINK_KEEP = _env_int("MAIL_SINK_KEEP", 500)
+    DELIVERY_BATCH = _env_int("DELIVERY_BATCH", 500)
+
     def __init__(self) -> None:
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(self.database_url())
 
@@ -207,6 +223,7 @@ class EmbeddedConfig(BaseConfig):
     """`make run`: one machine, nothing to install, state under instance/."""
 
     APP_ENV = "embedded"
+    MAIL_SINK = not os.environ.get("MAIL_SERVER")  # delivered mail lands in instance/mail/, shown in the console
 
     def __init__(self) -> None:
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)

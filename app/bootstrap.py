@@ -62,9 +62,12 @@ class Background:
     tracebacks from them) and run.py stops them in order: worker and cron, then Redis.
     """
 
-    def __init__(self, processes: list[subprocess.Popen], embedded_redis_url: str | None = None) -> None:
+    def __init__(
+        self, processes: list[subprocess.Popen], embedded_redis_url: str | None = None, mail_sink: Any = None
+    ) -> None:
         self.processes = processes
         self.embedded_redis_url = embedded_redis_url
+        self.mail_sink = mail_sink
         self._stopped = False
 
     def stop(self) -> None:
@@ -82,6 +85,20 @@ class Background:
                 proc.wait()
         if self.embedded_redis_url:
             _shutdown_redis(self.embedded_redis_url)
+        if self.mail_sink is not None:
+            self.mail_sink.stop()
+
+
+def _start_mail_sink(app: Flask, env: dict[str, str]) -> Any:
+    """The local SMTP sink (MAIL_SINK, no MAIL_SERVER): the worker sends to it, the console shows what it got."""
+    if not app.config.get("MAIL_SINK") or app.config.get("MAIL_SERVER"):
+        return None
+    from app.services.engagement.mail_sink import MailSink
+
+    sink = MailSink(Path(app.config["MAIL_SINK_DIR"]), keep=int(app.config.get("MAIL_SINK_KEEP") or 500)).start()
+    app.config.update(MAIL_SERVER=sink.host, MAIL_PORT=sink.port)
+    env.update(MAIL_SERVER=sink.host, MAIL_PORT=str(sink.port))
+    return sink
 
 
 def _shutdown_redis(url: str) -> None:
@@ -118,12 +135,13 @@ def start_background(app: Flask) -> Background:
     url = app.config.get("REDIS_URL") or start_embedded_redis(Path(app.config["INSTANCE_DIR"]))
     app.config["REDIS_URL"] = url
     env = dict(os.environ, REDIS_URL=url, FLASK_APP="app:create_app", APP_ENV=app.config["APP_ENV"])
+    sink = _start_mail_sink(app, env)
     flask = [sys.executable, "-m", "flask", "jobs"]
     quiet = () if os.environ.get("COACHDESK_VERBOSE") else IDLE_WORKER_LINES
     processes = [
         _start([*flask, "worker", "--with-scheduler"], env, quiet),
         _start([*flask, "cron"], env),
     ]
-    background = Background(processes, url if embedded else None)
+    background = Background(processes, url if embedded else None, sink)
     atexit.register(background.stop)
     return background

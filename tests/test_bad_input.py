@@ -118,8 +118,9 @@ def test_unknown_enum_values_are_refused_in_forms_and_filters(app: Flask, admin:
 def test_oversize_text_is_refused(app: Flask, admin: dict) -> None:
     ids = admin["ids"]
     before = count(app, Message)
-    page = text_of(post(admin, "/messages/add", thread=ids[Thread], sender=ids[PlatformUser], body="x" * 20001))
-    assert "longer than 20000" in page
+    # Messages are written in the Inbox only (its own tests send an oversize body); the record form is gone.
+    resp = post(admin, "/messages/add", thread=ids[Thread], sender=ids[PlatformUser], body="x" * 20001)
+    assert resp.status_code == 404
     assert count(app, Message) == before
     page = text_of(post(admin, "/products/add", name="n" * 201, category="COACHING", price="5", currency="EUR"))
     assert "longer than 200" in page

@@ -34,6 +34,12 @@ def register_cli(app: Flask) -> None:
     from app.cli.api_clients import register as register_api_clients_cli
 
     register_api_clients_cli(app)
+    from app.cli.deliveries import register as register_deliveries_cli
+
+    register_deliveries_cli(app)
+    from app.cli.awards import register as register_awards_cli
+
+    register_awards_cli(app)
 
 
 roles_cli = AppGroup("roles", help=_l("Console roles and permissions."))

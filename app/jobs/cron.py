@@ -15,8 +15,10 @@ from app.models.base import utcnow
 from app.services.analytics.jobs import CAPTURE_SNAPSHOTS, REFRESH_ROLLUPS
 from app.services.automation.jobs import RUN_KIND as AUTOMATION_RUN
 from app.services.automation.time_jobs import INACTIVITY, SCHEDULES, TIME_RULES_KIND
+from app.services.awards.jobs import EVALUATE_BADGES, RANK_CHALLENGES
 from app.services.compliance.jobs import CHECKPOINT_KIND, VERIFY_KIND
 from app.services.engagement.announcements import start_due as start_due_sends
+from app.services.engagement.delivery import DELIVER_KIND
 from app.services.events.jobs import DETECT_KIND
 from app.services.jobs.runs import redispatch_stale, start_job
 from app.services.retention.runner import dispatch_enabled_policies
@@ -41,6 +43,11 @@ CRON_TABLE: list[tuple[str, str, dict[str, Any]]] = [
     # INACTIVITY rules hourly; their executions run with the next minute's automation run.
     ("app.jobs.cron.fire_automation_schedules", "default", {"interval": 60}),
     ("app.jobs.cron.detect_inactive_customers", "default", {"cron": "40 * * * *"}),
+    # Queued message and announcement deliveries (email, push, in-app), every minute.
+    ("app.jobs.cron.dispatch_deliveries", "default", {"interval": 60}),
+    # Badges and challenges: rank running challenges (finalize ended ones), then award badges, hourly.
+    ("app.jobs.cron.rank_challenges", "default", {"cron": "25 * * * *"}),
+    ("app.jobs.cron.evaluate_badges", "default", {"cron": "35 * * * *"}),
     # Announcements whose send time has come: one send run each (dedupe key per announcement).
     ("app.jobs.cron.start_due_announcements", "default", {"interval": 60}),
 ]
@@ -89,6 +96,21 @@ def detect_inactive_customers() -> int:
     """One check of the INACTIVITY rules per hour."""
     key = f"{TIME_RULES_KIND}-{INACTIVITY}-{utcnow():%Y-%m-%dT%H}"
     return start_job(TIME_RULES_KIND, {"what": INACTIVITY}, dedupe_key=key).id
+
+
+def dispatch_deliveries() -> int:
+    """One delivery run per minute (two at once are harmless: they claim rows with SKIP LOCKED)."""
+    return start_job(DELIVER_KIND, {}, dedupe_key=f"{DELIVER_KIND}-{utcnow():%Y-%m-%dT%H:%M}").id
+
+
+def rank_challenges() -> int:
+    """One ranking of the running challenges per hour."""
+    return start_job(RANK_CHALLENGES, {}, dedupe_key=f"{RANK_CHALLENGES}-{utcnow():%Y-%m-%dT%H}").id
+
+
+def evaluate_badges() -> int:
+    """One evaluation of every badge for every customer per hour."""
+    return start_job(EVALUATE_BADGES, {}, dedupe_key=f"{EVALUATE_BADGES}-{utcnow():%Y-%m-%dT%H}").id
 
 
 def start_due_announcements() -> list[int]:

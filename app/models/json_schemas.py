@@ -114,17 +114,36 @@ PRESCRIPTION_BY_TYPE: dict[str, dict[str, Any]] = {
     "HABIT": _prescription_subset(_HABIT_KEYS),
 }
 
+# What earns a badge (evaluated by app.services.awards): a count, a streak of days in the customer's zone,
+# attended classes, a challenge rank, a metric's change or average; MANUAL badges only rules and staff award.
+# ``event_type`` makes COMPLETIONS and STREAK count engagement events of that type instead of completed plan
+# items; ``direction`` says which change METRIC_DELTA wants (absent: either way).
 BADGE_CRITERIA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "kind": {"type": "string", "enum": ["STREAK", "COMPLETIONS", "ATTENDANCE", "CHALLENGE_RANK", "METRIC_DELTA"]},
-        "threshold": {"type": "number", "minimum": 0},
+        "kind": {
+            "type": "string",
+            "enum": [
+                "STREAK", "COMPLETIONS", "ATTENDANCE", "CHALLENGE_RANK", "METRIC_DELTA", "METRIC_AVERAGE", "MANUAL",
+            ],
+        },
+        "threshold": {"type": "number", "minimum": 0, "maximum": 1000000000},
         "window_days": {"type": "integer", "minimum": 1, "maximum": 3650},
         "metric": {"type": "string", "maxLength": 50},
+        "event_type": {"type": "string", "pattern": "^[a-z][a-z0-9_.]{0,49}$"},
+        "direction": {"type": "string", "enum": ["DECREASE", "INCREASE"]},
     },
-    "required": ["kind", "threshold"],
+    "required": ["kind"],
+    "allOf": [
+        {"if": {"properties": {"kind": {"not": {"const": "MANUAL"}}}}, "then": {"required": ["threshold"]}},
+        {
+            "if": {"properties": {"kind": {"enum": ["METRIC_DELTA", "METRIC_AVERAGE"]}}},
+            "then": {"required": ["metric"]},
+        },
+        {"if": {"properties": {"kind": {"const": "METRIC_AVERAGE"}}}, "then": {"required": ["window_days"]}},
+    ],
     "additionalProperties": False,
-}
+}  # fmt: skip
 
 ATTACHMENTS: dict[str, Any] = {
     "type": "array",

@@ -61,7 +61,11 @@ FEATURE_RESOURCES = (
     "Jobs",
     "CatalogueGrids",
     "AccountSettings",  # each person's own settings page (time zone); changes only their own account
+    "Inbox",  # the staff inbox: read and answer one's threads (a coach's own, the desk's SUPPORT threads)
     "DomainEvents",  # the domain-event outbox, read-only for everyone (services write it, the dispatcher stamps it)
+    "Deliveries",  # message and announcement deliveries: read, and "Retry" of FAILED ones (write)
+    "DeliveredMail",  # what the embedded default's local SMTP sink received (development only)
+    "TelemetryCorrections",  # corrections of computed records and telemetry, with a reason (Admin only)
 )
 
 ALL_RESOURCES = ENTITY_RESOURCES + FEATURE_RESOURCES
@@ -88,7 +92,8 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
         rw=(
             "Users", "CustomerProfiles", "Consents", "Subscriptions", "Invoices", "Payments", "Promotions",
             "SupportTickets", "Threads", "Messages", "CommunityPosts", "CommunityReactions",
-            "WearableAuthorizations", "AccountSettings",
+            "WearableAuthorizations", "AccountSettings", "Deliveries",
+            "Inbox",  # the desk answers SUPPORT threads as themselves
             # The front desk runs the timetable for every coach: sessions, bookings, and overrides.
             "ScheduledSessions", "SessionParticipants", "Calendar", "ScheduleOverride",
         ),
@@ -105,6 +110,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "Programs", "ProgramItems", "CustomerPlans", "PlanItems", "ScheduledSessions", "SessionParticipants",
             "CoachAvailability", "Threads", "Messages", "ProgressMetrics", "PlanBuilder",
             "Calendar", "AccountSettings",
+            "Inbox",  # their own conversations and the automation notes about their customers
         ),
         ro=(
             "WaitlistEntries",

@@ -29,7 +29,7 @@ from app.services.analytics.rollups import refresh_rollups
 from app.services.audit import chain as audit
 from app.services.audit import verify as audit_verify
 from app.services.demo import automation as demo_automation
-from app.services.demo import commerce, engagement, people, scheduling, telemetry, training
+from app.services.demo import awards, commerce, engagement, people, scheduling, telemetry, training
 from app.services.demo.base import Ctx
 
 __all__ = ["DemoDataError", "DemoResult", "seed_demo_data", "PHASES"]
@@ -128,6 +128,8 @@ PHASES: tuple[tuple[str, Callable[[Ctx], None]], ...] = (
     (N_("wearables"), telemetry.seed_wearables),
     (N_("retention policies"), telemetry.seed_retention),
     (N_("audit trail"), telemetry.seed_audit),
+    # Last: its audit rows follow the bulk history, as the services' own rows do.
+    (N_("badge awards & challenge rankings"), awards.seed_awards),
 )
 
 

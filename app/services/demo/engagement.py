@@ -20,7 +20,6 @@ from app.models.engagement import (
     SupportTicket,
     Thread,
 )
-from app.models.training import CustomerBadge
 from app.services.demo import catalogue as cat
 from app.services.demo.base import Ctx, Customer, Person, insert_returning_ids, insert_rows
 from app.services.engagement import announcements, segments
@@ -46,16 +45,27 @@ def _conversation(
     staff_lines: tuple,
     customer_lines: tuple,
 ) -> list[dict]:
+    """A conversation between ``customer`` and ``staff``, with read marks as people leave them.
+
+    A message was read before its recipient answered it; what nobody has answered yet was read
+    if it is more than half a day old (or, in some conversations, at all), else it is still
+    unread: so only the newest messages of one side are ever unread, and never before they were
+    sent. ``last_message_at`` is the newest message's time, as ``append_message`` keeps it.
+    """
     rng = ctx.rng
     moments = sorted(ctx.between(start, end) for _ in range(count))
+    sides = [(n % 2 == 0) if rng.random() < 0.85 else rng.random() < 0.5 for n in range(len(moments))]
+    # Unanswered messages are read up to here: half a day ago, or now in conversations kept up to date.
+    read_until = ctx.now if ctx.chance(0.4) else ctx.now - dt.timedelta(hours=12)
     rows = []
-    for n, sent in enumerate(moments):
-        from_customer = (n % 2 == 0) if rng.random() < 0.85 else rng.random() < 0.5
+    for n, (sent, from_customer) in enumerate(zip(moments, sides, strict=True)):
         sender, recipient = (customer, staff) if from_customer else (staff, customer)
+        answer = next((moments[k] for k in range(n + 1, len(moments)) if sides[k] != from_customer), None)
         read = None
-        if sent < ctx.now - dt.timedelta(hours=12) or ctx.chance(0.5):
-            read = min(ctx.now, sent + dt.timedelta(minutes=rng.randint(2, 2000)))
-            read = max(read, sent)
+        if answer is not None:
+            read = sent + (answer - sent) * rng.random()
+        elif sent < read_until:
+            read = max(sent, min(ctx.now, sent + dt.timedelta(minutes=rng.randint(2, 2000))))
         attachments = None
         if from_customer and ctx.chance(0.07):
             name, ctype = rng.choice(ATTACHMENT_TYPES)
@@ -77,7 +87,7 @@ def _conversation(
                 "attachments_json": attachments,
             }
         )
-    thread["last_message_at"] = moments[-1] if moments else None
+    thread["last_message_at"] = max(moments) if moments else None
     return rows
 
 
@@ -305,7 +315,8 @@ def seed_community(ctx: Ctx) -> None:
 
 
 def seed_challenges(ctx: Ctx) -> None:
-    rng = ctx.rng
+    """The challenges and who joined each (a result row with ``joined_at``, no score yet): the scores,
+    ranks and podium badges come from the ranking service run over the history (``demo.awards``)."""
     rows = []
     for i, (name, description, rules) in enumerate(cat.CHALLENGES):
         start = ctx.today - dt.timedelta(days=350 - i * 55)
@@ -320,36 +331,13 @@ def seed_challenges(ctx: Ctx) -> None:
         )
     challenge_ids = insert_returning_ids(Challenge, rows)
     results = []
-    podium = []
     for cid, ch in zip(challenge_ids, rows, strict=True):
         start = dt.datetime.combine(ch["start_date"], dt.time(), tzinfo=dt.UTC)
         active = [c for c in ctx.customers if c.is_active_on(start)]
         joined = [c for c in active if ctx.chance(0.35)] or active[:1]
-        target = ch["rules_json"].get("target", 100)
-        scored = sorted(
-            ((round(Decimal(rng.uniform(0.05, 1.4) * c.adherence * target), 2), c) for c in joined),
-            key=lambda sc: -sc[0],
-        )
-        end = min(ctx.now, dt.datetime.combine(ch["end_date"], dt.time(23), tzinfo=dt.UTC))
-        finished = ch["end_date"] < ctx.today
-        for rank, (score, c) in enumerate(scored, start=1):
-            results.append(
-                {
-                    "challenge_id": cid,
-                    "customer_id": c.id,
-                    "score": score,
-                    "rank": rank,
-                    "updated_at": end if finished else ctx.between(start, ctx.now),
-                }
-            )
-            if finished and rank <= 3:
-                podium.append((c, end))
+        for c in joined:
+            # Most join in the week before the start, some in the first days; never before signing up.
+            moment = max(c.signup, ctx.between(start - dt.timedelta(days=7), start + dt.timedelta(days=4)))
+            results.append({"challenge_id": cid, "customer_id": c.id, "score": Decimal(0), "rank": None,
+                            "joined_at": min(moment, ctx.now), "updated_at": min(moment, ctx.now)})  # fmt: skip
     insert_rows(ChallengeResult, results)
-    badge_id = ctx.extra["badge_ids"]["PODIUM"]
-    seen = set()
-    awards = []
-    for c, when in podium:
-        if c.id not in seen:
-            seen.add(c.id)
-            awards.append({"customer_id": c.id, "badge_id": badge_id, "awarded_at": when})
-    insert_rows(CustomerBadge, awards)

@@ -10,7 +10,9 @@ thread's other party. Nobody posts into a notes thread through here: it is autom
 
 ``append_message`` takes the thread's row lock (``SELECT ... FOR UPDATE`` on PostgreSQL) before it
 moves ``last_message_at``, so two posts at once leave the later time, in the same transaction as
-the message. Services flush; the caller commits.
+the message. A message to the thread's customer also queues its e-mail (one ``MessageDelivery``,
+QUEUED, due at once) in that transaction: the delivery job sends it, so a message is never lost
+between being written and being announced. Services flush; the caller commits.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.i18n import service_gettext as _
 from app.models.base import utcnow
-from app.models.engagement import NOTES_CONTEXT, Message, Thread
+from app.models.engagement import NOTES_CONTEXT, Channel, DeliveryStatus, Message, MessageDelivery, Thread
 from app.services.engagement.errors import EngagementError, NotVisible, Refused
 
 MAX_BODY = 20000  # messages.body_length
@@ -92,8 +94,9 @@ def append_message(
 ) -> Message:
     """Add a message to ``thread`` and move its ``last_message_at`` forward, under the thread's row lock.
 
-    The one place a message is written (the API, automation's actions): the lock orders concurrent
-    posts to one thread, so ``last_message_at`` ends at the latest of them, never an earlier one.
+    The one place a message is written (the API, the inbox, automation's actions): the lock orders
+    concurrent posts to one thread, so ``last_message_at`` ends at the latest of them, never an
+    earlier one. A message to the thread's customer queues its e-mail delivery.
     """
     if thread.id is not None and session.get_bind().dialect.name == "postgresql":
         session.execute(sa.select(Thread.id).where(Thread.id == thread.id).with_for_update())
@@ -103,6 +106,18 @@ def append_message(
     if thread.last_message_at is None or thread.last_message_at < sent_at:
         thread.last_message_at = sent_at
     session.flush()
+    if recipient_id is not None and recipient_id == thread.customer_id:
+        session.add(
+            MessageDelivery(
+                message_id=message.id,
+                recipient_id=recipient_id,
+                channel=Channel.EMAIL,
+                status=DeliveryStatus.QUEUED,
+                attempts=0,
+                next_attempt_at=sent_at,
+            )
+        )
+        session.flush()
     return message
 
 

@@ -9,7 +9,20 @@ from typing import Any
 
 from flask import current_app
 
-from app.web.views import announcements, charts, compliance_tools, dashboards, entities, home, plan_builder, plans
+from app.web.views import (
+    announcements,
+    charts,
+    compliance_tools,
+    corrections,
+    dashboards,
+    deliveries,
+    entities,
+    home,
+    leaderboard,
+    plan_builder,
+    plans,
+)
+from app.web.views import inbox as inbox_view
 from app.web.views.base.display import format_value
 
 
@@ -17,5 +30,18 @@ def register_views(appbuilder: Any) -> None:
     """Register every view with FAB, in menu order; each area module adds its own."""
     # Templates show values (datetimes in the viewer's time zone) the way list pages do.
     current_app.add_template_filter(format_value, "cd_format")
-    for module in (home, plan_builder, plans, compliance_tools, charts, dashboards, entities, announcements):
+    for module in (
+        home,
+        plan_builder,
+        plans,
+        compliance_tools,
+        charts,
+        dashboards,
+        entities,
+        deliveries,
+        corrections,
+        leaderboard,
+        announcements,
+    ):
         module.register(appbuilder)
+    inbox_view.register(appbuilder)  # the staff inbox (issue 16): a top-level menu entry

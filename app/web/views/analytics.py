@@ -1,4 +1,8 @@
-"""Analytics and telemetry: progress metrics, engagement events, cohort snapshots, recommendations."""
+"""Analytics and telemetry: progress metrics, engagement events, cohort snapshots, recommendations.
+
+Progress metrics are measurements people record, so coaches edit them; the rest is written by the
+services and jobs that compute it and is read-only here (an Admin corrects a row with a reason).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from app.models.analytics import CohortSnapshot, EngagementEvent, ProgressMetric
 from app.web.views.base.area import register_area
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
+from app.web.views.corrections import ComputedRecordView
 
 
 class ProgressMetricView(CoachdeskModelView):
@@ -35,16 +40,13 @@ class ProgressMetricView(CoachdeskModelView):
     }
 
 
-class EngagementEventView(CoachdeskModelView):
+class EngagementEventView(ComputedRecordView, CoachdeskModelView):
     route_base = "/engagement-events"
     datamodel = ScopedSQLAInterface(EngagementEvent)
     class_permission_name = "EngagementEvents"
     list_title = show_title = _l("Engagement events")
-    add_title = _l("Add event")
-    edit_title = _l("Edit event")
     list_columns = ["customer", "event_type", "occurred_at"]
     show_columns = ["customer", "event_type", "occurred_at", "payload_json"]
-    add_columns = edit_columns = ["customer", "event_type", "occurred_at", "payload_json"]
     # Equality on event_type uses the (event_type, occurred_at) index; no ILIKE search on 10^7 rows.
     filter_columns = ("event_type", "customer", "occurred_at")
     base_order = ("occurred_at", "desc")
@@ -56,16 +58,13 @@ class EngagementEventView(CoachdeskModelView):
     }
 
 
-class CohortSnapshotView(CoachdeskModelView):
+class CohortSnapshotView(ComputedRecordView, CoachdeskModelView):
     route_base = "/cohort-snapshots"
     datamodel = ScopedSQLAInterface(CohortSnapshot)
     class_permission_name = "CohortSnapshots"
     list_title = show_title = _l("Cohort snapshots")
-    add_title = _l("Add snapshot")
-    edit_title = _l("Edit snapshot")
     list_columns = ["cohort_key", "metric_name", "value", "captured_at"]
     show_columns = list_columns
-    add_columns = edit_columns = list_columns
     search_text_columns = ("cohort_key", "metric_name")
     filter_columns = ("value", "captured_at")
     base_order = ("captured_at", "desc")
@@ -77,16 +76,13 @@ class CohortSnapshotView(CoachdeskModelView):
     }
 
 
-class RecommendationLogView(CoachdeskModelView):
+class RecommendationLogView(ComputedRecordView, CoachdeskModelView):
     route_base = "/recommendation-logs"
     datamodel = ScopedSQLAInterface(RecommendationLog)
     class_permission_name = "RecommendationLogs"
     list_title = show_title = _l("Recommendations")
-    add_title = _l("Add recommendation")
-    edit_title = _l("Edit recommendation")
     list_columns = ["customer", "recommendation_type", "shown_at", "accepted_at"]
     show_columns = [*list_columns, "payload_json"]
-    add_columns = edit_columns = ["customer", "recommendation_type", "payload_json", "shown_at", "accepted_at"]
     search_text_columns = ("recommendation_type",)
     filter_columns = ("customer", "shown_at", "accepted_at")
     base_order = ("shown_at", "desc")

@@ -22,20 +22,20 @@ from app.services import console_actions
 from app.web.views.base.area import register_area
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
+from app.web.views.corrections import ComputedRecordView
 
 
 class MessageView(CoachdeskModelView):
+    """Messages as records, read-only: a message is written only by its sender, in the Inbox (or the API),
+    so nobody picks a sender here, and read state and ``last_message_at`` stay the service's."""
+
     route_base = "/messages"
     datamodel = ScopedSQLAInterface(Message)
     class_permission_name = "Messages"
-    list_title = show_title = _l("Messages")
-    add_title = _l("Write message")
-    edit_title = _l("Edit message")
+    read_only = True
+    list_title = show_title = _l("Messages (read-only: reply in the Inbox)")
     list_columns = ["thread", "sender", "recipient", "body", "sent_at", "read_at"]
     show_columns = [*list_columns, "attachments_json"]
-    add_columns = edit_columns = ["thread", "sender", "recipient", "body", "attachments_json", "read_at"]
-    validators_columns = {"body": [wtv.Length(max=20000)]}
-    text_max_length = 20000
     truncate_columns = {"body": 120}
     search_text_columns = ("body",)
     filter_columns = ("thread", "sender", "sent_at", "read_at")
@@ -60,7 +60,9 @@ class ThreadView(CoachdeskModelView):
     edit_title = _l("Edit thread")
     list_columns = ["subject", "context_type", "customer", "coach", "last_message_at", "created_at"]
     show_columns = [*list_columns, "context_id"]
-    add_columns = edit_columns = ["subject", "context_type", "context_id", "customer", "coach"]
+    add_columns = ["subject", "context_type", "context_id", "customer", "coach"]
+    # Its parties stay as they were: the messages in it were sent between them (answered in the Inbox).
+    edit_columns = ["subject"]
     search_text_columns = ("subject",)
     filter_columns = ("context_type", "customer", "coach", "last_message_at")
     base_order = ("created_at", "desc")
@@ -121,17 +123,15 @@ class CommunityPostView(CoachdeskModelView):
         return self.run_bulk(items, console_actions.hide_posts, _("%(count)s posts hidden."))
 
 
-class ChallengeResultView(CoachdeskModelView):
+class ChallengeResultView(ComputedRecordView, CoachdeskModelView):
+    """Scores and ranks are computed from the challenge's rules: read-only (an Admin corrects with a reason)."""
+
     route_base = "/challenge-results"
     datamodel = ScopedSQLAInterface(ChallengeResult)
     class_permission_name = "ChallengeResults"
     list_title = show_title = _l("Challenge results")
-    add_title = _l("Add result")
-    edit_title = _l("Edit result")
     list_columns = ["challenge", "customer", "score", "rank", "updated_at"]
     show_columns = list_columns
-    add_columns = edit_columns = ["challenge", "customer", "score", "rank"]
-    validators_columns = {"score": [wtv.NumberRange(min=0)], "rank": [wtv.Optional(), wtv.NumberRange(min=1)]}
     filter_columns = ("challenge", "customer", "score", "rank")
     base_order = ("updated_at", "desc")
     label_columns = {
@@ -157,6 +157,7 @@ class ChallengeView(CoachdeskModelView):
     filter_columns = ("start_date", "end_date")
     base_order = ("start_date", "desc")
     related_views = [ChallengeResultView]
+    show_template = "leaderboard/challenge_show.html"  # the show page with a link to the leaderboard
     label_columns = {
         "name": _l("Name"),
         "description": _l("Description"),

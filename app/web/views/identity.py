@@ -116,11 +116,11 @@ def _user_related_views() -> list[type]:
     from app.web.views.compliance import AuditLogView
     from app.web.views.customers import CustomerProfileView
     from app.web.views.engagement import SupportTicketView, ThreadView
-    from app.web.views.training import CustomerPlanView
+    from app.web.views.training import CustomerBadgeView, CustomerPlanView
 
     return [
         CustomerProfileView, UserRoleView, ConsentView, AuthSessionView, SubscriptionView, CustomerPlanView,
-        ThreadView, SupportTicketView, ProgressMetricView, EngagementEventView, AuditLogView,
+        CustomerBadgeView, ThreadView, SupportTicketView, ProgressMetricView, EngagementEventView, AuditLogView,
     ]  # fmt: skip
 
 

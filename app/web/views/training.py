@@ -27,6 +27,7 @@ from app.services.training.programs import known_catalogue_ids
 from app.web.views.base.area import register_area
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
+from app.web.views.corrections import ComputedRecordView
 from app.web.views.json_api import current_actor
 
 _ITEM_LABELS = {
@@ -242,16 +243,15 @@ class BadgeView(CoachdeskModelView):
     }
 
 
-class CustomerBadgeView(CoachdeskModelView):
+class CustomerBadgeView(ComputedRecordView, CoachdeskModelView):
+    """Badges are awarded by evaluating their criteria: read-only (an Admin revokes one with a reason)."""
+
     route_base = "/customer-badges"
     datamodel = ScopedSQLAInterface(CustomerBadge)
     class_permission_name = "CustomerBadges"
     list_title = show_title = _l("Customer badges")
-    add_title = _l("Award badge")
-    edit_title = _l("Edit customer badge")
     list_columns = ["customer", "badge", "awarded_at"]
     show_columns = list_columns
-    add_columns = edit_columns = ["customer", "badge", "awarded_at"]
     filter_columns = ("customer", "badge", "awarded_at")
     base_order = ("awarded_at", "desc")
     label_columns = {"customer": _l("Customer"), "badge": _l("Badge"), "awarded_at": _l("Awarded")}

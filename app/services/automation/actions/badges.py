@@ -1,7 +1,10 @@
-"""AWARD_BADGE: a badge for the customer, once: a customer holds each badge at most one time.
+"""AWARD_BADGE: a badge for the customer, once, through the badge service (``awards.badges.award``).
 
-A new award announces ``badge.awarded`` like an award made in the console, so a rule can
-congratulate the customer; it cannot loop, since a badge is awarded once per customer.
+A MANUAL badge (or one without criteria) is awarded as asked: only rules and staff award those.
+A badge with criteria is awarded only if the customer meets them now (earlier than the hourly
+evaluation would), so every award meets its badge's criteria; otherwise the action does nothing
+and says so. A new award announces ``badge.awarded`` and is audited; it cannot loop, since a
+badge is awarded once per customer.
 """
 
 from __future__ import annotations
@@ -14,23 +17,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.i18n import service_gettext as _
-from app.models.training import Badge, CustomerBadge
-from app.services import events
+from app.models.training import Badge
 from app.services.automation.actions.base import BADGE, ActionContext, ActionParam, ParamProblem, PermanentActionError
-from app.services.automation.actions.common import CatalogueAction, add_once, load_customer
+from app.services.automation.actions.common import CatalogueAction, load_customer
+from app.services.awards import badges as badge_service
+from app.services.awards.criteria import Criteria, CriteriaError
 
 
 def _badge(db: Session, code: Any) -> Badge | None:
     if not isinstance(code, str):
         return None
     return db.scalars(sa.select(Badge).where(Badge.code == code)).first()
-
-
-def _held(db: Session, customer_id: Any, badge_id: int) -> bool:
-    stmt = sa.select(CustomerBadge.id).where(
-        CustomerBadge.customer_id == customer_id, CustomerBadge.badge_id == badge_id
-    )
-    return db.execute(stmt.limit(1)).first() is not None
 
 
 class AwardBadge(CatalogueAction):
@@ -55,20 +52,28 @@ class AwardBadge(CatalogueAction):
 
     def preview(self, db: Session, ctx: ActionContext, params: Mapping[str, Any]) -> str:
         customer, badge = self._find(db, ctx, params)
-        if _held(db, customer.id, badge.id):
+        if badge_service.holds(db, customer.id, badge.id):
             return _("The customer already holds the badge %(code)s: nothing to do.", code=badge.code)
+        try:
+            automatic = Criteria.parse(badge.criteria_json).automatic
+        except CriteriaError:
+            automatic = False
+        if automatic:
+            return _("Award the badge %(code)s if the customer meets its criteria.", code=badge.code)
         return _("Award the badge %(code)s.", code=badge.code)
 
     def perform(self, db: Session, ctx: ActionContext, params: Mapping[str, Any]) -> str:
         customer, badge = self._find(db, ctx, params)
-        award = CustomerBadge(customer_id=customer.id, badge_id=badge.id, awarded_at=ctx.now)
-        if _held(db, customer.id, badge.id) or not add_once(db, award):
+        try:
+            outcome = badge_service.award(db, customer.id, badge, at=ctx.now, cause="automation")
+        except CriteriaError as error:
+            raise PermanentActionError(
+                _("The badge %(code)s has invalid criteria: %(problem)s", code=badge.code, problem=str(error))
+            ) from error
+        if outcome is badge_service.Outcome.ALREADY_HELD:
             return _("The customer already holds the badge %(code)s.", code=badge.code)
-        events.emit(
-            db, events.BADGE_AWARDED, customer_id=customer.id, customer_badge_id=award.id, badge_id=badge.id,
-            badge_code=badge.code,
-        )  # fmt: skip
-        db.flush()
+        if outcome is badge_service.Outcome.NOT_MET:
+            return _("The customer does not meet the criteria of the badge %(code)s yet: not awarded.", code=badge.code)
         return _("Badge %(code)s awarded.", code=badge.code)
 
 
