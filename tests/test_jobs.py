@@ -265,6 +265,11 @@ def test_kinds_are_discovered_into_each_app(sqlite_app):
     from app.services.automation.time_jobs import TIME_RULES_KIND
 
     expected |= {CHECKPOINT_KIND, VERIFY_KIND, DISPATCH_KIND, DETECT_KIND, AUTOMATION_RUN, TIME_RULES_KIND}
+    from app.services.awards.jobs import EVALUATE_BADGES, RANK_CHALLENGES
+    from app.services.engagement.announcements import SEND_KIND as ANNOUNCEMENT_SEND
+    from app.services.engagement.delivery import DELIVER_KIND
+
+    expected |= {ANNOUNCEMENT_SEND, DELIVER_KIND, EVALUATE_BADGES, RANK_CHALLENGES}  # issue 16
     assert expected | {REFRESH_ROLLUPS, CAPTURE_SNAPSHOTS} == set(job_kinds(fresh))
     assert job_kinds(fresh)[exports.KIND].queue == "exports"
     register_kind(sqlite_app, _count_job)

@@ -19,6 +19,7 @@ from app.services.awards.jobs import EVALUATE_BADGES, RANK_CHALLENGES
 from app.services.billing.jobs import DAILY_KIND as BILLING_DAILY
 from app.services.billing.jobs import DUNNING_KIND as BILLING_DUNNING
 from app.services.compliance.jobs import CHECKPOINT_KIND, VERIFY_KIND
+from app.services.engagement.announcements import start_due as start_due_sends
 from app.services.engagement.delivery import DELIVER_KIND
 from app.services.events.jobs import DETECT_KIND
 from app.services.jobs.runs import redispatch_stale, start_job
@@ -53,6 +54,8 @@ CRON_TABLE: list[tuple[str, str, dict[str, Any]]] = [
     # midnight is met (one run per hour, idempotent); dunning retries every hour at :50.
     ("app.jobs.cron.dispatch_billing_daily", "default", {"cron": "10 * * * *"}),
     ("app.jobs.cron.dispatch_billing_dunning", "default", {"cron": "50 * * * *"}),
+    # Announcements whose send time has come: one send run each (dedupe key per announcement).
+    ("app.jobs.cron.start_due_announcements", "default", {"interval": 60}),
 ]
 
 
@@ -114,6 +117,11 @@ def rank_challenges() -> int:
 def evaluate_badges() -> int:
     """One evaluation of every badge for every customer per hour."""
     return start_job(EVALUATE_BADGES, {}, dedupe_key=f"{EVALUATE_BADGES}-{utcnow():%Y-%m-%dT%H}").id
+
+
+def start_due_announcements() -> list[int]:
+    """Start the send run of each SCHEDULED announcement that is due (once per announcement)."""
+    return start_due_sends()
 
 
 def _detect(detector: str, period: str) -> int:

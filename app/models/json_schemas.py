@@ -173,7 +173,12 @@ CHALLENGE_RULES: dict[str, Any] = {
     "additionalProperties": False,
 }
 
-_ID_LIST = {"type": "array", "maxItems": 200, "uniqueItems": True, "items": {"type": "integer", "minimum": 1}}
+_ID_LIST = {
+    "type": "array",
+    "maxItems": 200,
+    "uniqueItems": True,
+    "items": {"type": "integer", "minimum": 1, "maximum": 2147483647},  # an INTEGER key: never beyond 32 bits
+}
 _UUID_LIST = {
     "type": "array",
     "maxItems": 200,
@@ -201,7 +206,12 @@ ANNOUNCEMENT_SEGMENT: dict[str, Any] = {
         },
         "active_within_days": {"type": "integer", "minimum": 1, "maximum": 3650},
         "inactive_for_days": {"type": "integer", "minimum": 1, "maximum": 3650},
-        "locales": {"type": "array", "maxItems": 20, "uniqueItems": True, "items": {"type": "string", "maxLength": 10}},
+        "locales": {
+            "type": "array",
+            "maxItems": 20,
+            "uniqueItems": True,
+            "items": {"type": "string", "maxLength": 10, "pattern": "^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$"},
+        },
     },
     "additionalProperties": False,
 }

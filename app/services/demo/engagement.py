@@ -5,18 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from sqlalchemy import select, update
+
+from app.extensions import db
 from app.models.engagement import (
     Announcement,
     Challenge,
     ChallengeResult,
     CommunityPost,
     CommunityReaction,
+    DeliveryStatus,
     Message,
+    MessageDelivery,
     SupportTicket,
     Thread,
 )
 from app.services.demo import catalogue as cat
 from app.services.demo.base import Ctx, Customer, Person, insert_returning_ids, insert_rows
+from app.services.engagement import announcements, segments
 from app.services.engagement.tickets import SLA_BY_PRIORITY
 
 SLA = {priority.value: due for priority, due in SLA_BY_PRIORITY.items()}  # the support desk's targets
@@ -186,34 +192,77 @@ def seed_threads_and_tickets(ctx: Ctx) -> None:
     )
 
 
+def _announcement_criteria(ctx: Ctx, segment: str) -> tuple[dict, bool]:
+    """The catalogue's audience label as typed criteria, and whether the message is marketing."""
+    products = ctx.ids.get("product", [])
+    recent = [(ctx.today.replace(day=1) - dt.timedelta(days=31 * n)).strftime("%Y-%m") for n in range(6)]
+    criteria = {
+        "members": {"subscription_statuses": ["ACTIVE"]},
+        "active_customers": {"subscription_statuses": ["ACTIVE", "TRIAL"]},
+        "booked_today": {"coach_ids": [str(ctx.coaches[0].id)]} if ctx.coaches else {},
+        "churned_90d": {"subscription_statuses": ["CANCELLED", "EXPIRED"]},
+        "coaching_customers": {"product_ids": products[:2]} if products else {},
+        "past_due": {"subscription_statuses": ["PAST_DUE"]},
+        "app_users": {"cohort_months": sorted(set(recent))},
+    }.get(segment, {})
+    notices = {"members", "booked_today", "past_due", "app_users", "all_users"}  # service notices, not marketing
+    return criteria, segment not in notices
+
+
 def seed_announcements(ctx: Ctx) -> None:
+    """Announcements checked, described and queued by the announcement service's own code, with typed criteria.
+
+    The rows go in by Core statements, like the rest of the demo: an ORM write here would be audited
+    now, ahead of the bulk-seeded audit history, and break its time order. Sent ones are queued by the
+    send job's INSERT ... SELECT (consent respected); no SMTP runs while seeding, so the demo then marks
+    those deliveries SENT (a couple FAILED) at the send time, and the counts equal the rows.
+    """
     rng = ctx.rng
-    rows = []
+    session = db.session
+    author = ctx.console_people.get("Manager") or (ctx.admins[0] if ctx.admins else None)
+    rows, plans = [], []
     for i, (title, body, channel, segment) in enumerate(cat.ANNOUNCEMENTS):
         created = ctx.days_ago(340 - i * 28 + rng.randint(0, 5))
+        criteria, marketing = _announcement_criteria(ctx, segment)
+        draft = announcements.Draft(title=title, body=body, channel=channel, criteria=criteria, is_marketing=marketing)
+        title, body, checked_channel, criteria = announcements.check_draft(session, draft)
+        status, scheduled, sent = "DRAFT", None, None
         if i >= len(cat.ANNOUNCEMENTS) - 2:
-            status = "SCHEDULED" if i % 2 else "DRAFT"
-            scheduled = ctx.now + dt.timedelta(days=rng.randint(2, 20)) if status == "SCHEDULED" else None
-            sent = None
+            if i % 2:
+                status, scheduled = "SCHEDULED", ctx.now + dt.timedelta(days=rng.randint(2, 20))
         elif i == 5:
-            status, scheduled, sent = "CANCELLED", created + dt.timedelta(days=3), None
+            status, scheduled = "CANCELLED", created + dt.timedelta(days=3)
         else:
             status, scheduled = "SENT", created + dt.timedelta(days=rng.randint(0, 3))
             sent = scheduled + dt.timedelta(minutes=rng.randint(0, 5))
-        rows.append(
-            {
-                "title": title,
-                "body": body,
-                "channel": channel,
-                "target_segment": segment,
-                "scheduled_at": scheduled,
-                "sent_at": sent,
-                "status": status,
-                "created_at": created,
-            }
-        )
-    # Every channel has at least one sent announcement.
-    insert_rows(Announcement, rows)
+        rows.append({
+            "title": title, "body": body, "channel": checked_channel.value, "segment_json": criteria,
+            "target_segment": segments.describe(session, criteria), "is_marketing": marketing,
+            "scheduled_at": scheduled, "sent_at": sent, "status": status, "created_at": created,
+            "created_by_id": author.id if author else None,
+            "audience_size": None, "sent_count": 0, "skipped_count": 0, "failed_count": 0,
+        })  # fmt: skip
+        plans.append((criteria, checked_channel, marketing, sent))
+    ids = insert_returning_ids(Announcement, rows)
+    for announcement_id, (criteria, channel, marketing, sent) in zip(ids, plans, strict=True):
+        if sent is None:
+            continue
+        target = announcements.Target(announcement_id, channel, marketing)
+        announcements.queue_audience(session, target, criteria, now=sent, batch_size=5000)
+        queued = MessageDelivery.announcement_id == announcement_id
+        session.execute(update(MessageDelivery).where(queued).values(
+            status=DeliveryStatus.SENT, attempts=1, sent_at=sent, created_at=sent))  # fmt: skip
+        if channel.value == "EMAIL":  # a bounced address or two
+            failed = list(
+                session.scalars(select(MessageDelivery.id).where(queued).order_by(MessageDelivery.id).limit(2))
+            )
+            bounced = {"status": DeliveryStatus.FAILED, "sent_at": None, "attempts": 3, "last_error": "550 mailbox"}
+            session.execute(update(MessageDelivery).where(MessageDelivery.id.in_(failed)).values(**bounced))
+        counts = announcements.delivery_counts(session, announcement_id)
+        reach = announcements.preview(session, criteria, is_marketing=marketing, now=sent)
+        session.execute(update(Announcement).where(Announcement.id == announcement_id).values(
+            audience_size=reach.audience_size, skipped_count=reach.excluded_no_consent,
+            sent_count=counts["SENT"], failed_count=counts["FAILED"]))  # fmt: skip
 
 
 def seed_community(ctx: Ctx) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app
 
 from app.web.views import (
+    announcements,
     charts,
     compliance_tools,
     corrections,
@@ -40,6 +41,7 @@ def register_views(appbuilder: Any) -> None:
         deliveries,
         corrections,
         leaderboard,
+        announcements,
     ):
         module.register(appbuilder)
     inbox_view.register(appbuilder)  # the staff inbox (issue 16): a top-level menu entry

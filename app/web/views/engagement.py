@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import validators as wtv
 
 from app.models.engagement import (
-    Announcement,
     Challenge,
     ChallengeResult,
     CommunityPost,
@@ -75,31 +74,6 @@ class ThreadView(CoachdeskModelView):
         "customer": _l("Customer"),
         "coach": _l("Coach"),
         "last_message_at": _l("Last message"),
-        "created_at": _l("Created"),
-    }
-
-
-class AnnouncementView(CoachdeskModelView):
-    route_base = "/announcements"
-    datamodel = ScopedSQLAInterface(Announcement)
-    class_permission_name = "Announcements"
-    list_title = show_title = _l("Announcements")
-    add_title = _l("Add announcement")
-    edit_title = _l("Edit announcement")
-    list_columns = ["title", "channel", "status", "target_segment", "scheduled_at", "sent_at"]
-    show_columns = [*list_columns, "body", "created_at"]
-    add_columns = edit_columns = ["title", "body", "channel", "target_segment", "scheduled_at", "status"]
-    search_text_columns = ("title", "body", "target_segment")
-    filter_columns = ("channel", "status", "scheduled_at")
-    base_order = ("created_at", "desc")
-    label_columns = {
-        "title": _l("Title"),
-        "body": _l("Text"),
-        "channel": _l("Channel"),
-        "status": _l("Status"),
-        "target_segment": _l("Audience"),
-        "scheduled_at": _l("Scheduled"),
-        "sent_at": _l("Sent"),
         "created_at": _l("Created"),
     }
 
@@ -241,7 +215,6 @@ def register(appbuilder: Any) -> None:
         [
             (ThreadView, "Threads", _l("Threads"), "fa-comments-o"),
             (MessageView, "Messages", _l("Messages"), "fa-envelope"),
-            (AnnouncementView, "Announcements", _l("Announcements"), "fa-bullhorn"),
             (CommunityPostView, "Community posts", _l("Community posts"), "fa-newspaper-o"),
             (CommunityReactionView, "Reactions", _l("Reactions"), "fa-thumbs-up"),
             (ChallengeView, "Challenges", _l("Challenges"), "fa-flag-checkered"),
