@@ -123,7 +123,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
     ),
     MANAGER: _grants(
         rw=(
-            "Products", "Promotions", "Challenges", "ChallengeResults", "Announcements", "CoachAssignments",
+            "Products", "Promotions", "Challenges", "Announcements", "CoachAssignments",
             "Badges", "CatalogueGrids", "AccountSettings",
             # Managers write automation rules and retry failed executions (issue 14).
             "AutomationRules", "AutomationExecutions",
@@ -134,6 +134,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "SessionParticipants", "CoachAvailability", "WaitlistEntries", "CommunityPosts", "SupportTickets",
             "ProgressMetrics", "EngagementEvents", "CohortSnapshots", "RecommendationLogs", "Dashboards",
             "Calendar",
+            "ChallengeResults",  # computed by the ranking job; corrections are an Admin's audited action
         ),
     ),
     COMPLIANCE: _grants(
