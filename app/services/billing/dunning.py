@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.models.commerce import DunningStatus, DunningStep, Invoice, InvoiceStatus
 from app.models.commerce import SubscriptionStatus as S
-from app.services import events
-from app.services.billing.states import set_status
+from app.services.billing.states import emit_about, set_status
 from app.services.events import catalogue as ev
 
 RETRY_DAYS: tuple[int, ...] = (1, 3, 7)
@@ -42,14 +41,7 @@ def start_dunning(session: Session, invoice: Invoice, failed_at: dt.datetime) ->
     sub = invoice.subscription
     if sub.status == S.ACTIVE:
         set_status(session, sub, S.PAST_DUE, reason="payment_failed", at=failed_at, invoice_id=invoice.id)
-        events.emit(
-            session,
-            ev.SUBSCRIPTION_PAST_DUE,
-            customer_id=sub.customer_id,
-            subscription_id=sub.id,
-            product_id=sub.product_id,
-            invoice_id=invoice.id,
-        )
+        emit_about(session, sub, ev.SUBSCRIPTION_PAST_DUE, invoice_id=invoice.id)
     session.flush()
     return steps
 

@@ -16,12 +16,11 @@ from sqlalchemy.orm import Session
 
 from app.models.commerce import DunningStatus, DunningStep, InvoiceStatus, PaymentStatus
 from app.models.commerce import SubscriptionStatus as S
-from app.services import events
 from app.services.billing.dunning import RETRY_DAYS
 from app.services.billing.gateway import PaymentGateway
 from app.services.billing.invoices import mark_uncollectible
 from app.services.billing.payments import charge_invoice
-from app.services.billing.states import set_status
+from app.services.billing.states import emit_about, set_status
 from app.services.events import catalogue as ev
 
 
@@ -78,14 +77,7 @@ def _give_up(session: Session, step: DunningStep, now: dt.datetime) -> None:
         set_status(session, sub, S.CANCELLED, reason="dunning_exhausted", at=now, invoice_id=invoice.id)
         sub.cancelled_at, sub.end_date = now, max(sub.start_date, now.date())
         sub.renewal_date, sub.cancel_at_period_end = None, False
-        events.emit(
-            session,
-            ev.SUBSCRIPTION_CANCELLED,
-            customer_id=sub.customer_id,
-            subscription_id=sub.id,
-            product_id=sub.product_id,
-            end_date=sub.end_date,
-        )
+        emit_about(session, sub, ev.SUBSCRIPTION_CANCELLED, end_date=sub.end_date)
 
 
 def run_due_retries(

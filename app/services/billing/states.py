@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.i18n import _l
 from app.models.commerce import Subscription
 from app.models.commerce import SubscriptionStatus as S
+from app.services import events
 from app.services.audit import hooks as audit_hooks
 from app.services.billing.errors import TransitionRefused
 
@@ -108,6 +109,13 @@ def set_status(session: Session, sub: Subscription, to: S, *, reason: str, at: d
         {"from": str(before), "to": str(to), "reason": reason, "at": at.isoformat(), **details},
     )
     return before
+
+
+def emit_about(session: Session, sub: Subscription, event_type: str, **payload: Any) -> None:
+    """Emit a subscription event: its customer as the subject, the subscription and product in the payload."""
+    events.emit(
+        session, event_type, customer_id=sub.customer_id, subscription_id=sub.id, product_id=sub.product_id, **payload
+    )
 
 
 def audit_change(session: Session, table: str, row_id: int, action: str, details: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ from app.services import events
 from app.services.billing import periods, promotions
 from app.services.billing.errors import BillingError, NotFound
 from app.services.billing.invoices import issue_invoice
-from app.services.billing.states import Action, audit_change, check_action, set_status
+from app.services.billing.states import Action, audit_change, check_action, emit_about, set_status
 from app.services.events import catalogue as ev
 
 
@@ -117,14 +117,7 @@ def pause(session: Session, sub: Subscription, *, until: dt.date, now: dt.dateti
         raise BillingError(_l("The resume date must be after today and within a year."), field="pause_until")
     set_status(session, sub, S.PAUSED, reason="paused", at=now, pause_until=until.isoformat())
     sub.paused_at, sub.pause_until = now, until
-    events.emit(
-        session,
-        ev.SUBSCRIPTION_PAUSED,
-        customer_id=sub.customer_id,
-        subscription_id=sub.id,
-        product_id=sub.product_id,
-        pause_until=until,
-    )
+    emit_about(session, sub, ev.SUBSCRIPTION_PAUSED, pause_until=until)
     session.flush()
     return sub
 
@@ -138,14 +131,7 @@ def resume(session: Session, sub: Subscription, *, now: dt.datetime, reason: str
     if sub.renewal_date is not None and sub.renewal_date < today:
         sub.renewal_date, sub.billing_anchor_day = today, today.day
     sub.paused_at, sub.pause_until = None, None
-    events.emit(
-        session,
-        ev.SUBSCRIPTION_RESUMED,
-        customer_id=sub.customer_id,
-        subscription_id=sub.id,
-        product_id=sub.product_id,
-        renewal_date=sub.renewal_date,
-    )
+    emit_about(session, sub, ev.SUBSCRIPTION_RESUMED, renewal_date=sub.renewal_date)
     session.flush()
     return sub
 
@@ -164,14 +150,7 @@ def cancel(session: Session, sub: Subscription, *, now: dt.datetime, at_period_e
             "subscription.cancel_scheduled",
             {"at": now.isoformat(), "end_date": str(sub.current_period_end)},
         )
-        events.emit(
-            session,
-            ev.SUBSCRIPTION_CANCELLED,
-            customer_id=sub.customer_id,
-            subscription_id=sub.id,
-            product_id=sub.product_id,
-            end_date=sub.current_period_end,
-        )
+        emit_about(session, sub, ev.SUBSCRIPTION_CANCELLED, end_date=sub.current_period_end)
     else:
         check_action(sub, Action.CANCEL_NOW, today)
         end_now(session, sub, S.CANCELLED, today=today, now=now, reason="cancelled")
@@ -189,23 +168,9 @@ def end_now(session: Session, sub: Subscription, status: S, *, today: dt.date, n
         # A reactivation within the paid period continues it: keep its end as the day service stops.
         if sub.current_period_end is not None and sub.current_period_end > today:
             sub.end_date = sub.current_period_end
-        events.emit(
-            session,
-            ev.SUBSCRIPTION_CANCELLED,
-            customer_id=sub.customer_id,
-            subscription_id=sub.id,
-            product_id=sub.product_id,
-            end_date=sub.end_date,
-        )
+        emit_about(session, sub, ev.SUBSCRIPTION_CANCELLED, end_date=sub.end_date)
     else:
-        events.emit(
-            session,
-            ev.SUBSCRIPTION_EXPIRED,
-            customer_id=sub.customer_id,
-            subscription_id=sub.id,
-            product_id=sub.product_id,
-            end_date=sub.end_date,
-        )
+        emit_about(session, sub, ev.SUBSCRIPTION_EXPIRED, end_date=sub.end_date)
 
 
 def reactivate(session: Session, sub: Subscription, *, now: dt.datetime) -> Subscription:
@@ -218,13 +183,7 @@ def reactivate(session: Session, sub: Subscription, *, now: dt.datetime) -> Subs
     else:
         set_status(session, sub, S.ACTIVE, reason="reactivated", at=now)
         sub.cancelled_at, sub.end_date, sub.renewal_date = None, None, sub.current_period_end
-    events.emit(
-        session,
-        ev.SUBSCRIPTION_REACTIVATED,
-        customer_id=sub.customer_id,
-        subscription_id=sub.id,
-        product_id=sub.product_id,
-    )
+    emit_about(session, sub, ev.SUBSCRIPTION_REACTIVATED)
     session.flush()
     return sub
 

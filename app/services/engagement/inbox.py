@@ -30,8 +30,8 @@ from app.models.engagement import NOTES_CONTEXT, Message, Thread, ThreadContext
 from app.models.identity import PlatformUser
 from app.policy.roles import ADMIN, SUPPORT
 from app.policy.scope import Actor
-from app.services.engagement.errors import NotVisible, Refused
-from app.services.engagement.messages import append_message, check_body
+from app.services.engagement.errors import Refused
+from app.services.engagement.messages import append_message, check_body, thread_where
 
 PAGE_SIZE = 25
 MAX_CUSTOMER_CHOICES = 500
@@ -160,13 +160,7 @@ def customer_choices(actor: Actor) -> list[tuple[uuid.UUID, str]]:
 
 def open_thread(actor: Actor, thread_id: int, *, lock: bool = False) -> Thread:
     """A thread in the actor's inbox; ``NotVisible`` for any other (no difference told)."""
-    stmt = sa.select(Thread).where(Thread.id == thread_id, inbox_scope(actor))
-    if lock:
-        stmt = stmt.with_for_update(of=Thread).execution_options(populate_existing=True)
-    thread = db.session.scalars(stmt).first()
-    if thread is None:
-        raise NotVisible(_("No such thread."))
-    return thread
+    return thread_where(thread_id, inbox_scope(actor), lock=lock)
 
 
 def answers(actor: Actor, thread: Thread) -> bool:

@@ -54,7 +54,12 @@ def threads_of(person_id: uuid.UUID) -> sa.Select:
 
 def get_thread(person_id: uuid.UUID, thread_id: int, *, lock: bool = False) -> Thread:
     """The thread, if the person is a party to it; ``NotVisible`` otherwise (no difference told)."""
-    stmt = sa.select(Thread).where(Thread.id == thread_id, visible_threads(person_id))
+    return thread_where(thread_id, visible_threads(person_id), lock=lock)
+
+
+def thread_where(thread_id: int, visible: sa.ColumnElement[bool], *, lock: bool = False) -> Thread:
+    """The thread with this id that ``visible`` admits (row-locked if asked); ``NotVisible`` otherwise."""
+    stmt = sa.select(Thread).where(Thread.id == thread_id, visible)
     if lock:
         stmt = stmt.with_for_update(of=Thread).execution_options(populate_existing=True)
     thread = db.session.scalars(stmt).first()

@@ -172,6 +172,13 @@ TICKET = Field("ticket_id", ID, _l("Support ticket"))
 PRIORITY = Field("priority", ENUM, _l("Priority"), values=_values(TicketPriority))
 TICKET_STATUS = Field("status", ENUM, _l("Status"), values=_values(TicketStatus))
 SLA_DUE = Field("sla_due_at", DATETIME, _l("SLA due"), required=False)
+PAYMENT_FIELDS = (
+    Field("payment_id", ID, _l("Payment")),
+    INVOICE,
+    AMOUNT,
+    CURRENCY,
+    Field("method", ENUM, _l("Payment method"), values=_values(PaymentMethod)),
+)
 
 # Names: a dotted "<area>.<what happened>"; a name is never reused for a different payload.
 PLAN_ASSIGNED = "plan.assigned"
@@ -268,13 +275,7 @@ _CATALOGUE: tuple[EventType, ...] = (
         PAYMENT_FAILED,
         _l("Payment failed"),
         _l("A payment of one of the customer's invoices failed."),
-        (
-            Field("payment_id", ID, _l("Payment")),
-            INVOICE,
-            AMOUNT,
-            CURRENCY,
-            Field("method", ENUM, _l("Payment method"), values=_values(PaymentMethod)),
-        ),
+        PAYMENT_FIELDS,
     ),
     EventType(
         SUBSCRIPTION_RESUMED,
@@ -322,13 +323,7 @@ _CATALOGUE: tuple[EventType, ...] = (
         PAYMENT_SUCCEEDED,
         _l("Payment succeeded"),
         _l("A payment of one of the customer's invoices succeeded."),
-        (
-            Field("payment_id", ID, _l("Payment")),
-            INVOICE,
-            AMOUNT,
-            CURRENCY,
-            Field("method", ENUM, _l("Payment method"), values=_values(PaymentMethod)),
-        ),
+        PAYMENT_FIELDS,
     ),
     EventType(
         PAYMENT_REFUNDED,
