@@ -89,9 +89,22 @@ def seed_through_the_api(app, headers: dict[str, str], customer) -> dict[str, li
     }
 
 
+def seed_billing(customer) -> dict[str, list[str]]:
+    """A subscription of the customer with its first invoice, through the billing service."""
+    from app.extensions import db
+    from app.models.base import utcnow
+    from app.services.billing import subscriptions
+    from tests.support.billing_support import product
+
+    sub, invoice = subscriptions.create_subscription(db.session, customer, product("30.00").id, now=utcnow())
+    db.session.commit()
+    return {"subscriptions": [str(sub.id)], "invoices": [str(invoice.id)]}
+
+
 def test_api_conforms_to_its_document(app) -> None:
     with app.app_context():
         world = make_api_world()
+        billing = seed_billing(world.a1)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     headers = bearer(world.keys["partner"])
     ingest = seed_through_the_api(app, headers, world.a1)
@@ -102,6 +115,7 @@ def test_api_conforms_to_its_document(app) -> None:
         "sessions": [str(i) for i in world.sessions.values()],
         "bookings": [str(i) for i in world.bookings.values()],
         **ingest,
+        **billing,
     }
     failures: list[str] = []
     answered: dict[str, dict[int, int]] = {}

@@ -21,7 +21,10 @@ def test_stored_markup_is_escaped_on_list_show_edit_and_export(app: Flask, accou
     client = app.test_client()
     login(client, "support", "support-Passw0rd!")
     for model, base in VIEWS.items():
-        for url in (f"{base}/list/", f"{base}/show/{ids[model]}", f"{base}/edit/{ids[model]}"):
+        pages = [f"{base}/list/", f"{base}/show/{ids[model]}"]
+        if model is not Message:  # messages are read-only records (replies go through the inbox)
+            pages.append(f"{base}/edit/{ids[model]}")
+        for url in pages:
             resp = client.get(url)
             assert resp.status_code == 200, url
             page = resp.get_data(as_text=True)

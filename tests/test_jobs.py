@@ -266,10 +266,12 @@ def test_kinds_are_discovered_into_each_app(sqlite_app):
 
     expected |= {CHECKPOINT_KIND, VERIFY_KIND, DISPATCH_KIND, DETECT_KIND, AUTOMATION_RUN, TIME_RULES_KIND}
     from app.services.awards.jobs import EVALUATE_BADGES, RANK_CHALLENGES
+    from app.services.billing.jobs import DAILY_KIND as BILLING_DAILY
+    from app.services.billing.jobs import DUNNING_KIND as BILLING_DUNNING
     from app.services.engagement.announcements import SEND_KIND as ANNOUNCEMENT_SEND
     from app.services.engagement.delivery import DELIVER_KIND
 
-    expected |= {ANNOUNCEMENT_SEND, DELIVER_KIND, EVALUATE_BADGES, RANK_CHALLENGES}  # issue 16
+    expected |= {ANNOUNCEMENT_SEND, DELIVER_KIND, EVALUATE_BADGES, RANK_CHALLENGES, BILLING_DAILY, BILLING_DUNNING}
     assert expected | {REFRESH_ROLLUPS, CAPTURE_SNAPSHOTS} == set(job_kinds(fresh))
     assert job_kinds(fresh)[exports.KIND].queue == "exports"
     register_kind(sqlite_app, _count_job)

@@ -123,17 +123,18 @@ class Announcement(CreatedAtMixin, Model):
     __tablename__ = "announcements"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
-    body: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    # The business's words to many customers, about no one in particular.
+    title: Mapped[str] = mapped_column(sa.String(200), nullable=False, info={"personal": False})
+    body: Mapped[str] = mapped_column(sa.Text, nullable=False, info={"personal": False})
     channel: Mapped[Channel] = mapped_column(enum_column_type(Channel, "channel"), nullable=False, index=True)
-    target_segment: Mapped[str | None] = mapped_column(sa.String(100))
+    target_segment: Mapped[str | None] = mapped_column(sa.String(100), info={"personal": False})
     scheduled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[AnnouncementStatus] = mapped_column(
         enum_column_type(AnnouncementStatus, "announcement_status"), nullable=False, default=AnnouncementStatus.DRAFT
     )
     # The audience as typed criteria (target_segment stays its human-readable summary).
-    segment_json = json_column(js.ANNOUNCEMENT_SEGMENT)
+    segment_json = json_column(js.ANNOUNCEMENT_SEGMENT, personal=False)
     # Marketing goes only to customers with an unrevoked MARKETING consent; service notices to everyone.
     is_marketing: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
     audience_size: Mapped[int | None] = mapped_column(sa.Integer)
@@ -163,7 +164,8 @@ class MessageDelivery(CreatedAtMixin, Model):
     )
     attempts: Mapped[int] = mapped_column(sa.SmallInteger, nullable=False, default=0, server_default="0")
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    last_error: Mapped[str | None] = mapped_column(sa.String(300))
+    # An SMTP answer may quote the recipient's address.
+    last_error: Mapped[str | None] = mapped_column(sa.String(300), info={"personal": True})
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (

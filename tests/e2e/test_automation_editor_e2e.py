@@ -256,15 +256,20 @@ def test_a_manager_builds_a_rule_without_json_saves_it_and_activates_it(server, 
         expect(page.locator("#cd-re-dry-results .cd-re-would")).to_contain_text("card-trouble")
         assert _executions(app, rule_id) == []
 
-        # Triggered through the console: Support marks Cleo's pending card payment as failed.
-        support_context, support = _signed_in(browser, base, "support")
-        try:
-            support.goto(f"{base}/payments/edit/{seed['pending']}")
-            support.select_option("#status", "FAILED")
-            support.locator("form#model_form [type=submit], form[id$=form] button[type=submit]").first.click()
-            expect(support.locator(".alert-success")).to_be_visible()
-        finally:
-            support_context.close()
+        # Triggered by billing: a card charge of Cleo's open invoice is declined (the billing service
+        # records it, announces payment.failed and starts dunning, as the daily job's gateway would).
+        with app.app_context():
+            from app.extensions import db
+            from app.models.base import utcnow
+            from app.models.commerce import Payment
+            from app.services.billing import payments
+
+            invoice = db.session.get(Payment, seed["pending"]).invoice
+            payments.record_payment(
+                db.session, invoice, amount="150.00", currency="EUR", now=utcnow(),
+                status="FAILED", method="CARD", provider="stripe", failure_reason="card_declined",
+            )  # fmt: skip
+            db.session.commit()
         # The worker's minute (the job the cron starts): the outbox to the rules, then what is due.
         with app.app_context():
             from app.services.automation.jobs import RUN_KIND

@@ -33,7 +33,9 @@ _ID = fields.Integer(validate=validate.Range(1, 2**31 - 1))
 
 
 def _money(description: str) -> fields.Decimal:
-    return fields.Decimal(as_string=True, required=True, metadata={"description": description})
+    """A decimal string ("49.90"): exact, in the invoice currency's minor units, never a float."""
+    meta = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$", "description": description}
+    return fields.Decimal(as_string=True, required=True, metadata=meta)
 
 
 class SubscriptionSchema(Schema):

@@ -34,6 +34,8 @@ from app.services.engagement import segments
 from app.services.engagement.errors import EngagementError
 from app.services.jobs import runs as job_runs
 from app.services.jobs.errors import JobsUnavailable
+from app.web.views.base.datamodel import ScopedSQLAInterface
+from app.web.views.base.model_view import CoachdeskModelView
 from app.web.views.json_api import current_actor
 from app.web.views.schedule_input import viewer_zone_name
 
@@ -331,8 +333,45 @@ class AnnouncementsView(BaseView):
         return response
 
 
+class AnnouncementRecordView(CoachdeskModelView):
+    """The announcements as records: the typed list, filters, export and chart links every entity has.
+
+    Read-only: composing, scheduling and sending happen on the announcements pages above (the menu's
+    entry), which this list's rows link to from their show page.
+    """
+
+    route_base = "/announcements"
+    datamodel = ScopedSQLAInterface(Announcement)
+    class_permission_name = RESOURCE
+    list_title = show_title = _l("Announcements")
+    list_columns = ["title", "channel", "status", "target_segment", "audience_size", "sent_count", "scheduled_at",
+                    "sent_at"]  # fmt: skip
+    show_columns = [*list_columns, "body", "is_marketing", "skipped_count", "failed_count", "created_at"]
+    exclude_route_methods = {"add", "edit", "delete"}
+    add_columns = edit_columns = ["title"]
+    search_text_columns = ("title", "body", "target_segment")
+    filter_columns = ("channel", "status", "scheduled_at", "sent_at")
+    base_order = ("created_at", "desc")
+    label_columns = {
+        "title": _l("Title"),
+        "body": _l("Text"),
+        "channel": _l("Channel"),
+        "status": _l("Status"),
+        "target_segment": _l("Audience"),
+        "audience_size": _l("Audience size"),
+        "sent_count": _l("Sent"),
+        "skipped_count": _l("Skipped"),
+        "failed_count": _l("Failed"),
+        "is_marketing": _l("Marketing"),
+        "scheduled_at": _l("Scheduled"),
+        "sent_at": _l("Sent at"),
+        "created_at": _l("Created"),
+    }
+
+
 def register(appbuilder: Any) -> None:
     """Under the Engagement menu (the entity views' area), after the generated views."""
+    appbuilder.add_view_no_menu(AnnouncementRecordView)
     appbuilder.add_view(
         AnnouncementsView, "Announcements", label=_l("Announcements"), icon="fa-bullhorn",
         category="Engagement", category_label=_l("Engagement"), category_icon="fa-comments",
