@@ -106,8 +106,10 @@ def served(limited: Flask, redis_url: str, tmp_path_factory: pytest.TempPathFact
     server.kill()
 
 
-def until_both_workers(server: Server, key: str, want: int, tries: int = 200) -> list:
-    """Requests until both workers have answered with ``want`` at least once (or ``tries`` run out)."""
+def until_both_workers(server: Server, key: str, want: int, tries: int = 2000) -> list:
+    """Requests until both workers have answered with ``want`` at least once (or ``tries`` run out).
+
+    A worker still starting on a loaded machine takes no connection for a while: many tries, early exit."""
     answers = []
     for _ in range(tries):
         answers.append(server.get("/api/v1/me", key))

@@ -164,8 +164,8 @@ class MessageDelivery(CreatedAtMixin, Model):
     )
     attempts: Mapped[int] = mapped_column(sa.SmallInteger, nullable=False, default=0, server_default="0")
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    # An SMTP answer may quote the recipient's address.
-    last_error: Mapped[str | None] = mapped_column(sa.String(300), info={"personal": True})
+    # Addresses in a server's reply are masked before they are stored (channels.safe_error).
+    last_error: Mapped[str | None] = mapped_column(sa.String(300), info={"personal": False})
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (

@@ -150,6 +150,9 @@ class SmtpSettings:
         )
 
 
+_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
+
+
 def safe_error(exc: BaseException, secret: str | None = None) -> str:
     """A short description of ``exc`` for ``last_error`` and logs, with ``secret`` blanked out."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
@@ -164,7 +167,8 @@ def safe_error(exc: BaseException, secret: str | None = None) -> str:
     text = " ".join(text.split())
     if secret:
         text = text.replace(secret, "***")
-    return text[:ERROR_LENGTH]
+    # A server's reply may quote the recipient's address: never stored (last_error holds no personal data).
+    return _ADDRESS.sub("<address>", text)[:ERROR_LENGTH]
 
 
 def _decode(value: Any) -> str:

@@ -347,8 +347,7 @@ class AnnouncementRecordView(CoachdeskModelView):
     list_columns = ["title", "channel", "status", "target_segment", "audience_size", "sent_count", "scheduled_at",
                     "sent_at"]  # fmt: skip
     show_columns = [*list_columns, "body", "is_marketing", "skipped_count", "failed_count", "created_at"]
-    exclude_route_methods = {"add", "edit", "delete"}
-    add_columns = edit_columns = ["title"]
+    read_only = True
     search_text_columns = ("title", "body", "target_segment")
     filter_columns = ("channel", "status", "scheduled_at", "sent_at")
     base_order = ("created_at", "desc")
