@@ -20,7 +20,7 @@ NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 def test_demo_awards_and_ranks_hold_their_invariants(app: Flask) -> None:
     with app.app_context():
         result = seed_demo_data(appbuilder.sm, customers=40, seed=11, progress=False, now=NOW)
-        assert result.timings["badge awards & challenge rankings"] >= 0
+        assert "badge awards & challenge rankings" in result.timings  # the phase ran
         awards = db.session.scalar(sa.select(sa.func.count()).select_from(CustomerBadge))
         assert awards and awards > 10
         # Every badge's criteria are valid; every award met them at the moment it carries.
