@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -25,6 +24,7 @@ from app.models.identity import PlatformUser
 from app.services.billing import invoices, payments, periods, states, subscriptions
 from app.services.billing.errors import BillingError
 from app.services.billing.timeline import Entry, timeline
+from app.web.views.base.display import format_money
 from app.web.views.billing_forms import NewSubscriptionForm, PaymentForm, RefundForm, TransitionForm, method_choices
 
 MAX_PK_DIGITS = 18
@@ -69,11 +69,6 @@ def entry_label(entry: Entry) -> str:
     return str(ENTRY_LABELS.get((entry.kind, entry.what), entry.what))
 
 
-def money(amount: Any, currency: str | None) -> str:
-    """An amount with its currency, as the list pages show money ("1,234.50 EUR")."""
-    return f"{format_decimal(amount, format='#,##0.00')} {currency or ''}".strip()
-
-
 def status_label(code: str | None) -> str:
     return str(STATUS_LABELS.get(code or "", code or ""))
 
@@ -109,7 +104,7 @@ class SubscriptionPages:
             related_views=self.visible_related_views(), subscription=sub,  # type: ignore[attr-defined]
             transitions=states.allowed_transitions(sub, today), today=today,
             timeline=timeline(db.session, sub.id, limit=200), entry_label=entry_label, status_label=status_label,
-            money=money,
+            money=format_money,
         )  # fmt: skip
 
     @expose("/transition/<pk>", methods=["POST"])
@@ -192,7 +187,7 @@ class InvoicePages:
             self.show_template, pk=pk, title=self.show_title, widgets=widgets,  # type: ignore[attr-defined]
             related_views=self.visible_related_views(), invoice=invoice,  # type: ignore[attr-defined]
             is_open=invoice.status == InvoiceStatus.OPEN, outstanding=invoices.outstanding(invoice),
-            payment_form=form, money=money,
+            payment_form=form, money=format_money,
         )  # fmt: skip
 
     def _locked(self, pk: str) -> Invoice:
@@ -271,7 +266,7 @@ class PaymentPages:
         return self.render_template(  # type: ignore[attr-defined]
             self.show_template, pk=pk, title=self.show_title, widgets=widgets,  # type: ignore[attr-defined]
             related_views=self.visible_related_views(), payment=payment,  # type: ignore[attr-defined]
-            refundable=refundable, can_refund=can_refund, refund_form=RefundForm(), money=money,
+            refundable=refundable, can_refund=can_refund, refund_form=RefundForm(), money=format_money,
         )  # fmt: skip
 
     @expose("/refund/<pk>", methods=["POST"])

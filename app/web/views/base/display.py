@@ -21,9 +21,13 @@ def display_value(item: Any, column: str, money_columns: dict[str, str] | None =
         value = getattr(value, part, None) if value is not None else None
     money_columns = money_columns or {}
     if column in money_columns and value is not None:
-        currency = getattr(item, money_columns[column], None) or ""
-        return f"{format_decimal(value, format='#,##0.00')} {currency}".strip()
+        return format_money(value, getattr(item, money_columns[column], None))
     return format_value(value)
+
+
+def format_money(amount: Any, currency: str | None) -> str:
+    """An amount with its currency, as lists and show pages print money ("1,234.50 EUR")."""
+    return f"{format_decimal(amount, format='#,##0.00')} {currency or ''}".strip()
 
 
 def _local_datetime(value: dt.datetime) -> str:
