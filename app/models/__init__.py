@@ -24,6 +24,7 @@ from app.models.commerce import (  # noqa: F401  (redemptions and dunning steps 
     Subscription,
 )
 from app.models.compliance import AuditLog, DataRetentionPolicy
+from app.models.console import SavedView  # noqa: F401  (an addition: saved list views)
 from app.models.customers import Assessment, CoachAssignment, CustomerProfile
 from app.models.engagement import (
     Announcement,

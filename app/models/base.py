@@ -42,6 +42,7 @@ __all__ = [
     "utcnow",
     "new_uuid",
     "fk",
+    "trigram_index",
 ]
 
 
@@ -134,3 +135,13 @@ def _attach_json_validators(mapper: Mapper, cls: type) -> None:
                 return validate_json_value(_field, _schema, value)
 
             event.listen(getattr(cls, prop.key), "set", _validate, retval=True)
+
+
+def trigram_index(table: str, column: str) -> sa.Index:
+    """A GIN trigram index for "contains" search (``ILIKE '%x%'``) on PostgreSQL; a plain index on SQLite.
+
+    The migration that creates it enables ``pg_trgm`` first (a trusted extension since PostgreSQL 13).
+    """
+    return sa.Index(
+        f"ix_{table}_{column}_trgm", column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"}
+    )

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models import json_schemas as js
-from app.models.base import CreatedAtMixin, Model, fk, json_column, utcnow
+from app.models.base import CreatedAtMixin, Model, fk, json_column, trigram_index, utcnow
 from app.models.identity import PlatformUser
 from app.models.types import Money, UTCDateTime, enum_column_type
 
@@ -207,6 +207,7 @@ class Invoice(Model):
         sa.CheckConstraint("amount >= 0", name="amount_non_negative"),
         _currency_check(),
         sa.UniqueConstraint("subscription_id", "period_start"),
+        trigram_index("invoices", "external_reference"),
         sa.CheckConstraint("amount = subtotal - discount_amount", name="amount_is_subtotal_less_discount"),
         sa.CheckConstraint("discount_amount >= 0 AND discount_amount <= subtotal", name="discount_range"),
         sa.CheckConstraint("amount_paid >= 0 AND amount_refunded >= 0", name="paid_non_negative"),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models import json_schemas as js
-from app.models.base import CreatedAtMixin, Model, fk, json_column, utcnow
+from app.models.base import CreatedAtMixin, Model, fk, json_column, trigram_index, utcnow
 from app.models.identity import PlatformUser
 from app.models.types import UTCDateTime, enum_column_type
 
@@ -279,6 +279,7 @@ class SupportTicket(CreatedAtMixin, Model):
 
     __table_args__ = (
         sa.CheckConstraint("closed_at IS NULL OR status IN ('RESOLVED', 'CLOSED')", name="closed_only_when_done"),
+        trigram_index("support_tickets", "subject"),
     )
 
     def __str__(self) -> str:

@@ -12,7 +12,7 @@ from flask_appbuilder.security.sqla.models import User as FabUser
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models import json_schemas as js
-from app.models.base import Model, TimestampMixin, fk, json_column, new_uuid, utcnow
+from app.models.base import Model, TimestampMixin, fk, json_column, new_uuid, trigram_index, utcnow
 from app.models.classification import classify
 from app.models.types import UTCDateTime, enum_column_type
 
@@ -50,7 +50,12 @@ class PlatformUser(TimestampMixin, Model):
 
     roles: Mapped[list[PlatformRole]] = relationship(secondary="user_roles", lazy="selectin", viewonly=True)
 
-    __table_args__ = (sa.CheckConstraint("email LIKE '%_@_%'", name="email_format"),)
+    __table_args__ = (
+        sa.CheckConstraint("email LIKE '%_@_%'", name="email_format"),
+        trigram_index("users", "full_name"),
+        trigram_index("users", "email"),
+        trigram_index("users", "phone"),
+    )
 
     def __str__(self) -> str:
         return self.full_name or self.email

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models import json_schemas as js
-from app.models.base import Model, TimestampMixin, fk, json_column, utcnow
+from app.models.base import Model, TimestampMixin, fk, json_column, trigram_index, utcnow
 from app.models.identity import PlatformUser
 from app.models.types import UTCDateTime, enum_column_type
 
@@ -132,6 +132,7 @@ class Program(TimestampMixin, Model):
     __table_args__ = (
         sa.CheckConstraint("weeks >= 1 AND weeks <= 104", name="weeks_range"),
         sa.CheckConstraint("version >= 1", name="version_positive"),
+        trigram_index("programs", "title"),
     )
 
     def __str__(self) -> str:
