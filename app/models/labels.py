@@ -1,0 +1,42 @@
+"""Every enum value's translated label: what people read instead of the stored code (issue 17).
+
+Lists, show pages, forms, filters, charts, the builder and exports meant for people call ``enum_label``;
+CSV for machines keeps the codes. ``LABELS`` maps each member to a lazy message (``app.i18n._l``), so the
+label is translated when it is shown, in the viewer's language. A member not listed falls back to its
+code made readable ("ONE_ON_ONE" -> "One on one"); ``tests/test_enum_labels.py`` fails on such a member.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from app.i18n import _l
+
+LABELS: dict[enum.Enum, Any] = {}
+
+
+def register(enum_cls: type[enum.Enum], labels: dict[str, Any]) -> None:
+    """Label every member of ``enum_cls``: ``labels`` maps member names to ``_l("...")`` messages."""
+    for member in enum_cls:
+        if member.name in labels:
+            LABELS[member] = labels[member.name]
+
+
+def humanize(code: str) -> str:
+    """A code as words, for a member nobody labelled: "ONE_ON_ONE" -> "One on one"."""
+    return code.replace("_", " ").strip().capitalize()
+
+
+def enum_label(member: enum.Enum) -> str:
+    """The member's label in the current language."""
+    label = LABELS.get(member)
+    return str(label) if label is not None else humanize(str(member.value))
+
+
+def choices(enum_cls: type[enum.Enum]) -> list[tuple[str, str]]:
+    """(code, label) pairs in declaration order, for selects and filters."""
+    return [(str(member.value), enum_label(member)) for member in enum_cls]
+
+
+__all__ = ["LABELS", "choices", "enum_label", "humanize", "register", "_l"]
