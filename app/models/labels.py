@@ -14,6 +14,7 @@ from typing import Any
 from app.i18n import _l
 
 LABELS: dict[enum.Enum, Any] = {}
+CODE_LABELS: dict[str, dict[str, Any]] = {}  # code set ("goal", "time_of_day", ...) -> code -> label
 
 
 def register(enum_cls: type[enum.Enum], labels: dict[str, Any]) -> None:
@@ -21,6 +22,27 @@ def register(enum_cls: type[enum.Enum], labels: dict[str, Any]) -> None:
     for member in enum_cls:
         if member.name in labels:
             LABELS[member] = labels[member.name]
+
+
+def register_codes(kind: str, labels: dict[str, Any]) -> None:
+    """Label the codes of a set stored as plain text or JSON (a program's goal, a meal's time of day)."""
+    CODE_LABELS.setdefault(kind, {}).update(labels)
+
+
+def code_label(kind: str, code: Any) -> str:
+    """A stored code's label: known codes by label, anything else (free text) as written."""
+    if code is None:
+        return ""
+    label = CODE_LABELS.get(kind, {}).get(str(code))
+    return str(label) if label is not None else str(code)
+
+
+def any_code_label(code: Any) -> str:
+    """A code of unknown set (a chart category, a JSON value): the first set that knows it, else as written."""
+    for labels in CODE_LABELS.values():
+        if str(code) in labels:
+            return str(labels[str(code)])
+    return str(code)
 
 
 def humanize(code: str) -> str:
@@ -39,4 +61,28 @@ def choices(enum_cls: type[enum.Enum]) -> list[tuple[str, str]]:
     return [(str(member.value), enum_label(member)) for member in enum_cls]
 
 
-__all__ = ["LABELS", "choices", "enum_label", "humanize", "register", "_l"]
+def code_choices(kind: str) -> list[tuple[str, str]]:
+    """(code, label) pairs of a code set, for selects."""
+    return [(code, str(label)) for code, label in CODE_LABELS.get(kind, {}).items()]
+
+
+__all__ = [
+    "CODE_LABELS",
+    "LABELS",
+    "_l",
+    "any_code_label",
+    "choices",
+    "code_choices",
+    "code_label",
+    "enum_label",
+    "humanize",
+    "register",
+    "register_codes",
+]
+
+from app.models import label_table  # noqa: E402  (the table itself, kept apart to stay short)
+
+for _cls, _labels in label_table.ENUMS:
+    register(_cls, _labels)
+for _kind, _labels in label_table.CODES.items():
+    register_codes(_kind, _labels)

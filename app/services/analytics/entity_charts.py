@@ -9,6 +9,7 @@ into Python; the figure is bucketed to stay within the point budget.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import models as m
+from app.i18n import _l
+from app.models import labels
 from app.services.analytics import charting as ch
 
 
@@ -198,6 +201,10 @@ class ChartData:
     series: list[str] = field(default_factory=list)
     total: float | int = 0
     range: ch.DateRange | None = None  # the dates a time series covers
+    names: dict[str, str] = field(default_factory=dict)  # category code or id -> what people read
+
+    def name(self, key: Any) -> str:
+        return self.names.get(str(key), str(key))
 
     @property
     def empty(self) -> bool:
@@ -285,7 +292,8 @@ def entity_chart(session: Session, entity: EntityChart, base: sa.Select, req: Ch
         starts = ch.bucket_starts(rng, unit)
         rows = [(p, s, values.get((p, s), 0)) for p in starts for s in series]
         total = sum(v for *_, v in rows)
-        return ChartData("timeseries", ["period", req.by, measure_name], rows, unit, series, total, rng)
+        names = category_names(session, entity, req.by, series)
+        return ChartData("timeseries", ["period", req.by, measure_name], rows, unit, series, total, rng, names)
     stmt = _aggregate(ranged, bucket, measure).group_by(bucket)
     found = {ch.as_date(p): ch.number(v) for p, v in session.execute(stmt).all()}
     rows = [(p, found.get(p, 0)) for p in ch.bucket_starts(rng, unit)]
@@ -305,18 +313,72 @@ def breakdown(session: Session, entity: EntityChart, select: sa.Select, req: Cha
     rest = total - sum(v for _, v in rows)
     if rest:
         rows.append((ch.OTHER, rest))
-    return ChartData("breakdown", [by, measure_name], rows, total=total)
+    names = category_names(session, entity, by, [str(k) for k, _ in rows])
+    return ChartData("breakdown", [by, measure_name], rows, total=total, names=names)
+
+
+_NAME_ATTRS = ("full_name", "name", "title", "subject", "code", "email")
+
+
+def _referenced_class(entity: EntityChart, by: str) -> type | None:
+    """The mapped class a foreign-key category column points to (a coach, a product), if any."""
+    column = entity.column(by).property.columns[0]
+    for fk in column.foreign_keys:
+        for mapper in sa.inspect(entity.model).registry.mappers:
+            if mapper.local_table is fk.column.table:
+                return mapper.class_
+    return None
+
+
+def category_names(session: Session, entity: EntityChart, by: str | None, keys: list[str]) -> dict[str, str]:
+    """What people read for each category key: an enum's label, a goal's label, a referenced row's name.
+
+    The rows keep the codes and ids (CSV and the records links need them); names of referenced
+    rows come in one query per chart, never one per bar.
+    """
+    names = {ch.OTHER: str(_l("Other")), ch.NONE_LABEL: str(_l("(none)"))}
+    if by is None:
+        return names
+    type_ = entity.column(by).type
+    enum_cls = getattr(type_, "enum_class", None)
+    if enum_cls is not None:
+        members = {str(member.value): member for member in enum_cls}
+        names.update({k: labels.enum_label(members[k]) for k in keys if k in members})
+        return names
+    if by == "goal":
+        names.update({k: labels.code_label("goal", k) for k in keys if k not in names})
+        return names
+    target = _referenced_class(entity, by)
+    attr = next((a for a in _NAME_ATTRS if target is not None and hasattr(target, a)), None)
+    if target is None or attr is None:
+        return names
+    ids = {}
+    for key in keys:
+        try:
+            value = _coerce(entity, by, key)
+        except ch.ChartInputError:
+            continue
+        if value is not None:
+            ids[value] = key
+    if ids:
+        pk = sa.inspect(target).primary_key[0]
+        for id_, name in session.execute(sa.select(pk, getattr(target, attr)).where(pk.in_(list(ids)))).all():
+            if id_ in ids and name:
+                names[ids[id_]] = labels.enum_label(name) if isinstance(name, enum.Enum) else str(name)
+    return names
 
 
 def figure(entity: EntityChart, data: ChartData, opts: ch.FigureOptions) -> go.Figure:
     fig = ch.base_figure(opts)
     if data.kind == "breakdown":
-        fig.add_trace(go.Bar(x=[r[0] for r in data.rows], y=[r[1] for r in data.rows], name=data.columns[-1]))
+        fig.add_trace(
+            go.Bar(x=[data.name(r[0]) for r in data.rows], y=[r[1] for r in data.rows], name=data.columns[-1])
+        )
         return fig
     if data.series:
         for name in data.series:
             pts = [(p, v) for p, s, v in data.rows if s == name]
-            fig.add_trace(go.Bar(x=[p.isoformat() for p, _ in pts], y=[v for _, v in pts], name=name))
+            fig.add_trace(go.Bar(x=[p.isoformat() for p, _ in pts], y=[v for _, v in pts], name=data.name(name)))
         fig.update_layout(barmode="stack")
     else:
         fig.add_trace(
@@ -349,6 +411,8 @@ class Bucket:
     value: float | int
     records: RecordsQuery | None
     series: str | None = None
+    label_name: str = ""  # the label and series as people read them (names, translated enum labels)
+    series_name: str = ""
 
 
 def records_query(entity: EntityChart, req: ChartRequest) -> RecordsQuery:
@@ -379,7 +443,7 @@ def buckets(entity: EntityChart, req: ChartRequest, data: ChartData) -> list[Buc
         for key, value in data.rows:
             if value:
                 query = whole if by == "all" else _with_category(entity, whole, by, key)
-                out.append(Bucket(str(key), value, query))
+                out.append(Bucket(str(key), value, query, label_name=data.name(key)))
         return out
     rng = data.range
     for row in data.rows:
@@ -390,5 +454,5 @@ def buckets(entity: EntityChart, req: ChartRequest, data: ChartData) -> list[Buc
         series = row[1] if len(row) == 3 else None
         if series is not None and query is not None and req.by:
             query = _with_category(entity, query, req.by, series)
-        out.append(Bucket(period.isoformat(), value, query, series))
+        out.append(Bucket(period.isoformat(), value, query, series, period.isoformat(), data.name(series or "")))
     return out

@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
 
 from app.extensions import db
+from app.models.labels import choices as label_choices
 from app.policy.roles import READ, READ_WRITE_METHOD_MAP
 from app.policy.scope import scoped_select
 from app.services.analytics import charting as ch
@@ -154,12 +155,12 @@ class EntityChartMixin:
         )
 
 
-def _enum_choices(entity: ec.EntityChart) -> dict[str, list[str]]:
+def _enum_choices(entity: ec.EntityChart) -> dict[str, list[tuple[str, str]]]:
     out = {}
     for name in entity.categories:
         enum_cls = getattr(entity.column(name).type, "enum_class", None)
         if enum_cls is not None:
-            out[name] = [e.value for e in enum_cls]
+            out[name] = label_choices(enum_cls)
     return out
 
 

@@ -13,6 +13,8 @@ from flask import g, has_request_context
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import gettext as _
 
+from app.models.labels import enum_label
+
 
 def display_value(item: Any, column: str, money_columns: dict[str, str] | None = None) -> str:
     """A column value as a person reads it: names, money with currency, local dates."""
@@ -50,7 +52,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, enum.Enum):
-        return str(value.value)
+        return enum_label(value)
     if isinstance(value, dt.datetime):
         return _local_datetime(value) if value.tzinfo else value.isoformat(sep=" ")
     if isinstance(value, dt.date):
@@ -67,7 +69,7 @@ def format_value(value: Any) -> str:
 
 
 def export_value(item: Any, column: str) -> str:
-    """A column value for CSV: machine-readable (ISO dates, plain decimals, names for relations)."""
+    """A column value for CSV: machine-readable (codes for enums, ISO dates, plain decimals, names for relations)."""
     value: Any = item
     for part in column.split("."):
         value = getattr(value, part, None) if value is not None else None

@@ -19,6 +19,7 @@ from flask_babel import get_timezone
 from flask_babel import gettext as _
 from sqlalchemy import orm
 
+from app.models import labels
 from app.services.analytics.charting import MAX_YEAR, MIN_YEAR
 from app.services.data_access import coerce_pk
 from app.services.timezones import as_local
@@ -34,7 +35,7 @@ class FilterSpec:
     name: str
     label: str
     kind: str  # enum | bool | date | datetime | number | relation | text
-    choices: list[str] = field(default_factory=list)
+    choices: list[tuple[str, str]] = field(default_factory=list)  # (code, label)
     values: dict[str, str] = field(default_factory=dict)
     selected_label: str = ""
     url: str = ""
@@ -204,7 +205,7 @@ class FilterMixin:
                     spec.selected_label = str(obj) if obj is not None else ""
                 specs.append(spec)
                 continue
-            choices = [m.value for m in column_type(prop.columns[0]).enum_class] if kind == "enum" else []
+            choices = labels.choices(column_type(prop.columns[0]).enum_class) if kind == "enum" else []
             spec = FilterSpec(name, label, kind, choices=choices)
             for key in ("eq", "from", "to", "min", "max"):
                 arg = f"f_{name}" if key == "eq" else f"f_{name}_{key}"
