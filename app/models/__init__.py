@@ -3,6 +3,7 @@
 One module per seed area; see ``seed-data-model.md``.
 """
 
+from app.models import label_table  # noqa: F401  (fills app.models.labels' table of enum labels)
 from app.models.analytics import CohortSnapshot, EngagementEvent, ProgressMetric, RecommendationLog
 from app.models.automation import (
     APIAccessLog,

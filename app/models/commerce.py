@@ -146,6 +146,9 @@ class Subscription(CreatedAtMixin, Model):
     )
 
     def __str__(self) -> str:
+        """Its product and customer, as people name a subscription (both relations load with it)."""
+        if self.product is not None and self.customer is not None:
+            return f"{self.product} · {self.customer}"
         return f"#{self.id}"
 
 

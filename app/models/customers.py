@@ -78,3 +78,9 @@ class CoachAssignment(Model):
         sa.UniqueConstraint("customer_id", "coach_id"),
         sa.CheckConstraint("customer_id <> coach_id", name="not_self"),
     )
+
+    def __str__(self) -> str:
+        """Customer and coach (both relations load with it): what a thread's context shows."""
+        if self.customer is not None and self.coach is not None:
+            return f"{self.customer} – {self.coach}"
+        return f"#{self.id}"

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.models import json_schemas as js
 from app.models.base import Model, TimestampMixin, fk, json_column, new_uuid, trigram_index, utcnow
 from app.models.classification import classify
+from app.models.labels import enum_label
 from app.models.types import UTCDateTime, enum_column_type
 
 
@@ -73,7 +74,7 @@ class PlatformRole(Model):
     description: Mapped[str | None] = mapped_column(sa.String(500))
 
     def __str__(self) -> str:
-        return self.code.value
+        return enum_label(self.code)
 
 
 class UserRole(Model):

@@ -2,12 +2,11 @@
 
 Imported by ``app.models.labels``; one ``register`` call per enum in ``app.models``, and one
 ``register_codes`` call per code set stored in free text or JSON (program goals, meal times, ...).
-It only lists; ``app.models.labels`` reads ``ENUMS`` and ``CODES`` (no import back, no cycle).
+``app.models`` (the package) imports it, so the table is full whenever a model is importable;
+``app.models.labels`` does not import it back (no cycle; model ``__str__`` methods may use the labels).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from app.i18n import _l
 from app.models import analytics as an
@@ -20,18 +19,7 @@ from app.models import identity as idn
 from app.models import jobs as jb
 from app.models import scheduling as sc
 from app.models import training as tr
-
-ENUMS: list[tuple[type, dict[str, Any]]] = []  # (enum class, member name -> label), read by app.models.labels
-CODES: dict[str, dict[str, Any]] = {}  # code set -> code -> label
-
-
-def register(enum_cls: type, labels: dict[str, Any]) -> None:
-    ENUMS.append((enum_cls, labels))
-
-
-def register_codes(kind: str, labels: dict[str, Any]) -> None:
-    CODES.setdefault(kind, {}).update(labels)
-
+from app.models.labels import register, register_codes
 
 # analytics
 register(an.MetricSource, {"MANUAL": _l("Entered by hand"), "WEARABLE": _l("From a wearable")})
@@ -305,5 +293,37 @@ register_codes(
         "PAUSE_PLAN": _l("Pause the plan"),
         "RESUME_PLAN": _l("Resume the plan"),
         "WEBHOOK": _l("Call a webhook"),
+    },
+)
+register_codes(
+    "job_kind",
+    {
+        "plans.assign": _l("Plan assignment"),
+        "retention.run": _l("Retention run"),
+        "automation.run": _l("Automation run"),
+        "automation.time_rules": _l("Timed automation rules"),
+        "audit.export": _l("Audit export"),
+        "dsr.export": _l("Personal data export"),
+        "dsr.erase": _l("Personal data erasure"),
+        "audit.checkpoint": _l("Audit checkpoint"),
+        "audit.verify": _l("Audit chain verification"),
+        "events.dispatch": _l("Event dispatch"),
+        "events.detect": _l("Event detection"),
+        "billing.daily": _l("Daily billing"),
+        "billing.dunning": _l("Payment retries"),
+        "announcement.send": _l("Announcement sending"),
+        "deliveries.run": _l("Message delivery"),
+    },
+)
+register_codes("thread_context", {"automation-notes": _l("Automation notes")})
+# Communities have no table: the app and the demo know these five, by id.
+register_codes(
+    "community",
+    {
+        "1": _l("General"),
+        "2": _l("Nutrition & recipes"),
+        "3": _l("Running club"),
+        "4": _l("Strength training"),
+        "5": _l("Motivation & mindset"),
     },
 )

@@ -79,10 +79,3 @@ __all__ = [
     "register",
     "register_codes",
 ]
-
-from app.models import label_table  # noqa: E402  (the table itself, kept apart to stay short)
-
-for _cls, _labels in label_table.ENUMS:
-    register(_cls, _labels)
-for _kind, _labels in label_table.CODES.items():
-    register_codes(_kind, _labels)

@@ -40,6 +40,7 @@
   function status(message) { document.getElementById("cd-status").textContent = message; }
   function markDirty() { dirty = true; status(S.unsaved); }
   function typeLabel(t) { return S[t] || t; }
+  function codeLabel(c) { return (S.codes && S.codes[c]) || c; }  // a prescription or library code, by its label
 
   function loadDocument(d) {
     state.weeks = d.weeks;
@@ -185,8 +186,8 @@
       if (p.rest_seconds !== undefined) { parts.push(p.rest_seconds + " s"); }
       return parts.join(" · ");
     }
-    if (item.item_type === "MEAL") { return [p.servings, p.time_of_day].filter(Boolean).join(" · "); }
-    return [p.target, p.frequency].filter(Boolean).join(" · ");
+    if (item.item_type === "MEAL") { return [p.servings, codeLabel(p.time_of_day)].filter(Boolean).join(" · "); }
+    return [p.target, codeLabel(p.frequency)].filter(Boolean).join(" · ");
   }
 
   function selectDay(w, d, quiet) {
@@ -467,7 +468,7 @@
       .catch(function () { status(S.network_error); });
   }
   function renderLibraryEntry(entry) {
-    var details = [entry.category, entry.difficulty, entry.equipment, entry.allergens, entry.frequency].filter(Boolean).join(" · ");
+    var details = [entry.category, codeLabel(entry.difficulty), entry.equipment, entry.allergens, codeLabel(entry.frequency)].filter(Boolean).join(" · ");
     var li = el("li", {
       "class": "cd-lib-item cd-type-" + entry.item_type.toLowerCase(), tabindex: "0", draggable: state.editable ? "true" : "false",
       "data-name": entry.name, role: "button", "aria-label": entry.name + " (" + typeLabel(entry.item_type) + "). " + S.add_to_selected

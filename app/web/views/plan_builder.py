@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.extensions import committed
+from app.models import labels
 from app.models.training import Difficulty, ItemType, ProgramLevel, Visibility
 from app.services.training import catalogue, errors, programs
 from app.web.views.json_api import current_actor, json_error, read_json_body
@@ -18,25 +19,16 @@ from app.web.views.json_api import current_actor, json_error, read_json_body
 MENU_CATEGORY = "Training"
 
 
-# Display names for enum values the pages show (the values themselves stay in English in data and JSON).
-ENUM_LABELS = {
-    "BEGINNER": _l("Beginner"),
-    "INTERMEDIATE": _l("Intermediate"),
-    "ADVANCED": _l("Advanced"),
-    "ALL_LEVELS": _l("All levels"),
-    "PRIVATE": _l("Private"),
-    "SHARED": _l("Shared with the team"),
-    "PUBLIC": _l("Public template"),
-    "BREAKFAST": _l("Breakfast"),
-    "LUNCH": _l("Lunch"),
-    "DINNER": _l("Dinner"),
-    "SNACK": _l("Snack"),
-    "PRE_WORKOUT": _l("Before a workout"),
-    "POST_WORKOUT": _l("After a workout"),
-    "DAILY": _l("Daily"),
-    "WEEKDAYS": _l("Weekdays"),
-    "WEEKLY": _l("Weekly"),
-    "TWICE_WEEKLY": _l("Twice a week"),
+# Display names for the codes the builder shows (the codes themselves stay in data and JSON): from the one
+# label table in app.models.labels.
+ENUM_LABELS: dict[str, Any] = {
+    **{
+        str(m.value): label
+        for m, label in labels.LABELS.items()
+        if isinstance(m, (ProgramLevel, Visibility, Difficulty))
+    },
+    **labels.CODE_LABELS["time_of_day"],
+    **labels.CODE_LABELS["frequency"],
 }
 
 
@@ -81,6 +73,7 @@ def js_strings() -> dict[str, Any]:
         "assign_failed": _("The assignment failed: %(error)s"),
         "plan_link": _("Open plan"),
         "select_day_first": _("Select a day in the grid first (click it or focus it)."),
+        "codes": {code: str(label) for code, label in ENUM_LABELS.items()},  # codes in prescriptions and the library
     }
 
 

@@ -13,11 +13,21 @@ from flask import g, has_request_context
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import gettext as _
 
-from app.models.labels import enum_label
+from app.models.labels import code_label, enum_label
+from app.web.views.base import references
+
+# Text columns holding codes of a set in app.models.labels (shown by label; free text as written).
+CODE_COLUMNS: dict[tuple[str, str], str] = {("Program", "goal"): "goal"}
 
 
 def display_value(item: Any, column: str, money_columns: dict[str, str] | None = None) -> str:
-    """A column value as a person reads it: names, money with currency, local dates."""
+    """A column value as a person reads it: names (linked for references), labels, money with currency, local dates."""
+    if "." not in column:
+        if references.is_reference(item, column):
+            return references.reference_html(item, column)
+        code_set = CODE_COLUMNS.get((type(item).__name__, column))
+        if code_set is not None:
+            return code_label(code_set, getattr(item, column, None))
     value: Any = item
     for part in column.split("."):
         value = getattr(value, part, None) if value is not None else None
