@@ -4,9 +4,11 @@ no enum code and no string our catalogue leaves untranslated.
 One SQLite app with one row of each entity (``make_world``) so show and edit pages exist; one client
 per role and language. Every role fetches every list page it may open (its own navbar and buttons);
 a show, add or edit page already scanned in that language by an earlier role (Admin comes first and
-reaches nearly all) is not fetched again, which keeps the scan near a minute. A page's visible text is its text outside ``<script>``/``<style>`` and outside
-attribute values; ``<pre>``, ``<code>``, ``<textarea>`` and JSON text (raw JSON stays one click away
-for Admin) are code-only places. Failures name the page and the strings, so the list is a to-do list.
+reaches nearly all) is not fetched again, which keeps the scan near a minute.
+
+A page's visible text is its text outside ``<script>``/``<style>`` and outside attribute values;
+``<pre>``, ``<code>``, ``<textarea>`` and JSON text (raw JSON stays one click away for Admin) are
+code-only places. Failures name the page and the strings, so the list is a to-do list.
 """
 
 from __future__ import annotations
