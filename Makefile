@@ -34,7 +34,7 @@ lint: install-dev
 
 # Refresh the catalogues after marking new strings (English source, Spanish, German).
 extract-messages: $(VENV)/.runtime
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _ -o translations/messages.pot app reports config.py
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _ -k lazy_pgettext:1c,2 -o translations/messages.pot app reports config.py
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 # `make bench` lists the benchmarks; `make bench BENCH=bookings` runs one.

@@ -6,8 +6,10 @@ Thin: every action calls a service; the services also back the jobs and the CLI.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
+import sqlalchemy as sa
 from flask import abort, current_app, flash, g, jsonify, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
@@ -17,7 +19,9 @@ from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
 from app.models.compliance import DataRetentionPolicy, DeletionStrategy
+from app.models.identity import PlatformUser
 from app.models.jobs import JobRun, JobStatus
+from app.models.labels import code_label, enum_label
 from app.services.audit import chain as audit
 from app.services.compliance import audit_export as exports
 from app.services.compliance import data_subject as dsr
@@ -32,6 +36,7 @@ from app.services.retention import runner as retention
 from app.services.timezones import zone_name
 from app.web.input_guard import MAX_KEY
 from app.web.step_up import requires_recent_mfa
+from app.web.views.base.references import show_endpoint
 
 READ, WRITE = "read", "write"
 MENU = "Compliance"
@@ -100,10 +105,10 @@ class AuditExportView(BaseView):
     @has_access
     def status(self, run_id: int) -> Any:
         run = _run_or_404(run_id, (exports.KIND,))
-        status = job_runs.run_status(run)
+        status = _status_json(run)
         failure = _chain_failure(run)
         if failure:  # a finished export whose chain did not verify is never shown as a success
-            status.update(status=_("verification failed"), error=failure)
+            status.update(status=_("verification failed"), status_label=_("verification failed"), error=failure)
         return jsonify(status)
 
     @expose("/<int:run_id>/download/<which>")
@@ -118,6 +123,47 @@ class AuditExportView(BaseView):
             abort(404)
         exports.record_download(run_id, which)
         return send_file(path, as_attachment=True, download_name=path.name)
+
+
+def job_status_label(status: str) -> str:
+    """A run's status as people read it ("Succeeded", "Erfolgreich"); the code stays in data-status."""
+    try:
+        return enum_label(JobStatus(status))
+    except ValueError:
+        return status
+
+
+def job_kind_label(kind: str) -> str:
+    return code_label("job_kind", kind)
+
+
+def _status_json(run: JobRun) -> dict[str, Any]:
+    """The polled status, with the label the page shows next to the code the script tests."""
+    return {**job_runs.run_status(run), "status_label": job_status_label(run.status)}
+
+
+def _subjects(runs: list[JobRun]) -> dict[int, tuple[str, str | None]]:
+    """Whose request each run is: the person's name and their page (one query for the whole list)."""
+    wanted: dict[int, uuid.UUID] = {}
+    for run in runs:
+        try:
+            wanted[run.id] = uuid.UUID(str((run.params or {}).get("user_id")))
+        except ValueError:
+            continue
+    users = db.session.execute(
+        sa.select(PlatformUser.id, PlatformUser.full_name, PlatformUser.email).where(
+            PlatformUser.id.in_(set(wanted.values()))
+        )
+    ).all()
+    names = {uid: name or email for uid, name, email in users}
+    endpoint = show_endpoint(PlatformUser)
+    out: dict[int, tuple[str, str | None]] = {}
+    for run_id, uid in wanted.items():
+        if uid in names:
+            out[run_id] = (names[uid], url_for(endpoint, pk=str(uid)) if endpoint else None)
+        else:
+            out[run_id] = (_("(deleted user)"), None)
+    return out
 
 
 def _hard_delete(policy_id: int) -> bool:
@@ -249,7 +295,9 @@ class DataSubjectView(BaseView):
 
     def _page(self, error: str | None = None, status: int = 200) -> Any:
         runs = job_runs.recent_runs(50, kinds=tuple(self.kinds))
-        return self.render_template("compliance/subjects.html", runs=runs, error=error), status
+        return self.render_template(
+            "compliance/subjects.html", runs=runs, subjects=_subjects(runs), error=error
+        ), status
 
     @expose("/")
     @has_access
@@ -279,7 +327,7 @@ class DataSubjectView(BaseView):
     @expose("/<int:run_id>/status")
     @has_access
     def status(self, run_id: int) -> Any:
-        return jsonify(job_runs.run_status(_run_or_404(run_id, self.kinds)))
+        return jsonify(_status_json(_run_or_404(run_id, self.kinds)))
 
     @expose("/<int:run_id>/download")
     @has_access
@@ -328,7 +376,7 @@ class JobsView(BaseView):
         run = db.session.get(JobRun, run_id)
         if run is None:
             abort(404)
-        return jsonify(job_runs.run_status(run))
+        return jsonify(_status_json(run))
 
     def _act(self, run_id: int, action: Any, message: str) -> Any:
         """Retry or cancel; the service writes the audit row, the view commits it."""
@@ -358,6 +406,8 @@ class JobsView(BaseView):
 def register(appbuilder: Any) -> None:
     # Templates show a failed run's error through this: known failures in the reader's language.
     current_app.add_template_global(job_runs.failure_message, "job_error")  # register_views runs in the app context
+    current_app.add_template_global(job_status_label, "job_status_label")
+    current_app.add_template_global(job_kind_label, "job_kind_label")
     pages = (
         (AuditExportView, "Audit exports", _l("Audit exports"), "fa-download"),
         (RetentionView, "Retention and legal holds", _l("Retention and legal holds"), "fa-clock-o"),

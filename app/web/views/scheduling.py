@@ -12,7 +12,7 @@ from typing import Any
 
 from babel.dates import get_day_names
 from flask import abort, current_app, flash, g, request
-from flask_babel import get_locale
+from flask_babel import get_locale, lazy_pgettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
@@ -231,8 +231,8 @@ class CoachAvailabilityView(CoachdeskModelView):
     label_columns = {
         "coach": _l("Coach"),
         "day_of_week": _l("Day"),
-        "start_time": _l("From"),
-        "end_time": _l("To"),
+        "start_time": lazy_pgettext("time range", "From"),
+        "end_time": lazy_pgettext("time range", "To"),  # "until", not the recipient of a message
         "capacity": _l("Capacity"),
     }
 

@@ -1,6 +1,9 @@
 """``/export/``: the current filtered, sorted, scoped list streamed as CSV; secret columns can never be in it.
 
-Timestamps are ISO-8601 UTC whatever the viewer's zone, and the headers say "(UTC)".
+The file is for machines and spreadsheets: enum values stay their stored codes (``ONE_ON_ONE``, not
+"One-on-one"), references their ids, timestamps ISO-8601 UTC whatever the viewer's zone (the headers
+say "(UTC)"). The list page's export link says so in its title ("CSV for machines: ..."); pages for people
+show labels and names (``display.display_value``).
 The ``csv_export.export_started`` signal lets the audit trail record who exported what.
 """
 

@@ -57,7 +57,7 @@ def is_reference(item: Any, column: str) -> bool:
     return (type(item), column) in REFERENCES or (type(item), column) == (CommunityPost, "community_id")
 
 
-def _show_endpoint(model: type) -> str | None:
+def show_endpoint(model: type) -> str | None:
     """The show page of ``model``'s console list, if the viewer may open it."""
     for view in appbuilder.baseviews:
         datamodel = getattr(view, "datamodel", None)
@@ -112,7 +112,7 @@ def reference_html(item: Any, column: str) -> str:
     target, name = cache[(key, item.id)]
     if target is None or name is None:
         return f"#{value}"
-    endpoint = _show_endpoint(target[0])
+    endpoint = show_endpoint(target[0])
     if endpoint is None:
         return name
     return Markup('<a href="{}">{}</a>').format(url_for(endpoint, pk=target[1]), escape(name))
