@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app
 
+from app.web import fab_strings
 from app.web.views import (
     announcements,
     charts,
@@ -30,6 +31,7 @@ def register_views(appbuilder: Any) -> None:
     """Register every view with FAB, in menu order; each area module adds its own."""
     # Templates show values (datetimes in the viewer's time zone) the way list pages do.
     current_app.add_template_filter(format_value, "cd_format")
+    fab_strings.install(current_app)  # Flask-Admin's pages ask our catalogue first (issue 17)
     for module in (
         home,
         plan_builder,
