@@ -132,7 +132,23 @@ def scan_pages(app: Flask) -> list[tuple[str, str]]:
                 pages.append(("add", f"{base}/add"))
                 if pk is not None:
                     pages.append(("edit", f"{base}/edit/{pk}"))
+        pages.extend(("page", url) for url in other_pages(app))
     return pages
+
+
+SKIP_METHODS = re.compile(r"export|csv|json|download|feed|status|data|api|library|logout|lang|search|autocomplete")
+
+
+def other_pages(app: Flask) -> list[str]:
+    """The console's other pages without URL arguments (plan builder, jobs, dashboards, inbox...), HTML only."""
+    views = {type(v).__name__: v for v in app.appbuilder.baseviews if not isinstance(v, ModelView)}
+    urls = []
+    for rule in app.url_map.iter_rules():
+        view_name, _, method = rule.endpoint.partition(".")
+        reachable = view_name in views and "GET" in (rule.methods or ()) and not rule.arguments
+        if reachable and not SKIP_METHODS.search(method) and not SKIP_METHODS.search(rule.rule):
+            urls.append(rule.rule)
+    return sorted(set(urls))
 
 
 def findings_for(html: str, codes_re: re.Pattern[str], missing: set[str]) -> tuple[set[str], set[str]]:
