@@ -80,7 +80,8 @@ def test_catalogue_template_is_current():
         out = Path(tmp) / "fresh.pot"
         subprocess.run(
             [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
-             "-k", "lazy_gettext", "-k", "_", "-k", "lazy_pgettext:1c,2", "-o", str(out), "app", "reports", "config.py"],
+             "-k", "lazy_gettext", "-k", "_", "-k", "lazy_pgettext:1c,2", "-o", str(out),
+             "app", "reports", "config.py"],
             cwd=root, check=True, capture_output=True,
         )  # fmt: skip
         with out.open("rb") as fh:
