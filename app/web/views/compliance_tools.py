@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models.compliance import DataRetentionPolicy, DeletionStrategy
 from app.models.identity import PlatformUser
 from app.models.jobs import JobRun, JobStatus
+from app.models.labels import choices as label_choices
 from app.models.labels import code_label, enum_label
 from app.services.audit import chain as audit
 from app.services.compliance import audit_export as exports
@@ -133,6 +134,14 @@ def job_status_label(status: str) -> str:
         return status
 
 
+def strategy_label(strategy: Any) -> str:
+    """A deletion strategy (member or stored code) by its label."""
+    try:
+        return enum_label(DeletionStrategy(getattr(strategy, "value", strategy)))
+    except ValueError:
+        return str(strategy)
+
+
 def job_kind_label(kind: str) -> str:
     return code_label("job_kind", kind)
 
@@ -206,7 +215,7 @@ class RetentionView(BaseView):
             "compliance/retention.html",
             policies=policies,
             entities=retention_policies.RETENTION_ENTITIES,
-            strategies=[s.value for s in DeletionStrategy],
+            strategies=label_choices(DeletionStrategy),
             runs=runs,
             held=legal_holds.held_users(),
             error=error,
@@ -408,6 +417,7 @@ def register(appbuilder: Any) -> None:
     current_app.add_template_global(job_runs.failure_message, "job_error")  # register_views runs in the app context
     current_app.add_template_global(job_status_label, "job_status_label")
     current_app.add_template_global(job_kind_label, "job_kind_label")
+    current_app.add_template_global(strategy_label, "strategy_label")
     pages = (
         (AuditExportView, "Audit exports", _l("Audit exports"), "fa-download"),
         (RetentionView, "Retention and legal holds", _l("Retention and legal holds"), "fa-clock-o"),

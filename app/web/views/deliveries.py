@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.engagement import Announcement, Channel, DeliveryStatus, MessageDelivery
 from app.models.identity import PlatformUser
+from app.models.labels import choices as label_choices
 from app.services.engagement import delivery, mail_sink
 from app.web.input_guard import MAX_KEY
 
@@ -83,8 +84,8 @@ class DeliveriesView(BaseView):
             "deliveries/list.html",
             rows=rows,
             error=error,
-            statuses=[s.value for s in DeliveryStatus],
-            channels=[c.value for c in Channel],
+            statuses=label_choices(DeliveryStatus),  # (code, label): options show labels (issue 17)
+            channels=label_choices(Channel),
             status_filter=state or "",
             channel_filter=channel or "",
             next_before=rows[-1][0].id if more and rows else None,
