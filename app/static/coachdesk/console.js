@@ -1,12 +1,19 @@
-/* Coachdesk console: relation pickers filled by the view's scoped autocomplete endpoint. */
+/* Coachdesk console: one searchable select widget (Select2, served by FAB) for every select of a form or a
+   list's filters: relation pickers filled by the view's scoped autocomplete endpoint, local option lists
+   searched in place. An Admin's "Raw JSON" disclosure of a generated JSON form ticks "save this JSON" when
+   it is opened and unticks it when it is closed. */
 (function ($) {
   "use strict";
+  function width($el) {
+    // Inside the inline filter bar a select has no width of its own: Select2's "resolve" made 40 px stubs.
+    return $el.closest(".cd-filters").length ? "style" : "100%";
+  }
   $(function () {
     $("select.cd-autocomplete").each(function () {
       var $el = $(this);
       $el.select2({
         theme: "bootstrap",
-        width: "resolve",
+        width: width($el),
         allowClear: !$el.prop("required"),
         placeholder: $el.data("placeholder") || "",
         minimumInputLength: 0,
@@ -17,6 +24,17 @@
           data: function (params) { return { q: params.term || "", page: params.page || 1 }; },
           processResults: function (data) { return data; }
         }
+      });
+    });
+    $("select.cd-select2, .cd-filters select:not(.cd-autocomplete)").each(function () {
+      var $el = $(this);
+      if ($el.data("select2")) { return; }
+      $el.select2({ theme: "bootstrap", width: width($el) });
+    });
+    $("details.cd-json-raw").each(function () {
+      var details = this;
+      details.addEventListener("toggle", function () {
+        $(details).find("input.cd-json-use-raw").prop("checked", details.open);
       });
     });
   });
