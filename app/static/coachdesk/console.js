@@ -11,6 +11,7 @@
   $(function () {
     $("select.cd-autocomplete").each(function () {
       var $el = $(this);
+      if ($el.data("select2")) { return; }
       $el.select2({
         theme: "bootstrap",
         width: width($el),
@@ -33,6 +34,8 @@
     });
     $("details.cd-json-raw").each(function () {
       var details = this;
+      if (details.dataset.cdBound) { return; }
+      details.dataset.cdBound = "1";
       details.addEventListener("toggle", function () {
         $(details).find("input.cd-json-use-raw").prop("checked", details.open);
       });

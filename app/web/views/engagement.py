@@ -17,12 +17,15 @@ from app.models.engagement import (
     Message,
     SupportTicket,
     Thread,
+    ThreadContext,
 )
 from app.services import console_actions
+from app.services.training import item_refs
 from app.web.views.base.area import register_area
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
 from app.web.views.corrections import ComputedRecordView
+from app.web.views.json_api import current_actor
 
 
 class MessageView(CoachdeskModelView):
@@ -51,6 +54,19 @@ class MessageView(CoachdeskModelView):
     }
 
 
+def _thread_context_exists(form: Any, field: Any) -> None:
+    """context_id names the coach assignment or support ticket of context_type (``item_refs``)."""
+    raw = getattr(form, "context_type", None) and form.context_type.data
+    try:
+        context_type = ThreadContext(getattr(raw, "value", raw))
+    except ValueError:
+        return  # the context_type field reports its own error
+    try:
+        item_refs.require_thread_context(current_actor(), context_type, field.data)
+    except item_refs.ReferenceRefused as exc:
+        raise wtv.ValidationError(exc.message) from None
+
+
 class ThreadView(CoachdeskModelView):
     route_base = "/threads"
     datamodel = ScopedSQLAInterface(Thread)
@@ -61,6 +77,7 @@ class ThreadView(CoachdeskModelView):
     list_columns = ["subject", "context_type", "customer", "coach", "last_message_at", "created_at"]
     show_columns = [*list_columns, "context_id"]
     add_columns = ["subject", "context_type", "context_id", "customer", "coach"]
+    validators_columns = {"context_id": [_thread_context_exists]}
     # Its parties stay as they were: the messages in it were sent between them (answered in the Inbox).
     edit_columns = ["subject"]
     search_text_columns = ("subject",)

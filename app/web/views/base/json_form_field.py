@@ -82,20 +82,28 @@ class JSONSchemaField(Field):
             self.submitted = formdata
             self.raw_data = [formdata.get(f"{self.name}.{RAW}", "")]
             self._take(formdata)
+        elif formdata is not None and self.name in formdata:
+            # A client posting the column itself as JSON text (scripts, older forms): checked all the same.
+            self.submitted = formdata
+            self.raw_data = formdata.getlist(self.name)
+            self._take_raw(formdata.get(self.name))
 
     def _take(self, formdata: Any) -> None:
         if formdata.get(f"{self.name}.{USE_RAW}") and viewer_is_admin():
-            self.used_raw = True
-            text = (formdata.get(f"{self.name}.{RAW}") or "").strip()
-            try:
-                self.data = json.loads(text) if text else None
-            except ValueError:
-                self.data = None
-                self.sub_errors = {"": [_("Not valid JSON.")]}
+            self._take_raw(formdata.get(f"{self.name}.{RAW}"))
             return
         out = Assembly()
         self.data = assemble(self.tree, self.name, formdata, out)
         self.sub_errors = out.errors
+
+    def _take_raw(self, text: str | None) -> None:
+        self.used_raw = True
+        text = (text or "").strip()
+        try:
+            self.data = json.loads(text) if text else None
+        except ValueError:
+            self.data = None
+            self.sub_errors = {"": [_("Not valid JSON.")]}
 
     def pre_validate(self, form: Any) -> None:
         typed = self.sub_errors  # inputs that did not parse; the schema still checks the others
@@ -124,7 +132,7 @@ class JSONSchemaField(Field):
 
     def raw_text(self) -> str:
         if self.submitted is not None and self.used_raw:
-            return self.submitted.get(f"{self.name}.{RAW}", "")
+            return self.submitted.get(f"{self.name}.{RAW}", self.submitted.get(self.name, ""))
         return pretty(self.data if isinstance(self.data, (dict, list)) else self.object_data)
 
     def value_of(self, node: Node) -> Any:
