@@ -17,6 +17,7 @@ from flask import url_for
 from sqlalchemy import orm
 from wtforms import BooleanField, DateField, DecimalField, TimeField
 from wtforms import validators as wtv
+from wtforms.fields.choices import SelectFieldBase
 from wtforms.fields.core import UnboundField
 
 from app.web.views.base.columns import column_type
@@ -114,15 +115,20 @@ class FormFieldsMixin:
         return None
 
     def _init_forms(self) -> None:
-        """FAB's converted fields get typed inputs (FAB renders every number and address as plain text)."""
+        """Typed inputs for FAB's converted fields (it renders numbers and addresses as plain text); every
+        select, the views' own forms' too, the searchable widget."""
         super()._init_forms()  # type: ignore[misc]
         mapper = sa.inspect(self.datamodel.obj)
         for form_cls in (self.add_form, self.edit_form):  # type: ignore[attr-defined]
             for name, unbound in list(vars(form_cls).items()):
-                if isinstance(unbound, UnboundField):
-                    typed = input_attributes(mapper, name)
-                    if typed:
-                        unbound.kwargs["render_kw"] = {**typed, **(unbound.kwargs.get("render_kw") or {})}
+                if not isinstance(unbound, UnboundField):
+                    continue
+                render_kw = dict(unbound.kwargs.get("render_kw") or {})
+                if issubclass(unbound.field_class, SelectFieldBase):
+                    classes = str(render_kw.get("class", "form-control")).split()
+                    searchable = {"cd-select2", "cd-autocomplete", "my_select2"}
+                    render_kw["class"] = " ".join(classes if searchable & set(classes) else [*classes, "cd-select2"])
+                unbound.kwargs["render_kw"] = {**input_attributes(mapper, name), **render_kw}
 
 
 def input_attributes(mapper: Any, column: str) -> dict[str, str]:
