@@ -58,8 +58,8 @@ def test_console_program_and_plan_items_refuse_an_item_that_does_not_exist(sqlit
     with sqlite_app.app_context():
         row = db.session.get(PlanItem, int(plan_item))
         stored = (row.item_type, row.item_id, row.substitution_item_id)
-        form = {"plan": str(row.plan_id), "scheduled_date": row.scheduled_date.isoformat(),
-                "item_type": row.item_type.value, "completion_state": row.completion_state.value, "order_index": "0"}  # fmt: skip
+        form = {"plan": str(row.plan_id), "scheduled_date": row.scheduled_date.isoformat(), "order_index": "0",
+                "item_type": row.item_type.value, "completion_state": row.completion_state.value}  # fmt: skip
     for field, value in (("item_id", MISSING), ("substitution_item_id", MISSING)):
         sent = {**form, "item_id": str(stored[1]), field: value}
         page = _post(admin, f"/plan-items/edit/{plan_item}", **sent)
@@ -92,8 +92,8 @@ def test_the_plan_builder_save_refuses_an_item_that_does_not_exist(sqlite_app: F
     client = admin["client"]
     document = client.get(f"/planbuilder/api/programs/{program_id}").get_json()
     before = _count(sqlite_app, ProgramItem, ProgramItem.program_id == int(program_id))
-    body = {"version": document["version"], "items": [
-        {"item_type": "EXERCISE", "item_id": int(MISSING), "week": 0, "day": 0, "order": 0, "prescription": {}}]}  # fmt: skip
+    item = {"item_type": "EXERCISE", "item_id": int(MISSING), "week": 0, "day": 0, "order": 0, "prescription": {}}
+    body = {"version": document["version"], "items": [item]}
     resp = client.post(f"/planbuilder/api/programs/{program_id}/items", data=json.dumps(body),
                        content_type="application/json", headers={"X-CSRFToken": admin["token"]})  # fmt: skip
     assert resp.status_code == 400
