@@ -48,7 +48,7 @@ class MessageView(CoachdeskModelView):
         "sender": _l("From"),
         "recipient": _l("To"),
         "body": _l("Message"),
-        "attachments_json": _l("Attachments (JSON)"),
+        "attachments_json": _l("Attachments"),
         "sent_at": _l("Sent"),
         "read_at": _l("Read"),
     }
@@ -180,7 +180,7 @@ class ChallengeView(CoachdeskModelView):
         "description": _l("Description"),
         "start_date": _l("Start"),
         "end_date": _l("End"),
-        "rules_json": _l("Rules (JSON)"),
+        "rules_json": _l("Rules"),
     }
 
 

@@ -75,7 +75,7 @@ class MealView(CoachdeskModelView):
     label_columns = {
         "name": _l("Name"),
         "allergens": _l("Allergens"),
-        "macros_json": _l("Macros (JSON)"),
+        "macros_json": _l("Macros"),
         "instructions": _l("Instructions"),
     }
 
@@ -135,7 +135,7 @@ class ProgramItemView(CoachdeskModelView):
         "program": _l("Program"),
         "week_index": _l("Week"),
         "day_index": _l("Day"),
-        "prescription_json": _l("Prescription (JSON)"),
+        "prescription_json": _l("Prescription"),
         **_ITEM_LABELS,
     }
 
@@ -245,7 +245,7 @@ class BadgeView(CoachdeskModelView):
         "code": _l("Code"),
         "name": _l("Name"),
         "description": _l("Description"),
-        "criteria_json": _l("Criteria (JSON)"),
+        "criteria_json": _l("Criteria"),
     }
 
 
