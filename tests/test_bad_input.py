@@ -285,7 +285,7 @@ def test_a_program_item_must_point_at_an_existing_catalogue_row(app: Flask, admi
     }
     before = count(app, ProgramItem)
     page = text_of(post(admin, "/program-items/add", **form))
-    assert "There is no HABIT with this id." in page or "Number must be" in page
+    assert "There is no habit with id" in page or "Number must be" in page
     assert count(app, ProgramItem) == before
     good = post(admin, "/program-items/add", **{**form, "item_id": admin["ids"][Habit]})
     assert good.status_code == 302 and count(app, ProgramItem) == before + 1

@@ -8,11 +8,29 @@
     // Inside the inline filter bar a select has no width of its own: Select2's "resolve" made 40 px stubs.
     return $el.closest(".cd-filters").length ? "style" : "100%";
   }
+  function bindRawToggles() {
+    document.querySelectorAll("details.cd-json-raw").forEach(function (details) {
+      if (details.dataset.cdBound) { return; }
+      details.dataset.cdBound = "1";
+      details.addEventListener("toggle", function () {
+        var box = details.querySelector("input.cd-json-use-raw");
+        if (box) { box.checked = details.open; }
+      });
+    });
+  }
+  function searchable($el, options) {
+    if ($el.data("select2")) { return; }
+    try {
+      $el.select2(options);
+    } catch (err) {
+      if (window.console) { window.console.error(err); }  // one odd select must not leave the rest plain
+    }
+  }
   $(function () {
+    bindRawToggles();
     $("select.cd-autocomplete").each(function () {
       var $el = $(this);
-      if ($el.data("select2")) { return; }
-      $el.select2({
+      searchable($el, {
         theme: "bootstrap",
         width: width($el),
         allowClear: !$el.prop("required"),
@@ -29,16 +47,7 @@
     });
     $("select.cd-select2, .cd-filters select:not(.cd-autocomplete)").each(function () {
       var $el = $(this);
-      if ($el.data("select2")) { return; }
-      $el.select2({ theme: "bootstrap", width: width($el) });
-    });
-    $("details.cd-json-raw").each(function () {
-      var details = this;
-      if (details.dataset.cdBound) { return; }
-      details.dataset.cdBound = "1";
-      details.addEventListener("toggle", function () {
-        $(details).find("input.cd-json-use-raw").prop("checked", details.open);
-      });
+      searchable($el, { theme: "bootstrap", width: width($el) });
     });
   });
 }(jQuery));

@@ -34,6 +34,8 @@ class FormFieldsMixin:
     datamodel: Any
     money_columns: dict[str, str]
     text_max_length: int
+    #: The add page loads the widgets' script and styles like the edit page (FAB's own template does not).
+    add_template = "coachdesk/model/add.html"
 
     def autocomplete_url(self, column: str) -> Any:
         view_name = type(self).__name__
