@@ -144,6 +144,16 @@ def test_the_messages_name_the_problem_of_each_input(sqlite_app: Flask, world: d
     # An optional JSON column left blank stores nothing (not an empty object).
     assert _post(client, token, "/meals/add", "macros_json", {"name": "Water"}, {}).status_code == 302
     assert [m.macros_json for m in _rows(sqlite_app, Meal) if m.name == "Water"] == [None]
+    # Editing: the stored values fill the inputs, and a change replaces the JSON.
+    (water,) = [m for m in _rows(sqlite_app, Meal) if m.name == "Water"]
+    edit = f"/meals/edit/{water.id}"
+    assert _post(client, token, edit, "macros_json", {"name": "Water"}, {"kcal": "0"}).status_code == 302
+    page = client.get(edit).get_data(as_text=True)
+    assert re.search(r'name="macros_json.kcal" type="number" class="form-control" value="0"', page)
+    assert (
+        _post(client, token, edit, "macros_json", {"name": "Water"}, {"kcal": "1", "fiber_g": "0.5"}).status_code == 302
+    )
+    assert [m.macros_json for m in _rows(sqlite_app, Meal) if m.name == "Water"] == [{"kcal": 1, "fiber_g": 0.5}]
 
 
 def test_only_an_admin_gets_the_raw_json_toggle_and_it_saves_checked_json(sqlite_app: Flask, world: dict) -> None:
