@@ -124,7 +124,9 @@ class Assembly:
 
 def _number(text: str) -> int | float:
     value = decimal.Decimal(text)
-    if not value.is_finite():
+    if not value.is_finite() or not -30 < value.adjusted() < 16:  # "1e999999999" must not become a huge int
+        if value.is_zero():
+            return 0
         raise decimal.InvalidOperation
     return int(value) if value == value.to_integral_value() else float(value)
 
