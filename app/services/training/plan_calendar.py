@@ -20,8 +20,9 @@ from app.i18n import service_gettext as _
 from app.models.training import CompletionState, CustomerPlan, PlanItem, PlanStatus
 from app.policy.scope import Actor, scope_criteria, scoped_select
 from app.services.training.access import MAX_ID, may_write
-from app.services.training.catalogue import CATALOGUE, catalogue_names
+from app.services.training.catalogue import catalogue_names
 from app.services.training.errors import PlanError, PlanNotFound
+from app.services.training.item_refs import ReferenceRefused, require_item
 from app.services.training.schedule import customer_zones, local_today
 
 ADHERENCE_WINDOWS = (7, 30, 90)
@@ -92,18 +93,10 @@ def substitute_item(
     if substitute_id is None or substitute_id == item.item_id:
         item.substitution_item_id = None
     else:
-        model = CATALOGUE[item.item_type]
-        known = (
-            1 <= substitute_id <= MAX_ID
-            and db.session.execute(
-                sa.select(model.id).where(model.id == substitute_id, scope_criteria(model, actor))
-            ).first()
-        )
-        if not known:
-            raise PlanError(
-                _("There is no %(type)s with id %(id)s.", type=item.item_type.value, id=substitute_id),
-                field="substitute_id",
-            )
+        try:
+            require_item(actor, item.item_type, substitute_id, field="substitute_id")
+        except ReferenceRefused as exc:
+            raise PlanError(exc.message, field="substitute_id") from None
         item.substitution_item_id = substitute_id
     db.session.flush()
     return item

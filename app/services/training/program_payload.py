@@ -1,4 +1,5 @@
-"""Validating a builder save before any row is touched: the payload's shape, limits and prescriptions.
+"""Validating a builder save before any row is touched: the payload's shape, limits and prescriptions,
+then that every item's exercise, meal or habit exists (``item_refs``, the check every write path shares).
 
 The whole payload is checked first so a save either applies completely or not at
 all; each error names the item and field the builder should highlight.
@@ -15,8 +16,10 @@ from jsonschema import Draft202012Validator
 from app.i18n import service_gettext as _
 from app.models import json_schemas as js
 from app.models.training import ItemType, Program
+from app.policy.scope import Actor
 from app.services.training.access import MAX_ID
 from app.services.training.errors import ProgramError
+from app.services.training.item_refs import missing_item_refs
 
 MAX_WEEKS = 104
 MAX_ITEMS = 3000
@@ -120,3 +123,20 @@ def _parse_item(n: int, raw: Any, weeks: int) -> ItemSpec:
             raise fail(f"prescription.{path}", _("not allowed for a %(type)s item", type=item_type.value))
         raise fail(f"prescription.{path}" if path else "prescription", err.message)
     return ItemSpec(item_pk, item_type, item_id, week, day, order, dict(prescription))
+
+
+def check_references(actor: Actor, specs: list[ItemSpec]) -> None:
+    """Every item names an exercise, meal or habit the actor may use: one query per item type."""
+    missing = set(missing_item_refs(actor, [(spec.item_type, spec.item_id) for spec in specs]))
+    for n, spec in enumerate(specs):
+        if (spec.item_type, spec.item_id) in missing:
+            raise ProgramError(
+                _(
+                    "Item %(n)s, item_id: there is no %(type)s with id %(id)s.",
+                    n=n + 1,
+                    type=spec.item_type.value,
+                    id=spec.item_id,
+                ),
+                item=n,
+                field="item_id",
+            )

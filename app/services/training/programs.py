@@ -24,10 +24,11 @@ from app.i18n import service_gettext as _
 from app.models.training import ItemType, Program, ProgramItem, ProgramLevel, Visibility
 from app.policy.scope import Actor, scope_criteria, scoped_select
 from app.services.training.access import MAX_ID, may_write
-from app.services.training.catalogue import CATALOGUE, catalogue_names
+from app.services.training.catalogue import catalogue_names
 from app.services.training.errors import ProgramConflict, ProgramError, ProgramForbidden, ProgramNotFound
 from app.services.training.followers import follow_program_change, unlink_removed_items
-from app.services.training.program_payload import MAX_WEEKS, ItemSpec, parse_save_payload
+from app.services.training.item_refs import known_item_ids
+from app.services.training.program_payload import MAX_WEEKS, ItemSpec, check_references, parse_save_payload
 
 # --- loading -----------------------------------------------------------------------------------------------
 
@@ -188,7 +189,7 @@ def save_program(actor: Actor, program_id: int, payload: Any, *, now: dt.datetim
                 _("Item %(n)s, id: item %(id)s is listed twice.", n=n + 1, id=spec.id), item=n, field="id"
             )
         seen.add(spec.id)
-    _check_catalogue(actor, specs)
+    check_references(actor, specs)
 
     ordered = _renumber(specs)
     created = updated = 0
@@ -246,29 +247,5 @@ def _renumber(specs: list[ItemSpec]) -> list[tuple[ItemSpec, int]]:
 
 
 def known_catalogue_ids(actor: Actor, wanted: dict[ItemType, set[int]]) -> dict[ItemType, set[int]]:
-    """Which of these polymorphic references point at a catalogue row the actor may use: one query per type."""
-    known: dict[ItemType, set[int]] = {}
-    for item_type, ids in wanted.items():
-        model = CATALOGUE[item_type]
-        stmt = sa.select(model.id).where(model.id.in_(ids), scope_criteria(model, actor))
-        known[item_type] = set(db.session.scalars(stmt))
-    return known
-
-
-def _check_catalogue(actor: Actor, specs: list[ItemSpec]) -> None:
-    wanted: dict[ItemType, set[int]] = {}
-    for spec in specs:
-        wanted.setdefault(spec.item_type, set()).add(spec.item_id)
-    known = known_catalogue_ids(actor, wanted)
-    for n, spec in enumerate(specs):
-        if spec.item_id not in known[spec.item_type]:
-            raise ProgramError(
-                _(
-                    "Item %(n)s, item_id: there is no %(type)s with id %(id)s.",
-                    n=n + 1,
-                    type=spec.item_type.value,
-                    id=spec.item_id,
-                ),
-                item=n,
-                field="item_id",
-            )
+    """Which of these polymorphic references point at a catalogue row the actor may use (``item_refs``)."""
+    return known_item_ids(actor, wanted)

@@ -1,12 +1,38 @@
-/* Coachdesk console: relation pickers filled by the view's scoped autocomplete endpoint. */
+/* Coachdesk console: one searchable select widget (Select2, served by FAB) for every select of a form or a
+   list's filters: relation pickers filled by the view's scoped autocomplete endpoint, local option lists
+   searched in place. An Admin's "Raw JSON" disclosure of a generated JSON form ticks "save this JSON" when
+   it is opened and unticks it when it is closed. */
 (function ($) {
   "use strict";
+  function width($el) {
+    // Inside the inline filter bar a select has no width of its own: Select2's "resolve" made 40 px stubs.
+    return $el.closest(".cd-filters").length ? "style" : "100%";
+  }
+  function bindRawToggles() {
+    document.querySelectorAll("details.cd-json-raw").forEach(function (details) {
+      if (details.dataset.cdBound) { return; }
+      details.dataset.cdBound = "1";
+      details.addEventListener("toggle", function () {
+        var box = details.querySelector("input.cd-json-use-raw");
+        if (box) { box.checked = details.open; }
+      });
+    });
+  }
+  function searchable($el, options) {
+    if ($el.data("select2")) { return; }
+    try {
+      $el.select2(options);
+    } catch (err) {
+      if (window.console) { window.console.error(err); }  // one odd select must not leave the rest plain
+    }
+  }
   $(function () {
+    bindRawToggles();
     $("select.cd-autocomplete").each(function () {
       var $el = $(this);
-      $el.select2({
+      searchable($el, {
         theme: "bootstrap",
-        width: "resolve",
+        width: width($el),
         allowClear: !$el.prop("required"),
         placeholder: $el.data("placeholder") || "",
         minimumInputLength: 0,
@@ -18,6 +44,10 @@
           processResults: function (data) { return data; }
         }
       });
+    });
+    $("select.cd-select2, .cd-filters select:not(.cd-autocomplete)").each(function () {
+      var $el = $(this);
+      searchable($el, { theme: "bootstrap", width: width($el) });
     });
   });
 }(jQuery));

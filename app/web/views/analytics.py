@@ -54,7 +54,7 @@ class EngagementEventView(ComputedRecordView, CoachdeskModelView):
         "customer": _l("Customer"),
         "event_type": _l("Event"),
         "occurred_at": _l("When"),
-        "payload_json": _l("Payload (JSON)"),
+        "payload_json": _l("Payload"),
     }
 
 
@@ -89,7 +89,7 @@ class RecommendationLogView(ComputedRecordView, CoachdeskModelView):
     label_columns = {
         "customer": _l("Customer"),
         "recommendation_type": _l("Recommendation"),
-        "payload_json": _l("Payload (JSON)"),
+        "payload_json": _l("Payload"),
         "shown_at": _l("Shown"),
         "accepted_at": _l("Accepted"),
     }

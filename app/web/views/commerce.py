@@ -172,7 +172,7 @@ class ProductView(CoachdeskModelView):
         "duration_weeks": _l("Weeks"),
         "interval_months": _l("Renews every (months)"),
         "trial_days": _l("Trial days"),
-        "metadata_json": _l("Metadata (JSON)"),
+        "metadata_json": _l("Metadata"),
     }
 
 

@@ -34,7 +34,7 @@ class AuditLogView(CoachdeskModelView):
         "resource_id": _l("Resource id"),
         "ip_address": _l("IP address"),
         "user_agent": _l("User agent"),
-        "metadata_json": _l("Details (JSON)"),
+        "metadata_json": _l("Details"),
         "prev_hash": _l("Previous hash"),
         "row_hash": _l("Row hash"),
     }

@@ -23,6 +23,7 @@ from app.models.identity import PlatformUser
 from app.models.jobs import JobRun, JobStatus
 from app.models.labels import choices as label_choices
 from app.models.labels import code_label, enum_label
+from app.policy.scope import scope_criteria
 from app.services.audit import chain as audit
 from app.services.compliance import audit_export as exports
 from app.services.compliance import data_subject as dsr
@@ -31,6 +32,7 @@ from app.services.compliance.data_subject import EXPORT_KIND as SUBJECT_EXPORT
 from app.services.jobs import queues as job_queues
 from app.services.jobs import runs as job_runs
 from app.services.jobs.errors import JobError, JobsUnavailable
+from app.services.people_search import users_matching
 from app.services.retention import holds as legal_holds
 from app.services.retention import policies as retention_policies
 from app.services.retention import runner as retention
@@ -47,6 +49,24 @@ def _actor() -> Any:
     return getattr(g.user, "platform_user_id", None)
 
 
+def _people(*, data_subjects: bool) -> Any:
+    """Select2 results for the actor and data-subject pickers: people by name or email, in the viewer's scope."""
+    criteria = scope_criteria(PlatformUser, g.user)
+    if data_subjects:  # the system user acts, but is nobody's personal data
+        criteria = sa.and_(criteria, PlatformUser.email != audit.SYSTEM_EMAIL)
+    found = users_matching(db.session, criteria, request.args.get("q", request.args.get("term", "")), limit=20)
+    return jsonify({"results": found, "pagination": {"more": False}})
+
+
+def _person_label(ref: str | None) -> str:
+    """The name shown again in a picker after a failed submit."""
+    try:
+        user = db.session.get(PlatformUser, uuid.UUID(str(ref))) if ref else None
+    except ValueError:
+        return ""
+    return f"{user.full_name} <{user.email}>" if user is not None else ""
+
+
 def _run_or_404(run_id: int, kinds: tuple[str, ...]) -> JobRun:
     run = db.session.get(JobRun, run_id)
     if run is None or run.kind not in kinds:
@@ -57,7 +77,7 @@ def _run_or_404(run_id: int, kinds: tuple[str, ...]) -> JobRun:
 class AuditExportView(BaseView):
     route_base = "/compliance/exports"
     class_permission_name = "AuditExports"
-    method_permission_name = {"index": READ, "create": WRITE, "status": READ, "download": READ}
+    method_permission_name = {"index": READ, "create": WRITE, "status": READ, "download": READ, "people": READ}
     default_view = "index"
 
     def _page(self, error: str | None = None, status: int = 200) -> Any:
@@ -72,6 +92,7 @@ class AuditExportView(BaseView):
             zone=zone_name(zone),
             instant=_instant,
             chain_failure=_chain_failure,
+            actor_label=_person_label(request.form.get("actor")),
         )
         return body, status
 
@@ -79,6 +100,12 @@ class AuditExportView(BaseView):
     @has_access
     def index(self) -> Any:
         return self._page()
+
+    @expose("/people")
+    @has_access
+    def people(self) -> Any:
+        """The actor picker's choices."""
+        return _people(data_subjects=False)
 
     @expose("/", methods=["POST"])
     @has_access
@@ -298,7 +325,7 @@ class RetentionView(BaseView):
 class DataSubjectView(BaseView):
     route_base = "/compliance/subjects"
     class_permission_name = "DataSubjectRequests"
-    method_permission_name = {"index": READ, "create": WRITE, "status": READ, "download": READ}
+    method_permission_name = {"index": READ, "create": WRITE, "status": READ, "download": READ, "people": READ}
     default_view = "index"
     kinds = (SUBJECT_EXPORT, SUBJECT_ERASURE)
 
@@ -312,6 +339,12 @@ class DataSubjectView(BaseView):
     @has_access
     def index(self) -> Any:
         return self._page()
+
+    @expose("/people")
+    @has_access
+    def people(self) -> Any:
+        """The data-subject picker's choices."""
+        return _people(data_subjects=True)
 
     @expose("/", methods=["POST"])
     @has_access

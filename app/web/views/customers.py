@@ -31,7 +31,7 @@ class CustomerProfileView(CoachdeskModelView):
         "date_of_birth": _l("Date of birth"),
         "gender": _l("Gender"),
         "timezone": _l("Time zone"),
-        "goals_json": _l("Goals (JSON)"),
+        "goals_json": _l("Goals"),
         "risk_flags": _l("Risk flags"),
         "emergency_contact": _l("Emergency contact"),
     }

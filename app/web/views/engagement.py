@@ -17,12 +17,15 @@ from app.models.engagement import (
     Message,
     SupportTicket,
     Thread,
+    ThreadContext,
 )
 from app.services import console_actions
+from app.services.training import item_refs
 from app.web.views.base.area import register_area
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
 from app.web.views.corrections import ComputedRecordView
+from app.web.views.json_api import current_actor
 
 
 class MessageView(CoachdeskModelView):
@@ -45,10 +48,23 @@ class MessageView(CoachdeskModelView):
         "sender": _l("From"),
         "recipient": _l("To"),
         "body": _l("Message"),
-        "attachments_json": _l("Attachments (JSON)"),
+        "attachments_json": _l("Attachments"),
         "sent_at": _l("Sent"),
         "read_at": _l("Read"),
     }
+
+
+def _thread_context_exists(form: Any, field: Any) -> None:
+    """context_id names the coach assignment or support ticket of context_type (``item_refs``)."""
+    raw = getattr(form, "context_type", None) and form.context_type.data
+    try:
+        context_type = ThreadContext(getattr(raw, "value", raw))
+    except ValueError:
+        return  # the context_type field reports its own error
+    try:
+        item_refs.require_thread_context(current_actor(), context_type, field.data)
+    except item_refs.ReferenceRefused as exc:
+        raise wtv.ValidationError(exc.message) from None
 
 
 class ThreadView(CoachdeskModelView):
@@ -61,6 +77,7 @@ class ThreadView(CoachdeskModelView):
     list_columns = ["subject", "context_type", "customer", "coach", "last_message_at", "created_at"]
     show_columns = [*list_columns, "context_id"]
     add_columns = ["subject", "context_type", "context_id", "customer", "coach"]
+    validators_columns = {"context_id": [_thread_context_exists]}
     # Its parties stay as they were: the messages in it were sent between them (answered in the Inbox).
     edit_columns = ["subject"]
     search_text_columns = ("subject",)
@@ -163,7 +180,7 @@ class ChallengeView(CoachdeskModelView):
         "description": _l("Description"),
         "start_date": _l("Start"),
         "end_date": _l("End"),
-        "rules_json": _l("Rules (JSON)"),
+        "rules_json": _l("Rules"),
     }
 
 

@@ -21,7 +21,7 @@ from wtforms.validators import StopValidation, ValidationError
 
 from app.extensions import db
 from app.models.base import JSONValidationError, validate_json_value
-from app.models.labels import enum_label
+from app.models.labels import choices as enum_choices
 from app.services.data_access import get_scoped, pk_column
 from app.services.timezones import TimezoneError, as_local, available_zones, clean_zone
 
@@ -32,7 +32,8 @@ class EnumSelectField(SelectField):
     def __init__(self, label: Any = None, enum_class: type[enum.Enum] | None = None, **kwargs: Any) -> None:
         assert enum_class is not None
         self.enum_class = enum_class
-        choices = [(m.value, enum_label(m)) for m in enum_class]  # labels in the viewer's language (issue 17)
+        kwargs.setdefault("render_kw", {"class": "form-control cd-select2"})
+        choices = enum_choices(enum_class)
         if kwargs.pop("allow_blank", False):
             choices = [("", "—")] + choices
         super().__init__(label, choices=choices, coerce=self._coerce, **kwargs)

@@ -90,7 +90,7 @@ class ConsentView(CoachdeskModelView):
         "consent_type": _l("Consent type"),
         "granted_at": _l("Granted"),
         "revoked_at": _l("Revoked"),
-        "metadata_json": _l("Metadata (JSON)"),
+        "metadata_json": _l("Metadata"),
     }
 
 

@@ -23,7 +23,7 @@ from app.models.training import (
     ProgramItem,
 )
 from app.services import console_actions
-from app.services.training.programs import known_catalogue_ids
+from app.services.training import item_refs
 from app.web.views.base.area import register_area
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
@@ -75,7 +75,7 @@ class MealView(CoachdeskModelView):
     label_columns = {
         "name": _l("Name"),
         "allergens": _l("Allergens"),
-        "macros_json": _l("Macros (JSON)"),
+        "macros_json": _l("Macros"),
         "instructions": _l("Instructions"),
     }
 
@@ -95,18 +95,23 @@ class HabitView(CoachdeskModelView):
     label_columns = {"name": _l("Name"), "frequency": _l("Frequency"), "description": _l("Description")}
 
 
-def _catalogue_item_exists(form: Any, field: Any) -> None:
-    """item_id is a polymorphic reference: it must name an existing exercise, meal or habit of item_type."""
+def _item_type_of(form: Any) -> ItemType | None:
     raw_type = getattr(form, "item_type", None) and form.item_type.data
     try:
-        item_type = ItemType(getattr(raw_type, "value", raw_type))
+        return ItemType(getattr(raw_type, "value", raw_type))
     except ValueError:
-        return  # the item_type field reports its own error
-    item_id = field.data
-    if not isinstance(item_id, int) or not 1 <= item_id < 2**63:
-        raise wtv.ValidationError(_("There is no %(type)s with this id.", type=item_type.value))
-    if item_id not in known_catalogue_ids(current_actor(), {item_type: {item_id}})[item_type]:
-        raise wtv.ValidationError(_("There is no %(type)s with this id.", type=item_type.value))
+        return None  # the item_type field reports its own error
+
+
+def _catalogue_item_exists(form: Any, field: Any) -> None:
+    """item_id is a polymorphic reference: it must name an existing exercise, meal or habit of item_type."""
+    item_type = _item_type_of(form)
+    if item_type is None or field.data is None:
+        return
+    try:
+        item_refs.require_item(current_actor(), item_type, field.data, field=field.name)
+    except item_refs.ReferenceRefused as exc:
+        raise wtv.ValidationError(exc.message) from None
 
 
 class ProgramItemView(CoachdeskModelView):
@@ -130,7 +135,7 @@ class ProgramItemView(CoachdeskModelView):
         "program": _l("Program"),
         "week_index": _l("Week"),
         "day_index": _l("Day"),
-        "prescription_json": _l("Prescription (JSON)"),
+        "prescription_json": _l("Prescription"),
         **_ITEM_LABELS,
     }
 
@@ -151,6 +156,7 @@ class PlanItemView(CoachdeskModelView):
     list_eager = ("plan", "plan.program", "plan.customer")
     search_text_columns = ("feedback_text",)
     filter_columns = ("plan", "completion_state", "item_type", "scheduled_date")
+    validators_columns = {"item_id": [_catalogue_item_exists], "substitution_item_id": [_catalogue_item_exists]}
     base_order = ("scheduled_date", "desc")
     label_columns = {
         "plan": _l("Plan"),
@@ -239,7 +245,7 @@ class BadgeView(CoachdeskModelView):
         "code": _l("Code"),
         "name": _l("Name"),
         "description": _l("Description"),
-        "criteria_json": _l("Criteria (JSON)"),
+        "criteria_json": _l("Criteria"),
     }
 
 

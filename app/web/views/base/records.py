@@ -23,6 +23,7 @@ from app.models.base import JSONValidationError
 from app.services.data_access import pk_column
 from app.services.events import console_writes
 from app.web.views.base.display import display_value
+from app.web.views.base.json_form_field import render_json_value
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +50,21 @@ class RecordMixin:
             pk=pk,
             label_columns=self.label_columns,
             include_columns=self.show_columns,
-            value_columns=[display_value(item, c, self.money_columns) for c in self.show_columns],
+            value_columns=[self._show_value(item, c) for c in self.show_columns],
             formatters_columns={},
             actions=actions or self.actions,
             fieldsets=show_fieldsets or self.show_fieldsets,
             modelview_name=type(self).__name__,
         )
         return widgets
+
+    def _show_value(self, item: Any, column: str) -> Any:
+        """A JSON column as labelled fields (its schema names them); any other column as ``display_value``."""
+        prop = sa.inspect(self.datamodel.obj).attrs.get(column)
+        columns = getattr(prop, "columns", None) or []
+        if columns and "json_schema" in columns[0].info:
+            return render_json_value(getattr(item, column), columns[0].info["json_schema"])
+        return display_value(item, column, self.money_columns)
 
     def visible_related_views(self) -> list[Any]:
         sm = self.appbuilder.sm
