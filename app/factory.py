@@ -36,6 +36,7 @@ from app.web.locale import install_selectors
 from app.web.security import accounts, post_only
 from app.web.security import install as security
 from app.web.views import register_views
+from app.web.views.menu_groups import regroup_menu
 from config import BaseConfig, ConfigError, get_config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -64,6 +65,7 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
     _install_console(app)
     install_api(app)  # the REST API at /api/v1 (Bearer keys, problem details)
     register_admin(app)
+    regroup_menu(app.appbuilder)  # the menu by task, once every view (console and /admin links) is in
     register_cli(app)
     _install_request_hooks(app)
     headers.install(app)  # CSP with a per-request nonce, HSTS, no framing (after register_admin)

@@ -369,7 +369,9 @@ def test_pages_sit_with_the_console(app, client, accounts):
     page = client.get("/admin/products/").get_data(as_text=True)
     assert app.config["APP_NAME"] in page
     assert 'data-link="console"' in page and 'href="/"' in page
-    assert accounts["Manager"].username in page
+    with app.app_context():  # the person's full name, as the console shows it (issue 17), not the username
+        full_name = app.appbuilder.sm.find_user(username=accounts["Manager"].username).get_full_name()
+    assert f"</i> {full_name}</a>" in page
     index = client.get("/admin/").get_data(as_text=True)
     assert "/admin/products/" in index and "/admin/exports/" not in index  # managers hold no AuditExports
 

@@ -24,8 +24,8 @@ from tests.support.world import (
 
 BASE = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 LIST = "/engagement-events/list/?psize_EngagementEventView=10"
-NEXT_RE = re.compile(r'<a class="btn btn-default" rel="next" href="([^"]+)"')
-PREV_RE = re.compile(r'<a class="btn btn-default" rel="prev" href="([^"]+)"')
+NEXT_RE = re.compile(r'<a rel="next" href="([^"]+)"')
+PREV_RE = re.compile(r'<a rel="prev" href="([^"]+)"')
 ROW_RE = re.compile(r"/engagement-events/show/(\d+)")
 
 

@@ -46,6 +46,14 @@ def list_plans(actor: Actor, *, customer_id: uuid.UUID | None = None, limit: int
     return list(db.session.scalars(stmt.order_by(CustomerPlan.start_date.desc(), CustomerPlan.id.desc()).limit(limit)))
 
 
+def plans_page(actor: Actor, page: int, page_size: int) -> tuple[list[CustomerPlan], int]:
+    """One page (0-based) of the plans in scope, newest start first, and how many there are in all."""
+    stmt = scoped_select(CustomerPlan, actor)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    ordered = stmt.order_by(CustomerPlan.start_date.desc(), CustomerPlan.id.desc())
+    return list(db.session.scalars(ordered.offset(page * page_size).limit(page_size))), total
+
+
 def plan_zone(actor: Actor, plan: CustomerPlan) -> ZoneInfo:
     return customer_zones(actor, [plan.customer_id])[plan.customer_id]
 

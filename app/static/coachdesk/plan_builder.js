@@ -170,6 +170,7 @@
         ev.dataTransfer.setData("text/plain", JSON.stringify({ src: "card", uid: item.uid }));
         ev.dataTransfer.effectAllowed = "move";
       });
+      touchDrag(card, { src: "card", uid: item.uid });
     }
     card.addEventListener("click", function (ev) { ev.stopPropagation(); selectDay(item.week, item.day, true); openEditor(item); });
     card.addEventListener("keydown", function (ev) { onCardKey(ev, item); });
@@ -252,9 +253,12 @@
     if (!state.editable) { return; }
     var data;
     try { data = JSON.parse(ev.dataTransfer.getData("text/plain")); } catch (e) { return; }
+    dropOn(cell, ev.clientY, data);
+  }
+  function dropOn(cell, clientY, data) {
     var w = Number(cell.getAttribute("data-week"));
     var d = Number(cell.getAttribute("data-day"));
-    var index = dropIndex(cell, ev.clientY);
+    var index = dropIndex(cell, clientY);
     if (data.src === "card") {
       var item = byUid(data.uid);
       if (!item) { return; }
@@ -267,6 +271,53 @@
     } else if (data.src === "library") {
       addItem(data.entry, w, d, index);
     }
+  }
+
+  // Touch screens send no HTML5 drag events: a finger drags a card or library item with pointer events
+  // (CSS gives them touch-action: none), a ghost follows the finger, and lifting it drops as a mouse would.
+  function touchDrag(source, data) {
+    source.addEventListener("pointerdown", function (down) {
+      if (down.pointerType !== "touch" || !state.editable) { return; }
+      var ghost = null;
+      var target = null;
+      function cellAt(x, y) {
+        var hit = document.elementFromPoint(x, y);
+        return hit ? hit.closest(".cd-day") : null;
+      }
+      function move(ev) {
+        if (ev.pointerId !== down.pointerId) { return; }
+        if (!ghost) {
+          if (Math.abs(ev.clientX - down.clientX) + Math.abs(ev.clientY - down.clientY) < 8) { return; }
+          ghost = source.cloneNode(true);
+          ghost.classList.add("cd-touch-ghost");
+          ghost.style.width = source.offsetWidth + "px";
+          document.body.appendChild(ghost);
+        }
+        ev.preventDefault();
+        ghost.style.left = (ev.clientX + 6) + "px";
+        ghost.style.top = (ev.clientY + 6) + "px";
+        var cell = cellAt(ev.clientX, ev.clientY);
+        if (cell !== target) {
+          if (target) { target.classList.remove("cd-drop-target"); }
+          target = cell;
+          if (target) { target.classList.add("cd-drop-target"); }
+        }
+      }
+      function end(ev) {
+        if (ev.pointerId !== down.pointerId) { return; }
+        document.removeEventListener("pointermove", move);
+        document.removeEventListener("pointerup", end);
+        document.removeEventListener("pointercancel", end);
+        if (target) { target.classList.remove("cd-drop-target"); }
+        if (!ghost) { return; }
+        ghost.remove();
+        var cell = ev.type === "pointerup" ? cellAt(ev.clientX, ev.clientY) : null;
+        if (cell) { dropOn(cell, ev.clientY, data); }
+      }
+      document.addEventListener("pointermove", move, { passive: false });
+      document.addEventListener("pointerup", end);
+      document.addEventListener("pointercancel", end);
+    });
   }
 
   // --- editing -------------------------------------------------------------------------------------------
@@ -483,6 +534,7 @@
         ev.dataTransfer.setData("text/plain", JSON.stringify({ src: "library", entry: entry }));
         ev.dataTransfer.effectAllowed = "copy";
       });
+      touchDrag(li, { src: "library", entry: entry });
       li.addEventListener("keydown", function (ev) {
         if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); addItem(entry, selectedDay.week, selectedDay.day); }
       });

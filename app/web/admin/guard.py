@@ -64,6 +64,7 @@ class FabPermissionMixin:
         appbuilder = current_app.appbuilder
         kwargs.setdefault("console_url", appbuilder.get_url_for_index)
         kwargs.setdefault("logout_url", appbuilder.get_url_for_logout)
+        kwargs.setdefault("appbuilder", appbuilder)  # the console's navbar (task menu, full name) on /admin too
         return super().render(template, **kwargs)  # type: ignore[misc]
 
     def is_accessible(self) -> bool:

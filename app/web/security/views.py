@@ -37,6 +37,7 @@ from flask_appbuilder.security import views as fab_views
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.security.forms import UserInfoEdit
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 from wtforms import StringField
 from wtforms.fields.core import UnboundField
@@ -236,28 +237,72 @@ class StepUpChangesMixin:
         return super().delete(pk)  # type: ignore[misc]
 
 
+def _without_groups(columns: list[str]) -> list[str]:
+    return [c for c in columns if c != "groups"]
+
+
 class UserDBModelView(StepUpChangesMixin, SafeModelViewMixin, fab_views.UserDBModelView):
-    pass
+    """Console accounts, in the console's words: no OID/LDAP notes, no user groups (roles are granted directly)."""
+
+    list_title = _l("Console users")
+    show_title = _l("Console user")
+    add_title = _l("Add a console user")
+    edit_title = _l("Edit console user")
+    label_columns = {
+        **fab_views.UserDBModelView.label_columns,
+        "username": _l("Username"),
+        "active": _l("Active"),
+        "roles": _l("Roles"),
+    }
+    description_columns = {
+        "username": _l("The name this person signs in with."),
+        "password": _l("At least the length and mix the password policy asks for."),
+        "conf_password": _l("The same password again."),
+        "active": _l("Clear to stop this account signing in; its history stays."),
+        "email": _l("Where sign-in and security notices go."),
+        "roles": _l("What this account may see and do."),
+    }
+    list_columns = _without_groups(fab_views.UserDBModelView.list_columns)
+    search_columns = _without_groups(fab_views.UserDBModelView.search_columns)
+    add_columns = _without_groups(fab_views.UserDBModelView.add_columns)
+    edit_columns = _without_groups(fab_views.UserDBModelView.edit_columns)
+    validators_columns = {"roles": [DataRequired()]}
 
 
 class RoleModelView(StepUpChangesMixin, SafeModelViewMixin, fab_views.RoleModelView):
-    pass
+    list_title = _l("Console roles")
+    show_title = _l("Console role")
+    add_title = _l("Add a console role")
+    edit_title = _l("Edit console role")
+    label_columns = {"name": _l("Name"), "permissions": _l("Grants")}
 
 
 class UserGroupModelView(SafeModelViewMixin, fab_views.UserGroupModelView):
-    pass
+    """FAB's user groups: not in the menu (unused), kept reachable for Admin only by URL."""
 
 
 class PermissionModelView(SafeModelViewMixin, fab_views.PermissionModelView):
-    pass
+    list_title = _l("Actions")
+    show_title = _l("Action")
+    add_title = _l("Add an action")
+    edit_title = _l("Edit action")
+    label_columns = {"name": _l("Name")}
 
 
 class ViewMenuModelView(SafeModelViewMixin, fab_views.ViewMenuModelView):
-    pass
+    list_title = _l("Resources")
+    show_title = _l("Resource")
+    add_title = _l("Add a resource")
+    edit_title = _l("Edit resource")
+    label_columns = {"name": _l("Name")}
 
 
 class PermissionViewModelView(SafeModelViewMixin, fab_views.PermissionViewModelView):
-    pass
+    list_title = _l("Grants")
+    show_title = _l("Grant")
+    add_title = _l("Add a grant")
+    edit_title = _l("Edit grant")
+    label_columns = {"permission": _l("Action"), "view_menu": _l("Resource")}
 
 
 class ResetPasswordView(fab_views.ResetPasswordView):

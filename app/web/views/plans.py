@@ -18,9 +18,11 @@ from app.extensions import committed, db
 from app.models.training import CompletionState
 from app.services.training import assignment as plan_jobs
 from app.services.training import errors, plan_calendar, plans, schedule
+from app.web.views.base.hardening import bad_request
 from app.web.views.json_api import current_actor, json_error, read_json_body
 from app.web.views.plan_builder import MENU_CATEGORY
 
+PLANS_PAGE_SIZE = 25  # rows per page of /plans/
 INLINE_ASSIGN_MAX = 1  # more customers than this run as a job (when Redis is configured)
 
 
@@ -129,7 +131,15 @@ class PlansView(BaseView):
     @expose("/")
     @has_access
     def index(self) -> Any:
-        return self.render_template("plan_builder/plans.html", plans=plan_calendar.list_plans(current_actor()))
+        raw = request.args.get("page", "1")
+        if not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
+            return bad_request(_("page must be a whole number from 1."))
+        page = int(raw) - 1
+        rows, total = plan_calendar.plans_page(current_actor(), page, PLANS_PAGE_SIZE)
+        pages = max(1, -(-total // PLANS_PAGE_SIZE))
+        if page >= pages:
+            return redirect(url_for("PlansView.index", page=pages))
+        return self.render_template("plan_builder/plans.html", plans=rows, page=page + 1, pages=pages, total=total)
 
     @expose("/<int:plan_id>")
     @has_access
