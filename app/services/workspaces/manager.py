@@ -3,7 +3,7 @@
 The figures come from the dashboards' own report queries (``reports/``) and rollup tables, so a
 tile and the dashboard it links to agree: active customers (engagement_per_active), MRR
 (revenue_mrr), churned subscriptions (revenue_movements), adherence (plan_adherence_weekly) and
-fill rate (the attendance reports' per-session counts, by month).
+fill rate (the attendance reports' rule for a booked seat, by month).
 """
 
 from __future__ import annotations
@@ -16,13 +16,20 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.models.rollups import PlanAdherenceWeekly as W
-from app.models.scheduling import ScheduledSession, SessionStatus
+from app.models.scheduling import (
+    AttendanceStatus,
+    ParticipantRole,
+    ScheduledSession,
+    SessionParticipant,
+    SessionStatus,
+)
 from app.services.analytics import charting as ch
 from app.services.analytics import reports as rp
 from app.services.workspaces.sparkline import points
 
 MONTHS = 6
 WEEKS = 8
+NOT_BOOKED = (AttendanceStatus.CANCELLED, AttendanceStatus.LATE_CANCEL)
 
 
 @dataclass
@@ -91,20 +98,24 @@ def adherence(session: Session, today: dt.date) -> Tile:
 
 
 def fill_rate(ctx: rp.ReportContext) -> Tile:
-    """Booked seats / capacity of the sessions (not cancelled) of each month, as the attendance reports count."""
-    from reports._attendance import per_session
+    """Booked seats / capacity of the sessions (not cancelled) of each month.
 
-    ss = ScheduledSession
-    ps = per_session(ctx)
+    "Booked" is the attendance reports' rule (``reports/_attendance.py``: primary seats not
+    cancelled). Their per-session subquery groups the whole roster table before the date range
+    applies; here both sides are bounded by the range on ``start_time`` (indexed), for a home page.
+    """
+    ss, sp = ScheduledSession, SessionParticipant
     month = ctx.bucket(ss.start_time, "month")
-    stmt = (
-        sa.select(month, sa.func.sum(ss.capacity), sa.func.coalesce(sa.func.sum(ps.c.booked), 0))
-        .select_from(ss)
-        .outerjoin(ps, ps.c.session_id == ss.id)
-        .where(*ctx.in_range(ss.start_time), ss.status != SessionStatus.CANCELLED)
+    in_range = (*ctx.in_range(ss.start_time), ss.status != SessionStatus.CANCELLED)
+    capacity = sa.select(month, sa.func.sum(ss.capacity)).where(*in_range).group_by(month)
+    booked = (
+        sa.select(month, sa.func.count(sp.id))
+        .join(ss, ss.id == sp.session_id)
+        .where(*in_range, sp.role == ParticipantRole.PRIMARY, sp.attendance_status.not_in(NOT_BOOKED))
         .group_by(month)
     )
-    found = {ch.as_date(mo): rp.rate(booked, cap) for mo, cap, booked in ctx.session.execute(stmt)}
+    seats = {ch.as_date(mo): n for mo, n in ctx.session.execute(booked)}
+    found = {ch.as_date(mo): rp.rate(seats.get(ch.as_date(mo), 0), cap) for mo, cap in ctx.session.execute(capacity)}
     series = [found.get(mo) for mo in ch.bucket_starts(ctx.range, "month")]
     return Tile("fill", "attendance", series[-1] if series else None, series, kind="rate")
 
