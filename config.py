@@ -144,6 +144,8 @@ class BaseConfig:
     # i18n
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
+    # The coach's workspace lists customers with no activity for this many days.
+    WORKSPACE_INACTIVE_DAYS = _env_int("WORKSPACE_INACTIVE_DAYS", 7)
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     LANGUAGES = LANGUAGES
     # Outside a request (the CLI) speak COACHDESK_LOCALE, else LC_ALL/LC_MESSAGES/LANG, else English.
