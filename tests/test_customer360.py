@@ -230,3 +230,61 @@ def test_adherence_and_audit_history_on_postgresql(pg_app: Flask) -> None:
 
 
 TAB_NAMES_READ = {"CustomerPlans", "PlanItems"}
+
+
+def test_each_part_runs_the_same_number_of_queries_however_much_the_customer_has(app: Flask) -> None:
+    """Bounded queries: ten times the threads, messages, tickets, consents, invoices and metrics, same statements."""
+    from app.models.analytics import MetricSource, ProgressMetric
+    from app.models.commerce import Invoice, InvoiceStatus, Subscription
+    from app.models.engagement import Message, Thread, ThreadContext
+    from app.models.identity import Consent
+
+    every = frozenset(
+        {"CustomerPlans", "PlanItems", "ScheduledSessions", "SessionParticipants", "Subscriptions", "Invoices",
+         "Payments", "Threads", "Messages", "SupportTickets", "Consents", "CustomerBadges", "ProgressMetrics",
+         "AuditLogs", "EngagementEvents", "CustomerProfiles", "CoachAssignments", "Users"}
+    )  # fmt: skip
+    with app.app_context():
+        world = make_world(None, tag="n")
+        cid = world[PlatformUser].id
+        statements: list[str] = []
+
+        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        def queries() -> dict[str, int]:
+            result = {}
+            customer = db.session.get(PlatformUser, cid)
+            for part in ["header", *customer360.visible_tabs(every)]:
+                statements.clear()
+                sa.event.listen(db.engine, "before_cursor_execute", count)
+                try:
+                    if part == "header":
+                        customer360.header(ADMIN_ACTOR, customer, every)
+                    else:
+                        customer360.tab_data(part, ADMIN_ACTOR, cid, every)
+                finally:
+                    sa.event.remove(db.engine, "before_cursor_execute", count)
+                result[part] = len(statements)
+            return result
+
+        before = queries()
+        sub = world[Subscription]
+        for n in range(10):
+            thread = Thread(subject=f"T{n}", context_type=ThreadContext.CUSTOMER_COACH, customer_id=cid)
+            db.session.add(thread)
+            db.session.flush()
+            db.session.add_all([Message(thread_id=thread.id, sender_id=cid, body=f"m{n}-{k}") for k in range(3)])
+            db.session.add(SupportTicket(requester_id=cid, subject=f"S{n}"))
+            db.session.add(Consent(user_id=cid, consent_type=f"c{n}"))
+            db.session.add(
+                Invoice(subscription_id=sub.id, amount=1, currency="EUR", due_date=dt.date(2025, 1, 1 + n),
+                        status=InvoiceStatus.OPEN, period_start=dt.date(2024, 1, 1 + n))
+            )  # fmt: skip
+            db.session.add(
+                ProgressMetric(customer_id=cid, metric_type=f"m{n % 3}", value=n, unit="kg", source=MetricSource.MANUAL)
+            )
+        db.session.commit()
+        after = queries()
+        assert before == after
+        assert max(after.values()) <= 12

@@ -36,7 +36,7 @@ PAYMENTS_LIMIT = 30
 
 
 def plan_tab(actor: Actor, cid: uuid.UUID, readable: frozenset[str], now: dt.datetime) -> dict[str, Any]:
-    """The current plan (the latest ACTIVE one, else the latest), 7/30/90-day adherence, the next and last items."""
+    """The current plan (latest ACTIVE, else latest not cancelled), 7/30/90-day adherence, next and last items."""
     rows = db.session.execute(
         sa.select(
             CustomerPlan.id,
@@ -47,7 +47,12 @@ def plan_tab(actor: Actor, cid: uuid.UUID, readable: frozenset[str], now: dt.dat
             Program.title,
         )  # fmt: skip
         .join(Program, Program.id == CustomerPlan.program_id)
-        .where(CustomerPlan.customer_id == cid, scope_criteria(CustomerPlan, actor))
+        .where(
+            CustomerPlan.customer_id == cid,
+            # Cancelled plans are left out: the predicate of the (customer, program, start) index.
+            CustomerPlan.status != PlanStatus.CANCELLED,
+            scope_criteria(CustomerPlan, actor),
+        )
         .order_by((CustomerPlan.status == PlanStatus.ACTIVE).desc(), CustomerPlan.start_date.desc())
         .limit(PLANS_LIMIT)
     ).all()
