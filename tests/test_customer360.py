@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import sqlalchemy as sa
@@ -288,3 +289,29 @@ def test_each_part_runs_the_same_number_of_queries_however_much_the_customer_has
         after = queries()
         assert before == after
         assert max(after.values()) <= 12
+
+
+@pytest.mark.e2e
+def test_tabs_load_on_click_and_the_page_fits_390_px_in_chromium(app: Flask, accounts: dict) -> None:
+    from tests.e2e.browser import pass_mfa, recording_page, require_chromium, serving
+
+    require_chromium()
+    with app.app_context():
+        cid = make_world("coach@coachdesk.test", tag="w")[PlatformUser].id
+    with serving(app) as base, recording_page(base, viewport={"width": 390, "height": 844}) as page:
+        page.goto("/login/")
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", "admin-Passw0rd!")
+        page.click("form[name=login] [type=submit]")
+        pass_mfa(page, app, "admin")
+        page.goto(page_url(cid))
+        assert page.locator('[data-section="plan"]').count() == 1  # the first tab came with the page
+        assert page.locator('[data-section="billing"]').count() == 0  # the others wait for a click
+        page.click('a[data-tab="billing"]')
+        page.wait_for_selector('#cd-c360-panel-billing [data-section="billing"]')
+        assert page.url.endswith("?tab=billing") and page.locator("#cd-c360-panel-plan").is_hidden()
+        fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        assert fits, "the 360 page scrolls sideways at 390 px"
+        page.click('#cd-c360-panel-billing a[data-entity="Invoices"]')
+        page.wait_for_url(re.compile(r"/invoices/show/\d+"))
+        assert page.requested_hosts == {urlparse(base).netloc}
