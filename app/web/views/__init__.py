@@ -15,6 +15,7 @@ from app.web.views import (
     charts,
     compliance_tools,
     corrections,
+    customer360,
     dashboards,
     deliveries,
     entities,
@@ -44,6 +45,7 @@ def register_views(appbuilder: Any) -> None:
         corrections,
         leaderboard,
         announcements,
+        customer360,
     ):
         module.register(appbuilder)
     inbox_view.register(appbuilder)  # the staff inbox (issue 16): a top-level menu entry

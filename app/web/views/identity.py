@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from app.models.identity import AuthSession, Consent, PlatformRole, PlatformUser, UserRole
 from app.services import console_actions
 from app.services.signin import auth_sessions
+from app.web.views import customer360
 from app.web.views.base.area import register_area
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
@@ -130,6 +131,7 @@ class PlatformUserView(CoachdeskModelView):
     datamodel = ScopedSQLAInterface(PlatformUser)
     class_permission_name = "Users"
     list_title = show_title = _l("Platform users")
+    show_template = "customer360/user_show.html"  # the show page with a link to the customer 360 page
     add_title = _l("Add platform user")
     edit_title = _l("Edit platform user")
     list_columns = ["full_name", "email", "status", "locale", "legal_hold", "created_at"]
@@ -155,6 +157,10 @@ class PlatformUserView(CoachdeskModelView):
     def __init__(self, **kwargs: Any) -> None:
         self.related_views = _user_related_views()
         super().__init__(**kwargs)
+
+    def _cell(self, row: Any, column: str) -> str:
+        text = super()._cell(row, column)
+        return customer360.name_link(row.id, text) if column == "full_name" else text  # the name opens the 360 page
 
     @action("suspend", _l("Suspend"), _l("Suspend the selected users?"), "fa-ban")
     def suspend(self, items: Any) -> Any:
