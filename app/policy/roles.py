@@ -66,6 +66,7 @@ FEATURE_RESOURCES = (
     "Deliveries",  # message and announcement deliveries: read, and "Retry" of FAILED ones (write)
     "DeliveredMail",  # what the embedded default's local SMTP sink received (development only)
     "TelemetryCorrections",  # corrections of computed records and telemetry, with a reason (Admin only)
+    "GlobalSearch",  # the navbar search; each kind of result also needs read on its entity resource
 )
 
 ALL_RESOURCES = ENTITY_RESOURCES + FEATURE_RESOURCES
@@ -103,6 +104,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "Badges", "CustomerBadges", "Announcements", "Challenges", "ChallengeResults", "ProgressMetrics",
             # The waitlist is kept by the booking engine; nobody edits it by hand.
             "WaitlistEntries", "CoachAvailability",
+            "GlobalSearch",
         ),
     ),
     COACH: _grants(
@@ -119,6 +121,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "CatalogueGrids",  # coaches browse and export the exercise/meal/habit/badge catalogue, read-only
             # Rules that can touch their customers, and those customers' executions (row scope).
             "AutomationRules", "AutomationExecutions",
+            "GlobalSearch",
         ),
     ),
     MANAGER: _grants(
@@ -135,6 +138,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "ProgressMetrics", "EngagementEvents", "CohortSnapshots", "RecommendationLogs", "Dashboards",
             "Calendar",
             "ChallengeResults",  # computed by the ranking job; corrections are an Admin's audited action
+            "GlobalSearch",
         ),
     ),
     COMPLIANCE: _grants(
@@ -142,6 +146,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
         ro=(
             "AuditLogs", "APIAccessLogs", "APIClients", "Users", "UserRoles", "Roles", "AuthSessions",
             "WearableAuthorizations", "DomainEvents",
+            "GlobalSearch",
         ),
     ),
 }  # fmt: skip
