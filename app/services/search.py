@@ -96,8 +96,14 @@ def _customers(actor: Any, text: str, limit: int, match: Match) -> sa.Select:
     is_customer = (
         sa.select(UserRole.id).where(UserRole.user_id == PlatformUser.id, UserRole.role_id == customer_role).exists()
     )
-    # The phone as stored (formats vary), so digits typed as they appear there: "4567", "555-0".
-    columns = (PlatformUser.full_name, PlatformUser.email, PlatformUser.phone)
+    # Only the columns the text can match (each is one more index scan): names hold no digits, phones
+    # no letters; a phone is matched as stored (formats vary), so digits as they appear there: "4567".
+    has_digit, has_letter = any(c.isdigit() for c in text), any(c.isalpha() for c in text)
+    columns = [PlatformUser.email]
+    if not has_digit:
+        columns.append(PlatformUser.full_name)
+    if has_digit and not has_letter:
+        columns.append(PlatformUser.phone)
     return (
         sa.select(PlatformUser.id, PlatformUser.full_name, PlatformUser.email, PlatformUser.phone)
         .where(scope_criteria(PlatformUser, actor), is_customer, sa.or_(*[match(c, text) for c in columns]))

@@ -40,7 +40,7 @@ def query_problem(query: str) -> str | None:
     """Why ``query`` cannot be searched (too long, control characters), or None."""
     if len(query) > search_service.MAX_QUERY:
         return _("The search text is too long (at most %(n)s characters).", n=search_service.MAX_QUERY)
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in query):
+    if any((ord(ch) < 32 and ch not in "\t\r\n") or ord(ch) == 127 for ch in query):
         return _("The search text contains control characters; type plain text.")
     return None
 
