@@ -315,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
             failures += not ok
             print(f"HTTP GET /search/suggest as {who}{'' if not bad else f' ({bad} non-200 answers)'}:")
             print(line("all queries", samples) + f"  {'PASS' if ok else 'FAIL'}")
+            empty, _, _ = time_http(client, [("", "")] * 30)
+            print(line("(empty q: the request alone)", empty))
             for label, values in by_label.items():
                 print(line(label, values))
         sample = qs[: args.naive_queries]
