@@ -67,6 +67,7 @@ FEATURE_RESOURCES = (
     "DeliveredMail",  # what the embedded default's local SMTP sink received (development only)
     "TelemetryCorrections",  # corrections of computed records and telemetry, with a reason (Admin only)
     "Customer360",  # one customer whole; each panel also needs read on its own entity resources
+    "GlobalSearch",  # the navbar search; each kind of result also needs read on its entity resource
 )
 
 ALL_RESOURCES = ENTITY_RESOURCES + FEATURE_RESOURCES
@@ -104,7 +105,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "Badges", "CustomerBadges", "Announcements", "Challenges", "ChallengeResults", "ProgressMetrics",
             # The waitlist is kept by the booking engine; nobody edits it by hand.
             "WaitlistEntries", "CoachAvailability",
-            "Customer360",
+            "Customer360", "GlobalSearch",
         ),
     ),
     COACH: _grants(
@@ -121,7 +122,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "CatalogueGrids",  # coaches browse and export the exercise/meal/habit/badge catalogue, read-only
             # Rules that can touch their customers, and those customers' executions (row scope).
             "AutomationRules", "AutomationExecutions",
-            "Customer360",
+            "Customer360", "GlobalSearch",
         ),
     ),
     MANAGER: _grants(
@@ -138,7 +139,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "ProgressMetrics", "EngagementEvents", "CohortSnapshots", "RecommendationLogs", "Dashboards",
             "Calendar",
             "ChallengeResults",  # computed by the ranking job; corrections are an Admin's audited action
-            "Customer360",
+            "Customer360", "GlobalSearch",
         ),
     ),
     COMPLIANCE: _grants(
@@ -146,7 +147,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
         ro=(
             "AuditLogs", "APIAccessLogs", "APIClients", "Users", "UserRoles", "Roles", "AuthSessions",
             "WearableAuthorizations", "DomainEvents",
-            "Customer360",
+            "Customer360", "GlobalSearch",
         ),
     ),
 }  # fmt: skip

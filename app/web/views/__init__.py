@@ -25,6 +25,7 @@ from app.web.views import (
     plans,
 )
 from app.web.views import inbox as inbox_view
+from app.web.views import search as search_view
 from app.web.views.base.display import format_value
 
 
@@ -49,3 +50,4 @@ def register_views(appbuilder: Any) -> None:
     ):
         module.register(appbuilder)
     inbox_view.register(appbuilder)  # the staff inbox (issue 16): a top-level menu entry
+    search_view.register(appbuilder)  # global search (issue 17): the navbar box and /search/
