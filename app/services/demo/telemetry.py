@@ -10,9 +10,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
 
+from app.extensions import db
 from app.models.analytics import CohortSnapshot, EngagementEvent, ProgressMetric, RecommendationLog
 from app.models.automation import APIAccessLog, APIClient, WearableAuthorization
 from app.models.compliance import AuditLog, DataRetentionPolicy
+from app.services.analytics.snapshots import headline_metrics
 from app.services.api_clients.keys import issue_key
 from app.services.api_clients.scopes import SCOPES
 from app.services.demo import catalogue as cat
@@ -189,6 +191,24 @@ def seed_cohorts(ctx: Ctx) -> None:
                 }
             )
             age += 1
+    insert_rows(CohortSnapshot, rows)
+
+
+HEADLINE_WEEKS = 52
+
+
+def seed_headline_snapshots(ctx: Ctx) -> None:
+    """The headline metrics the daily capture would have recorded, once a week back over the generated
+    year, so "Headline trends" has a history from the first start. Computed by the capture's own
+    ``headline_metrics`` as of each day; run after the rollups are built (it reads them)."""
+    rows = []
+    for weeks_back in range(HEADLINE_WEEKS, -1, -1):
+        day = ctx.today - dt.timedelta(weeks=weeks_back)
+        captured_at = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+        rows += [
+            {"cohort_key": key, "metric_name": name, "value": value, "captured_at": captured_at}
+            for key, name, value in headline_metrics(db.session, day)
+        ]
     insert_rows(CohortSnapshot, rows)
 
 
