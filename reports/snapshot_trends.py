@@ -58,7 +58,7 @@ def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
         fig.update_yaxes(tickformat=fmt, hoverformat=fmt, nticks=4, automargin=True, row=i, col=1)
     fig.update_layout(
         height=max(300, 180 * len(metrics)), showlegend=False, separators=ch.separators(ctx.locale),
-        template=ch.base_figure(ch.FigureOptions()).layout.template, margin={"l": 50, "r": 20, "t": 30, "b": 30},
+        template=ch.TEMPLATE, margin={"l": 50, "r": 20, "t": 30, "b": 30},
         legend=ch.LEGEND,
     )  # fmt: skip
     return fig

@@ -116,6 +116,8 @@ def test_a_partial_last_period_is_dashed_and_labelled(sqlite_app, data):
         dashed = [t for t in lines if t.get("line", {}).get("dash") == "dash"]
         assert len(dashed) == len(lines) - len(dashed), key  # one dashed last segment per line
         assert all(t["x"][-1].startswith("2025-03-01") and "partial" in t["name"] for t in dashed), key
+        colours = {t["name"]: t["line"]["color"] for t in lines if t not in dashed}
+        assert all(t["line"]["color"] == colours[t["name"].rsplit(" (", 1)[0]] for t in dashed), key
         assert all(not t["x"][-1].startswith("2025-03-01") for t in lines if t not in dashed), key
 
         _table, whole = figure(sqlite_app, key, today=COMPLETE)

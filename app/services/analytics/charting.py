@@ -236,7 +236,7 @@ def separators(locale: str) -> str:
 # legend lives, and plotly grows the top margin when the legend wraps onto more rows.
 LEGEND = {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom", "yref": "paper"}
 # plotly_white's layout without its per-trace defaults (most of the template's bytes in every figure).
-_TEMPLATE = go.layout.Template(layout=pio.templates["plotly_white"].layout)
+TEMPLATE = go.layout.Template(layout=pio.templates["plotly_white"].layout)
 
 # Tick formats (d3-format): whole numbers for counts, percentages for rates, grouped amounts.
 COUNT, PERCENT, AMOUNT, DECIMAL = ",d", ".0%", ",.0f", ",.1f"
@@ -253,7 +253,7 @@ def base_figure(opts: FigureOptions) -> go.Figure:
         xaxis={"title": {"text": opts.x_title or None}, "automargin": True},
         yaxis={"title": {"text": opts.y_title or None}, "automargin": True, "nticks": 6, "rangemode": "tozero"},
         title=opts.title or None,
-        template=_TEMPLATE,
+        template=TEMPLATE,
         hovermode="x unified",
         **opts.extra_layout,
     )
@@ -301,12 +301,15 @@ def mark_partial(fig: go.Figure, last_start: dt.date, unit: str, text: str) -> N
         x=mid.isoformat(), xref="x", y=1, yref="paper", yanchor="bottom", text=text, showarrow=False,
         font={"size": 11, "color": "#666"},
     )  # fmt: skip
-    for trace in list(fig.data):
+    colorway = fig.layout.colorway or fig.layout.template.layout.colorway or ("#636efa",)
+    for index, trace in enumerate(list(fig.data)):
         if trace.type != "scatter" or not trace.x or len(trace.x) < 2 or trace.line.dash == "dash":
             continue
+        color = trace.line.color or colorway[index % len(colorway)]
+        trace.update(line_color=color, marker_color=color)  # the dashed segment keeps its line's colour
         fig.add_scatter(
             x=list(trace.x[-2:]), y=list(trace.y[-2:]), name=f"{trace.name or ''} ({text})".strip(),
-            mode="lines+markers", line={"dash": "dash", "color": trace.line.color}, showlegend=False,
+            mode="lines+markers", line={"dash": "dash", "color": color}, marker={"color": color}, showlegend=False,
             yaxis=trace.yaxis, xperiod=trace.xperiod, xperiodalignment=trace.xperiodalignment,
             legendgroup=trace.legendgroup, hoverinfo="skip",
         )  # fmt: skip

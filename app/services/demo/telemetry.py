@@ -10,9 +10,12 @@ from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
 
+import sqlalchemy as sa
+
 from app.extensions import db
 from app.models.analytics import CohortSnapshot, EngagementEvent, ProgressMetric, RecommendationLog
 from app.models.automation import APIAccessLog, APIClient, WearableAuthorization
+from app.models.commerce import Promotion, PromotionRedemption
 from app.models.compliance import AuditLog, DataRetentionPolicy
 from app.services.analytics.snapshots import headline_metrics
 from app.services.api_clients.keys import issue_key
@@ -192,6 +195,23 @@ def seed_cohorts(ctx: Ctx) -> None:
             )
             age += 1
     insert_rows(CohortSnapshot, rows)
+
+
+def seed_promotion_redemptions(ctx: Ctx) -> None:
+    """A ``promotion_redeemed`` engagement event (the code in its payload) for each subscription the
+    billing history redeemed a promotion for, when it did: "Promotion use" counts these."""
+    r, p = PromotionRedemption, Promotion
+    found = db.session.execute(sa.select(r.customer_id, p.code, r.redeemed_at).join(p, p.id == r.promotion_id)).all()
+    rows = [
+        {
+            "customer_id": customer_id,
+            "event_type": "promotion_redeemed",
+            "payload_json": {"code": code},
+            "occurred_at": redeemed_at,
+        }
+        for customer_id, code, redeemed_at in found
+    ]
+    insert_rows(EngagementEvent, rows)
 
 
 HEADLINE_WEEKS = 52
