@@ -37,8 +37,9 @@ def query(ctx: ReportContext) -> ReportData:
 
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
-    fig = bar_figure(data, ctx, 0, (3,), x=str(_l("Coach")), y=str(_l("Completion rate")))
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
+    names = [_l("Completion rate")]
+    fig = bar_figure(data, ctx, 0, (3,), names, ch.PERCENT, x=str(_l("Coach")), y=str(_l("Completion rate")))
+    fig.update_yaxes(range=[0, 1.05])
     return fig
 
 

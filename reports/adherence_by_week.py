@@ -42,8 +42,9 @@ def query(ctx: ReportContext) -> ReportData:
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
     fig = ch.base_figure(options(ctx, x=str(_l("Week of plan")), y=str(_l("Completion rate"))))
-    fig.add_trace(go.Bar(x=[r[0] for r in data.rows], y=[r[3] for r in data.rows], name=data.columns[3]))
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
+    fig.add_trace(go.Bar(x=[r[0] for r in data.rows], y=[r[3] for r in data.rows], name=str(_l("Completion rate"))))
+    ch.value_axis(fig, ch.PERCENT, range=[0, 1.05])
+    ch.value_axis(fig, ch.COUNT, [r[0] for r in data.rows], axis="xaxis")
     return fig
 
 

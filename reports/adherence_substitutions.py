@@ -32,7 +32,8 @@ def query(ctx: ReportContext) -> ReportData:
 
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
-    return bar_figure(data, ctx, 0, (1, 2), x=str(_l("Period")), y=str(_l("Plan items")))
+    names = [_l("Substitutions"), _l("Feedback")]
+    return bar_figure(data, ctx, 0, (1, 2), names, x=str(_l("Period")), y=str(_l("Plan items")))
 
 
 REPORT = Report(

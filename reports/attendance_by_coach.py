@@ -5,6 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from flask_babel import lazy_gettext as _l
 
+from app.services.analytics import charting as ch
 from app.services.analytics.reports import Records, Report, ReportContext, ReportData, bar_figure
 from reports._attendance import COLUMNS, grouped
 
@@ -14,9 +15,8 @@ def query(ctx: ReportContext) -> ReportData:
 
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
-    fig = bar_figure(data, ctx, 0, (4, 7), x=str(_l("Coach")), y=str(_l("Rate")))
-    fig.update_yaxes(tickformat=".0%")
-    return fig
+    names = [_l("Fill rate"), _l("No-show rate")]
+    return bar_figure(data, ctx, 0, (4, 7), names, ch.PERCENT, x=str(_l("Coach")), y=str(_l("Rate")))
 
 
 REPORT = Report(

@@ -29,7 +29,8 @@ def query(ctx: ReportContext) -> ReportData:
 
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
-    return bar_figure(data, ctx, 0, (1, 2), x=str(_l("Month")), y=str(_l("Waitlist entries")))
+    names = [_l("Joined"), _l("Promoted")]
+    return bar_figure(data, ctx, 0, (1, 2), names, x=str(_l("Month")), y=str(_l("Waitlist entries")))
 
 
 REPORT = Report(

@@ -39,7 +39,7 @@ def query(ctx: ReportContext) -> ReportData:
 
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
-    return bar_figure(data, ctx, 0, (1,), x=str(_l("Month")), y=str(_l("Badges awarded")))
+    return bar_figure(data, ctx, 0, (1,), [_l("Badges awarded")], x=str(_l("Month")), y=str(_l("Badges awarded")))
 
 
 REPORT = Report(

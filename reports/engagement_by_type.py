@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from app import models as m
 from app.models.rollups import EngagementDaily
 from app.services.analytics import charting as ch
-from app.services.analytics.reports import Records, Report, ReportContext, ReportData, options
+from app.services.analytics.reports import Records, Report, ReportContext, ReportData, options, periods
 
 SERIES = 8
 
@@ -52,7 +52,12 @@ def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
     fig = ch.base_figure(options(ctx, x=str(_l("Period")), y=str(_l("Events")), barmode="stack"))
     for name in data.meta["series"]:
         pts = [r for r in data.rows if r[1] == name]
-        fig.add_trace(go.Bar(x=[r[0].isoformat() for r in pts], y=[r[2] for r in pts], name=name))
+        fig.add_trace(go.Bar(x=[r[0].isoformat() for r in pts], y=[r[2] for r in pts], name=ch.shown(name)))
+    totals: dict = {}
+    for r in data.rows:
+        totals[r[0]] = totals.get(r[0], 0) + r[2]
+    ch.value_axis(fig, ch.COUNT, list(totals.values()))
+    periods(fig, ctx, data.rows[-1][0], data.meta["unit"])
     return fig
 
 

@@ -27,7 +27,7 @@ def query(ctx: ReportContext) -> ReportData:
 
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
-    return bar_figure(data, ctx, 0, (1,), x=str(_l("Challenge")), y=str(_l("Participants")))
+    return bar_figure(data, ctx, 0, (1,), [_l("Participants")], x=str(_l("Challenge")), y=str(_l("Participants")))
 
 
 REPORT = Report(

@@ -39,7 +39,9 @@ def query(ctx: ReportContext) -> ReportData:
 
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
-    return bar_figure(data, ctx, 0, (1, 2), x=str(_l("Month")), y=str(_l("Community activity")))
+    return bar_figure(
+        data, ctx, 0, (1, 2), [_l("Posts"), _l("Reactions")], x=str(_l("Month")), y=str(_l("Community activity"))
+    )
 
 
 REPORT = Report(

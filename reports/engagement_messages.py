@@ -42,7 +42,8 @@ def query(ctx: ReportContext) -> ReportData:
 
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
-    return bar_figure(data, ctx, 0, (1, 2), x=str(_l("Month")), y=str(_l("Messages")), barmode="stack")
+    names = [_l("From customers"), _l("To customers")]
+    return bar_figure(data, ctx, 0, (1, 2), names, x=str(_l("Month")), y=str(_l("Messages")), barmode="stack")
 
 
 REPORT = Report(

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from app import models as m
 from app.models.rollups import CustomerActivityMonthly
 from app.services.analytics import charting as ch
-from app.services.analytics.reports import Records, Report, ReportContext, ReportData, customer_ids, options
+from app.services.analytics.reports import Records, Report, ReportContext, ReportData, customer_ids, options, periods
 
 
 def query(ctx: ReportContext) -> ReportData:
@@ -42,11 +42,20 @@ def query(ctx: ReportContext) -> ReportData:
 
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
-    fig = ch.base_figure(options(ctx, x=str(_l("Month"))))
+    fig = ch.base_figure(options(ctx, x=str(_l("Month")), y=str(_l("Active customers"))))
     xs = [r[0].isoformat() for r in data.rows]
-    fig.add_trace(go.Bar(x=xs, y=[r[2] for r in data.rows], name=data.columns[2]))
-    fig.add_trace(go.Scatter(x=xs, y=[r[3] for r in data.rows], name=data.columns[3], yaxis="y2"))
-    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero"})
+    fig.add_trace(go.Bar(x=xs, y=[r[2] for r in data.rows], name=str(_l("Active customers"))))
+    per_active = str(_l("Events per active customer"))
+    fig.add_trace(go.Scatter(x=xs, y=[r[3] for r in data.rows], name=per_active, yaxis="y2", mode="lines+markers"))
+    fig.update_layout(
+        yaxis2={
+            "overlaying": "y", "side": "right", "rangemode": "tozero", "nticks": 6, "showgrid": False,
+            "title": {"text": per_active}, "automargin": True,
+        }
+    )  # fmt: skip
+    ch.value_axis(fig, ch.COUNT, [r[2] for r in data.rows])
+    ch.value_axis(fig, ch.DECIMAL, axis="yaxis2")
+    periods(fig, ctx, data.rows[-1][0], "month")
     return fig
 
 

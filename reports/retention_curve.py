@@ -32,7 +32,8 @@ def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
     fig.add_trace(
         go.Scatter(x=[r[1] for r in data.rows], y=[r[2] for r in data.rows], mode="lines+markers", name=cohort)
     )
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
+    ch.value_axis(fig, ch.PERCENT, range=[0, 1.05])
+    ch.value_axis(fig, ch.COUNT, [r[1] for r in data.rows], axis="xaxis")
     return fig
 
 

@@ -40,9 +40,12 @@ def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
             zmin=0,
             zmax=1,
             hovertemplate="%{y} +%{x}: %{z:.0%}<extra></extra>",
+            colorbar={"tickformat": ch.PERCENT, "title": {"text": str(_l("Share active"))}},
         )
     )
-    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_yaxes(autorange="reversed", type="category", nticks=None, rangemode=None)
+    ch.value_axis(fig, ch.COUNT, offsets, axis="xaxis")
+    fig.update_layout(hovermode="closest")
     return fig
 
 

@@ -10,7 +10,7 @@ from app import models as m
 from app.models.commerce import InvoiceStatus
 from app.models.rollups import InvoiceMonthly
 from app.services.analytics import charting as ch
-from app.services.analytics.reports import Records, Report, ReportContext, ReportData, options, rate
+from app.services.analytics.reports import Records, Report, ReportContext, ReportData, options, periods, rate
 
 
 def query(ctx: ReportContext) -> ReportData:
@@ -57,9 +57,15 @@ def query(ctx: ReportContext) -> ReportData:
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
     fig = ch.base_figure(options(ctx, x=str(_l("Due month")), y=str(_l("Collection rate"))))
     fig.add_trace(
-        go.Scatter(x=[r[0].isoformat() for r in data.rows], y=[r[5] for r in data.rows], mode="lines+markers")
+        go.Scatter(
+            x=[r[0].isoformat() for r in data.rows],
+            y=[r[5] for r in data.rows],
+            mode="lines+markers",
+            name=str(_l("Collection rate")),
+        )
     )
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
+    ch.value_axis(fig, ch.PERCENT, range=[0, 1.05])
+    periods(fig, ctx, data.rows[-1][0], "month")
     return fig
 
 

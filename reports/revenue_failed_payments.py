@@ -53,7 +53,7 @@ def query(ctx: ReportContext) -> ReportData:
 
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
-    return bar_figure(data, ctx, 0, (1,), x=str(_l("Reason")), y=str(_l("Failed payments")))
+    return bar_figure(data, ctx, 0, (1,), [_l("Failed payments")], x=str(_l("Reason")), y=str(_l("Failed payments")))
 
 
 REPORT = Report(

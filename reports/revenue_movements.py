@@ -59,7 +59,8 @@ def query(ctx: ReportContext) -> ReportData:
 
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
-    return bar_figure(data, ctx, 0, (1, 2, 3), x=str(_l("Month")), y=str(_l("Subscriptions")))
+    names = [_l("New"), _l("Churned"), _l("Paused")]
+    return bar_figure(data, ctx, 0, (1, 2, 3), names, x=str(_l("Month")), y=str(_l("Subscriptions")))
 
 
 REPORT = Report(

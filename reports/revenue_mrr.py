@@ -21,6 +21,7 @@ from app.services.analytics.reports import (
     ReportData,
     metric_rows,
     options,
+    periods,
     use_metric_rollup,
 )
 
@@ -70,7 +71,11 @@ def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
     fig = ch.base_figure(options(ctx, x=str(_l("Month")), y=str(_l("Monthly recurring revenue"))))
     for currency in sorted({r[1] for r in data.rows}):
         pts = [r for r in data.rows if r[1] == currency]
-        fig.add_trace(go.Scatter(x=[r[0].isoformat() for r in pts], y=[r[2] for r in pts], name=currency))
+        fig.add_trace(
+            go.Scatter(x=[r[0].isoformat() for r in pts], y=[r[2] for r in pts], name=currency, mode="lines+markers")
+        )
+    ch.value_axis(fig, ch.AMOUNT)
+    periods(fig, ctx, data.rows[-1][0], "month")
     return fig
 
 

@@ -34,7 +34,7 @@ def query(ctx: ReportContext) -> ReportData:
 
 
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
-    return bar_figure(data, ctx, 0, (1,), x=str(_l("Promotion code")), y=str(_l("Redemptions")))
+    return bar_figure(data, ctx, 0, (1,), [_l("Redemptions")], x=str(_l("Promotion code")), y=str(_l("Redemptions")))
 
 
 REPORT = Report(

@@ -22,19 +22,44 @@ def query(ctx: ReportContext) -> ReportData:
     return ReportData(["captured_on", "metric", "value"], rows)
 
 
+# Each captured metric's name and tick format; a metric not listed shows as words, plainly ticked.
+METRICS = {
+    "active_customers": (_l("Active customers"), ch.COUNT),
+    "events_per_active_customer": (_l("Events per active customer"), ch.DECIMAL),
+    "invoice_collection_rate": (_l("Invoice collection rate"), ch.PERCENT),
+    "plan_completion_rate_28d": (_l("Plan completion rate, last 28 days"), ch.PERCENT),
+    "session_fill_rate_28d": (_l("Session fill rate, last 28 days"), ch.PERCENT),
+}
+
+
+def metric_label(name: str) -> tuple[str, str | None]:
+    """(translated title, tick format) of a captured metric."""
+    if name.startswith("mrr_"):
+        return str(_l("Monthly recurring revenue (%(currency)s)", currency=name[4:].upper())), ch.AMOUNT
+    if name in METRICS:
+        title, fmt = METRICS[name]
+        return str(title), fmt
+    return ch.shown(name), None
+
+
 def figure(data: ReportData, ctx: ReportContext) -> go.Figure:
     metrics = sorted({r[1] for r in data.rows})
-    fig = make_subplots(rows=len(metrics), cols=1, shared_xaxes=True, subplot_titles=metrics, vertical_spacing=0.04)
-    for i, name in enumerate(metrics, start=1):
+    labels = [metric_label(name) for name in metrics]
+    fig = make_subplots(
+        rows=len(metrics), cols=1, shared_xaxes=True, subplot_titles=[t for t, _ in labels], vertical_spacing=0.06
+    )
+    for i, (name, (title, fmt)) in enumerate(zip(metrics, labels, strict=True), start=1):
         pts = [r for r in data.rows if r[1] == name]
         fig.add_trace(
-            go.Scatter(x=[r[0].isoformat() for r in pts], y=[r[2] for r in pts], name=name, mode="lines+markers"),
+            go.Scatter(x=[r[0].isoformat() for r in pts], y=[r[2] for r in pts], name=title, mode="lines+markers"),
             row=i,
             col=1,
         )
+        fig.update_yaxes(tickformat=fmt, hoverformat=fmt, nticks=4, automargin=True, row=i, col=1)
     fig.update_layout(
         height=max(300, 180 * len(metrics)), showlegend=False, separators=ch.separators(ctx.locale),
-        template="plotly_white", margin={"l": 50, "r": 20, "t": 30, "b": 30},
+        template=ch.TEMPLATE, margin={"l": 50, "r": 20, "t": 30, "b": 30},
+        legend=ch.LEGEND,
     )  # fmt: skip
     return fig
 

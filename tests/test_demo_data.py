@@ -180,6 +180,14 @@ def test_fills_every_seed_table_with_coherent_data(app):
                     checked += 1
         assert checked > 1000
 
+        # Every dashboard report has data out of the box: its default filters, as of the demo's "now".
+        from app.services.analytics import reports as rp
+
+        today = NOW.date()
+        ctx = rp.ReportContext(db.session, rp.parse_filters({}, today=today), today=today)
+        empty = [key for key, report in sorted(rp.all_reports().items()) if report.query(ctx).empty]
+        assert not empty, f"reports without demo data: {empty}"
+
 
 def test_same_seed_gives_the_same_data_and_another_seed_does_not(app):
     def snapshot() -> tuple:

@@ -197,7 +197,9 @@ def seed_demo_data(sm: Any, *, customers: int, seed: int, progress: bool, now: d
         # The bulk-inserted audit history has no hashes yet: chain it with the rest.
         audit_verify.rechain()
         # Dashboards read rollups: build them over the whole generated year.
+        telemetry.seed_promotion_redemptions(ctx)  # after billing, before the rollups that count events
         refresh_rollups(db.session, None)
+        telemetry.seed_headline_snapshots(ctx)  # reads the rollups: "Headline trends" has a history
         # The rules act on the recent history through the engine itself (commits per action).
         bar.set_postfix_str(_("automation"))
         t0 = time.perf_counter()

@@ -37,7 +37,8 @@ PUBLIC_ENDPOINTS = {
     "HomeView.index",
     "SecurityApi.login",
     "SecurityApi.refresh",
-    "coachdesk_plotly.plotly_js",  # plotly.js served from the installed package: a static asset
+    "coachdesk_plotly.plotly_js",  # plotly.js (vendored cartesian bundle): a static asset
+    "coachdesk_plotly.plotly_locale_js",  # plotly.js locale files (es, de): static assets
     "ScheduleFeedView.feed",  # a coach's iCal feed at a secret-token address (calendar apps poll it signed out)
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,8 @@ import sqlalchemy as sa
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask_babel import gettext as _
 from sqlalchemy.sql.elements import ColumnElement
+
+from app.models.labels import enum_label, humanize
 
 MAX_POINTS = 5_000
 MAX_FIGURE_BYTES = 1_000_000
@@ -228,19 +231,102 @@ def separators(locale: str) -> str:
         return ".,"
 
 
+# Outside the plot area, above it and left-aligned: the space below the plot belongs to the tick
+# labels (long coach names, rotated) and the axis title, whose height varies; above, only the
+# legend lives, and plotly grows the top margin when the legend wraps onto more rows.
+LEGEND = {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom", "yref": "paper"}
+# plotly_white's layout without its per-trace defaults (most of the template's bytes in every figure).
+TEMPLATE = go.layout.Template(layout=pio.templates["plotly_white"].layout)
+
+# Tick formats (d3-format): whole numbers for counts, percentages for rates, grouped amounts.
+COUNT, PERCENT, AMOUNT, DECIMAL = ",d", ".0%", ",.0f", ",.1f"
+# plotly's period of one bucket, to centre a bucket's bar or point in it (ms for day and week).
+PERIODS = {"day": 86_400_000, "week": 7 * 86_400_000, "month": "M1", "quarter": "M3", "year": "M12"}
+
+
 def base_figure(opts: FigureOptions) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(
         separators=separators(opts.locale),
-        margin={"l": 50, "r": 20, "t": 40 if opts.title else 10, "b": 40},
-        legend={"orientation": "h"},
-        xaxis_title=opts.x_title or None,
-        yaxis_title=opts.y_title or None,
+        margin={"l": 50, "r": 20, "t": 60 if opts.title else 30, "b": 40},
+        legend=LEGEND,
+        xaxis={"title": {"text": opts.x_title or None}, "automargin": True},
+        yaxis={"title": {"text": opts.y_title or None}, "automargin": True, "nticks": 6, "rangemode": "tozero"},
         title=opts.title or None,
-        template="plotly_white",
+        template=TEMPLATE,
+        hovermode="x unified",
         **opts.extra_layout,
     )
     return fig
+
+
+def value_axis(fig: go.Figure, fmt: str, values: Sequence[Any] = (), axis: str = "yaxis", **extra: Any) -> None:
+    """Round ticks on a value axis: ``fmt`` one of COUNT, PERCENT, AMOUNT, DECIMAL; a count axis
+    whose values stay under 6 ticks every whole number (never 0.5 steps shown as "0, 1, 1, 2")."""
+    settings: dict[str, Any] = {"tickformat": fmt, "hoverformat": fmt, **extra}
+    if fmt == COUNT:
+        top = max((float(number(v)) for v in values if v is not None), default=0)
+        if top < 6:
+            settings.update(tick0=0, dtick=1)
+    fig.update_layout({axis: settings})
+
+
+def period_axis(fig: go.Figure, unit: str, axis: str = "xaxis") -> None:
+    """A date axis of ``unit`` buckets: each bar or point centred in its period, labels on periods."""
+    for trace in fig.data:
+        if trace.type in ("bar", "scatter"):
+            trace.update(xperiod=PERIODS[unit], xperiodalignment="middle")
+            if unit == "week":
+                trace.update(xperiod0="2000-01-03")  # a Monday: ISO weeks
+    hover = {"day": "%x", "week": "%x", "month": "%b %Y", "quarter": "%b %Y", "year": "%Y"}[unit]
+    fig.update_layout({axis: {"type": "date", "hoverformat": hover, "ticklabelmode": "period"}})
+
+
+def is_partial(last_start: dt.date, unit: str, range_end: dt.date, today: dt.date) -> bool:
+    """True when the last bucket is not over yet (today) or is cut by the range's end."""
+    return min(range_end, today) < step(last_start, unit) - dt.timedelta(days=1)
+
+
+def mark_partial(fig: go.Figure, last_start: dt.date, unit: str, text: str) -> None:
+    """Draw the last, incomplete period as incomplete: a dashed frame with ``text`` ("partial")
+    over it, and each line's last segment as a dashed trace of its own, so a half-counted
+    month reads as unfinished instead of as a cliff."""
+    end = step(last_start, unit)
+    fig.add_shape(
+        type="rect", xref="x", yref="paper", x0=last_start.isoformat(), x1=end.isoformat(), y0=0, y1=1,
+        line={"dash": "dash", "width": 1, "color": "#888"}, fillcolor="rgba(136,136,136,0.08)", layer="below",
+    )  # fmt: skip
+    mid = last_start + (end - last_start) / 2
+    fig.add_annotation(
+        x=mid.isoformat(), xref="x", y=1, yref="paper", yanchor="bottom", text=text, showarrow=False,
+        font={"size": 11, "color": "#666"},
+    )  # fmt: skip
+    colorway = fig.layout.colorway or fig.layout.template.layout.colorway or ("#636efa",)
+    for index, trace in enumerate(list(fig.data)):
+        if trace.type != "scatter" or not trace.x or len(trace.x) < 2 or trace.line.dash == "dash":
+            continue
+        color = trace.line.color or colorway[index % len(colorway)]
+        trace.update(line_color=color, marker_color=color)  # the dashed segment keeps its line's colour
+        fig.add_scatter(
+            x=list(trace.x[-2:]), y=list(trace.y[-2:]), name=f"{trace.name or ''} ({text})".strip(),
+            mode="lines+markers", line={"dash": "dash", "color": color}, marker={"color": color}, showlegend=False,
+            yaxis=trace.yaxis, xperiod=trace.xperiod, xperiodalignment=trace.xperiodalignment,
+            legendgroup=trace.legendgroup, hoverinfo="skip",
+        )  # fmt: skip
+        trace.update(x=list(trace.x[:-1]), y=list(trace.y[:-1]))
+
+
+def shown(value: Any) -> str:
+    """A category or series label as a person reads it: enum members by their translated label,
+    the "Other" and "(none)" buckets translated, snake_case codes as words."""
+    if value is None or value == NONE_LABEL:
+        return _("(none)")
+    if isinstance(value, enum.Enum):
+        return enum_label(value)
+    if value == OTHER:
+        return _("Other")
+    text = str(value)
+    return humanize(text) if text.islower() and "_" in text and " " not in text else text
 
 
 def figure_points(fig: go.Figure) -> int:

@@ -272,25 +272,36 @@ def options(ctx: ReportContext, title: str = "", x: str = "", y: str = "", **lay
     return ch.FigureOptions(locale=ctx.locale, title=title, x_title=x, y_title=y, extra_layout=layout)
 
 
-def bar_figure(data: ReportData, ctx: ReportContext, xcol: int, ycols: Sequence[int], **layout: Any) -> go.Figure:
-    """Grouped bars: column ``xcol`` against each column in ``ycols``."""
+def bar_figure(
+    data: ReportData,
+    ctx: ReportContext,
+    xcol: int,
+    ycols: Sequence[int],
+    names: Sequence[Any],
+    fmt: str = ch.COUNT,
+    **layout: Any,
+) -> go.Figure:
+    """Grouped bars: column ``xcol`` against each column in ``ycols``, each series named by ``names``
+    (translated labels, never the column's code), the value axis ticked in ``fmt``."""
     fig = ch.base_figure(options(ctx, **layout))
     xs = [_axis(r[xcol]) for r in data.rows]
-    for i in ycols:
-        fig.add_trace(go.Bar(x=xs, y=[ch.number(r[i]) for r in data.rows], name=data.columns[i]))
+    for i, name in zip(ycols, names, strict=True):
+        fig.add_trace(go.Bar(x=xs, y=[ch.number(r[i]) for r in data.rows], name=str(name)))
+    ch.value_axis(fig, fmt, [r[i] for r in data.rows for i in ycols])
+    if data.rows and isinstance(data.rows[-1][xcol], dt.date):
+        periods(fig, ctx, data.rows[-1][xcol], data.meta.get("unit", "month"))
     return fig
 
 
-def line_figure(data: ReportData, ctx: ReportContext, xcol: int, ycols: Sequence[int], **layout: Any) -> go.Figure:
-    fig = ch.base_figure(options(ctx, **layout))
-    xs = [_axis(r[xcol]) for r in data.rows]
-    for i in ycols:
-        fig.add_trace(go.Scatter(x=xs, y=[r[i] for r in data.rows], name=data.columns[i], mode="lines+markers"))
-    return fig
+def periods(fig: go.Figure, ctx: ReportContext, last_start: dt.date, unit: str) -> None:
+    """A time axis of ``unit`` buckets; the last one marked "partial" when it is not over yet."""
+    ch.period_axis(fig, unit)
+    if ch.is_partial(last_start, unit, ctx.range.end, ctx.today):
+        ch.mark_partial(fig, last_start, unit, _("partial"))
 
 
 def _axis(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.date) else ch.label(value)
+    return value.isoformat() if isinstance(value, dt.date) else ch.shown(value)
 
 
 # --- discovery -------------------------------------------------------------

@@ -10,9 +10,14 @@ from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
 
+import sqlalchemy as sa
+
+from app.extensions import db
 from app.models.analytics import CohortSnapshot, EngagementEvent, ProgressMetric, RecommendationLog
 from app.models.automation import APIAccessLog, APIClient, WearableAuthorization
+from app.models.commerce import Promotion, PromotionRedemption
 from app.models.compliance import AuditLog, DataRetentionPolicy
+from app.services.analytics.snapshots import headline_metrics
 from app.services.api_clients.keys import issue_key
 from app.services.api_clients.scopes import SCOPES
 from app.services.demo import catalogue as cat
@@ -189,6 +194,41 @@ def seed_cohorts(ctx: Ctx) -> None:
                 }
             )
             age += 1
+    insert_rows(CohortSnapshot, rows)
+
+
+def seed_promotion_redemptions(ctx: Ctx) -> None:
+    """A ``promotion_redeemed`` engagement event (the code in its payload) for each subscription the
+    billing history redeemed a promotion for, when it did: "Promotion use" counts these."""
+    r, p = PromotionRedemption, Promotion
+    found = db.session.execute(sa.select(r.customer_id, p.code, r.redeemed_at).join(p, p.id == r.promotion_id)).all()
+    rows = [
+        {
+            "customer_id": customer_id,
+            "event_type": "promotion_redeemed",
+            "payload_json": {"code": code},
+            "occurred_at": redeemed_at,
+        }
+        for customer_id, code, redeemed_at in found
+    ]
+    insert_rows(EngagementEvent, rows)
+
+
+HEADLINE_WEEKS = 52
+
+
+def seed_headline_snapshots(ctx: Ctx) -> None:
+    """The headline metrics the daily capture would have recorded, once a week back over the generated
+    year, so "Headline trends" has a history from the first start. Computed by the capture's own
+    ``headline_metrics`` as of each day; run after the rollups are built (it reads them)."""
+    rows = []
+    for weeks_back in range(HEADLINE_WEEKS, -1, -1):
+        day = ctx.today - dt.timedelta(weeks=weeks_back)
+        captured_at = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+        rows += [
+            {"cohort_key": key, "metric_name": name, "value": value, "captured_at": captured_at}
+            for key, name, value in headline_metrics(db.session, day)
+        ]
     insert_rows(CohortSnapshot, rows)
 
 

@@ -21,7 +21,14 @@ from app.services.analytics import charting as ch
 from app.services.analytics import reports as rp
 from app.services.analytics.dashboard_filters import filter_options
 from app.web.views.base.record_links import records_url as list_records_url
-from app.web.views.charts import csv_response, current_locale, plotly_url, read_method_map
+from app.web.views.charts import (
+    csv_response,
+    current_locale,
+    plotly_locale,
+    plotly_locale_url,
+    plotly_url,
+    read_method_map,
+)
 
 
 def records_url(report: rp.Report, filters: rp.ReportFilters) -> str | None:
@@ -89,6 +96,8 @@ class DashboardsView(BaseView):
             args=ctx.filters.as_args(),
             options=filter_options(db.session, g.user),
             plotly_url=plotly_url(),
+            plotly_locale=plotly_locale(),
+            plotly_locale_url=plotly_locale_url(),
         )
 
     @expose("/<name>/<report>.csv")
