@@ -66,6 +66,8 @@ FEATURE_RESOURCES = (
     "Deliveries",  # message and announcement deliveries: read, and "Retry" of FAILED ones (write)
     "DeliveredMail",  # what the embedded default's local SMTP sink received (development only)
     "TelemetryCorrections",  # corrections of computed records and telemetry, with a reason (Admin only)
+    "BulkImport",  # CSV/XLSX import pages; each table also needs write on the entities it fills (issue 17)
+    "SavedViews",  # a person's own saved list views: save, open, delete only their own (issue 17)
 )
 
 ALL_RESOURCES = ENTITY_RESOURCES + FEATURE_RESOURCES
@@ -96,6 +98,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "Inbox",  # the desk answers SUPPORT threads as themselves
             # The front desk runs the timetable for every coach: sessions, bookings, and overrides.
             "ScheduledSessions", "SessionParticipants", "Calendar", "ScheduleOverride",
+            "BulkImport", "SavedViews",  # import customers and promotions; own saved views (issue 17)
         ),
         ro=(
             "Roles", "UserRoles", "AuthSessions", "Assessments", "CoachAssignments", "Products",
@@ -111,6 +114,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "CoachAvailability", "Threads", "Messages", "ProgressMetrics", "PlanBuilder",
             "Calendar", "AccountSettings",
             "Inbox",  # their own conversations and the automation notes about their customers
+            "SavedViews",  # their own saved list views (issue 17)
         ),
         ro=(
             "WaitlistEntries",
@@ -127,6 +131,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "Badges", "CatalogueGrids", "AccountSettings",
             # Managers write automation rules and retry failed executions (issue 14).
             "AutomationRules", "AutomationExecutions",
+            "BulkImport", "SavedViews",  # import products and promotions; own saved views (issue 17)
         ),
         ro=(
             "Users", "CustomerProfiles", "Subscriptions", "Invoices", "Payments", "Exercises", "Meals", "Habits",
@@ -138,7 +143,10 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
         ),
     ),
     COMPLIANCE: _grants(
-        rw=("DataRetentionPolicies", "Consents", "AuditExports", "DataSubjectRequests", "Jobs", "AccountSettings"),
+        rw=(
+            "DataRetentionPolicies", "Consents", "AuditExports", "DataSubjectRequests", "Jobs", "AccountSettings",
+            "SavedViews",  # their own saved list views (issue 17)
+        ),
         ro=(
             "AuditLogs", "APIAccessLogs", "APIClients", "Users", "UserRoles", "Roles", "AuthSessions",
             "WearableAuthorizations", "DomainEvents",

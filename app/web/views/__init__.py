@@ -18,6 +18,7 @@ from app.web.views import (
     deliveries,
     entities,
     home,
+    imports,
     leaderboard,
     plan_builder,
     plans,
@@ -42,6 +43,7 @@ def register_views(appbuilder: Any) -> None:
         corrections,
         leaderboard,
         announcements,
+        imports,
     ):
         module.register(appbuilder)
     inbox_view.register(appbuilder)  # the staff inbox (issue 16): a top-level menu entry
