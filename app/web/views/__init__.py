@@ -22,6 +22,7 @@ from app.web.views import (
     leaderboard,
     plan_builder,
     plans,
+    saved_views,
 )
 from app.web.views import inbox as inbox_view
 from app.web.views.base.display import format_value
@@ -44,6 +45,7 @@ def register_views(appbuilder: Any) -> None:
         leaderboard,
         announcements,
         imports,
+        saved_views,
     ):
         module.register(appbuilder)
     inbox_view.register(appbuilder)  # the staff inbox (issue 16): a top-level menu entry
