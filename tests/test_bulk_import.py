@@ -249,3 +249,29 @@ def test_permissions_and_bad_files(sqlite_app, tmp_path, monkeypatch):
     assert support.get(ok.headers["Location"]).status_code == 404
     with sqlite_app.app_context():
         assert _count(Product) == 0 and _count(Promotion) == 0
+
+
+def test_meals_with_macros_on_postgresql_copy(pg_app, tmp_path, monkeypatch):
+    """PostgreSQL writes through COPY: JSON, defaults and labels in another language come out right."""
+    from app.models.training import Habit, Meal
+    from app.services.imports import commit as writer
+    from app.services.imports.files import store
+    from app.services.imports.service import preview
+
+    monkeypatch.setitem(pg_app.config, "IMPORTS_DIR", tmp_path / "imports")
+    with pg_app.app_context():
+        upload = store("meals", "m.csv", b"name,kcal,protein_g,allergens\nOats,350,12.5,gluten\nTea,,,\n", 1)
+        spec, validation = preview(db.session, upload)
+        assert not validation.invalid
+        assert writer.write(db.session, spec, validation) == 2
+        habits = store("habits", "h.csv", b"name;frequency\nWalk;Daily\nStretch;WEEKDAYS\n", 1)
+        spec, validation = preview(db.session, habits)
+        assert [r.errors for r in validation.rows] == [{}, {}]
+        writer.write(db.session, spec, validation)
+        db.session.commit()
+        meals = dict(db.session.execute(sa.select(Meal.name, Meal.macros_json)).all())
+        assert meals == {"Oats": {"kcal": 350.0, "protein_g": 12.5}, "Tea": None}
+        assert dict(db.session.execute(sa.select(Habit.name, Habit.frequency)).all()) == {
+            "Walk": "DAILY",
+            "Stretch": "WEEKDAYS",
+        }

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 from app.models.base import utcnow
@@ -39,6 +40,30 @@ def _plain(values: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     return {name: values.get(name) for name in names}
 
 
+def _insert(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: one ``COPY ... FROM STDIN`` per batch, on the session's connection and transaction;
+    elsewhere one ``executemany``. Column defaults are filled in here, as an INSERT would."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(sa.insert(table), rows)
+        return
+    names = list(rows[0])
+    defaults = {
+        c.name: c.default.arg
+        for c in table.columns
+        if c.name not in names and c.default is not None and c.default.is_scalar and not c.primary_key
+    }
+    names += list(defaults)
+    columns = ", ".join(f'"{n}"' for n in names)
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+        for row in rows:
+            values = [row[n] for n in names[: len(names) - len(defaults)]]
+            copy.write_row([Jsonb(v) if isinstance(v, dict | list) else v for v in values] + list(defaults.values()))
+
+
 def _catalogue_rows(spec: TableSpec, validation: Validation) -> list[dict[str, Any]]:
     if spec.key == "meals":
         rows = []
@@ -61,7 +86,7 @@ def write(session: Session, spec: TableSpec, validation: Validation, on_batch: P
         table = TABLE_MODELS[spec.key].__table__
         count = 0
         for batch in _batches(_catalogue_rows(spec, validation)):
-            session.execute(sa.insert(table), batch)
+            _insert(session, table, batch)
             count += len(batch)
             if on_batch is not None:
                 on_batch(count)
@@ -101,11 +126,10 @@ def _write_customers(session: Session, validation: Validation, on_batch: Progres
                         "is_primary": True,
                     }
                 )
-        session.execute(sa.insert(PlatformUser.__table__), users)
-        session.execute(sa.insert(UserRole.__table__), roles)
-        session.execute(sa.insert(CustomerProfile.__table__), profiles)
-        if coaches:
-            session.execute(sa.insert(CoachAssignment.__table__), coaches)
+        _insert(session, PlatformUser.__table__, users)
+        _insert(session, UserRole.__table__, roles)
+        _insert(session, CustomerProfile.__table__, profiles)
+        _insert(session, CoachAssignment.__table__, coaches)
         count += len(batch)
         if on_batch is not None:
             on_batch(count)

@@ -125,7 +125,7 @@ def _resolve_references(session: Session, spec: TableSpec, results: list[RowResu
         names = sorted({r.values[ref.column] for r in results if r.values.get(ref.column) is not None})
         found: dict[str, Any] = {}
         for start in range(0, len(names), CHUNK):
-            found.update(dict(session.execute(ref.query(names[start : start + CHUNK])).tuples().all()))
+            found.update(dict(session.execute(ref.query(names[start : start + CHUNK])).all()))
         for result in results:
             name = result.values.get(ref.column)
             if name is None or ref.column in result.errors:
