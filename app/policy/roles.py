@@ -68,6 +68,8 @@ FEATURE_RESOURCES = (
     "TelemetryCorrections",  # corrections of computed records and telemetry, with a reason (Admin only)
     "Customer360",  # one customer whole; each panel also needs read on its own entity resources
     "GlobalSearch",  # the navbar search; each kind of result also needs read on its entity resource
+    "BulkImport",  # CSV/XLSX import pages; each table also needs write on the entities it fills (issue 17)
+    "SavedViews",  # a person's own saved list views: save, open, delete only their own (issue 17)
 )
 
 ALL_RESOURCES = ENTITY_RESOURCES + FEATURE_RESOURCES
@@ -98,6 +100,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "Inbox",  # the desk answers SUPPORT threads as themselves
             # The front desk runs the timetable for every coach: sessions, bookings, and overrides.
             "ScheduledSessions", "SessionParticipants", "Calendar", "ScheduleOverride",
+            "BulkImport", "SavedViews",  # import customers and promotions; own saved views (issue 17)
         ),
         ro=(
             "Roles", "UserRoles", "AuthSessions", "Assessments", "CoachAssignments", "Products",
@@ -114,6 +117,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "CoachAvailability", "Threads", "Messages", "ProgressMetrics", "PlanBuilder",
             "Calendar", "AccountSettings",
             "Inbox",  # their own conversations and the automation notes about their customers
+            "SavedViews",  # their own saved list views (issue 17)
         ),
         ro=(
             "WaitlistEntries",
@@ -131,6 +135,7 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
             "Badges", "CatalogueGrids", "AccountSettings",
             # Managers write automation rules and retry failed executions (issue 14).
             "AutomationRules", "AutomationExecutions",
+            "BulkImport", "SavedViews",  # import products and promotions; own saved views (issue 17)
         ),
         ro=(
             "Users", "CustomerProfiles", "Subscriptions", "Invoices", "Payments", "Exercises", "Meals", "Habits",
@@ -143,7 +148,10 @@ ROLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
         ),
     ),
     COMPLIANCE: _grants(
-        rw=("DataRetentionPolicies", "Consents", "AuditExports", "DataSubjectRequests", "Jobs", "AccountSettings"),
+        rw=(
+            "DataRetentionPolicies", "Consents", "AuditExports", "DataSubjectRequests", "Jobs", "AccountSettings",
+            "SavedViews",  # their own saved list views (issue 17)
+        ),
         ro=(
             "AuditLogs", "APIAccessLogs", "APIClients", "Users", "UserRoles", "Roles", "AuthSessions",
             "WearableAuthorizations", "DomainEvents",

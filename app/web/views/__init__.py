@@ -20,9 +20,11 @@ from app.web.views import (
     deliveries,
     entities,
     home,
+    imports,
     leaderboard,
     plan_builder,
     plans,
+    saved_views,
 )
 from app.web.views import inbox as inbox_view
 from app.web.views import search as search_view
@@ -47,6 +49,8 @@ def register_views(appbuilder: Any) -> None:
         leaderboard,
         announcements,
         customer360,
+        imports,
+        saved_views,
     ):
         module.register(appbuilder)
     inbox_view.register(appbuilder)  # the staff inbox (issue 16): a top-level menu entry
