@@ -42,18 +42,29 @@ def format_money(amount: Any, currency: str | None) -> str:
     return f"{format_decimal(amount, format='#,##0.00')} {currency or ''}".strip()
 
 
+def minutes_pattern(locale: Any) -> str:
+    """The locale's medium date with its short time: "Dec 3, 2026, 7:55 PM", "03.12.2026, 19:55" (no seconds)."""
+    return (
+        str(locale.datetime_formats["medium"])
+        .replace("{1}", locale.date_formats["medium"].pattern)
+        .replace("{0}", locale.time_formats["short"].pattern)
+    )
+
+
 def _local_datetime(value: dt.datetime) -> str:
-    """``format_datetime(value, "medium")`` with the viewer's locale and zone looked up once per request.
+    """A datetime in the viewer's locale and zone to the minute, both looked up once per request.
 
     Flask-Babel resolves both on every call (a dozen context-local lookups); a 100-row list
     formats a hundred times or more."""
     if not has_request_context():
-        return format_datetime(value, "medium")
+        locale = get_locale()
+        return format_datetime(value, minutes_pattern(locale)) if locale else format_datetime(value, "medium")
     viewer = g.__dict__.get("cd_datetime_viewer")
     if viewer is None:
-        viewer = g.cd_datetime_viewer = (get_locale(), get_timezone())
-    locale, zone = viewer
-    return babel_dates.format_datetime(value.astimezone(zone), "medium", locale=locale)
+        locale = get_locale()
+        viewer = g.cd_datetime_viewer = (locale, get_timezone(), minutes_pattern(locale))
+    locale, zone, pattern = viewer
+    return babel_dates.format_datetime(value.astimezone(zone), pattern, locale=locale)
 
 
 def format_value(value: Any) -> str:
