@@ -280,7 +280,7 @@ register_codes(
         "DISTANCE_KM": _l("Distance (km)"),
     },
 )
-register_codes("aggregation", {"SUM": _l("total"), "MAX": _l("best"), "COUNT": _l("count")})
+register_codes("aggregation", {"SUM": _l("Total"), "MAX": _l("Best"), "COUNT": _l("Count")})
 register_codes(
     "action_type",
     {

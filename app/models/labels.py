@@ -45,6 +45,18 @@ def any_code_label(code: Any) -> str:
     return str(code)
 
 
+def label_of_code(code: Any) -> str:
+    """A code whose set is not known (a JSON Schema's enum): a code set's label, an enum member's, or humanized."""
+    text = str(code)
+    for labels in CODE_LABELS.values():
+        if text in labels:
+            return str(labels[text])
+    for member, label in LABELS.items():
+        if member.value == text:
+            return str(label)
+    return humanize(text)
+
+
 def humanize(code: str) -> str:
     """A code as words, for a member nobody labelled: "ONE_ON_ONE" -> "One on one"."""
     return code.replace("_", " ").strip().capitalize()
@@ -76,6 +88,7 @@ __all__ = [
     "code_label",
     "enum_label",
     "humanize",
+    "label_of_code",
     "register",
     "register_codes",
 ]

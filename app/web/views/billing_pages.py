@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.commerce import Invoice, InvoiceStatus, Payment, PaymentStatus, Product, Subscription
 from app.models.identity import PlatformUser
+from app.models.labels import label_of_code
 from app.services.billing import invoices, payments, periods, states, subscriptions
 from app.services.billing.errors import BillingError
 from app.services.billing.timeline import Entry, timeline
@@ -42,24 +43,6 @@ ENTRY_LABELS = {
     ("payment", "pending"): _l("Payment pending"),
     ("refund", "refunded"): _l("Refund"),
 }
-STATUS_LABELS = {
-    "TRIAL": _l("Trial"),
-    "ACTIVE": _l("Active"),
-    "PAUSED": _l("Paused"),
-    "PAST_DUE": _l("Past due"),
-    "CANCELLED": _l("Cancelled"),
-    "EXPIRED": _l("Expired"),
-    "DRAFT": _l("Draft"),
-    "OPEN": _l("Open"),
-    "PAID": _l("Paid"),
-    "VOID": _l("Void"),
-    "UNCOLLECTIBLE": _l("Uncollectible"),
-    "REFUNDED": _l("Refunded"),
-    "PENDING": _l("Pending"),
-    "SUCCEEDED": _l("Succeeded"),
-    "FAILED": _l("Failed"),
-    "SCHEDULED": _l("Scheduled"),
-}
 
 
 def entry_label(entry: Entry) -> str:
@@ -70,7 +53,8 @@ def entry_label(entry: Entry) -> str:
 
 
 def status_label(code: str | None) -> str:
-    return str(STATUS_LABELS.get(code or "", code or ""))
+    """A subscription, invoice, payment or dunning status by its label (app.models.labels)."""
+    return label_of_code(code) if code else ""
 
 
 def _row(view: Any, pk: str) -> Any:

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from app.models import labels
 from app.models.labels import humanize
 
 PROPERTY_LABELS: dict[str, Any] = {
@@ -72,53 +73,6 @@ PROPERTY_LABELS: dict[str, Any] = {
     "size_bytes": _l("Size (bytes)"),
 }
 
-CODE_LABELS: dict[str, Any] = {
-    "LOSE_WEIGHT": _l("Lose weight"),
-    "BUILD_MUSCLE": _l("Build muscle"),
-    "ENDURANCE": _l("Endurance"),
-    "MOBILITY": _l("Mobility"),
-    "WELLBEING": _l("Wellbeing"),
-    "NUTRITION": _l("Nutrition"),
-    "WEB": _l("Web"),
-    "APP": _l("App"),
-    "PAPER": _l("Paper"),
-    "PHONE": _l("Phone"),
-    "EMAIL": _l("Email"),
-    "BREAKFAST": _l("Breakfast"),
-    "LUNCH": _l("Lunch"),
-    "DINNER": _l("Dinner"),
-    "SNACK": _l("Snack"),
-    "PRE_WORKOUT": _l("Before the workout"),
-    "POST_WORKOUT": _l("After the workout"),
-    "DAILY": _l("Every day"),
-    "WEEKDAYS": _l("Weekdays"),
-    "WEEKLY": _l("Once a week"),
-    "TWICE_WEEKLY": _l("Twice a week"),
-    "STREAK": _l("Streak of days"),
-    "COMPLETIONS": _l("Completions"),
-    "ATTENDANCE": _l("Attended classes"),
-    "CHALLENGE_RANK": _l("Challenge rank"),
-    "METRIC_DELTA": _l("Change of a metric"),
-    "METRIC_AVERAGE": _l("Average of a metric"),
-    "MANUAL": _l("Awarded by hand"),
-    "DECREASE": _l("Decrease"),
-    "INCREASE": _l("Increase"),
-    "WORKOUTS": _l("Workouts"),
-    "STEPS": _l("Steps"),
-    "MINUTES": _l("Minutes"),
-    "HABIT_DAYS": _l("Habit days"),
-    "DISTANCE_KM": _l("Distance (km)"),
-    "SUM": _l("Sum"),
-    "MAX": _l("Maximum"),
-    "COUNT": _l("Count"),
-    "TRIAL": _l("Trial"),
-    "ACTIVE": _l("Active"),
-    "PAUSED": _l("Paused"),
-    "PAST_DUE": _l("Past due"),
-    "CANCELLED": _l("Cancelled"),
-    "EXPIRED": _l("Expired"),
-}
-
 
 def property_label(key: str, schema: dict[str, Any] | None = None) -> str:
     """A property's label: the schema's ``title``, the translated known name, or the name humanized."""
@@ -129,6 +83,5 @@ def property_label(key: str, schema: dict[str, Any] | None = None) -> str:
 
 
 def code_label(code: Any) -> str:
-    """An enum code of a schema as people read it."""
-    label = CODE_LABELS.get(code) if isinstance(code, str) else None
-    return str(label) if label is not None else humanize(str(code))
+    """An enum code of a schema as people read it: the label table's (app.models.labels), one for the console."""
+    return labels.label_of_code(code)
