@@ -272,7 +272,9 @@ def test_kinds_are_discovered_into_each_app(sqlite_app):
     from app.services.engagement.delivery import DELIVER_KIND
 
     expected |= {ANNOUNCEMENT_SEND, DELIVER_KIND, EVALUATE_BADGES, RANK_CHALLENGES, BILLING_DAILY, BILLING_DUNNING}
-    assert expected | {REFRESH_ROLLUPS, CAPTURE_SNAPSHOTS} == set(job_kinds(fresh))
+    from app.services.imports.service import KIND as IMPORT_COMMIT
+
+    assert expected | {REFRESH_ROLLUPS, CAPTURE_SNAPSHOTS, IMPORT_COMMIT} == set(job_kinds(fresh))
     assert job_kinds(fresh)[exports.KIND].queue == "exports"
     register_kind(sqlite_app, _count_job)
     assert "test.count" in job_kinds(sqlite_app) and "test.count" not in job_kinds(fresh)

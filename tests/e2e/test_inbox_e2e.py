@@ -40,7 +40,8 @@ def test_a_coach_opens_a_thread_replies_and_sees_the_reply(server) -> None:
         pass_mfa(page, app, "coach")
         page.wait_for_url(f"{base}/")
 
-        page.locator('a[href="/inbox/"]').first.click()
+        page.click('.cd-menu-group[data-group="Engagement"] > .dropdown-toggle')  # the inbox sits under Engagement
+        page.locator('.cd-menu-group[data-group="Engagement"] a[href="/inbox/"]').click()
         page.wait_for_url(f"{base}/inbox/")
         row = page.locator(f'tr.cd-inbox-thread[data-thread="{world.coaching}"]')
         expect(row).to_contain_text("Cara Customer")

@@ -57,5 +57,5 @@ def test_pick_a_zone_from_the_searchable_list(server, page):
     assert "Times are shown in Europe/Berlin" in page.locator(".cd-timezone-note").inner_text()
 
     page.goto("/platform-users/list/?q=Tz")
-    assert "Jan 16, 2026, 12:30:00" in page.locator("body").inner_text()
+    assert "Jan 16, 2026, 12:30" in page.locator("body").inner_text()
     assert page.requested_hosts == {urlparse(base).netloc}

@@ -48,6 +48,7 @@ class RetentionEntity:
 NO_RETENTION: dict[str, str] = {
     "users": "an account ends by data-subject erasure, not by age",
     "ab_user": "console accounts are staff, closed by an administrator",
+    "saved_views": "a console account's own saved list filters, deleted with the account",
     "customer_profiles": "one row per customer, as long-lived as the account; erased with it",
     "plan_items": "a plan's feedback lives as long as the plan; no user column for a legal hold to name",
 }
