@@ -328,6 +328,23 @@ def test_a_message_without_its_source_is_skipped(app, app_ctx):
     assert delivery.due_count(now=NOW) == 0
 
 
+def test_without_a_mail_server_emails_are_skipped_not_retried(app, app_ctx):
+    """No MAIL_SERVER (outside make run): nothing will change by waiting, so the email ends SKIPPED at once
+    with the reason, the announcement counts it skipped, and no later run picks it up again."""
+    row = announcement()
+    queue(person("Anna"), announcement_row=row)
+    db.session.commit()
+    counts = deliver_due(now=NOW, backends=backends_for({"MAIL_SERVER": None}))
+    db.session.commit()
+    assert (counts.sent, counts.skipped, counts.failed) == (0, 1, 0)
+    (state,) = statuses().values()
+    assert state.status == DeliveryStatus.SKIPPED
+    assert state.last_error == "email is not configured (MAIL_SERVER is not set)"
+    assert state.attempts <= 1
+    _assert_counters_agree(row.id)
+    assert delivery.due_count(now=NOW + dt.timedelta(days=1)) == 0
+
+
 def test_the_embedded_default_starts_a_sink_that_the_worker_sends_to(sqlite_app, tmp_path):
     from app.bootstrap import Background, _start_mail_sink
 

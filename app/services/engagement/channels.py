@@ -151,6 +151,7 @@ class SmtpSettings:
 
 
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
+NO_MAIL_SERVER = "email is not configured (MAIL_SERVER is not set)"
 
 
 def safe_error(exc: BaseException, secret: str | None = None) -> str:
@@ -207,8 +208,6 @@ class SmtpBackend:
 
     def _connect(self) -> smtplib.SMTP:
         settings = self.settings
-        if not settings.server:
-            raise TransientError("MAIL_SERVER is not set")
         if self._unreachable:
             raise TransientError(self._unreachable)
         try:
@@ -258,6 +257,8 @@ class SmtpBackend:
             return Outcome.skipped("no email address")
         if not ADDRESS.match(item.address):
             return Outcome.skipped("not a deliverable email address")
+        if not self.settings.server:  # nothing to retry: no server will appear until someone configures one
+            return Outcome.skipped(NO_MAIL_SERVER)
         if self._smtp is None:
             self._smtp = self._connect()
         message = self.message(item)
