@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask_babel import force_locale
 
 from app.extensions import db
 from app.models.commerce import (
@@ -147,10 +148,15 @@ def test_allowed_and_forbidden_transitions(app_ctx: Flask) -> None:
     pause(db.session, sub, until=dt.date(2026, 4, 1), now=now)
     db.session.commit()
     assert [t.action for t in allowed_transitions(sub, today)] == [Action.RESUME, Action.CANCEL_NOW]
-    with pytest.raises(TransitionRefused):
+    with pytest.raises(TransitionRefused) as refused:
         pause(db.session, sub, until=dt.date(2026, 4, 2), now=now)
-    with pytest.raises(TransitionRefused):
+    # People read labels, not codes, and in their own language.
+    assert str(refused.value) == "A subscription that is “Paused” cannot do this: Pause."
+    with force_locale("es"):
+        assert str(refused.value.message) == "Una suscripción en estado «En pausa» no puede hacer esto: Pausar."
+    with pytest.raises(TransitionRefused) as refused:
         states.set_status(db.session, sub, S.PAST_DUE, reason="test", at=now)  # PAUSED -> PAST_DUE is not a step
+    assert str(refused.value) == "A subscription cannot go from “Paused” to “Past due”."
     db.session.rollback()
     resume(db.session, sub, now=now)
     cancel(db.session, sub, now=now, at_period_end=True)

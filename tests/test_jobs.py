@@ -124,7 +124,7 @@ def test_failure_is_recorded_and_retry_redispatches(app):
         retry_run(run.id)
         again = db.session.get(JobRun, run.id, populate_existing=True)
         assert again.status == "queued" and again.rq_job_id == f"jobrun-{run.id}-1"
-        with pytest.raises(JobError, match="cannot be retried"):
+        with pytest.raises(JobError, match="“Queued” and cannot be retried"):
             retry_run(run.id)
 
 
@@ -147,7 +147,7 @@ def test_cancel_queued_and_running(app):
     with app.app_context():
         queued = start_job("test.count", {"n": 2})
         assert cancel_run(queued.id).status == "cancelled"
-        with pytest.raises(JobError, match="cannot be cancelled"):
+        with pytest.raises(JobError, match="“Cancelled” and cannot be cancelled"):
             cancel_run(queued.id)
         running = start_job("test.count", {"n": 6}, enqueue=False)
         db.session.execute(JobRun.__table__.update().where(JobRun.id == running.id).values(cancel_requested=True))

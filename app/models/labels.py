@@ -68,6 +68,12 @@ def enum_label(member: enum.Enum) -> str:
     return str(label) if label is not None else humanize(str(member.value))
 
 
+def lazy_enum_label(member: enum.Enum) -> Any:
+    """The member's label translated when shown, for lazy messages (``_l``) formatted in the reader's language."""
+    label = LABELS.get(member)
+    return label if label is not None else humanize(str(member.value))
+
+
 def choices(enum_cls: type[enum.Enum]) -> list[tuple[str, str]]:
     """(code, label) pairs in declaration order, for selects and filters."""
     return [(str(member.value), enum_label(member)) for member in enum_cls]
@@ -89,6 +95,7 @@ __all__ = [
     "enum_label",
     "humanize",
     "label_of_code",
+    "lazy_enum_label",
     "register",
     "register_codes",
 ]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.i18n import _l
 from app.models.commerce import DunningStatus, DunningStep, Invoice, InvoiceStatus, Subscription
+from app.models.labels import lazy_enum_label
 from app.services import events
 from app.services.billing import money, promotions
 from app.services.billing.errors import BillingError
@@ -82,7 +83,10 @@ def issue_invoice(
 def _require_open(invoice: Invoice) -> None:
     if invoice.status != InvoiceStatus.OPEN:
         raise BillingError(
-            _l("Only an open invoice can be changed this way; this one is %(status)s.", status=str(invoice.status)),
+            _l(
+                "Only an open invoice can be changed this way; this one is “%(status)s”.",
+                status=lazy_enum_label(InvoiceStatus(invoice.status)),
+            ),
             code="invoice_not_open",
         )
 

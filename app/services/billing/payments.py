@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.i18n import _l
 from app.models.commerce import Invoice, InvoiceStatus, Payment, PaymentMethod, PaymentStatus
 from app.models.commerce import SubscriptionStatus as S
+from app.models.labels import lazy_enum_label
 from app.services import events
 from app.services.billing import money
 from app.services.billing.dunning import in_dunning, start_dunning
@@ -72,7 +73,10 @@ def record_payment(
     if status != PaymentStatus.FAILED:
         if invoice.status != InvoiceStatus.OPEN:
             raise BillingError(
-                _l("This invoice is %(status)s: it takes no payment.", status=str(invoice.status)),
+                _l(
+                    "This invoice is “%(status)s”: it takes no payment.",
+                    status=lazy_enum_label(InvoiceStatus(invoice.status)),
+                ),
                 code="invoice_not_open",
             )
         if value <= 0 or value > outstanding(invoice):

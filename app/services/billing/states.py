@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.i18n import _l
 from app.models.commerce import Subscription
 from app.models.commerce import SubscriptionStatus as S
+from app.models.labels import lazy_enum_label
 from app.services import events
 from app.services.audit import hooks as audit_hooks
 from app.services.billing.errors import TransitionRefused
@@ -87,7 +88,11 @@ def check_action(sub: Subscription, action: Action, today: dt.date) -> Transitio
         if transition.action == action:
             return transition
     raise TransitionRefused(
-        _l("A %(status)s subscription cannot do this: %(action)s.", status=str(sub.status), action=str(action))
+        _l(
+            "A subscription that is “%(status)s” cannot do this: %(action)s.",
+            status=lazy_enum_label(S(sub.status)),
+            action=ACTION_LABELS[action],
+        )
     )
 
 
@@ -98,7 +103,11 @@ def set_status(session: Session, sub: Subscription, to: S, *, reason: str, at: d
         return before
     if to not in STATUS_TRANSITIONS[before]:
         raise TransitionRefused(
-            _l("A subscription cannot go from %(before)s to %(after)s.", before=str(before), after=str(to))
+            _l(
+                "A subscription cannot go from “%(before)s” to “%(after)s”.",
+                before=lazy_enum_label(before),
+                after=lazy_enum_label(to),
+            )
         )
     sub.status = to
     audit_change(

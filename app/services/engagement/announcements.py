@@ -31,6 +31,7 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.engagement import Announcement, AnnouncementStatus, Channel, DeliveryStatus, MessageDelivery
 from app.models.identity import Consent, PlatformUser
+from app.models.labels import enum_label
 from app.services.audit import chain as audit
 from app.services.engagement import segments
 from app.services.engagement.errors import EngagementError, NotVisible
@@ -177,7 +178,7 @@ def schedule(session: Session, announcement_id: int, when: dt.datetime | None, *
     """DRAFT (or SCHEDULED, to move it) -> SCHEDULED at ``when``; the criteria are checked again."""
     row = get(session, announcement_id, for_update=True)
     if row.status not in CANCELLABLE:
-        raise WrongState(_("This announcement is %(status)s and cannot be scheduled.", status=row.status.value))
+        raise WrongState(_("This announcement is “%(status)s” and cannot be scheduled.", status=enum_label(row.status)))
     at = check_time(when, now=now)
     segments.validate(session, row.segment_json or {})
     row.status, row.scheduled_at = AnnouncementStatus.SCHEDULED, at
@@ -190,7 +191,7 @@ def mark_send_now(session: Session, announcement_id: int) -> Announcement:
     """DRAFT or SCHEDULED -> SCHEDULED for now; the caller commits, then ``start_send``."""
     row = get(session, announcement_id, for_update=True)
     if row.status not in CANCELLABLE:
-        raise WrongState(_("This announcement is %(status)s and cannot be sent.", status=row.status.value))
+        raise WrongState(_("This announcement is “%(status)s” and cannot be sent.", status=enum_label(row.status)))
     segments.validate(session, row.segment_json or {})
     row.status, row.scheduled_at = AnnouncementStatus.SCHEDULED, utcnow()
     session.flush()
@@ -201,7 +202,7 @@ def mark_send_now(session: Session, announcement_id: int) -> Announcement:
 def cancel(session: Session, announcement_id: int) -> Announcement:
     row = get(session, announcement_id, for_update=True)
     if row.status not in CANCELLABLE:
-        raise WrongState(_("This announcement is %(status)s and cannot be cancelled.", status=row.status.value))
+        raise WrongState(_("This announcement is “%(status)s” and cannot be cancelled.", status=enum_label(row.status)))
     row.status = AnnouncementStatus.CANCELLED
     session.flush()
     audit.record("announcement.cancelled", "announcements", row.id, {})

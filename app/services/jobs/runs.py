@@ -16,6 +16,7 @@ from app.extensions import db
 from app.i18n import LazyMessage
 from app.models.base import utcnow
 from app.models.jobs import JobRun, JobStatus
+from app.models.labels import enum_label
 from app.services.audit import chain as audit
 from app.services.jobs.errors import JobError, JobsUnavailable
 from app.services.jobs.kinds import DEFAULT_TIMEOUT, get_kind
@@ -108,7 +109,9 @@ def retry_run(run_id: int) -> JobRun:
         dispatch(run)
         audit.record(RETRY_ACTION, "job_runs", run.id, {})
         return run
-    raise JobError(_("job #%(id)s is %(status)s and cannot be retried", id=run.id, status=run.status))
+    raise JobError(
+        _("Job #%(id)s is “%(status)s” and cannot be retried.", id=run.id, status=enum_label(JobStatus(run.status)))
+    )
 
 
 def cancel_run(run_id: int) -> JobRun:
@@ -126,7 +129,13 @@ def cancel_run(run_id: int) -> JobRun:
         run.cancel_requested = True
         db.session.commit()
     else:
-        raise JobError(_("job #%(id)s is %(status)s and cannot be cancelled", id=run.id, status=run.status))
+        raise JobError(
+            _(
+                "Job #%(id)s is “%(status)s” and cannot be cancelled.",
+                id=run.id,
+                status=enum_label(JobStatus(run.status)),
+            )
+        )
     audit.record(CANCEL_ACTION, "job_runs", run.id, {})
     return run
 

@@ -33,6 +33,7 @@ from app.i18n import _l
 from app.models.base import utcnow
 from app.models.compliance import DataRetentionPolicy, DeletionStrategy
 from app.models.jobs import JobRun
+from app.models.labels import lazy_enum_label
 from app.services import batching
 from app.services.artifacts import ResumableFile, partial_path, publish
 from app.services.audit import chain as audit
@@ -160,7 +161,9 @@ def run_policy(ctx: JobContext) -> dict[str, Any]:
     spec = RETENTION_ENTITIES[params["entity"]]
     strategy = DeletionStrategy(params["strategy"])
     if strategy not in spec.strategies:
-        raise RetentionError(_l("%(entity)s does not allow %(strategy)s", entity=spec.table, strategy=strategy.value))
+        raise RetentionError(
+            _l("%(entity)s does not allow “%(strategy)s”", entity=spec.table, strategy=lazy_enum_label(strategy))
+        )
     cutoff = dt.datetime.fromisoformat(params["cutoff"])
     tuning = batching.Tuning.from_config("RETENTION")
     state = dict(ctx.state) or {"last_id": 0, "rows": 0, "batches": 0, "bytes": 0}

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.i18n import service_gettext as _
+from app.models.labels import enum_label
 from app.models.training import CompletionState, CustomerPlan, PlanItem
 from app.policy.scope import Actor
 from app.services import events
@@ -53,7 +54,8 @@ def complete_item(
     item = _writable_plan_item(actor, plan_item_id)
     if item.completion_state not in COMPLETABLE:
         raise PlanStateError(
-            _("This item is %(state)s and cannot be completed.", state=item.completion_state.value), field="state"
+            _("This item is “%(state)s” and cannot be completed.", state=enum_label(item.completion_state)),
+            field="state",
         )
     at = at or now
     if at.tzinfo is None:
@@ -79,7 +81,7 @@ def skip_item(actor: Actor, plan_item_id: int) -> PlanItem:
     item = _writable_plan_item(actor, plan_item_id)
     if item.completion_state != CompletionState.PENDING:
         raise PlanStateError(
-            _("Only pending items can be skipped; this one is %(state)s.", state=item.completion_state.value),
+            _("Only pending items can be skipped; this one is “%(state)s”.", state=enum_label(item.completion_state)),
             field="state",
         )
     item.completion_state = CompletionState.SKIPPED

@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 
 from app.i18n import service_gettext as _
 from app.models import json_schemas as js
+from app.models.labels import enum_label
 from app.models.training import ItemType, Program
 from app.policy.scope import Actor
 from app.services.training.access import MAX_ID
@@ -120,7 +121,9 @@ def _parse_item(n: int, raw: Any, weeks: int) -> ItemSpec:
         if not path and err.validator == "additionalProperties":
             extra = sorted(set(prescription) - set(js.PRESCRIPTION_BY_TYPE[item_type.value]["properties"]))
             path = extra[0] if extra else ""
-            raise fail(f"prescription.{path}", _("not allowed for a %(type)s item", type=item_type.value))
+            raise fail(
+                f"prescription.{path}", _("not allowed for an item of type “%(type)s”", type=enum_label(item_type))
+            )
         raise fail(f"prescription.{path}" if path else "prescription", err.message)
     return ItemSpec(item_pk, item_type, item_id, week, day, order, dict(prescription))
 
