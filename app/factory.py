@@ -32,6 +32,7 @@ from app.web.admin import register_admin
 from app.web.api import install_api
 from app.web.api.blueprint import is_api_request
 from app.web.audit_context import install_audit_context
+from app.web import menu_badges
 from app.web.locale import install_selectors
 from app.web.security import accounts, post_only
 from app.web.security import install as security
@@ -94,6 +95,7 @@ def _install_console(app: Flask) -> None:
         appbuilder = AppBuilder(update_perms=False)
         appbuilder.init_app(app, db.session)
         install_selectors(app)
+        menu_badges.install(app)
         # Text a view fixes at registration is in the default language, whatever the shell's LANG says.
         with force_locale(app.config["BABEL_DEFAULT_LOCALE"]):
             register_views(appbuilder)

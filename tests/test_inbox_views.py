@@ -84,6 +84,39 @@ def test_the_list_shows_each_viewer_their_threads_with_unread_counts(app: Flask,
     assert list(_unread_cells(support_html)) == [world.ticket] and "Support ticket #77" in support_html
 
 
+def _menu_badges(html: str) -> dict[str, int]:
+    """The counts the navbar shows, by the link they sit on (a menu entry's href, or a group's name)."""
+    entries = re.findall(r'href="([^"#]+)">(?:(?!</a>).)*?class="badge cd-menu-badge" data-count="(\d+)"', html, re.S)
+    groups = re.findall(r'data-group="(\w+)">(?:(?!</a>).)*?class="badge cd-menu-badge" data-count="(\d+)"', html, re.S)
+    return {href: int(n) for href, n in entries} | {group: int(n) for group, n in groups}
+
+
+def test_the_navbar_counts_unread_messages_on_every_page(app: Flask, world: InboxWorld) -> None:
+    coach, _ = signed_in(app, "Coach")
+    with app.app_context():
+        mine = unread_rows(world.coaching) + unread_rows(world.notes)  # not another coach's, not the desk's
+    assert mine == 3
+    home = coach.get("/").get_data(as_text=True)
+    assert _menu_badges(home) == {"/inbox/": mine, "Engagement": mine}
+    assert "3 unread messages" in home  # for screen readers and the tooltip
+    inbox_page = coach.get("/inbox/").get_data(as_text=True)  # the link the badge sits on
+    assert f'data-unread="{mine}"' in inbox_page
+    assert _menu_badges(coach.get("/admin/").get_data(as_text=True))["/inbox/"] == mine  # /admin shares the menu
+    coach.get(f"/inbox/{world.coaching}")  # reading the conversation clears its share of the count
+    assert _menu_badges(coach.get("/").get_data(as_text=True)) == {"/inbox/": 1, "Engagement": 1}
+    coach.get(f"/inbox/{world.notes}")
+    assert "cd-menu-badge" not in coach.get("/").get_data(as_text=True)  # nothing unread: no badge
+
+    desk, _ = signed_in(app, "Support")
+    with app.app_context():
+        assert _menu_badges(desk.get("/").get_data(as_text=True)) == {
+            "/inbox/": unread_rows(world.ticket),
+            "Engagement": unread_rows(world.ticket),
+        }
+    manager, _ = signed_in(app, "Manager")  # no inbox, no count (and no query for one)
+    assert "cd-menu-badge" not in manager.get("/").get_data(as_text=True)
+
+
 def test_opening_a_conversation_marks_it_read_and_lists_attachments(app: Flask, world: InboxWorld) -> None:
     with app.app_context():
         message = db.session.scalars(sa.select(Message).where(Message.thread_id == world.coaching)).first()

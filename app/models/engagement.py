@@ -116,6 +116,14 @@ class Message(Model):
     __table_args__ = (
         sa.CheckConstraint("length(body) <= 20000", name="body_length"),
         sa.CheckConstraint("read_at IS NULL OR read_at >= sent_at", name="read_after_sent"),
+        # The unread counts (the navbar badge on every page, the inbox, the coach's workspace) read only the
+        # unread rows of a thread, however long its read history.
+        sa.Index(
+            "ix_messages_unread",
+            "thread_id",
+            postgresql_where=sa.text("read_at IS NULL"),
+            sqlite_where=sa.text("read_at IS NULL"),
+        ),
     )
 
 
