@@ -27,12 +27,11 @@ from app.services.audit.hooks import install as install_audit_trail
 from app.services.automation.jobs import install as install_automation
 from app.services.events.handlers import install as install_event_handlers
 from app.services.jobs.kinds import load_job_kinds
-from app.web import errors, headers, input_guard
+from app.web import errors, headers, input_guard, menu_badges
 from app.web.admin import register_admin
 from app.web.api import install_api
 from app.web.api.blueprint import is_api_request
 from app.web.audit_context import install_audit_context
-from app.web import menu_badges
 from app.web.locale import install_selectors
 from app.web.security import accounts, post_only
 from app.web.security import install as security
