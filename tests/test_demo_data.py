@@ -16,10 +16,11 @@ from app.models import SEED_MODELS
 from app.models.analytics import EngagementEvent, ProgressMetric
 from app.models.automation import APIClient, WearableAuthorization
 from app.models.base import validate_json_value
-from app.models.commerce import Invoice, Payment, Product
+from app.models.commerce import DunningStep, Invoice, Payment, Product
 from app.models.compliance import AuditLog, DataRetentionPolicy
 from app.models.customers import CoachAssignment, CustomerProfile
 from app.models.engagement import Announcement, CommunityPost, Message, SupportTicket, Thread
+from app.models.events import DomainEvent
 from app.models.identity import ConsoleUser, PlatformRole, PlatformUser, UserRole
 from app.models.scheduling import ScheduledSession, SessionParticipant, WaitlistEntry
 from app.models.training import CustomerPlan, PlanItem, Program, ProgramItem
@@ -195,7 +196,14 @@ def test_same_seed_gives_the_same_data_and_another_seed_does_not(app):
             names = _scalars(select(PlatformUser.full_name).order_by(PlatformUser.email))
             programs = _scalars(select(Program.title).order_by(Program.id))
             states = Counter(s.value for s in _scalars(select(PlanItem.completion_state)))
-            return names, programs, states
+            # Billing's history and the outbox follow the demo's clock, never the wall's (the runs are seconds apart).
+            invoices = list(
+                db.session.execute(select(Invoice.status, Invoice.amount, Invoice.issued_at).order_by(Invoice.id))
+            )
+            dunning = _scalars(select(DunningStep.created_at).order_by(DunningStep.id))
+            dispatched = _scalars(select(DomainEvent.dispatched_at).order_by(DomainEvent.id))
+            assert all(at is None or at <= NOW for at in dunning + dispatched)
+            return names, programs, states, invoices, dunning, dispatched
 
     empty_all_tables(app)  # whatever ran before (the role sync's audit rows included) is not counted
     first = _seed(app, seed=11)

@@ -34,6 +34,7 @@ def start_dunning(session: Session, invoice: Invoice, failed_at: dt.datetime) ->
             attempt=n,
             scheduled_for=failed_at + dt.timedelta(days=days),
             status=DunningStatus.SCHEDULED,
+            created_at=failed_at,  # the service's clock, not the wall's: a replayed history reproduces
         )
         for n, days in enumerate(RETRY_DAYS, start=1)
     ]

@@ -153,7 +153,7 @@ def replay(author: uuid.UUID | None = None, now: dt.datetime | None = None) -> d
         rule = rules.save(db.session, rules.RuleDraft(**spec), actor_id=author)
         rules.transition(db.session, rule, RuleStatus.ACTIVE)
     db.session.commit()
-    dispatched = dispatch_pending(db.session, handlers(), commit_batch=lambda r: db.session.commit())
+    dispatched = dispatch_pending(db.session, handlers(), commit_batch=lambda r: db.session.commit(), now=now)
     db.session.commit()
     detect_inactive(db.session, now=now)  # who has gone quiet for the inactivity rule, as of the demo's now
     db.session.commit()

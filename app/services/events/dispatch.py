@@ -84,11 +84,15 @@ def dispatch_pending(
     batch_size: int = DEFAULT_BATCH,
     max_batches: int | None = None,
     commit_batch: Callable[[DispatchResult], None] | None = None,
+    now: dt.datetime | None = None,
 ) -> DispatchResult:
-    """Dispatch batch after batch until nothing waits (or ``max_batches``); ``commit_batch`` commits each."""
+    """Dispatch batch after batch until nothing waits (or ``max_batches``); ``commit_batch`` commits each.
+
+    ``now`` stamps ``dispatched_at`` (default: the clock); the demo passes its own, so a seed reproduces.
+    """
     result = DispatchResult()
     while max_batches is None or result.batches < max_batches:
-        events = dispatch_batch(db, handlers, batch_size=batch_size)
+        events = dispatch_batch(db, handlers, batch_size=batch_size, now=now)
         if not events:
             break
         result.dispatched += len(events)
