@@ -51,3 +51,9 @@
     });
   });
 }(jQuery));
+
+// Buttons that ask first (data-confirm): a delegated handler, since the CSP forbids inline onclick.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest ? event.target.closest("[data-confirm]") : null;
+  if (button && !window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+}, true);
