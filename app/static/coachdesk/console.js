@@ -52,8 +52,12 @@
   });
 }(jQuery));
 
-// Buttons that ask first (data-confirm): a delegated handler, since the CSP forbids inline onclick.
-document.addEventListener("click", function (event) {
-  var button = event.target.closest ? event.target.closest("[data-confirm]") : null;
-  if (button && !window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
-}, true);
+// Buttons that ask first (data-confirm): a delegated handler, since the CSP forbids inline onclick. Bound once,
+// though a page may include this script twice (a form with a person picker).
+if (!window.cdConfirmBound) {
+  window.cdConfirmBound = true;
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-confirm]") : null;
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+  }, true);
+}
