@@ -219,6 +219,27 @@ def test_same_seed_gives_the_same_data_and_another_seed_does_not(app):
     assert snapshot()[0] != first_snapshot[0]
 
 
+def test_a_branch_of_the_demo_generator_is_the_same_in_every_process():
+    """Billing draws from a branch of the demo's generator; two processes must derive the same one
+    (``hash()`` of the state did not: it holds ``None``, whose hash was its address before 3.12)."""
+    import subprocess
+    import sys
+
+    from app.services.demo.base import Ctx
+
+    code = (
+        "import datetime as dt; from app.services.demo.base import Ctx; "
+        "print(Ctx(11, 30, dt.datetime(2026, 11, 20, tzinfo=dt.UTC)).branch().getrandbits(64))"
+    )
+    here = Ctx(11, 30, dt.datetime(2026, 11, 20, tzinfo=dt.UTC))
+    state = here.rng.getstate()
+    expected = here.branch().getrandbits(64)
+    assert here.rng.getstate() == state  # the demo's own stream goes on untouched
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert int(out.stdout) == expected
+
+
 def test_seeding_a_non_empty_database_is_refused_and_changes_nothing(app):
     _seed(app)
     before = _counts(app)

@@ -8,6 +8,7 @@ from ``secrets``, because a key derivable from a public seed is no key at all.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import random
 import unicodedata
@@ -103,6 +104,16 @@ class Ctx:
         self.used_emails: set[str] = set()
 
     # -- randomness helpers -------------------------------------------------
+    def branch(self) -> random.Random:
+        """A generator seeded from this one's state, which it leaves untouched.
+
+        Derived with a digest of the state, not ``hash()``: the state holds ``None`` (no cached
+        Gaussian), and before Python 3.12 ``hash(None)`` is the object's address, different in
+        every process, so the same seed gave different data from one run to the next.
+        """
+        digest = hashlib.blake2b(repr(self.rng.getstate()).encode(), digest_size=8).digest()
+        return random.Random(int.from_bytes(digest, "big"))
+
     def uuid(self) -> uuid.UUID:
         return uuid.UUID(int=self.rng.getrandbits(128), version=4)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import random
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -96,7 +95,7 @@ def seed_billing(ctx: Ctx) -> None:
     the phases after it get the same random stream whatever the simulation consumes.
     """
     outer = ctx.rng
-    ctx.rng = random.Random(hash(outer.getstate()))
+    ctx.rng = ctx.branch()
     try:
         _seed_billing(ctx)
     finally:
