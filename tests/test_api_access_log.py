@@ -193,6 +193,11 @@ def test_traffic_figures_equal_the_rows_behind_them(app, accounts):
     for hour, (counts, p95) in expected.items():
         cells = [hour, *(str(counts[c]) for c in traffic.CLASSES), str(p95)]
         assert "<td>" + "</td><td>".join(cells) + "</td>" in text
+    assert "data-plotly-locale" not in text
+    spanish = web.get(f"/api-clients/traffic/{client_id}?window=day", headers={"Accept-Language": "es"})
+    script = re.search(r'<script src="([^"]+)"[^>]*data-plotly-locale="es"', spanish.get_data(as_text=True))
+    assert script, "the Spanish traffic page draws its axes in English"
+    assert 'name:"es"' in web.get(script.group(1)).get_data(as_text=True)
     assert web.get(f"/api-clients/traffic/{client_id}?window=year").status_code == 400
     assert web.get("/api-clients/traffic/999999").status_code == 404
     assert web.get("/api-clients/traffic/not-a-number").status_code == 404

@@ -32,7 +32,7 @@ from app.services.api_clients import lifecycle, traffic
 from app.services.api_clients.scopes import SCOPES
 from app.web.views.base.datamodel import ScopedSQLAInterface
 from app.web.views.base.model_view import CoachdeskModelView
-from app.web.views.charts import current_locale, plotly_url
+from app.web.views.charts import current_locale, plotly_locale, plotly_locale_url, plotly_url
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 MAX_COACH_CHOICES = 500
@@ -285,6 +285,8 @@ class APIClientView(CoachdeskModelView):
             error=error,
             windows=list(traffic.WINDOWS),
             plotly_url=plotly_url(),
+            plotly_locale=plotly_locale(),
+            plotly_locale_url=plotly_locale_url(),
             user=g.user,
         )
 
