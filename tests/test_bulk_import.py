@@ -188,6 +188,34 @@ def test_commit_is_all_or_nothing_when_a_row_fails_at_commit(sqlite_app, tmp_pat
         assert _count(CustomerProfile) == 0
 
 
+def test_commit_checks_the_grant_again_when_the_job_runs(sqlite_app, tmp_path, monkeypatch, redis_url):
+    """Previewed by Support, who is then moved to the Coach role (no import grant) before the worker runs:
+    the job writes nothing and says why."""
+    from app.models.identity import ConsoleUser
+    from tests.support.apps import make_accounts
+
+    accounts = make_accounts(sqlite_app)
+    client, token = _client(sqlite_app, accounts, "Support", tmp_path, monkeypatch, redis_url)
+    resp = _upload(client, token, "customers", "people.csv", CUSTOMERS.replace(",coach@coachdesk.test", ",").encode())
+    preview_url = resp.headers["Location"]
+    assert "2 rows: 2 valid, 0 invalid." in client.get(preview_url).get_data(as_text=True)
+    resp = client.post(preview_url.replace("/preview/", "/commit/"), data={"csrf_token": token})
+    assert resp.status_code == 302
+    with sqlite_app.app_context():
+        account = db.session.scalar(sa.select(ConsoleUser).where(ConsoleUser.username == accounts["Support"].username))
+        account.roles = [sqlite_app.appbuilder.sm.find_role("Coach")]
+        db.session.commit()
+    _run_worker(sqlite_app, redis_url)
+    with sqlite_app.app_context():
+        assert db.session.scalar(sa.select(PlatformUser).where(PlatformUser.email == "ana@example.test")) is None
+        assert _count(CustomerProfile) == 0
+        from app.models.jobs import JobRun
+
+        run = db.session.scalar(sa.select(JobRun).order_by(JobRun.id.desc()))
+        assert run.status == "failed", run.status
+        assert "may no longer import" in (run.error or ""), run.error
+
+
 def test_database_refusal_mid_write_rolls_back_every_batch(sqlite_app, tmp_path, monkeypatch):
     """The write itself fails on the last batch (a constraint): earlier batches are not kept."""
     from app.services.imports import commit as writer

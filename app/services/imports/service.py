@@ -19,7 +19,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.i18n import _l
+from app.models.identity import ConsoleUser
 from app.models.jobs import JobRun
+from app.policy.roles import WRITE, allowed
+from app.policy.scope import Actor
 from app.services.imports import commit as writer
 from app.services.imports.files import ImportFileError, Upload, load, read_rows
 from app.services.imports.specs import TableSpec, get_spec
@@ -34,6 +37,11 @@ PREVIEW_ROWS = 20
 
 class ImportRefused(Exception):
     """The commit found invalid rows: nothing was written; the error report lists them."""
+
+
+def may_import(actor: Actor, spec: TableSpec) -> bool:
+    """The import page's grant and write on every entity the table fills (the role matrix)."""
+    return all(any(allowed(role, resource, WRITE) for role in actor.roles) for resource in ("BulkImport", *spec.resources))
 
 
 def preview(session: Session, upload: Upload) -> tuple[TableSpec, Validation]:
@@ -86,6 +94,11 @@ def run_commit(
     upload = load(str(params.get("token", "")))
     if upload is None or upload.table != params.get("table"):
         raise ImportRefused(_l("The uploaded file is gone; upload it again."))
+    # The grant is checked again now: an account disabled or a role changed since the preview writes nothing.
+    account = session.get(ConsoleUser, params.get("console_user_id")) if params.get("console_user_id") else None
+    spec = get_spec(upload.table)
+    if spec is None or account is None or not account.active or not may_import(Actor.of(account), spec):
+        raise ImportRefused(_l("Your account may no longer import into this table; nothing was imported."))
     spec, validation = preview(session, upload)
     total = validation.total
     invalid = len(validation.invalid)
