@@ -81,6 +81,14 @@ def test_a_thread_context_must_name_its_assignment_or_ticket(sqlite_app: Flask, 
         page = _post(admin, "/threads/add", context_type=context, context_id=MISSING, **base)
         assert page.status_code == 200 and "with id 999999." in page.get_data(as_text=True), context
     assert _count(sqlite_app, Thread) == before
+    with sqlite_app.app_context():  # another customer's ticket and assignment
+        other = make_world("coach@coachdesk.test", tag="o")
+        theirs = {"SUPPORT": other[SupportTicket].id, "CUSTOMER_COACH": other[CoachAssignment].id}
+    before = _count(sqlite_app, Thread)
+    for context, their_id in theirs.items():
+        page = _post(admin, "/threads/add", context_type=context, context_id=their_id, **base)
+        assert page.status_code == 200 and "another customer" in page.get_data(as_text=True), context
+    assert _count(sqlite_app, Thread) == before
     good = _post(admin, "/threads/add", context_type="SUPPORT", context_id=ids[SupportTicket], **base)
     assert good.status_code == 302
     good = _post(admin, "/threads/add", context_type="CUSTOMER_COACH", context_id=ids[CoachAssignment], **base)

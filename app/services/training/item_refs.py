@@ -9,6 +9,7 @@ coach cannot point at a row they could not open; the error names the field and i
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
 import sqlalchemy as sa
@@ -76,25 +77,36 @@ def require_item(actor: Actor, item_type: ItemType, item_id: object, *, field: s
         raise ReferenceRefused(no_such_item(item_type, item_id), field=field)
 
 
-def require_thread_context(actor: Actor, context_type: ThreadContext, context_id: str | None) -> None:
-    """Refuse a thread context naming no coach assignment (CUSTOMER_COACH) or support ticket (SUPPORT).
+def require_thread_context(
+    actor: Actor, context_type: ThreadContext, context_id: str | None, *, customer_id: uuid.UUID | None = None
+) -> None:
+    """Refuse a thread context naming no coach assignment (CUSTOMER_COACH) or support ticket (SUPPORT),
+    or one of another customer than the thread's (``customer_id``, when the thread names one).
 
     No context id is allowed (a thread about nothing in particular), and so is automation's notes marker."""
     if context_id is None or context_id == "":
         return
     if context_type == ThreadContext.CUSTOMER_COACH and context_id == NOTES_CONTEXT:
         return
-    model = CoachAssignment if context_type == ThreadContext.CUSTOMER_COACH else SupportTicket
+    coaching = context_type == ThreadContext.CUSTOMER_COACH
+    model = CoachAssignment if coaching else SupportTicket
+    whose = CoachAssignment.customer_id if coaching else SupportTicket.requester_id
     text = str(context_id).strip()
     row_id = int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
     found = (
-        row_id is not None
-        and 1 <= row_id <= MAX_ID
-        and db.session.execute(sa.select(model.id).where(model.id == row_id, scope_criteria(model, actor))).first()
+        db.session.execute(sa.select(whose).where(model.id == row_id, scope_criteria(model, actor))).first()
+        if row_id is not None and 1 <= row_id <= MAX_ID
+        else None
     )
     if not found:
-        if context_type == ThreadContext.CUSTOMER_COACH:
+        if coaching:
             message = _("There is no coach assignment with id %(id)s.", id=text[:64])
         else:
             message = _("There is no support ticket with id %(id)s.", id=text[:64])
+        raise ReferenceRefused(message, field="context_id")
+    if customer_id is not None and found[0] != customer_id:
+        if coaching:
+            message = _("Coach assignment %(id)s is another customer's.", id=row_id)
+        else:
+            message = _("Support ticket %(id)s was raised by another customer.", id=row_id)
         raise ReferenceRefused(message, field="context_id")

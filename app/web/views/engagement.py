@@ -55,14 +55,17 @@ class MessageView(CoachdeskModelView):
 
 
 def _thread_context_exists(form: Any, field: Any) -> None:
-    """context_id names the coach assignment or support ticket of context_type (``item_refs``)."""
+    """context_id names the coach assignment or support ticket of context_type, of the thread's customer."""
     raw = getattr(form, "context_type", None) and form.context_type.data
     try:
         context_type = ThreadContext(getattr(raw, "value", raw))
     except ValueError:
         return  # the context_type field reports its own error
+    customer = getattr(form, "customer", None) and form.customer.data
     try:
-        item_refs.require_thread_context(current_actor(), context_type, field.data)
+        item_refs.require_thread_context(
+            current_actor(), context_type, field.data, customer_id=getattr(customer, "id", None)
+        )
     except item_refs.ReferenceRefused as exc:
         raise wtv.ValidationError(exc.message) from None
 
