@@ -108,7 +108,8 @@ def _install_request_hooks(app: Flask) -> None:
     def _idle_timeout() -> None:
         # A permanent session makes PERMANENT_SESSION_LIFETIME an idle timeout,
         # refreshed on every request. The REST API has no session: no cookie is set there.
-        if not is_api_request():
+        # Set once: assigning it marks the session modified, which would resend it from static files.
+        if not is_api_request() and not session.permanent:
             session.permanent = True
 
 

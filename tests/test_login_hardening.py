@@ -407,6 +407,16 @@ def test_session_cookie_flags_in_tests_and_base(app, client, accounts):
     assert idle <= timedelta(minutes=30) and absolute <= timedelta(hours=12)
 
 
+def test_static_files_leave_the_session_cookie_alone(app, client, accounts):
+    """Pages refresh the signed-in cookie; a page's scripts, styles and favicon do not send it again
+    (one still in flight after sign-out would set the old cookie back)."""
+    login(client, "coach", "coach-Passw0rd!")
+    assert "Set-Cookie" in client.get("/").headers
+    for path in ("/static/coachdesk/favicon.ico", "/static/coachdesk/layout.css", "/static/appbuilder/js/ab.js"):
+        resp = client.get(path)
+        assert resp.status_code == 200 and "Set-Cookie" not in resp.headers, path
+
+
 def test_idle_session_expires_after_the_idle_timeout(app, client, accounts, monkeypatch):
     token = csrf_token(client)
     login(client, "coach", "coach-Passw0rd!")

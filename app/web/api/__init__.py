@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, has_request_context
+from flask import Flask, has_request_context, request
 
 from app.extensions import csrf
 from app.web.api.traffic import install_traffic  # request ids, rate limits, access log
@@ -19,7 +19,10 @@ from app.web.api.traffic import install_traffic  # request ids, rate limits, acc
 
 def _cookieless_api(app: Flask) -> None:
     """No ``Set-Cookie`` on API responses, even when a browser sends the console's cookie along
-    (Flask would refresh a permanent session on every request): the API has no session to keep."""
+    (Flask would refresh a permanent session on every request): the API has no session to keep.
+
+    Nor on static files whose request left the session as it was: a page's scripts, styles and
+    favicon each re-sent the whole cookie, and one still in flight after sign-out set it again."""
     from app.web.api.blueprint import is_api_request
 
     base = type(app.session_interface)
@@ -28,9 +31,15 @@ def _cookieless_api(app: Flask) -> None:
         def should_set_cookie(self, app: Flask, session: Any) -> bool:
             if has_request_context() and is_api_request():
                 return False
+            if has_request_context() and not session.modified and _is_static(request.endpoint):
+                return False
             return super().should_set_cookie(app, session)
 
     app.session_interface = ApiAwareSessionInterface()
+
+
+def _is_static(endpoint: str | None) -> bool:
+    return bool(endpoint) and (endpoint == "static" or endpoint.endswith(".static"))
 
 
 def install_api(app: Flask) -> None:
