@@ -98,6 +98,44 @@ def test_another_person_cannot_see_open_or_delete_mine(sqlite_app, catalogue):
         assert db.session.get(SavedView, view_id) is None
 
 
+def _headers(page: str) -> list[str]:
+    table = page[page.index("<table") : page.index("</thead>")]
+    return [h for h in re.findall(r"<th[^>]*>\s*(?:<a[^>]*>)?\s*([^<]+?)\s*<", table) if h.strip()]
+
+
+def test_choose_columns_then_save_and_reopen_them(sqlite_app, catalogue):
+    """The person ticks two columns in the chooser (a GET form keeping the filters), sees only those,
+    saves the view from that page and reopens it with the same columns."""
+    coach = _signed_in(sqlite_app, catalogue, "Coach")
+    listing = coach.get("/exercises/list/?f_difficulty=ADVANCED").get_data(as_text=True)
+    assert _headers(listing) == ["Name", "Category", "Difficulty", "Equipment"]
+    chooser = re.search(r'<form method="get" class="cd-columns-form">(.*?)</form>', listing, re.S).group(1)
+    kept = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', chooser))
+    boxes = re.findall(r'name="cols" value="([^"]+)"', chooser)
+    assert kept == {"f_difficulty": "ADVANCED"} and boxes == ["name", "category", "difficulty", "equipment"]
+
+    chosen = coach.get("/exercises/list/", query_string=[*kept.items(), ("cols", "difficulty"), ("cols", "name")])
+    page = chosen.get_data(as_text=True)
+    assert _headers(page) == ["Name", "Difficulty"] and _rows(page) == ["Muscle-up", "Snatch"]
+    query = re.search(r'name="query" value="([^"]*)"', page).group(1).replace("&amp;", "&")
+    token = _token(page)
+    saved = coach.post(
+        "/saved-views/save", data={"csrf_token": token, "view": "ExerciseView", "name": "Two", "query": query}
+    )
+    assert saved.status_code == 302
+    with sqlite_app.app_context():
+        assert db.session.scalar(sa.select(SavedView.query)) == "f_difficulty=ADVANCED&cols=difficulty%2Cname"
+    menu = coach.get("/exercises/list/").get_data(as_text=True)
+    link = re.search(r'class="cd-open-view" href="([^"]+)">Two<', menu).group(1)
+    reopened = coach.get(coach.get(link).headers["Location"]).get_data(as_text=True)
+    assert _headers(reopened) == ["Name", "Difficulty"] and _rows(reopened) == ["Muscle-up", "Snatch"]
+
+    # A column the list does not have: said, and every column shown.
+    odd = coach.get("/exercises/list/?cols=name&cols=password_hash").get_data(as_text=True)
+    assert "This list has no column password_hash" in odd
+    assert _headers(odd) == ["Name", "Category", "Difficulty", "Equipment"]
+
+
 @pytest.mark.parametrize(
     ("name", "query", "message"),
     [

@@ -75,6 +75,11 @@ def clean_query(params: ListParams, raw: str) -> str:
         pairs = parse_qsl(raw, keep_blank_values=False, strict_parsing=False, max_num_fields=200)
     except ValueError:
         raise SavedViewError(_("The list's query cannot be read.")) from None
+    columns = [value for key, value in pairs if key == "cols"]
+    if len(columns) > 1:  # the column chooser's checkboxes, one ``cols`` each: kept as one list
+        at = next(i for i, (key, _value) in enumerate(pairs) if key == "cols")
+        pairs = [pair for pair in pairs if pair[0] != "cols"]
+        pairs.insert(at, ("cols", ",".join(columns)))
     seen: set[str] = set()
     kept = []
     for key, value in pairs:

@@ -55,9 +55,11 @@ class ListMixin:
         page_size: Any = None,
         widgets: Any = None,
         criteria: Sequence[Any] = (),
+        columns: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         widgets = widgets or {}
+        columns = list(columns or self.list_columns)
         actions = actions or self.actions
         page, page_size = self._clamp_paging(page, page_size)
         if order_column not in (self.order_columns or []):
@@ -94,10 +96,10 @@ class ListMixin:
             more = len(rows) == page_size and (count.estimated or count > (page + 1) * page_size)
         links = self._keyset_links(rows, order_column, cursor, more, page) if can_seek else {}
         pks = [str(pk) for pk in self.datamodel.get_keys(rows)]
-        values = [{c: self._cell(row, c) for c in self.list_columns} for row in rows]
+        values = [{c: self._cell(row, c) for c in columns} for row in rows]
         widgets["list"] = self.list_widget(
             label_columns=self.label_columns,
-            include_columns=self.list_columns,
+            include_columns=columns,
             value_columns=values,
             order_columns=self.order_columns,
             formatters_columns={},
@@ -120,6 +122,20 @@ class ListMixin:
         limit = self.truncate_columns.get(column)
         return text[:limit] + "…" if limit and len(text) > limit else text
 
+    def chosen_columns(self) -> list[str]:
+        """The columns ``cols`` picks (the column chooser, a saved view), in the list's own order.
+
+        Repeated (``cols=a&cols=b``, the chooser's checkboxes) or joined (``cols=a,b``, a saved view);
+        absent, or naming a column the list does not have, all columns show."""
+        picked = [name for value in request.args.getlist("cols") for name in value.split(",") if name]
+        if not picked:
+            return list(self.list_columns)
+        unknown = [name for name in picked if name not in self.list_columns]
+        if unknown:
+            flash(_("This list has no column %(name)s; all its columns are shown.", name=unknown[0][:50]), "warning")
+            return list(self.list_columns)
+        return [c for c in self.list_columns if c in picked]
+
     def _list(self, **kwargs: Any) -> dict[str, Any]:
         name = type(self).__name__
         order_column, order_direction = get_order_args().get(name, ("", ""))
@@ -130,6 +146,8 @@ class ListMixin:
             page=get_page_args().get(name),
             page_size=get_page_size_args().get(name),
             criteria=self.list_criteria(),
+            columns=self.chosen_columns(),
+            all_columns=list(self.list_columns),
             **kwargs,
         )
         self.update_redirect()
