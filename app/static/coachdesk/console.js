@@ -5,6 +5,7 @@
 (function ($) {
   "use strict";
   function width($el) {
+    if ($el.attr("data-cd-width")) { return $el.attr("data-cd-width"); }  // an inline form's select sets its own
     // Inside the inline filter bar a select has no width of its own: Select2's "resolve" made 40 px stubs.
     return $el.closest(".cd-filters").length ? "style" : "100%";
   }
@@ -47,7 +48,7 @@
     });
     $("select.cd-select2, .cd-filters select:not(.cd-autocomplete)").each(function () {
       var $el = $(this);
-      searchable($el, { theme: "bootstrap", width: width($el) });
+      searchable($el, { theme: "bootstrap", width: width($el), placeholder: $el.data("placeholder") || "" });
     });
   });
 }(jQuery));

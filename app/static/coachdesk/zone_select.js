@@ -1,9 +1,12 @@
-/* Searchable select (Select2, served by FAB) for long local option lists such as time zones. */
+/* Searchable select (Select2, served by FAB) for every select.cd-select2 of any page: long local option lists
+   such as time zones, customers or tables. An inline form's select gives its width as data-cd-width, a
+   multiple select its empty text as data-placeholder. */
 (function ($) {
   "use strict";
   $(function () {
     $("select.cd-select2").each(function () {
-      $(this).select2({ theme: "bootstrap", width: "100%" });
+      var $el = $(this);
+      $el.select2({ theme: "bootstrap", width: $el.attr("data-cd-width") || "100%", placeholder: $el.attr("data-placeholder") || "" });
     });
   });
 }(jQuery));
