@@ -170,7 +170,11 @@
         ev.dataTransfer.setData("text/plain", JSON.stringify({ src: "card", uid: item.uid }));
         ev.dataTransfer.effectAllowed = "move";
       });
-      touchDrag(card, { src: "card", uid: item.uid });
+      // A finger drags a card by its handle; elsewhere on the card it scrolls the page as usual.
+      var grip = el("i", { "class": "fa fa-grip-vertical cd-grip", "aria-hidden": "true", title: S.drag_handle });
+      card.insertBefore(grip, card.firstChild);
+      card.classList.add("cd-has-grip");
+      touchDrag(card, { src: "card", uid: item.uid }, grip);
     }
     card.addEventListener("click", function (ev) { ev.stopPropagation(); selectDay(item.week, item.day, true); openEditor(item); });
     card.addEventListener("keydown", function (ev) { onCardKey(ev, item); });
@@ -273,10 +277,11 @@
     }
   }
 
-  // Touch screens send no HTML5 drag events: a finger drags a card or library item with pointer events
-  // (CSS gives them touch-action: none), a ghost follows the finger, and lifting it drops as a mouse would.
-  function touchDrag(source, data) {
-    source.addEventListener("pointerdown", function (down) {
+  // Touch screens send no HTML5 drag events: a finger drags a card (by its handle, ``touch-action: none``) or a
+  // library item (sideways: ``pan-y``) with pointer events, a ghost follows the finger, and lifting it drops as a
+  // mouse would.
+  function touchDrag(source, data, handle) {
+    (handle || source).addEventListener("pointerdown", function (down) {
       if (down.pointerType !== "touch" || !state.editable) { return; }
       var ghost = null;
       var target = null;

@@ -42,6 +42,7 @@ def js_strings() -> dict[str, Any]:
         "copy_day": _("Copy day"),
         "paste_day": _("Paste day here"),
         "remove": _("Remove"),
+        "drag_handle": _("Drag by this handle to move"),
         "empty_day": _("Drop items here"),
         "saved": _("Saved (version %(v)s)."),
         "version": _("Version %(v)s"),
