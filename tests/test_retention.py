@@ -7,6 +7,7 @@ import decimal
 import gzip
 import io
 import json
+import re
 import threading
 import uuid
 
@@ -207,10 +208,23 @@ def test_legal_hold_page_and_permissions(app, accounts, client):
     token = csrf_token(client, "/compliance/retention/")
     bad = client.post("/compliance/retention/holds", data={"csrf_token": token, "user": "nobody", "held": "y"})
     assert bad.status_code == 400
-    ok = client.post(
+    # The person picker: typed "Subj", the choice carries the person's id, the page names who is held.
+    page = client.get("/compliance/retention/").get_data(as_text=True)
+    picker = re.search(r'<select name="user"[^>]*data-url="([^"]+)"', page)
+    assert picker and "user id or email" not in page
+    found = client.get(picker.group(1), query_string={"q": "Subj"}).get_json()["results"]
+    assert [r["id"] for r in found] == [uid]
+    ok = client.post("/compliance/retention/holds", data={"csrf_token": token, "user": found[0]["id"], "held": "y"})
+    assert ok.status_code == 302
+    held = client.get("/compliance/retention/").get_data(as_text=True)
+    entry = re.search(r'<ul class="cd-held"><li>(.*?)</li>', held).group(1)
+    assert "&lt;subject@example.com&gt;" in entry and f">{uid}<" not in entry
+    link = re.search(r'href="([^"]+)">Subject</a>', entry)  # Compliance may read people: the name links
+    assert link and "subject@example.com" in client.get(link.group(1)).get_data(as_text=True)
+    again = client.post(
         "/compliance/retention/holds", data={"csrf_token": token, "user": "subject@example.com", "held": "y"}
     )
-    assert ok.status_code == 302
+    assert again.status_code == 302  # an email still works (scripts, the old form)
     policy_form = {"csrf_token": token, "entity": "audit_logs", "strategy": "HARD_DELETE", "days": "400"}
     bad_policy = client.post("/compliance/retention/policies", data=policy_form)
     assert bad_policy.status_code == 400 and "only ARCHIVE" in bad_policy.get_data(as_text=True)

@@ -41,7 +41,9 @@ class ImportRefused(Exception):
 
 def may_import(actor: Actor, spec: TableSpec) -> bool:
     """The import page's grant and write on every entity the table fills (the role matrix)."""
-    return all(any(allowed(role, resource, WRITE) for role in actor.roles) for resource in ("BulkImport", *spec.resources))
+    return all(
+        any(allowed(role, resource, WRITE) for role in actor.roles) for resource in ("BulkImport", *spec.resources)
+    )
 
 
 def preview(session: Session, upload: Upload) -> tuple[TableSpec, Validation]:

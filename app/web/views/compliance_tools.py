@@ -232,7 +232,9 @@ def _instant(iso: str | None) -> dt.datetime | str | None:
 class RetentionView(BaseView):
     route_base = "/compliance/retention"
     class_permission_name = "DataRetentionPolicies"
-    method_permission_name = {"index": READ, "save": WRITE, "dry_run": READ, "run_now": WRITE, "hold": WRITE}
+    method_permission_name = {
+        "index": READ, "save": WRITE, "dry_run": READ, "run_now": WRITE, "hold": WRITE, "people": READ,
+    }  # fmt: skip
     default_view = "index"
 
     def _page(self, error: str | None = None, status: int = 200, dry: Any = None, confirm: Any = None) -> Any:
@@ -255,6 +257,12 @@ class RetentionView(BaseView):
     @has_access
     def index(self) -> Any:
         return self._page()
+
+    @expose("/people")
+    @has_access
+    def people(self) -> Any:
+        """The legal hold's person picker: people by name or email."""
+        return _people(data_subjects=True)
 
     @expose("/policies", methods=["POST"])
     @has_access
