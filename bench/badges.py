@@ -24,9 +24,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from bench.common import build_app, drop_database, named_database, step
+from bench.common import drop_database, generated_app, step
 
 TARGET = 60.0
 BADGES = [
@@ -156,22 +155,14 @@ def main(argv: list[str]) -> int:
     from app.models.training import Badge, CustomerBadge
     from app.services.awards.badges import evaluate_badges
 
-    url, existed = named_database(f"bench_badges_{args.customers}_{args.events}")
-    if existed and not args.reuse:
-        drop_database(url)
-        url, existed = named_database(f"bench_badges_{args.customers}_{args.events}")
-    print(f"database: {make_url(url).database} (customers={args.customers:,}, events={args.events:,})", flush=True)
-    app = step("migrate", lambda: build_app(url))
+    app, url = generated_app(
+        f"bench_badges_{args.customers}_{args.events}",
+        args.reuse,
+        lambda conn: generate(conn, args.customers, args.events),
+        f"customers={args.customers:,}, events={args.events:,}",
+    )
     try:
         with app.app_context():
-            if not existed:
-                print("generating data:", flush=True)
-                with db.engine.begin() as conn:
-                    conn.execute(text("SET LOCAL synchronous_commit = off"))
-                    conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
-                    generate(conn, args.customers, args.events)
-                with db.engine.connect() as conn:
-                    conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
             # Each run starts from no badges at all.
             db.session.execute(sa.delete(CustomerBadge))
             db.session.execute(sa.delete(Badge))

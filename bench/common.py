@@ -141,6 +141,35 @@ def build_app(url: str, **overrides: Any) -> Any:
     return app
 
 
+def generated_app(name: str, reuse: bool, generate: Any, described: str) -> tuple[Any, str]:
+    """A migrated app on database ``name`` holding a benchmark's data, and the database URL.
+
+    Without ``reuse`` the database starts empty; with it, an existing one is kept as it is.
+    ``generate(conn)`` fills a new one in one transaction (no synchronous commit), then VACUUM ANALYZE.
+    """
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from app.extensions import db
+
+    url, existed = named_database(name)
+    if existed and not reuse:
+        drop_database(url)
+        url, existed = named_database(name)
+    print(f"database: {make_url(url).database} ({described})", flush=True)
+    app = step("migrate", lambda: build_app(url))
+    if not existed:
+        with app.app_context():
+            print("generating data:", flush=True)
+            with db.engine.begin() as conn:
+                conn.execute(text("SET LOCAL synchronous_commit = off"))
+                conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+                generate(conn)
+            with db.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+    return app, url
+
+
 @dataclass
 class RSSSampler:
     """Samples this process's RSS every few milliseconds; ``peak`` in MB."""

@@ -23,10 +23,7 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-
-from bench.common import build_app, drop_database, named_database, step
+from bench.common import drop_database, generated_app
 from bench.customer360 import generate, measure, p95
 
 TARGET_MS = 300.0
@@ -120,23 +117,14 @@ def main(argv: list[str]) -> int:
     from app.services.workspaces import manager as manager_ws
     from app.services.workspaces import support as support_ws
 
-    name = f"bench_c360_{args.customers}_{args.events}"  # the customer 360 benchmark's data
-    url, existed = named_database(name)
-    if existed and not args.reuse:
-        drop_database(url)
-        url, existed = named_database(name)
-    print(f"database: {make_url(url).database} (customers={args.customers:,}, events={args.events:,})", flush=True)
-    app = step("migrate", lambda: build_app(url))
+    app, url = generated_app(
+        f"bench_c360_{args.customers}_{args.events}",  # the customer 360 benchmark's data
+        args.reuse,
+        lambda conn: generate(conn, args.customers, args.events),
+        f"customers={args.customers:,}, events={args.events:,}",
+    )
     try:
         with app.app_context():
-            if not existed:
-                print("generating data:", flush=True)
-                with db.engine.begin() as conn:
-                    conn.execute(text("SET LOCAL synchronous_commit = off"))
-                    conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
-                    generate(conn, args.customers, args.events)
-                with db.engine.connect() as conn:
-                    conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
             rng = random.Random(17)
             coaches = list(db.session.scalars(sa.select(PlatformUser.id).where(PlatformUser.email.like("coach%"))))
             sample = rng.sample(coaches, min(args.samples, len(coaches)))
