@@ -631,3 +631,22 @@ def test_admin_view_resources_describe_every_blueprint(app):
     assert resources["admin_products"] == (AREA, "Products")
     assert resources["admin_exports"] == ("AuditExports",)
     assert set(resources) == {v.endpoint for v in app.extensions["admin"][0]._views}
+
+
+def test_the_grid_pages_like_the_console(app, client, accounts):
+    """25 exercises at 20 a page: the console's pager (« ‹ 1 2 ›, no javascript: links); › opens page 2."""
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.add_all(
+            Exercise(name=f"Drill {n:02d}", category="legs", difficulty=Difficulty.BEGINNER) for n in range(25)
+        )
+        db.session.commit()
+    sign_in(client, accounts["Admin"])
+    first = client.get("/admin/exercises/?page_size=20&sort=0").get_data(as_text=True)
+    pager = re.search(r'<ul class="pagination pagination-sm cd-pager".*?</ul>', first, re.S).group(0)
+    assert "javascript:" not in pager and ">2</a>" in pager and "&lsaquo;" in pager
+    following = re.search(r'rel="next" href="([^"]+)"', pager).group(1).replace("&amp;", "&")
+    second = client.get(following).get_data(as_text=True)
+    names = set(re.findall(r"Drill \d\d", second))
+    assert len(names) == 5 and not names & set(re.findall(r"Drill \d\d", first))

@@ -57,6 +57,7 @@ class CatalogueGrid(FabWritableFlagsMixin, ModelView):
 
     fab_area_resource: ClassVar[str | None] = CATALOGUE_AREA
 
+    list_template = "admin/model/coachdesk_list.html"  # the console's pager
     can_export = True
     export_types: ClassVar[list[str]] = ["csv", "xlsx"]
     export_max_rows = 50_000
