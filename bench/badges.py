@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from bench.common import drop_database, generated_app, step
+from bench.common import generated_app, scale_arguments, step
 
 TARGET = 60.0
 BADGES = [
@@ -142,10 +142,8 @@ def naive(sample: list[Any], now: dt.datetime) -> tuple[float, int]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--events", type=int, default=10_000_000)
+    scale_arguments(parser)
     parser.add_argument("--sample", type=int, default=300, help="customers in the per-customer baseline")
-    parser.add_argument("--reuse", action="store_true", help="keep and reuse the generated database")
     args = parser.parse_args(argv)
 
     import sqlalchemy as sa
@@ -155,65 +153,56 @@ def main(argv: list[str]) -> int:
     from app.models.training import Badge, CustomerBadge
     from app.services.awards.badges import evaluate_badges
 
-    app, url = generated_app(
+    with generated_app(
         f"bench_badges_{args.customers}_{args.events}",
         args.reuse,
         lambda conn: generate(conn, args.customers, args.events),
         f"customers={args.customers:,}, events={args.events:,}",
-    )
-    try:
-        with app.app_context():
-            # Each run starts from no badges at all.
-            db.session.execute(sa.delete(CustomerBadge))
-            db.session.execute(sa.delete(Badge))
-            db.session.execute(text("DELETE FROM domain_events WHERE event_type = 'badge.awarded'"))
-            db.session.add_all(Badge(code=code, name=code.title(), criteria_json=crit) for code, crit in BADGES)
-            db.session.commit()
-            now = dt.datetime.now(dt.UTC)
-            sample = db.session.execute(
-                sa.select(CustomerProfile.user_id, CustomerProfile.timezone).order_by(CustomerProfile.user_id)
-                .limit(args.sample)
-            ).all()  # fmt: skip
-            t_naive, naive_awards = naive(sample, now)
-            per_customer = t_naive / max(1, len(sample))
-            projected = per_customer * args.customers
-            print(f"\n{len(BADGES)} badges, {args.customers:,} customers, {args.events:,} events")
-            print(f"  baseline, per customer (sample of {len(sample)}): {per_customer * 1000:.1f} ms per customer, "
-                  f"{naive_awards} awards; projected to all: {projected:,.0f} s")  # fmt: skip
-            db.session.execute(sa.delete(CustomerBadge))
-            db.session.execute(text("DELETE FROM domain_events WHERE event_type = 'badge.awarded'"))
-            db.session.commit()
-            start = time.perf_counter()
-            marks: list[float] = [start]
+    ):
+        # Each run starts from no badges at all.
+        db.session.execute(sa.delete(CustomerBadge))
+        db.session.execute(sa.delete(Badge))
+        db.session.execute(text("DELETE FROM domain_events WHERE event_type = 'badge.awarded'"))
+        db.session.add_all(Badge(code=code, name=code.title(), criteria_json=crit) for code, crit in BADGES)
+        db.session.commit()
+        now = dt.datetime.now(dt.UTC)
+        sample = db.session.execute(
+            sa.select(CustomerProfile.user_id, CustomerProfile.timezone).order_by(CustomerProfile.user_id)
+            .limit(args.sample)
+        ).all()  # fmt: skip
+        t_naive, naive_awards = naive(sample, now)
+        per_customer = t_naive / max(1, len(sample))
+        projected = per_customer * args.customers
+        print(f"\n{len(BADGES)} badges, {args.customers:,} customers, {args.events:,} events")
+        print(f"  baseline, per customer (sample of {len(sample)}): {per_customer * 1000:.1f} ms per customer, "
+              f"{naive_awards} awards; projected to all: {projected:,.0f} s")  # fmt: skip
+        db.session.execute(sa.delete(CustomerBadge))
+        db.session.execute(text("DELETE FROM domain_events WHERE event_type = 'badge.awarded'"))
+        db.session.commit()
+        start = time.perf_counter()
+        marks: list[float] = [start]
 
-            def committed(done: int, total: int) -> None:
-                db.session.commit()
-                marks.append(time.perf_counter())
+        def committed(done: int, total: int) -> None:
+            db.session.commit()
+            marks.append(time.perf_counter())
 
-            result = evaluate_badges(db.session, as_of=now, after_badge=committed)
-            db.session.commit()
-            took = time.perf_counter() - start
-            each = ", ".join(
-                f"{code} {b - a:.1f} s" for (code, _c), a, b in zip(BADGES, marks, marks[1:], strict=False)
-            )
-            print(f"  per badge: {each}")
-            verdict = "OK" if took < TARGET else "OVER TARGET"
-            print(f"  service, every customer at once: {took:.1f} s, {result.awarded:,} awards {result.per_badge}")
-            print(f"    x{projected / took:.0f} faster than the baseline  (target < {TARGET:.0f} s: {verdict})")
-            start = time.perf_counter()
-            again = evaluate_badges(db.session, as_of=now)
-            db.session.commit()
-            print(f"  service, again (nothing new): {time.perf_counter() - start:.1f} s, {again.awarded} awards")
-            sample_ids = [c for c, _z in sample]
-            both = db.session.scalar(
-                sa.select(sa.func.count()).select_from(CustomerBadge).where(CustomerBadge.customer_id.in_(sample_ids))
-            )
-            print(f"  agreement on the sample: service {both} awards, baseline {naive_awards}")
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if not args.reuse:
-            drop_database(url)
+        result = evaluate_badges(db.session, as_of=now, after_badge=committed)
+        db.session.commit()
+        took = time.perf_counter() - start
+        each = ", ".join(f"{code} {b - a:.1f} s" for (code, _c), a, b in zip(BADGES, marks, marks[1:], strict=False))
+        print(f"  per badge: {each}")
+        verdict = "OK" if took < TARGET else "OVER TARGET"
+        print(f"  service, every customer at once: {took:.1f} s, {result.awarded:,} awards {result.per_badge}")
+        print(f"    x{projected / took:.0f} faster than the baseline  (target < {TARGET:.0f} s: {verdict})")
+        start = time.perf_counter()
+        again = evaluate_badges(db.session, as_of=now)
+        db.session.commit()
+        print(f"  service, again (nothing new): {time.perf_counter() - start:.1f} s, {again.awarded} awards")
+        sample_ids = [c for c, _z in sample]
+        both = db.session.scalar(
+            sa.select(sa.func.count()).select_from(CustomerBadge).where(CustomerBadge.customer_id.in_(sample_ids))
+        )
+        print(f"  agreement on the sample: service {both} awards, baseline {naive_awards}")
     return 0
 
 

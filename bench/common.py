@@ -141,11 +141,20 @@ def build_app(url: str, **overrides: Any) -> Any:
     return app
 
 
-def generated_app(name: str, reuse: bool, generate: Any, described: str) -> tuple[Any, str]:
-    """A migrated app on database ``name`` holding a benchmark's data, and the database URL.
+def scale_arguments(parser: Any, *, customers: int = 100_000, events: int = 10_000_000) -> None:
+    """The data-size options every benchmark on generated customers and events takes."""
+    parser.add_argument("--customers", type=int, default=customers)
+    parser.add_argument("--events", type=int, default=events)
+    parser.add_argument("--reuse", action="store_true", help="keep and reuse the generated database")
 
-    Without ``reuse`` the database starts empty; with it, an existing one is kept as it is.
-    ``generate(conn)`` fills a new one in one transaction (no synchronous commit), then VACUUM ANALYZE.
+
+@contextmanager
+def generated_app(name: str, reuse: bool, generate: Any, described: str) -> Iterator[Any]:
+    """A migrated app on database ``name`` holding a benchmark's data, inside its app context.
+
+    Without ``reuse`` the database starts empty and is dropped afterwards; with it, an existing one
+    is kept as it is. ``generate(conn)`` fills a new one in one transaction (no synchronous commit),
+    then VACUUM ANALYZE.
     """
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
@@ -158,16 +167,22 @@ def generated_app(name: str, reuse: bool, generate: Any, described: str) -> tupl
         url, existed = named_database(name)
     print(f"database: {make_url(url).database} ({described})", flush=True)
     app = step("migrate", lambda: build_app(url))
-    if not existed:
+    try:
         with app.app_context():
-            print("generating data:", flush=True)
-            with db.engine.begin() as conn:
-                conn.execute(text("SET LOCAL synchronous_commit = off"))
-                conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
-                generate(conn)
-            with db.engine.connect() as conn:
-                conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
-    return app, url
+            if not existed:
+                print("generating data:", flush=True)
+                with db.engine.begin() as conn:
+                    conn.execute(text("SET LOCAL synchronous_commit = off"))
+                    conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+                    generate(conn)
+                with db.engine.connect() as conn:
+                    conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+            yield app
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if not reuse:
+            drop_database(url)
 
 
 @dataclass

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench.common import drop_database, generated_app, step
+from bench.common import generated_app, scale_arguments, step
 
 TARGET_MS = 300.0
 COACH_EVERY = 1000  # customers per coach
@@ -251,10 +251,8 @@ def measure(fn: Callable[[Any], Any], ids: list[Any]) -> list[float]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--events", type=int, default=10_000_000)
+    scale_arguments(parser)
     parser.add_argument("--samples", type=int, default=200, help="random customers measured per part")
-    parser.add_argument("--reuse", action="store_true", help="keep and reuse the generated database")
     args = parser.parse_args(argv)
 
     import sqlalchemy as sa
@@ -266,56 +264,49 @@ def main(argv: list[str]) -> int:
     from app.services import customer360
 
     name = f"bench_c360_{args.customers}_{args.events}"
-    app, url = generated_app(
+    with generated_app(
         name,
         args.reuse,
         lambda conn: generate(conn, args.customers, args.events),
         f"customers={args.customers:,}, events={args.events:,}",
-    )
-    try:
-        with app.app_context():
-            rng = random.Random(17)
-            ids = [uuid for (uuid,) in db.session.execute(sa.select(PlatformUser.id).where(
-                PlatformUser.email.like("c%@bench.test"), ~PlatformUser.email.like("coach%")))]  # fmt: skip
-            sample = rng.sample(ids, min(args.samples, len(ids)))
-            admin = Actor(None, frozenset({ADMIN}))
-            every = frozenset(ALL_RESOURCES)
-            coach_id = db.session.scalar(customer_coaches(sample[0]).limit(1))
-            coach = Actor(coach_id, frozenset({COACH})) if coach_id else None
-            coach_reads = frozenset(r for r, g in ROLE_GRANTS[COACH].items() if "can_read" in g)
-            now = dt.datetime.now(dt.UTC)
+    ):
+        rng = random.Random(17)
+        ids = [uuid for (uuid,) in db.session.execute(sa.select(PlatformUser.id).where(
+            PlatformUser.email.like("c%@bench.test"), ~PlatformUser.email.like("coach%")))]  # fmt: skip
+        sample = rng.sample(ids, min(args.samples, len(ids)))
+        admin = Actor(None, frozenset({ADMIN}))
+        every = frozenset(ALL_RESOURCES)
+        coach_id = db.session.scalar(customer_coaches(sample[0]).limit(1))
+        coach = Actor(coach_id, frozenset({COACH})) if coach_id else None
+        coach_reads = frozenset(r for r, g in ROLE_GRANTS[COACH].items() if "can_read" in g)
+        now = dt.datetime.now(dt.UTC)
 
-            def service(part: str, actor: Actor, readable: frozenset[str]) -> Callable[[Any], Any]:
-                if part == "header":
-                    return lambda cid: customer360.header(
-                        actor, db.session.get(PlatformUser, cid), readable, now=now
-                    )  # fmt: skip
-                return lambda cid: customer360.tab_data(part, actor, cid, readable, now=now)
+        def service(part: str, actor: Actor, readable: frozenset[str]) -> Callable[[Any], Any]:
+            if part == "header":
+                return lambda cid: customer360.header(
+                    actor, db.session.get(PlatformUser, cid), readable, now=now
+                )  # fmt: skip
+            return lambda cid: customer360.tab_data(part, actor, cid, readable, now=now)
 
-            naive = naive_parts()
-            parts = ["header", *customer360.visible_tabs(every)]
-            print(f"\n{len(sample)} random customers of {args.customers:,}, {args.events:,} events; ms per part")
-            print(f"  {'part':<18}{'service p50':>12}{'p95':>9}{'naive p50':>12}{'p95':>9}{'p95 ratio':>11}  target")
-            worst = 0.0
-            for part in parts:
-                mine = measure(service(part, admin, every), sample)
-                base = measure(lambda cid, f=naive[part]: f(cid, now), sample)
-                worst = max(worst, p95(mine))
-                verdict = "OK" if p95(mine) < TARGET_MS else "OVER"
-                print(f"  {part:<18}{statistics.median(mine):>12.1f}{p95(mine):>9.1f}{statistics.median(base):>12.1f}"
-                      f"{p95(base):>9.1f}{p95(base) / p95(mine):>10.1f}x  {verdict}", flush=True)  # fmt: skip
-            if coach is not None:
-                mine_ids = list(db.session.scalars(coach_customers(coach.user_id)))[: len(sample)]
-                for part in ("header", "plan", "messages"):
-                    took = measure(service(part, coach, coach_reads), mine_ids)
-                    worst = max(worst, p95(took))
-                    print(f"  {part + ' (coach)':<18}{statistics.median(took):>12.1f}{p95(took):>9.1f}")
-            print(f"  worst p95: {worst:.1f} ms (target < {TARGET_MS:.0f} ms: {'OK' if worst < TARGET_MS else 'OVER'})")
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if not args.reuse:
-            drop_database(url)
+        naive = naive_parts()
+        parts = ["header", *customer360.visible_tabs(every)]
+        print(f"\n{len(sample)} random customers of {args.customers:,}, {args.events:,} events; ms per part")
+        print(f"  {'part':<18}{'service p50':>12}{'p95':>9}{'naive p50':>12}{'p95':>9}{'p95 ratio':>11}  target")
+        worst = 0.0
+        for part in parts:
+            mine = measure(service(part, admin, every), sample)
+            base = measure(lambda cid, f=naive[part]: f(cid, now), sample)
+            worst = max(worst, p95(mine))
+            verdict = "OK" if p95(mine) < TARGET_MS else "OVER"
+            print(f"  {part:<18}{statistics.median(mine):>12.1f}{p95(mine):>9.1f}{statistics.median(base):>12.1f}"
+                  f"{p95(base):>9.1f}{p95(base) / p95(mine):>10.1f}x  {verdict}", flush=True)  # fmt: skip
+        if coach is not None:
+            mine_ids = list(db.session.scalars(coach_customers(coach.user_id)))[: len(sample)]
+            for part in ("header", "plan", "messages"):
+                took = measure(service(part, coach, coach_reads), mine_ids)
+                worst = max(worst, p95(took))
+                print(f"  {part + ' (coach)':<18}{statistics.median(took):>12.1f}{p95(took):>9.1f}")
+        print(f"  worst p95: {worst:.1f} ms (target < {TARGET_MS:.0f} ms: {'OK' if worst < TARGET_MS else 'OVER'})")
     return 0
 
 

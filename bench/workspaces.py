@@ -23,7 +23,7 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import drop_database, generated_app
+from bench.common import generated_app, scale_arguments
 from bench.customer360 import generate, measure, p95
 
 TARGET_MS = 300.0
@@ -101,10 +101,8 @@ def naive_support(now: dt.datetime) -> Any:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--events", type=int, default=10_000_000)
+    scale_arguments(parser)
     parser.add_argument("--samples", type=int, default=50, help="coaches measured; runs of the other workspaces")
-    parser.add_argument("--reuse", action="store_true", help="keep and reuse the generated database")
     args = parser.parse_args(argv)
 
     import sqlalchemy as sa
@@ -117,65 +115,58 @@ def main(argv: list[str]) -> int:
     from app.services.workspaces import manager as manager_ws
     from app.services.workspaces import support as support_ws
 
-    app, url = generated_app(
+    with generated_app(
         f"bench_c360_{args.customers}_{args.events}",  # the customer 360 benchmark's data
         args.reuse,
         lambda conn: generate(conn, args.customers, args.events),
         f"customers={args.customers:,}, events={args.events:,}",
-    )
-    try:
-        with app.app_context():
-            rng = random.Random(17)
-            coaches = list(db.session.scalars(sa.select(PlatformUser.id).where(PlatformUser.email.like("coach%"))))
-            sample = rng.sample(coaches, min(args.samples, len(coaches)))
-            runs = list(range(args.samples))
-            now = dt.datetime.now(dt.UTC)
-            utc = zoneinfo.ZoneInfo("UTC")
+    ):
+        rng = random.Random(17)
+        coaches = list(db.session.scalars(sa.select(PlatformUser.id).where(PlatformUser.email.like("coach%"))))
+        sample = rng.sample(coaches, min(args.samples, len(coaches)))
+        runs = list(range(args.samples))
+        now = dt.datetime.now(dt.UTC)
+        utc = zoneinfo.ZoneInfo("UTC")
 
-            def once(build: Callable[[], Any]) -> Callable[[Any], Any]:
-                return lambda _run: build()
+        def once(build: Callable[[], Any]) -> Callable[[Any], Any]:
+            return lambda _run: build()
 
-            # (workspace, the service per id, its ids, the naive version per id, its ids): measured and printed in turn.
-            cases: list[tuple[str, Callable[[Any], Any], list[Any], Callable[[Any], Any] | None, list[Any]]] = [
-                (
-                    "Coach",
-                    lambda cid: coach_ws.build(db.session, cid, now, utc, INACTIVE_DAYS),
-                    sample,
-                    lambda cid: naive_coach(cid, now),
-                    sample[:NAIVE_RUNS],
-                ),
-                (
-                    "Support",
-                    once(lambda: support_ws.build(db.session, now)),
-                    runs,
-                    once(lambda: naive_support(now)),
-                    runs[:NAIVE_RUNS],
-                ),
-                ("Manager", once(lambda: manager_ws.build(db.session, now.date())), runs, None, []),
-                ("Compliance", once(lambda: compliance_ws.build(db.session, now, "0 3 * * *")), runs, None, []),
-                ("Admin", once(lambda: admin_ws.build(db.session, now)), runs, None, []),
-            ]
-            print(f"\n{len(sample)} coaches of {len(coaches):,}, {args.customers:,} customers; ms per workspace")
-            head = f"{'service p50':>12}{'p95':>9}{'naive p50':>12}{'p95':>9}{'p95 ratio':>11}"
-            print(f"  {'workspace':<12}{head}  target", flush=True)
-            worst = 0.0
-            for role, service, ids, baseline, baseline_ids in cases:
-                mine = measure(service, ids)
-                base = measure(baseline, baseline_ids) if baseline else None
-                worst = max(worst, p95(mine))
-                verdict = "OK" if p95(mine) < TARGET_MS else "OVER"
-                naive = (
-                    f"{statistics.median(base):>12.1f}{p95(base):>9.1f}{p95(base) / p95(mine):>10.1f}x"
-                    if base
-                    else f"{'':>12}{'':>9}{'':>11}"
-                )
-                print(f"  {role:<12}{statistics.median(mine):>12.1f}{p95(mine):>9.1f}{naive}  {verdict}", flush=True)
-            print(f"  worst p95: {worst:.1f} ms (target < {TARGET_MS:.0f} ms: {'OK' if worst < TARGET_MS else 'OVER'})")
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if not args.reuse:
-            drop_database(url)
+        # (workspace, the service per id, its ids, the naive version per id, its ids): measured and printed in turn.
+        cases: list[tuple[str, Callable[[Any], Any], list[Any], Callable[[Any], Any] | None, list[Any]]] = [
+            (
+                "Coach",
+                lambda cid: coach_ws.build(db.session, cid, now, utc, INACTIVE_DAYS),
+                sample,
+                lambda cid: naive_coach(cid, now),
+                sample[:NAIVE_RUNS],
+            ),
+            (
+                "Support",
+                once(lambda: support_ws.build(db.session, now)),
+                runs,
+                once(lambda: naive_support(now)),
+                runs[:NAIVE_RUNS],
+            ),
+            ("Manager", once(lambda: manager_ws.build(db.session, now.date())), runs, None, []),
+            ("Compliance", once(lambda: compliance_ws.build(db.session, now, "0 3 * * *")), runs, None, []),
+            ("Admin", once(lambda: admin_ws.build(db.session, now)), runs, None, []),
+        ]
+        print(f"\n{len(sample)} coaches of {len(coaches):,}, {args.customers:,} customers; ms per workspace")
+        head = f"{'service p50':>12}{'p95':>9}{'naive p50':>12}{'p95':>9}{'p95 ratio':>11}"
+        print(f"  {'workspace':<12}{head}  target", flush=True)
+        worst = 0.0
+        for role, service, ids, baseline, baseline_ids in cases:
+            mine = measure(service, ids)
+            base = measure(baseline, baseline_ids) if baseline else None
+            worst = max(worst, p95(mine))
+            verdict = "OK" if p95(mine) < TARGET_MS else "OVER"
+            naive = (
+                f"{statistics.median(base):>12.1f}{p95(base):>9.1f}{p95(base) / p95(mine):>10.1f}x"
+                if base
+                else f"{'':>12}{'':>9}{'':>11}"
+            )
+            print(f"  {role:<12}{statistics.median(mine):>12.1f}{p95(mine):>9.1f}{naive}  {verdict}", flush=True)
+        print(f"  worst p95: {worst:.1f} ms (target < {TARGET_MS:.0f} ms: {'OK' if worst < TARGET_MS else 'OVER'})")
     return 0
 
 
