@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from flask import flash, g, request
+from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
@@ -156,6 +156,11 @@ class ListMixin:
     @expose("/list/")
     @has_access
     def list(self) -> Any:
+        picked = request.args.getlist("cols")
+        if len(picked) > 1:  # the column chooser's checkboxes: one joined value, which the sort and page links keep
+            args = request.args.copy()
+            args.setlist("cols", [",".join(picked)])
+            return redirect(url_for(request.endpoint, **(request.view_args or {}), **args.to_dict(flat=False)))
         widgets = self._list(chart_url=chart_url(self, request.args))
         if getattr(g, "cd_page_clamped", False):
             flash(
