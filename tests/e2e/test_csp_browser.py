@@ -143,3 +143,17 @@ def test_sign_out_from_the_menu(page):
     page.click(".navbar-right .dropdown.open button.cd-menu-button:has(.fa-sign-out)")
     page.wait_for_load_state()
     assert "/login/" in page.url or page.locator("input[name=username]").count()
+
+
+def test_the_calendar_filters_by_a_coach_picked_by_typing(page):
+    """The calendar's coach filter is searchable; picking a coach refetches the sessions for that coach."""
+    _open(page, "/schedule/")
+    page.click("#cd-f-coach + .select2-container")
+    page.wait_for_selector(".select2-results__option")
+    names = [t for t in page.locator(".select2-results__option").all_inner_texts() if t.strip()]
+    target = names[-1]
+    page.locator(".select2-search__field").press_sequentially(target[:5])
+    with page.expect_request(lambda r: "coach=" in r.url and "start=" in r.url) as refetch:
+        page.keyboard.press("Enter")
+    assert f"coach={page.locator('#cd-f-coach').input_value()}" in refetch.value.url
+    _assert_clean(page, "schedule coach filter")
