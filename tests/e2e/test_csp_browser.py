@@ -148,6 +148,8 @@ def test_sign_out_from_the_menu(page):
 def test_the_calendar_filters_by_a_coach_picked_by_typing(page):
     """The calendar's coach filter is searchable; picking a coach refetches the sessions for that coach."""
     _open(page, "/schedule/")
+    shown = page.locator("#cd-f-coach + .select2-container .select2-selection__rendered")
+    assert shown.inner_text().strip() == "All coaches"  # the empty choice keeps its words, not a blank
     page.click("#cd-f-coach + .select2-container")
     page.wait_for_selector(".select2-results__option")
     names = [t for t in page.locator(".select2-results__option").all_inner_texts() if t.strip()]

@@ -48,7 +48,9 @@
     });
     $("select.cd-select2, .cd-filters select:not(.cd-autocomplete)").each(function () {
       var $el = $(this);
-      searchable($el, { theme: "bootstrap", width: width($el), placeholder: $el.data("placeholder") || "" });
+      var options = { theme: "bootstrap", width: width($el) };
+      if ($el.attr("data-placeholder")) { options.placeholder = $el.attr("data-placeholder"); }  // else "Any" stays
+      searchable($el, options);
     });
   });
 }(jQuery));

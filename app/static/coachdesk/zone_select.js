@@ -6,7 +6,10 @@
   $(function () {
     $("select.cd-select2").each(function () {
       var $el = $(this);
-      $el.select2({ theme: "bootstrap", width: $el.attr("data-cd-width") || "100%", placeholder: $el.attr("data-placeholder") || "" });
+      var options = { theme: "bootstrap", width: $el.attr("data-cd-width") || "100%" };
+      // Only with data-placeholder: Select2 would otherwise show the empty option ("All coaches") as a blank.
+      if ($el.attr("data-placeholder")) { options.placeholder = $el.attr("data-placeholder"); }
+      $el.select2(options);
       if ($el.is("[data-cd-native-change]")) {
         // Select2 tells jQuery handlers only; a page script listening with addEventListener hears a real event.
         $el.on("select2:select select2:unselect", function () { this.dispatchEvent(new Event("change", { bubbles: true })); });
