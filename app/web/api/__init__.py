@@ -24,6 +24,7 @@ def _cookieless_api(app: Flask) -> None:
     Nor on static files whose request left the session as it was: a page's scripts, styles and
     favicon each re-sent the whole cookie, and one still in flight after sign-out set it again."""
     from app.web.api.blueprint import is_api_request
+    from app.web.security.sessions import is_static_endpoint
 
     base = type(app.session_interface)
 
@@ -31,15 +32,11 @@ def _cookieless_api(app: Flask) -> None:
         def should_set_cookie(self, app: Flask, session: Any) -> bool:
             if has_request_context() and is_api_request():
                 return False
-            if has_request_context() and not session.modified and _is_static(request.endpoint):
+            if has_request_context() and not session.modified and is_static_endpoint(request.endpoint):
                 return False
             return super().should_set_cookie(app, session)
 
     app.session_interface = ApiAwareSessionInterface()
-
-
-def _is_static(endpoint: str | None) -> bool:
-    return bool(endpoint) and (endpoint == "static" or endpoint.endswith(".static"))
 
 
 def install_api(app: Flask) -> None:

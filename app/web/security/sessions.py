@@ -117,13 +117,18 @@ def _sign_out(reason: str, sm: Any) -> Any:
     return redirect(url_for(login))
 
 
+def is_static_endpoint(endpoint: str | None) -> bool:
+    """The app's or a blueprint's static files: public, and no reason to touch the session."""
+    return bool(endpoint) and (endpoint == "static" or endpoint.endswith(".static"))
+
+
 def install_session_limits(app: Flask, sm: Any) -> None:
     lifetime = app.config["SESSION_ABSOLUTE_LIFETIME"].total_seconds()
     idle = app.config["PERMANENT_SESSION_LIFETIME"]
 
     @app.before_request
     def _session_limits() -> Any:
-        if FLASK_LOGIN_USER_KEY not in session or (request.endpoint or "").endswith("static"):
+        if FLASK_LOGIN_USER_KEY not in session or is_static_endpoint(request.endpoint):
             return None  # static files are public; skip the account lookup for them
         if session_expired(lifetime_seconds=lifetime):
             return _sign_out("absolute_lifetime", sm)

@@ -35,7 +35,8 @@ from app.web.views.base import record_links as links
 # plotly.js's cartesian partial bundle (every chart here is cartesian: bar, scatter, heatmap): 1.5 MB
 # instead of the full 4.8 MB bundle of the Python package, which dominated a dashboard's first load.
 # Vendored from npm (plotly.js-cartesian-dist-min, and dist/plotly-locale-*.js of plotly.js) at the
-# version the Python package bundles, so figures and library agree.
+# version the Python package bundles, so figures and library agree. One edit: the logo link's
+# href="https://plotly.com/" is "#" (charts.js hides the logo; nothing here points off the server).
 PLOTLY_VERSION = "4.1.1"
 PLOTLY_DIR = Path(__file__).resolve().parents[2] / "static" / "vendor" / f"plotly-{PLOTLY_VERSION}"
 PLOTLY_FILE = PLOTLY_DIR / "plotly-cartesian.min.js"
